@@ -1,0 +1,270 @@
+"""The report: result records in, one self-contained HTML page and its JSON twin out.
+
+Render, don't compute: every number shown arrives in a :class:`ReportData` dict (the exact
+content of ``report.json``) assembled by the CLI from golden, verify, strategies and train;
+this module only counts verdicts for the banner, formats and draws. The page has no external
+scripts, fonts, styles or images; Jinja2 autoescapes every value, so a network named
+``<script>`` shows as text. Both files are written to a temporary file in the output folder and
+renamed, so a crash never leaves half a report.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal, TypedDict
+
+import numpy as np
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from gradcheck import svg
+from gradcheck.spec import GradcheckError, Spec
+from gradcheck.svg import NetworkSketch
+
+__all__ = [
+    "CheckCount",
+    "GoldenNetwork",
+    "ReportData",
+    "ReportError",
+    "Summary",
+    "network_sketch",
+    "render_html",
+    "status_of",
+    "summarize",
+    "to_jsonable",
+    "write_report",
+]
+
+SCHEMA = "gradcheck-report/1"
+Status = Literal["pass", "warn", "fail"]
+Record = Mapping[str, Any]
+"""A record's ``to_dict()`` from golden/compare/train: JSON-able, keys as documented below."""
+
+
+class ReportError(GradcheckError):
+    """The report could not be written (``str(err)`` names the path)."""
+
+
+class CheckCount(TypedDict):
+    """One check's tally for the banner: ``passed + warned + failed == total``."""
+
+    check: str
+    total: int
+    passed: int
+    warned: int
+    failed: int
+
+
+class Summary(TypedDict):
+    ok: bool
+    failures: int
+    checks: list[CheckCount]
+
+
+class GoldenNetwork(TypedDict):
+    """A seed network's golden table: its diagram and golden.py's records (``to_dict()``:
+    network, quantity, where, documented, computed, verdict, cause)."""
+
+    network: str
+    source: str
+    sketch: NetworkSketch
+    records: list[Record]
+
+
+class ReportData(TypedDict):
+    """Everything the page shows, JSON-able; written verbatim as ``report.json``.
+
+    ``gradients``: compare.NetworkVerdict.to_dict() per built-in network; ``properties``: the
+    generated-network run (count, seed, architectures, errors per oracle, worst case, shrunk
+    counterexample, verdicts); ``training``: train.TrainResult.to_dict() per seed network plus
+    ``finals`` (documented vs computed); ``environment``: versions, device, seeds, command.
+    """
+
+    schema: str
+    summary: Summary
+    golden: list[GoldenNetwork]
+    gradients: list[Record]
+    properties: Record
+    training: list[Record]
+    environment: Record
+
+
+# Every verdict word the producing modules use, mapped to a chip colour.
+_STATUS: dict[str, Status] = {
+    "match": "pass",
+    "match-truncated": "warn",
+    "discrepancy": "fail",
+    "pass": "pass",
+    "ok": "pass",
+    "verified": "pass",
+    "kink": "warn",
+    "warn": "warn",
+    "skipped": "warn",
+    "fail": "fail",
+    "failed": "fail",
+    "mismatch": "fail",
+    "error": "fail",
+}
+
+
+def status_of(verdict: object) -> Status:
+    """Chip colour of a verdict word; an unknown word is shown as a failure, never hidden."""
+    return _STATUS.get(str(verdict).lower(), "fail")
+
+
+def _count(check: str, verdicts: Sequence[object]) -> CheckCount:
+    states = [status_of(v) for v in verdicts]
+    return CheckCount(
+        check=check,
+        total=len(states),
+        passed=states.count("pass"),
+        warned=states.count("warn"),
+        failed=states.count("fail"),
+    )
+
+
+def summarize(
+    golden: Sequence[GoldenNetwork],
+    gradients: Sequence[Record],
+    properties: Record,
+    training: Sequence[Record],
+) -> Summary:
+    """Tally the verdicts already in the records: N failures = sum of ``failed`` per check."""
+    checks = [
+        _count("golden values", [r["verdict"] for g in golden for r in g["records"]]),
+        _count("gradient checks", [v["status"] for v in gradients]),
+        _count("generated networks", list(properties.get("statuses", []))),
+        _count("training", [t["status"] for t in training]),
+    ]
+    failures = sum(c["failed"] for c in checks)
+    return Summary(ok=failures == 0, failures=failures, checks=checks)
+
+
+def network_sketch(spec: Spec) -> NetworkSketch:
+    """The diagram's data for a spec: unit and weight names as the document labels them
+    (``h1``, ``w5``), falling back to ``layer 2 W[0,1]``-style labels."""
+    units = [[f"x{j + 1}" for j in range(spec.sizes[0])]]
+    by_unit = {loc: name for name, loc in spec.unit_names.items()}
+    for i, n in enumerate(spec.sizes[1:], start=1):
+        units.append([by_unit.get((i, j), f"n{i}.{j + 1}") for j in range(n)])
+    units[0] = [by_unit.get((0, j), units[0][j]) for j in range(spec.sizes[0])]
+    trainable, frozen = spec.initial_params(), spec.frozen_params()
+    weights: list[list[list[float]]] = []
+    labels: list[list[list[str]]] = []
+    biases: list[svg.BiasSketch | None] = []
+    for i, (t, f) in enumerate(zip(trainable, frozen, strict=True)):
+        w = {**f, **t}["W"]
+        weights.append(w.tolist())
+        labels.append(
+            [[spec.label(i, "W", (r, c)) for c in range(w.shape[1])] for r in range(w.shape[0])]
+        )
+        b = t.get("b", f.get("b"))
+        if b is None:
+            biases.append(None)
+            continue
+        idx = [()] if b.ndim == 0 else [(j,) for j in range(b.shape[0])]
+        biases.append(
+            svg.BiasSketch(
+                labels=[spec.label(i, "b", k) for k in idx],
+                values=np.atleast_1d(b).tolist(),
+                shared=b.ndim == 0,
+                trainable="b" in t,
+            )
+        )
+    return NetworkSketch(
+        units=units,
+        activations=list(spec.activations),
+        weights=weights,
+        weight_labels=labels,
+        biases=biases,
+    )
+
+
+def to_jsonable(value: object) -> Any:
+    """Plain JSON types: NumPy scalars/arrays become Python, non-finite floats the strings
+    ``"nan"``, ``"inf"``, ``"-inf"`` (strict JSON has no such numbers), tuples lists."""
+    if isinstance(value, np.ndarray):
+        return to_jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return to_jsonable(value.item())
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if value is None or isinstance(value, str | int | bool):
+        return value
+    raise ReportError(f"report data: cannot write {type(value).__name__} {value!r} to JSON")
+
+
+def _fmt(value: object, spec: str = ".6g") -> str:
+    """Numbers for tables: ``format(value, spec)``; strings (as printed, or "nan") unchanged."""
+    if isinstance(value, bool) or value is None:
+        return "—" if value is None else str(value)
+    if isinstance(value, int | float | np.floating | np.integer):
+        return format(float(value), spec)
+    return str(value)
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("gradcheck", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["num"] = _fmt
+    env.filters["sci"] = lambda v: _fmt(v, ".2e")
+    env.filters["status"] = status_of
+    env.filters["tojson_pretty"] = lambda v: json.dumps(to_jsonable(v), indent=2)
+    env.globals.update(
+        network_diagram=svg.network_diagram,
+        loss_plot=svg.loss_plot,
+        error_histogram=svg.error_histogram,
+    )
+    return env
+
+
+def render_html(data: ReportData) -> str:
+    """The whole report as one self-contained HTML page, drawn from exactly what
+    ``report.json`` holds (:func:`to_jsonable` of ``data``)."""
+    return _environment().get_template("report.html.j2").render(data=to_jsonable(data))
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Write to a temporary file beside ``path``, fsync, then rename over it."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; a report is for everyone to read
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_report(data: ReportData, out_dir: str | Path) -> tuple[Path, Path]:
+    """Write ``index.html`` and ``report.json`` into ``out_dir`` (created if missing); both
+    are rendered before either is written, so a rendering error leaves no file behind."""
+    out = Path(out_dir)
+    payload = json.dumps(to_jsonable(data), indent=1, allow_nan=False) + "\n"
+    html = render_html(data)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        html_path, json_path = out / "index.html", out / "report.json"
+        _atomic_write(json_path, payload)
+        _atomic_write(html_path, html)
+    except (FileExistsError, NotADirectoryError) as exc:
+        raise ReportError(f"{out}: --out must be a folder ({exc.strerror})") from None
+    except PermissionError as exc:
+        raise ReportError(f"{out}: cannot write the report ({exc.strerror})") from None
+    return html_path, json_path
