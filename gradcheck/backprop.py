@@ -8,8 +8,14 @@ Forward, layer ``l``: ``net_l = out_{l-1} @ W_l.T + b_l`` and ``out_l = act_l(ne
 * ``dE/dW_l = delta_l.T @ out_{l-1}``, ``dE/db_l = sum over samples of delta_l``, also summed
   over the layer's neurons when the bias is one shared scalar.
 
-Every derivative below is written out by hand. This module imports NumPy only, so the JAX
-oracle cannot share a bug with it.
+With softmax outputs and ``softmax_cross_entropy`` the output delta is written directly as
+``delta_L = (out_L * sum_k t_k - t) / B``, the closed form of softmax's Jacobian applied to
+``dE/dout = -t / (B out)``; it stays finite where ``out`` underflows to 0. The loss itself is
+then computed from ``log_softmax(net_L)`` rather than ``log(out_L)`` for the same reason.
+
+Everything is computed in the spec's dtype (float32 specs stay float32 end to end). Every
+derivative below is written out by hand. This module imports NumPy only, so the JAX oracle
+cannot share a bug with it.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.spec import Array, GradientFn, Params, Spec
+from gradcheck.spec import Array, GradcheckError, GradientFn, Params, Spec
 
 __all__ = [
     "ACTIVATION_TABLE",
@@ -58,6 +64,13 @@ def _softmax(z: Array, _s: float) -> Array:
     return out
 
 
+def _log_softmax(z: Array) -> Array:
+    """``log softmax(z) = z - max z - log sum exp(z - max z)``, finite for any finite z."""
+    shifted = z - z.max(axis=-1, keepdims=True)
+    out: Array = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    return out
+
+
 ACTIVATION_TABLE: dict[str, Activation] = {
     "identity": (lambda z, s: z, lambda z, o, s: np.ones_like(z)),
     "sigmoid": (_sigmoid, lambda z, o, s: o * (1.0 - o)),
@@ -82,7 +95,8 @@ LOSS_TABLE: dict[str, Loss] = {
     "half_sse": (lambda o, t: np.asarray(0.5 * np.sum((t - o) ** 2)), lambda o, t: o - t),
     # E = mean (o - t)^2 over samples and outputs.
     "mse": (lambda o, t: np.asarray(np.mean((o - t) ** 2)), lambda o, t: 2.0 * (o - t) / o.size),
-    # E = -(1/B) sum t log o, o = softmax(net); dE/do = -t / (B o).
+    # E = -(1/B) sum t log o, o = softmax(net); dE/do = -t / (B o). loss_value and backward
+    # use the stable forms from net instead (see the module docstring).
     "softmax_cross_entropy": (
         lambda o, t: np.asarray(-np.sum(t * np.log(o)) / o.shape[0]),
         lambda o, t: -t / (o * o.shape[0]),
@@ -109,16 +123,20 @@ class Backward:
 
 
 def full_params(spec: Spec, params: Params) -> Params:
-    """Trainable groups merged with the spec's frozen ones: every layer has W (and b if any)."""
+    """Trainable groups merged with the spec's frozen ones, all in the spec's dtype: every layer
+    has W (and b if it has a bias)."""
     frozen = spec.frozen_params()
-    return [{**f, **p} for p, f in zip(params, frozen, strict=True)]
+    return [
+        {k: np.asarray(a, dtype=spec.dtype) for k, a in {**f, **p}.items()}
+        for p, f in zip(params, frozen, strict=True)
+    ]
 
 
 def forward(spec: Spec, params: Params, inputs: Array) -> Forward:
     """``out_l = act_l(out_{l-1} @ W_l.T + b_l)`` for every layer, keeping each net and out."""
     layers = full_params(spec, params)
     nets: list[Array] = []
-    outs: list[Array] = [np.asarray(inputs)]
+    outs: list[Array] = [np.asarray(inputs, dtype=spec.dtype)]
     for layer, act, slope in zip(layers, spec.activations, spec.slopes, strict=True):
         net = outs[-1] @ layer["W"].T
         if "b" in layer:
@@ -129,9 +147,12 @@ def forward(spec: Spec, params: Params, inputs: Array) -> Forward:
 
 
 def loss_value(spec: Spec, params: Params, inputs: Array, targets: Array) -> float:
-    """The spec's loss E(out_L, targets) for the whole batch."""
-    out = forward(spec, params, inputs).outs[-1]
-    return float(LOSS_TABLE[spec.loss][0](out, np.asarray(targets)))
+    """The spec's loss E(out_L, targets) for the whole batch (cross-entropy from log_softmax)."""
+    fwd = forward(spec, params, inputs)
+    t = np.asarray(targets, dtype=spec.dtype)
+    if spec.loss == "softmax_cross_entropy":
+        return float(-np.sum(t * _log_softmax(fwd.nets[-1])) / t.shape[0])
+    return float(LOSS_TABLE[spec.loss][0](fwd.outs[-1], t))
 
 
 def backward(spec: Spec, params: Params, fwd: Forward, targets: Array) -> Backward:
@@ -142,13 +163,18 @@ def backward(spec: Spec, params: Params, fwd: Forward, targets: Array) -> Backwa
     dout_dnet: list[Array] = [np.empty(0)] * n
     deltas: list[Array] = [np.empty(0)] * n
     grads: Params = [{} for _ in range(n)]
-    upstream = LOSS_TABLE[spec.loss][1](fwd.outs[-1], np.asarray(targets))
+    t = np.asarray(targets, dtype=spec.dtype)
+    with np.errstate(divide="ignore", invalid="ignore"):  # -t/(B out) may be inf; shown only
+        upstream = LOSS_TABLE[spec.loss][1](fwd.outs[-1], t)
     for i in reversed(range(n)):
         act, slope = spec.activations[i], spec.slopes[i]
         net, out = fwd.nets[i], fwd.outs[i + 1]
         dloss_dout[i] = upstream
         dout_dnet[i] = ACTIVATION_TABLE[act][1](net, out, slope)
-        if act == "softmax":
+        if act == "softmax" and spec.loss == "softmax_cross_entropy":
+            # J^T (-t / (B out)) simplified by hand: (out * sum_k t_k - t) / B.
+            deltas[i] = (out * t.sum(axis=-1, keepdims=True) - t) / t.shape[0]
+        elif act == "softmax":
             # J^T g for softmax: out * (g - sum_k g_k out_k), per sample.
             deltas[i] = out * (upstream - np.sum(upstream * out, axis=-1, keepdims=True))
         else:
@@ -156,8 +182,9 @@ def backward(spec: Spec, params: Params, fwd: Forward, targets: Array) -> Backwa
         if "W" in params[i]:
             grads[i]["W"] = deltas[i].T @ fwd.outs[i]
         if "b" in params[i]:
-            grads[i]["b"] = _bias_grad(deltas[i], params[i]["b"])
-        upstream = deltas[i] @ layers[i]["W"]
+            grads[i]["b"] = _bias_grad(deltas[i], layers[i]["b"])
+        if i > 0:
+            upstream = deltas[i] @ layers[i]["W"]
     return Backward(dloss_dout, dout_dnet, deltas, grads)
 
 
@@ -189,6 +216,10 @@ def train_numpy(
 ) -> tuple[Params, Array]:
     """``steps`` full-batch SGD steps from ``params`` (default: the spec's); returns the final
     params and the loss before each recorded step (every ``record_every`` steps)."""
+    if steps < 0:
+        raise GradcheckError(f"train: steps must be >= 0 (got {steps})")
+    if record_every < 1:
+        raise GradcheckError(f"train: record_every must be >= 1 (got {record_every})")
     p = spec.initial_params() if params is None else params
     x, t = spec.inputs(), spec.targets()
     lr = spec.learning_rate

@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from gradcheck.spec import GradcheckError, _SpecModel
+from gradcheck.spec import GradcheckError, spec_json_schema
 
 
 def _enable_x64() -> None:
@@ -27,9 +27,10 @@ def app() -> None:
 
 
 @app.command()
-def schema() -> None:
-    """Print the JSON Schema of a network spec."""
-    click.echo(json.dumps(_SpecModel.model_json_schema(), indent=2))
+def schema() -> int:
+    """Print the JSON Schema of a network spec (TOML file) as JSON."""
+    click.echo(json.dumps(spec_json_schema(), indent=2))
+    return 0
 
 
 # Each command below returns its exit status (0 ok, 1 disagreement); bad input raises a
@@ -44,17 +45,29 @@ def schema() -> None:
 # --- report (issue 4) -----------------------------------------------------------------------
 
 
+def _error_line(message: str) -> None:
+    """Bad input is reported as exactly one line on stderr."""
+    click.echo("gradcheck: error: " + " ".join(message.split()), err=True)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: project errors become one line on stderr and exit status 2."""
+    """Console entry point: project errors and usage errors become one line on stderr and exit
+    status 2; a command's returned int is the exit status."""
     try:
         status = app.main(args=argv, prog_name="gradcheck", standalone_mode=False)
     except GradcheckError as exc:
-        click.echo(f"gradcheck: error: {exc}", err=True)
+        _error_line(str(exc))
         sys.exit(2)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        no_args_help = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2
+        if isinstance(exc, no_args_help):
+            click.echo(exc.format_message(), err=True)  # bare `gradcheck`: the help text
+        elif isinstance(exc, click.UsageError) and exc.ctx is not None:
+            _error_line(f"{exc.format_message().rstrip('.')} (see '{exc.ctx.command_path} -h')")
+        else:
+            _error_line(exc.format_message())
         sys.exit(2)
     except click.exceptions.Abort:
         click.echo("gradcheck: aborted", err=True)

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import numpy as np
 from numpy.typing import NDArray
@@ -30,7 +30,6 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
-    model_validator,
 )
 
 __all__ = [
@@ -48,16 +47,18 @@ __all__ = [
     "load_spec",
     "load_specs",
     "parse_spec",
+    "spec_json_schema",
     "spec_to_toml",
 ]
 
 Array = NDArray[np.floating[Any]]
 Params = list[dict[str, Array]]
 
-ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "softmax")
-LOSSES = ("half_sse", "mse", "softmax_cross_entropy")
 Activation = Literal["identity", "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "softmax"]
 Loss = Literal["half_sse", "mse", "softmax_cross_entropy"]
+ACTIVATIONS: tuple[str, ...] = get_args(Activation)
+LOSSES: tuple[str, ...] = get_args(Loss)
+MAX_PARAMS = 10_000_000
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 
 
@@ -70,7 +71,8 @@ class SpecError(GradcheckError, ValueError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+    # strict: TOML already has types, so "0.5" or true is a mistake, not a number to coerce.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Init(_Model):
@@ -82,11 +84,12 @@ class Init(_Model):
 
     rule: Literal["normal", "uniform", "xavier", "he"]
     scale: FiniteFloat = Field(default=1.0, gt=0)
-    seed: int = 0
+    seed: int = Field(default=0, ge=0)
 
 
 class Bias(_Model):
-    """``none``; ``shared`` (one scalar per layer, as the sigmoid 2-2-2 seed); ``per_neuron``."""
+    """A layer's bias: ``none``, ``shared`` (one scalar for the layer, as in the sigmoid 2-2-2
+    seed) or ``per_neuron`` (the default once a bias table is given); frozen if not trainable."""
 
     mode: Literal["none", "shared", "per_neuron"] = "per_neuron"
     value: FiniteFloat | list[FiniteFloat] | None = None
@@ -96,6 +99,9 @@ class Bias(_Model):
 
 
 class Layer(_Model):
+    """One layer: ``out = activation(W @ x + b)``; ``W`` as a matrix (row = output neuron) or an
+    init rule; ``slope`` for leaky_relu only; ``trainable = false`` freezes ``W``."""
+
     size: int = Field(ge=1, le=100_000)
     activation: Activation = "identity"
     slope: FiniteFloat | None = Field(default=None, ge=0)
@@ -106,28 +112,24 @@ class Layer(_Model):
     names: list[str] | None = None
     bias: Bias = Bias(mode="none")
 
-    @model_validator(mode="after")
-    def _check(self) -> Layer:
-        if (self.weights is None) == (self.init is None):
-            raise ValueError("give exactly one of 'weights' (a matrix) or 'init' (a rule)")
-        if self.activation == "leaky_relu" and self.slope is None:
-            raise ValueError("leaky_relu needs 'slope' (e.g. slope = 0.01)")
-        if self.activation != "leaky_relu" and self.slope is not None:
-            raise ValueError(f"'slope' only applies to leaky_relu, not {self.activation}")
-        return self
-
 
 class InputLayer(_Model):
+    """The input layer: its width and optional unit names (``i1``, ``i2``)."""
+
     size: int = Field(ge=1, le=100_000)
     names: list[str] | None = None
 
 
 class Optimizer(_Model):
+    """Plain full-batch SGD: ``p <- p - learning_rate * dE/dp``."""
+
     name: Literal["sgd"] = "sgd"
     learning_rate: FiniteFloat = Field(gt=0)
 
 
 class Sample(_Model):
+    """One training sample: an input vector and its target vector."""
+
     input: list[FiniteFloat]
     target: list[FiniteFloat]
 
@@ -157,6 +159,8 @@ class Documented(_Model):
 
 
 class _SpecModel(_Model):
+    """A gradcheck network spec (a TOML file): layers, loss, optimizer, samples."""
+
     name: str = Field(min_length=1)
     description: str = ""
     source: str = ""
@@ -180,10 +184,15 @@ class Spec:
     """A validated, immutable network. Build with :func:`load_spec` or :func:`parse_spec`."""
 
     __slots__ = ("__dict__", "model", "path")
+    model: _SpecModel
+    path: str
 
     def __init__(self, model: _SpecModel, path: str) -> None:
-        self.model = model
-        self.path = path
+        object.__setattr__(self, "model", model)
+        object.__setattr__(self, "path", path)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Spec is immutable; cannot set {name!r}")
 
     # -- shape -------------------------------------------------------------------------------
     @property
@@ -252,6 +261,8 @@ class Spec:
             b = _bias(layer.bias, n_out, self.dtype)
             if b is not None:
                 group["b"] = (b, layer.bias.trainable)
+            for array, _ in group.values():
+                array.flags.writeable = False  # the spec's own copy; callers get fresh ones
             out.append(group)
         return out
 
@@ -350,115 +361,296 @@ def _bias(bias: Bias, n_out: int, dtype: np.dtype[Any]) -> Array | None:
 # -- validation across fields ----------------------------------------------------------------
 def _cross_check(m: _SpecModel) -> list[str]:
     """Problems that need more than one field: shapes, softmax placement, names, samples."""
-    problems: list[str] = []
     sizes = [m.input.size, *(layer.size for layer in m.layers)]
+    problems: list[str] = []
     if m.input.names is not None and len(m.input.names) != m.input.size:
-        problems.append(f"input.names: {len(m.input.names)} names for {m.input.size} inputs")
+        problems.append(
+            f"input.names: expected {m.input.size} names, one per input (got {len(m.input.names)})"
+        )
     for i, layer in enumerate(m.layers):
-        at = f"layers[{i}]"
-        n_in, n_out = sizes[i], sizes[i + 1]
-        if layer.weights is not None:
-            w = layer.weights
-            if len(w) != n_out or any(len(row) != n_in for row in w):
-                got = f"{len(w)}x{'/'.join(sorted({str(len(r)) for r in w})) or 0}"
-                problems.append(
-                    f"{at}.weights: shape {got}, expected {n_out}x{n_in} "
-                    f"(one row per output neuron, one column per input)"
-                )
-        if layer.weight_names is not None and (
-            len(layer.weight_names) != n_out or any(len(r) != n_in for r in layer.weight_names)
-        ):
-            problems.append(f"{at}.weight_names: expected {n_out}x{n_in} names")
-        if layer.names is not None and len(layer.names) != n_out:
-            problems.append(f"{at}.names: {len(layer.names)} names for {n_out} neurons")
+        problems.extend(_layer_problems(layer, f"layers[{i}]", sizes[i], sizes[i + 1]))
         if layer.activation == "softmax" and i != len(m.layers) - 1:
-            problems.append(f"{at}.activation: 'softmax' is allowed on the output layer only")
-        b = layer.bias
-        if b.mode == "none" and (b.value is not None or b.name or b.names):
-            problems.append(f"{at}.bias: mode 'none' takes no value or names")
-        if b.mode == "shared" and isinstance(b.value, list):
-            problems.append(f"{at}.bias.value: a shared bias is one number, got a list")
-        if b.mode == "per_neuron" and isinstance(b.value, list) and len(b.value) != n_out:
-            problems.append(f"{at}.bias.value: {len(b.value)} values for {n_out} neurons")
-        if b.names is not None and (b.mode != "per_neuron" or len(b.names) != n_out):
-            problems.append(f"{at}.bias.names: needs mode 'per_neuron' and {n_out} names")
-        if b.name is not None and b.mode != "shared":
-            problems.append(f"{at}.bias.name: only a shared bias has one name (use 'names')")
+            problems.append(
+                f"layers[{i}].activation: softmax is allowed on the output layer only "
+                f"(got 'softmax' on layer {i + 1} of {len(m.layers)})"
+            )
     if m.loss == "softmax_cross_entropy" and m.layers[-1].activation != "softmax":
         problems.append(
-            f"loss: 'softmax_cross_entropy' needs activation 'softmax' on the output layer, "
-            f"got {m.layers[-1].activation!r}"
+            "loss: softmax_cross_entropy needs activation 'softmax' on the output layer "
+            f"(got {m.layers[-1].activation!r})"
         )
     for s, sample in enumerate(m.samples):
-        if len(sample.input) != sizes[0]:
-            problems.append(f"samples[{s}].input: {len(sample.input)} values, expected {sizes[0]}")
-        if len(sample.target) != sizes[-1]:
-            problems.append(
-                f"samples[{s}].target: {len(sample.target)} values, expected {sizes[-1]}"
-            )
-    seen: set[str] = set()
-    all_names = [
-        *(m.input.names or []),
-        *(n for layer in m.layers for n in (layer.names or [])),
-        *(n for layer in m.layers for row in (layer.weight_names or []) for n in row),
-        *(layer.bias.name for layer in m.layers if layer.bias.name),
-        *(n for layer in m.layers for n in (layer.bias.names or [])),
-    ]
-    for n in all_names:
-        if n in seen:
-            problems.append(f"names: {n!r} is used twice")
-        seen.add(n)
+        for field, values, n, per in (
+            ("input", sample.input, sizes[0], "input"),
+            ("target", sample.target, sizes[-1], "output"),
+        ):
+            if len(values) != n:
+                problems.append(
+                    f"samples[{s}].{field}: expected {n} values, one per {per} (got {len(values)})"
+                )
+    problems.extend(_duplicate_names(m))
+    n_params = sum(a * (b + 1) for a, b in zip(sizes[1:], sizes[:-1], strict=False))
+    if n_params > MAX_PARAMS:
+        problems.append(
+            f"layers: at most {MAX_PARAMS} parameters per network (got about {n_params})"
+        )
+    if m.dtype == "float32":
+        limit = float(np.finfo(np.float32).max)
+        problems.extend(
+            f"{path}: outside the float32 range of +-{limit:.4g} (got {v!r})"
+            for path, v in _numbers(m)
+            if abs(v) > limit
+        )
     return problems
 
 
-def _field_path(loc: Sequence[int | str]) -> str:
-    path = ""
+def _layer_problems(layer: Layer, at: str, n_in: int, n_out: int) -> list[str]:
+    """Shape, slope and bias problems of one layer mapping ``n_in`` inputs to ``n_out``."""
+    problems: list[str] = []
+    if (layer.weights is None) == (layer.init is None):
+        both = "both" if layer.weights is not None else "neither"
+        problems.append(
+            f"{at}: give exactly one of 'weights' (a matrix) or 'init' (a rule) (got {both})"
+        )
+    for field, matrix in (("weights", layer.weights), ("weight_names", layer.weight_names)):
+        if matrix is not None and (len(matrix) != n_out or any(len(r) != n_in for r in matrix)):
+            problems.append(
+                f"{at}.{field}: expected shape {n_out}x{n_in}, one row per output neuron and "
+                f"one column per input (got {_shape(matrix)})"
+            )
+    if layer.names is not None and len(layer.names) != n_out:
+        problems.append(
+            f"{at}.names: expected {n_out} names, one per neuron (got {len(layer.names)})"
+        )
+    if layer.activation == "leaky_relu" and layer.slope is None:
+        problems.append(f"{at}.slope: leaky_relu needs a slope, e.g. slope = 0.01")
+    if layer.activation != "leaky_relu" and layer.slope is not None:
+        problems.append(
+            f"{at}.slope: only leaky_relu takes a slope, this layer is {layer.activation} "
+            f"(got {layer.slope!r})"
+        )
+    b = layer.bias
+    if b.mode == "none":
+        for field in ("value", "name", "names"):
+            if getattr(b, field) is not None:
+                problems.append(
+                    f"{at}.bias.{field}: mode 'none' takes no {field} (got {getattr(b, field)!r})"
+                )
+        return problems
+    if b.mode == "shared" and isinstance(b.value, list):
+        problems.append(f"{at}.bias.value: a shared bias is one number (got {_show(b.value)})")
+    if b.mode == "per_neuron" and isinstance(b.value, list) and len(b.value) != n_out:
+        problems.append(
+            f"{at}.bias.value: expected {n_out} values, one per neuron (got {len(b.value)})"
+        )
+    if b.name is not None and b.mode != "shared":
+        problems.append(
+            f"{at}.bias.name: only a shared bias has one name, use 'names' (got {b.name!r})"
+        )
+    if b.names is not None and b.mode != "per_neuron":
+        problems.append(
+            f"{at}.bias.names: only a per_neuron bias has names, use 'name' (got {_show(b.names)})"
+        )
+    elif b.names is not None and len(b.names) != n_out:
+        problems.append(
+            f"{at}.bias.names: expected {n_out} names, one per neuron (got {len(b.names)})"
+        )
+    return problems
+
+
+def _shape(matrix: Sequence[Sequence[object]]) -> str:
+    lengths = [len(row) for row in matrix]
+    if len(set(lengths)) <= 1:
+        return f"{len(matrix)}x{lengths[0] if lengths else 0}"
+    return f"{len(matrix)} rows of lengths {lengths}"
+
+
+def _duplicate_names(m: _SpecModel) -> list[str]:
+    """Every display name (units and scalar parameters) must be unique across the spec."""
+    named: list[tuple[str, str]] = [
+        (f"input.names[{j}]", n) for j, n in enumerate(m.input.names or [])
+    ]
+    for i, layer in enumerate(m.layers):
+        at = f"layers[{i}]"
+        named += [(f"{at}.names[{j}]", n) for j, n in enumerate(layer.names or [])]
+        named += [
+            (f"{at}.weight_names[{r}][{c}]", n)
+            for r, row in enumerate(layer.weight_names or [])
+            for c, n in enumerate(row)
+        ]
+        if layer.bias.name is not None:
+            named.append((f"{at}.bias.name", layer.bias.name))
+        named += [(f"{at}.bias.names[{j}]", n) for j, n in enumerate(layer.bias.names or [])]
+    first: dict[str, str] = {}
+    problems: list[str] = []
+    for path, name in named:
+        if name in first:
+            problems.append(f"{path}: name already used at {first[name]} (got {name!r})")
+        else:
+            first[name] = path
+    return problems
+
+
+def _numbers(m: _SpecModel) -> Iterator[tuple[str, float]]:
+    """Every real number in the spec with its field path."""
+    yield "optimizer.learning_rate", m.optimizer.learning_rate
+    for i, layer in enumerate(m.layers):
+        at = f"layers[{i}]"
+        for r, row in enumerate(layer.weights or []):
+            yield from ((f"{at}.weights[{r}][{c}]", v) for c, v in enumerate(row))
+        if layer.init is not None:
+            yield f"{at}.init.scale", layer.init.scale
+        if layer.slope is not None:
+            yield f"{at}.slope", layer.slope
+        value = layer.bias.value
+        if isinstance(value, list):
+            yield from ((f"{at}.bias.value[{j}]", v) for j, v in enumerate(value))
+        elif value is not None:
+            yield f"{at}.bias.value", value
+    for s, sample in enumerate(m.samples):
+        yield from ((f"samples[{s}].input[{j}]", v) for j, v in enumerate(sample.input))
+        yield from ((f"samples[{s}].target[{j}]", v) for j, v in enumerate(sample.target))
+
+
+# -- turning pydantic's errors into one line ---------------------------------------------------
+# Bias.value is `float | list[float]`; pydantic reports a failure under both branch tags.
+_UNION_TAGS = frozenset({"float", "list[float]"})
+
+_MESSAGES = {
+    "extra_forbidden": "unknown field",
+    "missing": "required field is missing",
+    "finite_number": "must be a finite number, not NaN or inf",
+    "float_type": "must be a number",
+    "int_type": "must be a whole number",
+    "bool_type": "must be true or false",
+    "string_type": "must be a string",
+    "list_type": "must be an array",
+    "model_type": "must be a table",
+    "dict_type": "must be a table",
+    "string_too_short": "must not be empty",
+}
+
+
+def _union_tag_at(err: Mapping[str, Any]) -> int | None:
+    """Position of a union-branch tag in the error's location, if any."""
+    loc = err["loc"]
+    for k, part in enumerate(loc):
+        is_unknown_key = k == len(loc) - 1 and err["type"] == "extra_forbidden"
+        if part in _UNION_TAGS and not is_unknown_key:
+            return k
+    return None
+
+
+def _lookup(data: Any, loc: Sequence[int | str]) -> Any:
     for part in loc:
+        data = data[part]
+    return data
+
+
+def _relevant(err: Mapping[str, Any], data: dict[str, Any]) -> bool:
+    """Keep a union error only from the branch matching the input: an array or a number."""
+    k = _union_tag_at(err)
+    if k is None:
+        return True
+    node = _lookup(data, err["loc"][:k])
+    return str(err["loc"][k]).startswith("list[") == isinstance(node, list)
+
+
+def _field_path(err: Mapping[str, Any]) -> str:
+    """``('layers', 0, 'weights', 1, 0)`` -> ``layers[0].weights[1][0]``, union tags dropped."""
+    k = _union_tag_at(err)
+    path = ""
+    for n, part in enumerate(err["loc"]):
+        if n == k:
+            continue
         if isinstance(part, int):
             path += f"[{part}]"
-        elif part in ("float", "list[float]", "function-after[_numeric(), str]"):
-            continue  # pydantic's union-branch tags, not part of the user's field path
         else:
             path += f".{part}" if path else str(part)
     return path
 
 
-def _describe(err: dict[str, Any]) -> str:
-    msg = str(err["msg"])
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, ") :]
-    if err["type"] == "extra_forbidden":
-        msg = "unknown field"
-    if err["type"] == "literal_error":
-        msg = f"must be one of {msg.split('Input should be ', 1)[-1]}"
-    if err["type"] == "finite_number":
-        msg = "must be a finite number (NaN and inf are not allowed)"
+def _show(value: object) -> str:
+    """A value as the user wrote it (TOML booleans lower-case), cut to 60 characters."""
+    text = str(value).lower() if isinstance(value, bool) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _describe(err: Mapping[str, Any]) -> str:
+    """One ``field.path: problem (got VALUE)`` clause for a pydantic error."""
+    kind, ctx = err["type"], err.get("ctx") or {}
+    msg = _MESSAGES.get(kind)
+    if kind == "extra_forbidden":
+        allowed = _fields_at(err["loc"])
+        msg = f"unknown field, expected one of {', '.join(allowed)}" if allowed else msg
+    elif kind == "literal_error":
+        msg = f"must be one of {ctx['expected']}"
+    elif kind == "too_short":
+        msg = f"must have at least {ctx['min_length']} item(s)"
+    elif kind in ("greater_than", "greater_than_equal", "less_than_equal"):
+        op = {"greater_than": ">", "greater_than_equal": ">=", "less_than_equal": "<="}[kind]
+        limit = ctx.get("gt", ctx.get("ge", ctx.get("le")))
+        msg = f"must be {op} {limit:g}"
+    elif msg is None:
+        msg = str(err["msg"]).removeprefix("Value error, ").replace("Input should be", "must be")
     value = err.get("input")
-    shown = "" if isinstance(value, dict) or value is None else f" (got {value!r})"
-    if err["type"] == "missing":
-        shown = ""
-    return f"{_field_path(err['loc'])}: {msg}{shown}"
+    got = "" if kind == "missing" or isinstance(value, dict) else f" (got {_show(value)})"
+    return f"{_field_path(err)}: {msg}{got}"
+
+
+def _fields_at(loc: Sequence[int | str]) -> list[str]:
+    """Field names allowed at the table holding ``loc``'s last key (for 'unknown field')."""
+    model: type[BaseModel] = _SpecModel
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        sub = _model_in(field.annotation) if field is not None else None
+        if sub is None:
+            return []
+        model = sub
+    return sorted(model.model_fields)
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside ``X``, ``list[X]`` or ``X | None``, if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def parse_spec(data: dict[str, Any], path: str = "<spec>") -> Spec:
-    """Validate a decoded TOML table into a :class:`Spec`; raise one :class:`SpecError` line."""
+    """Validate a decoded TOML table into a :class:`Spec`.
+
+    Raises one :class:`SpecError` listing every problem as ``path: field.path: problem (got
+    value)``, joined by ``"; "``; cross-field problems are checked once each field is valid.
+    """
     try:
         model = _SpecModel.model_validate(data)
     except ValidationError as exc:
-        seen: list[str] = []
+        lines: list[str] = []
         for err in exc.errors():
-            line = _describe(dict(err))
-            if line not in seen:
-                seen.append(line)
-        raise SpecError(f"{path}: " + "; ".join(seen)) from None
+            line = _describe(err)
+            if _relevant(err, data) and line not in lines:
+                lines.append(line)
+        raise SpecError(f"{path}: " + "; ".join(lines)) from None
     problems = _cross_check(model)
     if problems:
         raise SpecError(f"{path}: " + "; ".join(problems))
     return Spec(model, path)
 
 
+def spec_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a spec file (what ``gradcheck schema`` prints)."""
+    return _SpecModel.model_json_schema()
+
+
 def load_spec(path: str | Path) -> Spec:
-    """Read and validate one TOML spec file."""
+    """Read and validate one TOML spec file; never executes anything in it."""
     p = Path(path)
     try:
         text = p.read_bytes().decode("utf-8")
@@ -466,6 +658,8 @@ def load_spec(path: str | Path) -> Spec:
         raise SpecError(f"{p}: no such file") from None
     except IsADirectoryError:
         raise SpecError(f"{p}: is a directory, expected a .toml file") from None
+    except OSError as exc:
+        raise SpecError(f"{p}: cannot read the file ({exc.strerror})") from None
     except UnicodeDecodeError as exc:
         raise SpecError(f"{p}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     try:
@@ -480,7 +674,13 @@ def load_specs(paths: Sequence[str | Path]) -> list[Spec]:
     files: list[Path] = []
     for path in paths:
         p = Path(path)
-        files.extend(sorted(p.glob("*.toml")) if p.is_dir() else [p])
+        if p.is_dir():
+            found = sorted(p.glob("*.toml"))
+            if not found:
+                raise SpecError(f"{p}: no .toml files in this directory")
+            files.extend(found)
+        else:
+            files.append(p)
     return [load_spec(f) for f in files]
 
 
@@ -498,13 +698,21 @@ def spec_to_toml(spec: Spec) -> str:
     return _dump_toml(spec.model.model_dump(exclude_none=True, exclude_defaults=False))
 
 
+# TOML basic strings must escape quote, backslash and every control character but tab.
+_TOML_ESCAPES = {
+    **{chr(c): f"\\u{c:04x}" for c in [*range(0x20), 0x7F] if c != 0x09},
+    '"': '\\"',
+    "\\": "\\\\",
+}
+
+
 def _toml_value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, int | float):
         return repr(v)
     if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+        return '"' + "".join(_TOML_ESCAPES.get(ch, ch) for ch in v) + '"'
     if isinstance(v, list):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
     if isinstance(v, dict):
