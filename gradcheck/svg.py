@@ -146,12 +146,14 @@ def _bias(bias: BiasSketch, x: float, ys: list[float], height: float) -> list[Ma
 
 
 def log_ticks(lo: float, hi: float, max_ticks: int = 8) -> list[float]:
-    """Tick values for a log axis covering ``[lo, hi]`` (both > 0): decades, thinned to at most
-    ``max_ticks``; inside a single decade, 1-2-5 steps instead."""
+    """Tick values for a log axis (both ends > 0), first <= ``lo`` and last >= ``hi``: decades,
+    thinned to at most ``max_ticks``; within about one decade, 1-2-5 steps instead."""
     a, b = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
     if b - a <= 1:
         ticks = [m * 10.0**e for e in range(a, b + 1) for m in (1, 2, 5)]
-        return [t for t in ticks if lo <= t <= hi] or [10.0**a, 10.0**b]
+        first = max(t for t in ticks if t <= lo * (1 + 1e-12))
+        last = min(t for t in ticks if t >= hi * (1 - 1e-12))
+        return [t for t in ticks if first <= t <= last]
     step = max(1, math.ceil((b - a + 1) / max_ticks))
     return [10.0**e for e in range(a, b + 1, step)]
 
