@@ -95,19 +95,13 @@ class ReportData(TypedDict):
 
 # Every verdict word the producing modules use, mapped to a chip colour.
 _STATUS: dict[str, Status] = {
-    "match": "pass",
-    "match-truncated": "warn",
-    "discrepancy": "fail",
-    "pass": "pass",
-    "ok": "pass",
-    "verified": "pass",
-    "kink": "warn",
-    "warn": "warn",
-    "skipped": "warn",
-    "fail": "fail",
-    "failed": "fail",
-    "mismatch": "fail",
-    "error": "fail",
+    **dict.fromkeys(("match", "ok", "pass", "verified"), "pass"),
+    # a truncated print, an FD step that was the problem, a kink: reported, not failed
+    **dict.fromkeys(("match-truncated", "fd-artefact", "non-differentiable here", "warn"), "warn"),
+    **dict.fromkeys(
+        ("discrepancy", "backprop-bug", "structure", "oracle-disagreement", "unresolved"), "fail"
+    ),
+    **dict.fromkeys(("fail", "failed", "error"), "fail"),
 }
 
 
@@ -136,7 +130,7 @@ def summarize(
     """Tally the verdicts already in the records: N failures = sum of ``failed`` per check."""
     checks = [
         _count("golden values", [r["verdict"] for g in golden for r in g["records"]]),
-        _count("gradient checks", [v["status"] for v in gradients]),
+        _count("gradient checks", ["verified" if v["ok"] else "failed" for v in gradients]),
         _count("generated networks", list(properties.get("statuses", []))),
         _count("training", [t["status"] for t in training]),
     ]
@@ -211,6 +205,21 @@ def _fmt(value: object, spec: str = ".6g") -> str:
     return str(value)
 
 
+def _tolerance(value: object) -> str:
+    """A tolerance as ``rtol=1e-09 atol=1e-12``, whether it arrives as a mapping or a line."""
+    if isinstance(value, Mapping):
+        return " ".join(f"{k}={_fmt(v, 'g')}" for k, v in value.items())
+    return str(value)
+
+
+def _le(a: object, b: object) -> bool:
+    """``a <= b`` for numbers; False when either is not a finite number (shown as ``>``)."""
+    try:
+        return float(str(a)) <= float(str(b))
+    except ValueError:
+        return False
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=PackageLoader("gradcheck", "templates"),
@@ -222,6 +231,8 @@ def _environment() -> Environment:
     env.filters["num"] = _fmt
     env.filters["sci"] = lambda v: _fmt(v, ".2e")
     env.filters["status"] = status_of
+    env.filters["tolerance"] = _tolerance
+    env.filters["le"] = _le
     env.filters["tojson_pretty"] = lambda v: json.dumps(to_jsonable(v), indent=2)
     env.globals.update(
         network_diagram=svg.network_diagram,

@@ -59,21 +59,39 @@ def _golden(
     )
 
 
-def _gradients(network: str, status: str = "pass") -> dict[str, Any]:
+def _gradients(network: str, status: str = "ok") -> dict[str, Any]:
+    """Shaped like compare.NetworkVerdict.to_dict() for the sigmoid seed network's w5."""
     entry = {
         "label": "w5",
+        "layer": 1,
+        "group": "W",
+        "index": [0, 0],
+        "kind": "entry",
         "hand": 0.082167041,
         "jax": 0.082167041,
         "fd": 0.08216704100003,
-        "error_jax": 1.7e-16,
-        "tol_jax": 1e-10,
-        "error_fd": 3.6e-13,
-        "tol_fd": 1e-6,
+        "fd_error_estimate": 2e-12,
         "step": 6.06e-6,
-        "kink": None,
+        "abs_error_jax": 1.4e-17,
+        "rel_error_jax": 1.7e-16,
+        "abs_error_fd": 3e-14,
+        "rel_error_fd": 3.6e-13,
+        "tol_jax": 8.2e-11,
+        "tol_fd": 8e-11,
         "status": status,
     }
-    return {"network": network, "status": status, "entries": [entry]}
+    return {
+        "name": network,
+        "path": "networks/sigmoid_2_2_2.toml",
+        "dtype": "float64",
+        "mode": "entries",
+        "n_params": 8,
+        "loss": 0.298371109,
+        "ok": status == "ok",
+        "tolerance": {"rtol": 1e-9, "atol": 1e-12, "fd_safety": 4.0},
+        "entries": [entry],
+        "notes": [],
+    }
 
 
 def _training(network: str, status: str = "pass") -> dict[str, Any]:
@@ -126,7 +144,7 @@ def _data(
     *,
     name: str = "sigmoid-2-2-2",
     golden_verdicts: tuple[str, ...] = ("match",),
-    gradient_status: str = "pass",
+    gradient_status: str = "ok",
     generated: tuple[str, ...] = ("pass",) * 5,
     spec: Spec | None = None,
 ) -> report.ReportData:
@@ -167,7 +185,7 @@ def _data(
 def test_summary_counts_each_check_and_totals_failures() -> None:
     data = _data(
         golden_verdicts=("match", "match-truncated", "discrepancy"),
-        gradient_status="fail",
+        gradient_status="backprop-bug",
         generated=("pass", "fail", "pass"),
     )
     counts = {c["check"]: c for c in data["summary"]["checks"]}
@@ -234,7 +252,7 @@ def test_banner_says_all_verified_only_when_nothing_failed() -> None:
     good = report.render_html(_data())
     assert "All verified" in good and "failure" not in good.split("</section>")[0]
     bad = report.render_html(
-        _data(golden_verdicts=("discrepancy", "match"), gradient_status="fail")
+        _data(golden_verdicts=("discrepancy", "match"), gradient_status="backprop-bug")
     )
     assert re.search(r"<h1>\s*2 failures\s*</h1>", bad)
     assert "All verified" not in bad
