@@ -584,7 +584,8 @@ def _describe(err: Mapping[str, Any]) -> str:
         allowed = _fields_at(err["loc"])
         msg = f"unknown field, expected one of {', '.join(allowed)}" if allowed else msg
     elif kind == "literal_error":
-        msg = f"must be one of {ctx['expected']}"
+        expected = str(ctx["expected"])
+        msg = f"must be one of {expected}" if " or " in expected else f"must be {expected}"
     elif kind == "too_short":
         msg = f"must have at least {ctx['min_length']} item(s)"
     elif kind in ("greater_than", "greater_than_equal", "less_than_equal"):
