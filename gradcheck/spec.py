@@ -654,7 +654,7 @@ def load_spec(path: str | Path) -> Spec:
     """Read and validate one TOML spec file; never executes anything in it."""
     p = Path(path)
     try:
-        text = p.read_bytes().decode("utf-8")
+        text = p.read_bytes().decode("utf-8-sig")  # an editor's BOM is not an error
     except FileNotFoundError:
         raise SpecError(f"{p}: no such file") from None
     except IsADirectoryError:

@@ -400,6 +400,10 @@ def test_non_utf8_file(tmp_path: Path) -> None:
     assert str(err.value) == f"{path}: not UTF-8 text (invalid continuation byte at byte 11)"
 
 
+def test_utf8_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    assert load_spec(_write(tmp_path, b"\xef\xbb\xbf" + BASE.encode())).name == "base"
+
+
 def test_empty_directory_has_no_specs(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as err:
         load_specs([tmp_path])
