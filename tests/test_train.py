@@ -1,0 +1,512 @@
+"""gradcheck.train: the compiled JAX loop against the hand-derived NumPy loop (seeds, a table of
+networks, generated networks, float32), compile once per shape, frozen and shared groups, the
+sequential rule and the seed document's 10000-step outputs, optax optimizers, data-parallel
+sharding on several host devices, the persistent compilation cache, and the ``train`` command."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+
+from gradcheck import cli
+from gradcheck.backprop import (
+    ACTIVATION_TABLE,
+    LOSS_TABLE,
+    forward,
+    full_params,
+    hand_grads,
+    train_numpy,
+)
+from gradcheck.spec import GradcheckError, Params, Spec, builtin_networks_dir, load_spec, parse_spec
+from gradcheck.strategies import Case, networks
+from gradcheck.train import (
+    BACKENDS,
+    DEVICES,
+    OPTIMIZERS,
+    RULES,
+    DeviceError,
+    trace_count,
+    train,
+)
+
+# Agreement of two float implementations after N steps: each step rounds differently
+# (fused multiply-adds, summation order), and the differences compound over steps.
+TOLERANCE = {"float64": (1e-9, 1e-12), "float32": (2e-4, 1e-5)}  # (rtol, atol)
+
+
+def _seed(name: str) -> Spec:
+    return load_spec(builtin_networks_dir() / name)
+
+
+def _network(
+    layers: list[dict[str, Any]],
+    *,
+    n_in: int = 3,
+    loss: str = "half_sse",
+    dtype: str = "float64",
+    lr: float = 0.1,
+    batch: int = 4,
+) -> Spec:
+    """A spec from layer tables; samples drawn from a fixed generator."""
+    rng = np.random.default_rng(7)
+    n_out = layers[-1]["size"]
+    if loss == "softmax_cross_entropy":
+        targets = np.eye(n_out)[rng.integers(0, n_out, size=batch)]
+    else:
+        targets = rng.uniform(0.1, 0.9, size=(batch, n_out))
+    data = {
+        "name": "table",
+        "dtype": dtype,
+        "loss": loss,
+        "optimizer": {"learning_rate": lr},
+        "input": {"size": n_in},
+        "layers": layers,
+        "samples": [
+            {"input": list(rng.uniform(-1.0, 1.0, size=n_in)), "target": list(t)} for t in targets
+        ],
+    }
+    return parse_spec(data, "<test>")
+
+
+def _layer(size: int, activation: str, seed: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "size": size,
+        "activation": activation,
+        "init": {"rule": "xavier", "seed": seed},
+        **extra,
+    }
+
+
+def _assert_params_close(got: Params, want: Params, dtype: str) -> None:
+    rtol, atol = TOLERANCE[dtype]
+    assert [sorted(g) for g in got] == [sorted(w) for w in want]
+    for i, (g, w) in enumerate(zip(got, want, strict=True)):
+        for k in w:
+            assert g[k].shape == w[k].shape, f"layers[{i}].{k} shape"
+            np.testing.assert_allclose(g[k], w[k], rtol=rtol, atol=atol, err_msg=f"layers[{i}].{k}")
+
+
+def _assert_matches_numpy(spec: Spec, steps: int) -> None:
+    result = train(spec, steps, device="cpu")
+    params, history = train_numpy(spec, steps)
+    dtype = spec.model.dtype
+    _assert_params_close(result.params, params, dtype)
+    rtol, atol = TOLERANCE[dtype]
+    np.testing.assert_allclose(result.loss_history, history, rtol=rtol, atol=atol)
+    assert result.loss_history.dtype == np.dtype(dtype)
+
+
+# -- equivalence with the hand-derived NumPy loop ---------------------------------------------
+@pytest.mark.parametrize("name", ["linear_2_2_1.toml", "sigmoid_2_2_2.toml"])
+def test_jax_loop_gives_the_numpy_loops_params_on_both_seed_networks(name: str) -> None:
+    _assert_matches_numpy(_seed(name), 1000)
+
+
+TABLE = {
+    "tanh-relu-per-neuron-bias": _network(
+        [
+            _layer(4, "tanh", 1, bias={"mode": "per_neuron", "value": 0.1}),
+            _layer(3, "relu", 2, bias={"mode": "per_neuron", "value": 0.2}),
+            _layer(2, "identity", 3),
+        ]
+    ),
+    "leaky-relu-softplus-mse-shared-bias": _network(
+        [
+            _layer(5, "leaky_relu", 4, slope=0.05, bias={"mode": "shared", "value": 0.3}),
+            _layer(2, "softplus", 5, bias={"mode": "shared", "value": -0.2}),
+        ],
+        loss="mse",
+    ),
+    "softmax-cross-entropy": _network(
+        [_layer(4, "sigmoid", 6), _layer(3, "softmax", 7, bias={"mode": "per_neuron"})],
+        loss="softmax_cross_entropy",
+        lr=0.5,
+    ),
+    "frozen-weights-and-frozen-bias": _network(
+        [
+            _layer(3, "tanh", 8, trainable=False, bias={"mode": "per_neuron", "value": 0.1}),
+            _layer(2, "sigmoid", 9, bias={"mode": "shared", "value": 0.5, "trainable": False}),
+        ]
+    ),
+    "float32-sigmoid-tanh": _network(
+        [
+            _layer(4, "sigmoid", 10, bias={"mode": "per_neuron", "value": 0.1}),
+            _layer(2, "tanh", 11, bias={"mode": "shared", "value": 0.2}),
+        ],
+        dtype="float32",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(TABLE))
+def test_jax_loop_gives_the_numpy_loops_params_across_activations_biases_and_frozen_groups(
+    name: str,
+) -> None:
+    _assert_matches_numpy(TABLE[name], 100)
+
+
+@settings(max_examples=8)
+@given(
+    networks(
+        activations=("identity", "sigmoid", "tanh", "softplus"),
+        dtypes=("float64", "float32"),
+        weight_scale=(0.1, 1.0),
+    )
+)
+def test_jax_loop_gives_the_numpy_loops_params_on_generated_networks(case: Case) -> None:
+    _assert_matches_numpy(case.spec, 20)
+
+
+def test_float32_training_stays_float32_and_float64_override_changes_it() -> None:
+    spec = TABLE["float32-sigmoid-tanh"]
+    single = train(spec, 5, device="cpu")
+    double = train(spec, 5, device="cpu", dtype="float64")
+    assert {a.dtype for g in single.params for a in g.values()} == {np.dtype(np.float32)}
+    assert {a.dtype for g in double.params for a in g.values()} == {np.dtype(np.float64)}
+    assert single.outputs.dtype == np.float32 and double.spec.model.dtype == "float64"
+    _assert_params_close(single.params, double.params, "float32")
+
+
+# -- compiled once per shape ------------------------------------------------------------------
+def test_a_second_run_of_the_same_shape_does_not_retrace() -> None:
+    spec = _seed("sigmoid_2_2_2.toml")
+    train(spec, 300, device="cpu")
+    before = trace_count()
+    again = train(spec, 300, device="cpu")
+    other_values = train(spec, 300, device="cpu", learning_rate=0.25, params=again.params)
+    assert trace_count() == before
+    assert other_values.loss < again.loss  # it did train, from the new starting point
+    train(spec, 301, device="cpu")  # another step count is another program
+    assert trace_count() > before
+
+
+def test_chunked_run_equals_one_scan_and_reports_progress_per_chunk() -> None:
+    spec = TABLE["tanh-relu-per-neuron-bias"]
+    whole = train(spec, 53, device="cpu", record_every=3)
+    seen: list[int] = []
+    before = trace_count()
+    chunked = train(spec, 53, device="cpu", record_every=3, chunks=4, on_progress=seen.append)
+    # 17 whole records in chunks of 5 (one program), a leftover 2 (another), then the last
+    # short record of 2 steps (a third, which the unchunked run compiled already)
+    assert seen == [15, 30, 45, 51, 53]
+    assert trace_count() - before == 2
+    assert len(chunked.loss_history) == len(whole.loss_history) == 18
+    np.testing.assert_allclose(chunked.loss_history, whole.loss_history, rtol=1e-12)
+    _assert_params_close(chunked.params, whole.params, "float64")
+
+
+def test_zero_steps_returns_the_starting_params_outputs_and_loss() -> None:
+    spec = _seed("sigmoid_2_2_2.toml")
+    result = train(spec, 0, device="cpu")
+    _assert_params_close(result.params, spec.initial_params(), "float64")
+    assert result.loss_history.shape == (0,)
+    assert result.loss == pytest.approx(0.298371109, abs=5e-10)  # seed 001's total error
+
+
+# -- frozen and shared groups -----------------------------------------------------------------
+def test_frozen_groups_stay_out_of_training_and_fixed_in_the_outputs() -> None:
+    spec = TABLE["frozen-weights-and-frozen-bias"]
+    result = train(spec, 50, device="cpu")
+    assert [sorted(g) for g in result.params] == [["b"], ["W"]]
+    trained_out = forward(spec, result.params, spec.inputs()).outs[-1]  # spec's frozen values
+    np.testing.assert_allclose(result.outputs, trained_out, rtol=1e-12)
+    assert result.loss < train(spec, 0, device="cpu").loss
+
+
+def test_shared_bias_stays_one_trained_scalar() -> None:
+    spec = TABLE["leaky-relu-softplus-mse-shared-bias"]
+    result = train(spec, 50, device="cpu")
+    for start, end in zip(spec.initial_params(), result.params, strict=True):
+        assert end["b"].shape == ()
+        assert end["b"] != start["b"]
+
+
+# -- the sequential rule and the seed document ------------------------------------------------
+def _numpy_sequential(spec: Spec, steps: int) -> Params:
+    """Reference for the sequential rule from backprop's tables: update the top layer, then
+    propagate its delta through the *updated* weights (smooth activations, no softmax)."""
+    params = spec.initial_params()
+    x, t, lr = spec.inputs(), spec.targets(), spec.learning_rate
+    for _ in range(steps):
+        fwd = forward(spec, params, x)
+        upstream = LOSS_TABLE[spec.loss][1](fwd.outs[-1], t)
+        for i in reversed(range(len(params))):
+            act, slope = spec.activations[i], spec.slopes[i]
+            delta = upstream * ACTIVATION_TABLE[act][1](fwd.nets[i], fwd.outs[i + 1], slope)
+            grads = {"W": delta.T @ fwd.outs[i], "b": delta.sum(axis=0)}
+            params[i] = {
+                k: v - lr * (grads[k].sum() if k == "b" and v.ndim == 0 else grads[k])
+                for k, v in params[i].items()
+            }
+            upstream = delta @ full_params(spec, params)[i]["W"]
+    return params
+
+
+def test_sequential_rule_reproduces_the_seed_documents_10000_step_outputs() -> None:
+    spec = _seed("sigmoid_2_2_2.toml")
+    sequential = train(spec, 10000, device="cpu", rule="sequential")
+    gradient = train(spec, 10000, device="cpu")
+    # As printed in seed 001 after 10000 steps: o1 = 0.015912196, o2 = 0.984065734.
+    assert [f"{v:.9f}" for v in sequential.outputs[0]] == ["0.015912196", "0.984065734"]
+    # True gradient descent lands elsewhere in the 6th significant digit.
+    assert [f"{v:.8f}" for v in gradient.outputs[0]] == ["0.01591362", "0.98406427"]
+    _assert_params_close(sequential.params, _numpy_sequential(spec, 10000), "float64")
+
+
+def test_sequential_rule_matches_its_numpy_reference_on_a_deeper_network() -> None:
+    spec = TABLE["tanh-relu-per-neuron-bias"]
+    sequential = train(spec, 100, device="cpu", rule="sequential")
+    _assert_params_close(sequential.params, _numpy_sequential(spec, 100), "float64")
+    gradient = train(spec, 100, device="cpu")
+    differs = max(
+        float(np.abs(a - b).max())
+        for a, b in zip(
+            (v for g in sequential.params for v in g.values()),
+            (v for g in gradient.params for v in g.values()),
+            strict=True,
+        )
+    )
+    assert differs > 1e-6  # the two rules are different rules here
+
+
+# -- optax optimizers -------------------------------------------------------------------------
+@pytest.mark.parametrize("optimizer", ["momentum", "adam"])
+def test_momentum_and_adam_reduce_the_loss(optimizer: str) -> None:
+    spec = TABLE["softmax-cross-entropy"]
+    result = train(spec, 200, device="cpu", optimizer=optimizer, learning_rate=0.05)
+    assert np.all(np.isfinite(result.loss_history))
+    assert result.loss < 0.5 * result.loss_history[0]
+
+
+def test_adams_first_step_is_minus_lr_times_the_sign_of_the_gradient() -> None:
+    spec = _seed("sigmoid_2_2_2.toml")
+    lr = 0.01
+    result = train(spec, 1, device="cpu", optimizer="adam", learning_rate=lr)
+    start = spec.initial_params()
+    grads = hand_grads(spec, start, spec.inputs(), spec.targets())
+    for g, p0, p1 in zip(grads, start, result.params, strict=True):
+        # m_hat = g, v_hat = g^2, so the step is -lr g / (|g| + eps) with eps = 1e-8
+        step = p1["W"] - p0["W"]
+        np.testing.assert_allclose(step, -lr * np.sign(g["W"]), rtol=1e-8 / np.abs(g["W"]).min())
+
+
+def test_momentums_second_step_adds_0_9_of_the_first() -> None:
+    spec = _seed("linear_2_2_1.toml")
+    lr = spec.learning_rate
+    x, t = spec.inputs(), spec.targets()
+    p0 = spec.initial_params()
+    g0 = hand_grads(spec, p0, x, t)
+    p1 = [{k: p[k] - lr * g[k] for k in p} for p, g in zip(p0, g0, strict=True)]
+    g1 = hand_grads(spec, p1, x, t)
+    want = [
+        {k: q[k] - lr * (g[k] + 0.9 * h[k]) for k in q} for q, g, h in zip(p1, g1, g0, strict=True)
+    ]
+    _assert_params_close(train(spec, 2, device="cpu", optimizer="momentum").params, want, "float64")
+
+
+# -- options and devices ----------------------------------------------------------------------
+BAD_OPTIONS = [
+    ({"optimizer": "rmsprop"}, "optimizer 'rmsprop': must be one of sgd, momentum, adam"),
+    ({"rule": "backwards"}, "rule 'backwards': must be one of gradient, sequential"),
+    ({"backend": "torch"}, "backend 'torch': must be one of jax, numpy"),
+    ({"dtype": "float16"}, "dtype 'float16': must be one of float64, float32"),
+    ({"device": "tpu"}, "device 'tpu': must be one of cpu, gpu, auto"),
+    ({"steps": -1}, "steps: must be at least 0, got -1"),
+    ({"record_every": 0}, "record_every: must be at least 1, got 0"),
+    ({"chunks": 0}, "chunks: must be at least 1, got 0"),
+    ({"learning_rate": float("nan")}, "learning_rate: must be a finite number > 0, got nan"),
+    ({"rule": "sequential", "optimizer": "adam"}, "rule 'sequential' is plain SGD"),
+    ({"backend": "numpy", "optimizer": "adam"}, "backend 'numpy' runs plain SGD"),
+    ({"backend": "numpy", "data_parallel": True}, "backend 'numpy' runs on one CPU"),
+    ({"data_parallel": True, "device": "cpu"}, None),  # 1 sample always splits over 1 device
+]
+
+
+@pytest.mark.parametrize(("options", "message"), BAD_OPTIONS)
+def test_bad_training_options_raise_one_line_naming_the_option(
+    options: dict[str, Any], message: str | None
+) -> None:
+    spec = _seed("linear_2_2_1.toml")
+    kwargs = {"steps": 2, **options}
+    steps = kwargs.pop("steps")
+    if message is None:
+        assert train(spec, steps, **kwargs).n_devices == 1
+        return
+    with pytest.raises(GradcheckError) as err:
+        train(spec, steps, **kwargs)
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def _has_gpu() -> bool:
+    import jax
+
+    try:
+        return bool(jax.devices("gpu"))
+    except RuntimeError:
+        return False
+
+
+@pytest.mark.skipif(_has_gpu(), reason="needs a machine where JAX sees no GPU")
+def test_asking_for_a_gpu_without_one_is_a_device_error() -> None:
+    with pytest.raises(DeviceError, match="JAX sees no GPU here"):
+        train(_seed("linear_2_2_1.toml"), 1, device="gpu")
+    assert train(_seed("linear_2_2_1.toml"), 1, device="auto").device == "cpu:0"
+
+
+def _python(code: str, **env: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    parsed: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return parsed
+
+
+def test_data_parallel_over_four_host_devices_equals_one_device() -> None:
+    code = """
+        import json, numpy as np
+        from gradcheck.spec import parse_spec
+        from gradcheck.train import TrainError, train
+        rng = np.random.default_rng(0)
+        spec = parse_spec({
+            "name": "dp", "loss": "mse", "optimizer": {"learning_rate": 0.2},
+            "input": {"size": 3},
+            "layers": [
+                {"size": 5, "activation": "tanh", "init": {"rule": "xavier", "seed": 1},
+                 "bias": {"mode": "per_neuron", "value": 0.1}},
+                {"size": 2, "activation": "sigmoid", "init": {"rule": "xavier", "seed": 2},
+                 "bias": {"mode": "shared", "value": 0.1}}],
+            "samples": [{"input": list(rng.normal(size=3)), "target": list(rng.uniform(size=2))}
+                        for _ in range(8)]})
+        one = train(spec, 100, device="cpu")
+        four = train(spec, 100, device="cpu", data_parallel=True)
+        diff = max(float(np.max(np.abs(a[k] - b[k])))
+                   for a, b in zip(one.params, four.params) for k in a)
+        data = spec.model.model_dump()
+        uneven = parse_spec({**data, "samples": data["samples"][:3]})
+        try:
+            train(uneven, 1, device="cpu", data_parallel=True)
+            error = None
+        except TrainError as exc:
+            error = str(exc)
+        print(json.dumps({"n": four.n_devices, "device": four.device, "diff": diff,
+                          "loss_diff": abs(one.loss - four.loss), "loss": one.loss,
+                          "shared_shape": list(four.params[1]["b"].shape), "error": error}))
+    """
+    got = _python(code, XLA_FLAGS="--xla_force_host_platform_device_count=4")
+    assert got["n"] == 4 and got["device"] == "cpu x4 (data-parallel)"
+    assert got["diff"] < 1e-12 and got["loss_diff"] < 1e-14 and got["loss"] < 0.2
+    assert got["shared_shape"] == []
+    assert got["error"].startswith("data_parallel: a batch of 3 samples does not split evenly")
+
+
+def test_importing_changes_no_jax_setting_and_the_cache_spares_a_second_process_xla(
+    tmp_path: Any,
+) -> None:
+    code = """
+        import json, os, jax
+        import gradcheck.train as t
+        from gradcheck.spec import builtin_networks_dir, load_spec
+        untouched = (not jax.config.jax_enable_x64) and jax.config.jax_compilation_cache_dir is None
+        events = {"hits": 0, "misses": 0}
+        def listen(name, **_):
+            for kind in ("hits", "misses"):
+                if name == "/jax/compilation_cache/cache_" + kind:
+                    events[kind] += 1
+        jax.monitoring.register_event_listener(listen)
+        t.enable_compilation_cache(os.environ["GRADCHECK_TEST_CACHE"])
+        t.train(load_spec(builtin_networks_dir() / "sigmoid_2_2_2.toml"), 50, device="cpu")
+        print(json.dumps({"untouched": untouched, **events}))
+    """
+    first = _python(code, GRADCHECK_TEST_CACHE=str(tmp_path))
+    second = _python(code, GRADCHECK_TEST_CACHE=str(tmp_path))
+    assert first["untouched"] and first["misses"] >= 1
+    assert second["misses"] == 0 and second["hits"] >= 1
+
+
+# -- results and the command line -------------------------------------------------------------
+def test_to_dict_is_json_with_params_by_display_name() -> None:
+    result = train(_seed("sigmoid_2_2_2.toml"), 20, device="cpu", record_every=5)
+    record = json.loads(json.dumps(result.to_dict()))
+    assert sorted(record["params"]) == ["w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8"]
+    assert record["params"]["w5"] == float(result.params[1]["W"][0, 0])
+    assert len(record["loss_history"]) == 4 and record["loss_history_every"] == 5
+    assert record["outputs"] == result.outputs.tolist() and record["steps"] == 20
+
+
+def test_unnamed_params_are_labelled_by_layer_and_index() -> None:
+    names = train(TABLE["leaky-relu-softplus-mse-shared-bias"], 1, device="cpu").named_params()
+    assert (
+        "layer 1 W[4,2]" in names and "layer 2 b" in names and len(names) == 5 * 3 + 1 + 2 * 5 + 1
+    )
+
+
+def test_cli_choices_are_trains_choices() -> None:
+    assert set(cli._TRAIN_CHOICES["backend"]) == set(BACKENDS)
+    assert set(cli._TRAIN_CHOICES["device"]) == set(DEVICES)
+    assert set(cli._TRAIN_CHOICES["optimizer"]) == set(OPTIMIZERS)
+    assert set(cli._TRAIN_CHOICES["rule"]) == set(RULES)
+
+
+def _run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(args)
+    out, err = capsys.readouterr()
+    return int(exit_.value.code or 0), out, err
+
+
+def test_train_command_json_has_loss_outputs_params_and_history(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    seed = str(builtin_networks_dir() / "sigmoid_2_2_2.toml")
+    status, out, _ = _run_cli(["train", seed, "--steps", "1000", "--json", "--no-cache"], capsys)
+    record = json.loads(out)
+    assert status == 0
+    for key in ("loss", "outputs", "params", "steps", "backend", "device", "loss_history"):
+        assert key in record, key
+    assert record["steps"] == 1000 and record["backend"] == "jax" and len(record["outputs"]) == 1
+    assert len(record["loss_history"]) == 500 and record["loss"] < record["loss_history"][0]
+
+
+def test_train_command_prints_loss_outputs_and_speed(capsys: pytest.CaptureFixture[str]) -> None:
+    seed = str(builtin_networks_dir() / "sigmoid_2_2_2.toml")
+    args = ["train", seed, "--steps", "10000", "--rule", "sequential", "--no-cache"]
+    status, out, _ = _run_cli(args, capsys)
+    assert status == 0
+    assert "sample 1: o1 = 0.015912196, o2 = 0.984065734" in out
+    assert "final loss (half_sse):" in out and "steps/s" in out
+
+
+@pytest.mark.skipif(_has_gpu(), reason="needs a machine where JAX sees no GPU")
+def test_train_command_on_a_missing_gpu_exits_2_with_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    seed = str(builtin_networks_dir() / "linear_2_2_1.toml")
+    status, out, err = _run_cli(["train", seed, "--steps", "5", "--device", "gpu"], capsys)
+    assert status == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith(
+        "gradcheck: error: device 'gpu': JAX sees no GPU"
+    )
+
+
+def test_train_command_rejects_an_option_the_backend_cannot_run(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    seed = str(builtin_networks_dir() / "linear_2_2_1.toml")
+    args = ["train", seed, "--steps", "5", "--backend", "numpy", "--optimizer", "adam"]
+    status, _, err = _run_cli(args, capsys)
+    assert status == 2 and err.count("\n") == 1 and "backend 'numpy' runs plain SGD" in err
