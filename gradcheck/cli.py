@@ -49,6 +49,7 @@ _TRAIN_CHOICES = {
 }  # kept equal to gradcheck.train's tuples by tests/test_train.py; listed here so that
 # `gradcheck -h` does not import JAX
 _PROGRESS_WORK = 10**8  # steps x samples x parameters above which a TTY gets a progress bar
+_SAMPLES_SHOWN = 10  # outputs printed per run; --json has them all
 
 
 def _default_cache_dir() -> str:
@@ -144,9 +145,11 @@ def train_command(
             f"lr {spec.learning_rate:g}, {spec.model.dtype}, {result.backend} on {result.device}"
         )
         click.echo(f"final loss ({spec.loss}): {result.loss:.9g}")
-        for s, row in enumerate(result.outputs):
+        for s, row in enumerate(result.outputs[:_SAMPLES_SHOWN]):
             shown = ", ".join(f"{names.get(j, f'out[{j}]')} = {v:.9f}" for j, v in enumerate(row))
             click.echo(f"sample {s + 1}: {shown}")
+        if len(result.outputs) > _SAMPLES_SHOWN:
+            click.echo(f"... {len(result.outputs) - _SAMPLES_SHOWN} more samples (see --json)")
         speed = result.steps_per_second
         rate = "n/a" if speed == float("inf") else f"{speed:,.0f} steps/s"
         click.echo(f"speed: {rate} ({result.seconds * 1e3:.2f} ms running, ", nl=False)
