@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -179,7 +180,8 @@ def _sequential_step(
 
 # -- the compiled loop ------------------------------------------------------------------------
 _TRACES = [0]
-_COMPILED: dict[tuple[Any, ...], Any] = {}
+_COMPILED: OrderedDict[tuple[Any, ...], Any] = OrderedDict()  # most recently used last
+_KEEP_COMPILED = 64  # programs kept per process; generated-network sweeps would grow unbounded
 
 
 def trace_count() -> int:
@@ -233,16 +235,19 @@ def _compiled(
     compiling it now (0 when an earlier run of the same shape compiled it)."""
     full_key = (*key, jax.tree.structure(args), _avals(args))
     if full_key in _COMPILED:
+        _COMPILED.move_to_end(full_key)
         return _COMPILED[full_key], 0.0
     start = time.perf_counter()
     jitted = jax.jit(fn, in_shardings=tuple(shardings[0]), out_shardings=tuple(shardings[1]))
     compiled = jitted.lower(*args).compile()
     _COMPILED[full_key] = compiled
+    if len(_COMPILED) > _KEEP_COMPILED:
+        _COMPILED.popitem(last=False)
     return compiled, time.perf_counter() - start
 
 
 def _avals(args: Sequence[Any]) -> tuple[tuple[tuple[int, ...], str], ...]:
-    return tuple((tuple(np.shape(a)), str(np.asarray(a).dtype)) for a in jax.tree.leaves(args))
+    return tuple((tuple(a.shape), str(a.dtype)) for a in jax.tree.leaves(args))
 
 
 # -- devices ----------------------------------------------------------------------------------
