@@ -1,35 +1,50 @@
 """Compare a candidate gradient with both oracles and classify every disagreement.
 
-Per scalar entry ``k`` with candidate ``h``, JAX ``j`` and finite difference ``f`` (error estimate
-``e``), for the spec's dtype tolerance ``(rtol, atol, s)`` from :data:`TOLERANCES`:
+Per scalar entry with candidate ``h``, JAX ``j`` and finite difference ``f`` (error estimate
+``e``), and the dtype's tolerance ``(rtol, atol, s)`` from :data:`TOLERANCES`:
 
-* hand vs JAX agree when ``|h - j| <= atol + rtol * max(|j|, floor)``;
-* hand vs FD agree when ``|h - f| <= s * e + atol + rtol * max(|f|, floor)``;
+* hand and JAX agree when ``|h - j| <= atol + rtol * max(|j|, floor)``;
+* hand and FD agree when ``|h - f| <= s * e + atol + rtol * max(|f|, floor)``;
 
-``floor`` is ``1e-4 * max |j|`` over the entry's group (cancellation inside a sum). The pattern
-names the failure: hand != JAX while JAX == FD is a ``backprop-bug``; hand == JAX != FD is an
-``fd-artefact``; an entry whose FD stencil crosses a relu kink is ``non-differentiable here``.
+where ``floor = 1e-4 * max |j|`` over the entry's group allows for cancellation in the sums
+that make a small entry. The pattern names the failure: hand != JAX while JAX == FD is a
+``backprop-bug``; hand == JAX != FD is an ``fd-artefact``; an entry whose FD stencil crosses a
+relu kink is ``non-differentiable here`` (neither passed nor failed).
+
+Networks above :data:`PROJECTION_THRESHOLD` parameters are checked entry by entry against JAX
+(cheap) but against finite differences along one random direction per group (four forward
+passes each); only entries that disagree get per-entry finite differences.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import islice
 from typing import Any, Literal
 
-from gradcheck.spec import Array, GradcheckError, GradientFn, Spec
+import numpy as np
+
+from gradcheck import oracles
+from gradcheck.spec import Array, GradcheckError, Spec
 
 __all__ = [
     "FAILING",
+    "PROJECTION_THRESHOLD",
     "STATUSES",
     "TOLERANCES",
-    "CandidateError",
     "Entry",
+    "GroupCheck",
     "NetworkVerdict",
     "Status",
     "Tolerance",
-    "load_candidate",
+    "classify",
+    "compare_direction",
+    "compare_group",
+    "structure_check",
     "tolerance_for",
-    "verify",
 ]
 
 Status = Literal[
@@ -54,10 +69,11 @@ STATUSES: tuple[Status, ...] = (
 FAILING: frozenset[str] = frozenset(
     {"backprop-bug", "structure", "oracle-disagreement", "unresolved"}
 )
-
-
-class CandidateError(GradcheckError, ValueError):
-    """A candidate gradient function could not be loaded (``--candidate module:function``)."""
+PROJECTION_THRESHOLD = 1000  # parameters; above it, FD checks random directions per group
+ESCALATION_LIMIT = 64  # per-entry finite differences per failing group, worst entries first
+_GROUP_FLOOR = 1e-4
+_CODE = {name: code for code, name in enumerate(STATUSES)}
+_FAILING_CODES = [_CODE[s] for s in STATUSES if s in FAILING]
 
 
 @dataclass(frozen=True)
@@ -71,8 +87,11 @@ class Tolerance:
     def describe(self) -> str:
         return f"rtol={self.rtol:g} atol={self.atol:g} fd={self.fd_safety:g}x error estimate"
 
+    def to_dict(self) -> dict[str, float]:
+        return {"rtol": self.rtol, "atol": self.atol, "fd_safety": self.fd_safety}
 
-# Keyed by dtype name like jax._src.public_test_util; assign a new Tolerance to override.
+
+# Keyed by dtype name, like jax._src.public_test_util; assign a new Tolerance to override.
 TOLERANCES: dict[str, Tolerance] = {
     "float64": Tolerance(rtol=1e-9, atol=1e-12),
     "float32": Tolerance(rtol=1e-4, atol=1e-6),
@@ -81,17 +100,29 @@ TOLERANCES: dict[str, Tolerance] = {
 
 def tolerance_for(dtype: str, rtol: float | None = None, atol: float | None = None) -> Tolerance:
     """The table's tolerance for ``dtype`` with ``rtol``/``atol`` overridden where given."""
-    raise NotImplementedError
+    if dtype not in TOLERANCES:
+        raise GradcheckError(
+            f"TOLERANCES: no entry for dtype {dtype!r} (have {sorted(TOLERANCES)})"
+        )
+    base = TOLERANCES[dtype]
+    for name, value in (("rtol", rtol), ("atol", atol)):
+        if value is not None and not (np.isfinite(value) and value >= 0):
+            raise GradcheckError(f"{name}: expected a finite number >= 0, got {value!r}")
+    return Tolerance(
+        base.rtol if rtol is None else float(rtol),
+        base.atol if atol is None else float(atol),
+        base.fd_safety,
+    )
 
 
 @dataclass(frozen=True)
 class Entry:
-    """One compared scalar: a parameter entry, or a random direction for a whole group.
+    """One compared scalar: a parameter entry, or one random direction through a whole group.
 
-    ``layer`` is the 0-based index into params (``label`` shows it 1-based: ``layer 2 W[1,0]``,
-    or the display name ``w7``); ``kind`` is ``"entry"`` or ``"direction"`` (projection checks of
-    large networks, ``index == ()``). Errors are absolute and relative to the oracle value;
-    ``tol_jax``/``tol_fd`` are the allowed absolute differences actually used.
+    ``layer`` is the 0-based index into params (``label`` shows it 1-based, ``layer 2 W[1,0]``,
+    or the display name, ``w7``); ``kind`` is ``"entry"`` or ``"direction"`` (``index == ()``,
+    values are ``<grad, v>``). Errors are absolute and relative to the oracle's value;
+    ``tol_jax``/``tol_fd`` are the largest absolute differences allowed.
     """
 
     label: str
@@ -112,17 +143,57 @@ class Entry:
     tol_fd: float
     status: Status
 
+    @property
+    def location(self) -> str:
+        """``layer 2 W[1,0]`` (1-based layer), whatever the display name."""
+        return _location(self.layer, self.group, self.index, self.kind)
+
+    def describe(self) -> str:
+        """``w1 (layer 1 W[0,0]): hand 0.12 vs JAX 0.25, FD 0.25 [backprop-bug]``."""
+        name = self.location if self.label == self.location else f"{self.label} ({self.location})"
+        return (
+            f"{name}: hand {self.hand:.9g} vs JAX {self.jax:.9g}, FD {self.fd:.9g} "
+            f"+- {self.fd_error_estimate:.1e} [{self.status}]"
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """JSON-able; non-finite floats become the strings ``"nan"``, ``"inf"``, ``"-inf"``."""
+        out: dict[str, Any] = {}
+        for key, value in self.__dict__.items():
+            if isinstance(value, float) and not np.isfinite(value):
+                value = str(value)
+            out[key] = list(value) if key == "index" else value
+        out["location"] = self.location
+        return out
+
+
+@dataclass(frozen=True)
+class GroupCheck:
+    """One group's comparison as flat arrays; :class:`Entry` objects are built only on demand,
+    so checking many small networks stays cheap."""
+
+    layer: int
+    group: str
+    kind: Literal["entry", "direction"]
+    shape: tuple[int, ...]  # the group's shape; rows are flat indices into it
+    rows: np.ndarray
+    columns: dict[str, np.ndarray]  # hand, jax, fd, fd_error_estimate, step, tol_jax, tol_fd
+    status: np.ndarray  # codes: indices into STATUSES
+
+    def index(self, row: int) -> tuple[int, ...]:
+        if self.kind == "direction" or not self.shape:
+            return ()
+        return tuple(int(k) for k in np.unravel_index(int(self.rows[row]), self.shape))
 
 
 @dataclass(frozen=True)
 class NetworkVerdict:
     """Everything one verification found for one network.
 
-    ``ok`` is True when no entry has a status in :data:`FAILING`; ``failures`` lists those
-    entries; ``summary()`` is one line naming the network, the verdict, the tolerance and the
-    first failing entries; ``to_dict()`` is JSON-able for ``--json`` and the report.
+    ``ok``: no entry has a status in :data:`FAILING`; ``failures``: those entries; ``entries``:
+    every compared entry (projection mode: one direction per group plus the entries that
+    disagree); ``summary()``: one line naming the network, the verdict, the first failing
+    entries and the tolerance; ``to_dict()``: JSON-able, for ``--json`` and the report.
     """
 
     name: str
@@ -132,46 +203,218 @@ class NetworkVerdict:
     n_params: int
     loss: float
     tolerance: Tolerance
-    entries: tuple[Entry, ...]
+    checked: tuple[GroupCheck, ...] = field(repr=False)
     notes: tuple[str, ...] = ()
+    spec: Spec | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def counts(self) -> dict[str, int]:
+        """Entries per status, every status present (0 where none)."""
+        found = Counter(int(s) for c in self.checked for s in c.status)
+        return {name: found.get(code, 0) for code, name in enumerate(STATUSES)}
 
     @property
     def ok(self) -> bool:
-        raise NotImplementedError
+        return not any(self.counts[s] for s in FAILING)
 
-    @property
+    @cached_property
+    def entries(self) -> tuple[Entry, ...]:
+        return tuple(self._iter_entries(failing_only=False))
+
+    @cached_property
     def failures(self) -> tuple[Entry, ...]:
-        raise NotImplementedError
+        return tuple(self._iter_entries(failing_only=True))
 
-    def summary(self) -> str:
-        raise NotImplementedError
+    def _iter_entries(self, failing_only: bool) -> Iterator[Entry]:
+        for c in self.checked:
+            rows = np.flatnonzero(np.isin(c.status, _FAILING_CODES)) if failing_only else None
+            for r in range(c.status.size) if rows is None else rows:
+                yield _entry(self.spec, c, int(r))
+
+    def summary(self, limit: int = 3) -> str:
+        """One line: ``name: verified ...`` or ``name: FAILED n of m ...: first failures``."""
+        total = sum(self.counts.values())
+        notes = ", ".join(
+            f"{n} {s}"
+            for s, n in self.counts.items()
+            if n and s in ("fd-artefact", "non-differentiable here")
+        )
+        tol = f"[{self.dtype} {self.tolerance.describe()}]"
+        if self.ok:
+            what = "entries" if self.mode == "entries" else "checks (projection)"
+            extra = f"; {notes}" if notes else ""
+            return f"{self.name}: verified, {total} {what}: hand = JAX = FD{extra} {tol}"
+        failed = sum(self.counts[s] for s in FAILING)
+        shown = "; ".join(e.describe() for e in islice(self._iter_entries(True), limit))
+        more = failed - limit
+        also = f"; and {more} more" if more > 0 else ""
+        return f"{self.name}: FAILED {failed} of {total}: {shown}{also} {tol}"
 
     def to_dict(self) -> dict[str, Any]:
-        raise NotImplementedError
+        return {
+            "name": self.name,
+            "path": self.path,
+            "ok": self.ok,
+            "dtype": self.dtype,
+            "mode": self.mode,
+            "n_params": self.n_params,
+            "loss": self.loss if np.isfinite(self.loss) else str(self.loss),
+            "tolerance": self.tolerance.to_dict(),
+            "counts": dict(self.counts),
+            "summary": self.summary(),
+            "notes": list(self.notes),
+            "entries": [e.to_dict() for e in self.entries],
+        }
 
 
-def verify(
-    candidate: GradientFn,
-    spec: Spec,
-    params: Any = None,
-    inputs: Array | None = None,
-    targets: Array | None = None,
-    *,
-    rtol: float | None = None,
-    atol: float | None = None,
-    mode: Literal["auto", "entries", "projection"] = "auto",
-    fd_rel_step: float | None = None,
-    seed: int = 0,
-) -> NetworkVerdict:
-    """Check ``candidate(spec, params, inputs, targets)`` against JAX and finite differences.
+def _entry(spec: Spec | None, c: GroupCheck, row: int) -> Entry:
+    v = {k: float(a[row]) for k, a in c.columns.items()}
+    index = c.index(row)
+    label = _location(c.layer, c.group, index, c.kind)
+    if spec is not None and c.kind == "entry":
+        label = spec.label(c.layer, c.group, index)
+    err_j, err_f = abs(v["hand"] - v["jax"]), abs(v["hand"] - v["fd"])
+    return Entry(
+        label=label,
+        layer=c.layer,
+        group=c.group,
+        index=index,
+        kind=c.kind,
+        hand=v["hand"],
+        jax=v["jax"],
+        fd=v["fd"],
+        fd_error_estimate=v["fd_error_estimate"],
+        step=v["step"],
+        abs_error_jax=err_j,
+        rel_error_jax=err_j / abs(v["jax"]) if v["jax"] else float(err_j > 0) * np.inf,
+        abs_error_fd=err_f,
+        rel_error_fd=err_f / abs(v["fd"]) if v["fd"] else float(err_f > 0) * np.inf,
+        tol_jax=v["tol_jax"],
+        tol_fd=v["tol_fd"],
+        status=STATUSES[int(c.status[row])],
+    )
 
-    ``params``/``inputs``/``targets`` default to the spec's own. ``mode="auto"`` compares every
-    entry up to ``PROJECTION_THRESHOLD`` parameters and above it checks one random direction per
-    group, escalating to per-entry checks only inside a group that disagrees.
+
+def _location(layer: int, group: str, index: tuple[int, ...], kind: str) -> str:
+    where = f"layer {layer + 1} {group}"
+    if kind == "direction":
+        return f"{where} (random direction)"
+    return f"{where}[{','.join(map(str, index))}]" if index else where
+
+
+# -- classification ------------------------------------------------------------------------
+def classify(
+    hand: np.ndarray,
+    jax: np.ndarray,
+    fd: np.ndarray,
+    fd_error: np.ndarray,
+    kink: np.ndarray,
+    at_kink: np.ndarray,
+    tolerance: Tolerance,
+    floor: float | np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Status codes and the allowed ``|h - j|``, ``|h - f|`` per entry (see the module doc).
+
+    A kink-crossing entry is ``non-differentiable here`` when hand agrees with JAX or the point
+    sits on the kink; otherwise JAX, exact where the loss is differentiable, convicts it.
     """
-    raise NotImplementedError
+    tol_jax = tolerance.atol + tolerance.rtol * np.maximum(np.abs(jax), floor)
+    tol_fd = (
+        tolerance.fd_safety * fd_error
+        + tolerance.atol
+        + tolerance.rtol * np.maximum(np.abs(fd), floor)
+    )
+    with np.errstate(invalid="ignore"):
+        hj = np.abs(hand - jax) <= tol_jax
+        hf = np.abs(hand - fd) <= tol_fd
+        jf = np.abs(jax - fd) <= tol_fd
+    status = np.select(
+        [kink & (hj | at_kink), kink, hj & hf, hj, jf, hf],
+        [
+            _CODE["non-differentiable here"],
+            _CODE["backprop-bug"],
+            _CODE["ok"],
+            _CODE["fd-artefact"],
+            _CODE["backprop-bug"],
+            _CODE["oracle-disagreement"],
+        ],
+        default=_CODE["unresolved"],
+    )
+    return status, tol_jax, tol_fd
 
 
-def load_candidate(reference: str) -> GradientFn:
-    """Import ``module:function`` or ``path/to/file.py:function`` as a gradient function."""
-    raise NotImplementedError
+def compare_group(
+    layer: int,
+    group: str,
+    hand: Array,
+    jax: Array,
+    fd: oracles.FDResult,
+    tolerance: Tolerance,
+    rows: np.ndarray | None = None,
+) -> GroupCheck:
+    """Compare one group entry by entry (all entries, or the flat indices ``rows``)."""
+    j_all = np.asarray(jax, dtype=np.float64).reshape(-1)
+    rows = np.arange(j_all.size) if rows is None else rows
+    floor = _GROUP_FLOOR * float(np.max(np.abs(j_all), initial=0.0))
+    col = {
+        "hand": np.asarray(hand, dtype=np.float64).reshape(-1)[rows],
+        "jax": j_all[rows],
+        "fd": fd.values[layer][group].reshape(-1)[rows],
+        "fd_error_estimate": fd.errors[layer][group].reshape(-1)[rows],
+        "step": fd.steps[layer][group].reshape(-1)[rows],
+    }
+    kink = fd.kinks[layer][group].reshape(-1)[rows]
+    at_kink = fd.at_kink[layer][group].reshape(-1)[rows]
+    status, col["tol_jax"], col["tol_fd"] = classify(
+        col["hand"],
+        col["jax"],
+        col["fd"],
+        col["fd_error_estimate"],
+        kink,
+        at_kink,
+        tolerance,
+        floor,
+    )
+    return GroupCheck(layer, group, "entry", np.shape(jax), rows, col, status)
+
+
+def compare_direction(
+    layer: int,
+    group: str,
+    hand: Array,
+    jax: Array,
+    fd: oracles.DirectionalResult,
+    tolerance: Tolerance,
+) -> GroupCheck:
+    """Compare ``<hand, v>`` and ``<jax, v>`` with the FD derivative along ``v``; the rounding
+    scale of a dot product is ``sum |jax_k v_k|``."""
+    v = fd.directions[layer][group]
+    jv = np.asarray(jax, dtype=np.float64) * v
+    col = {
+        "hand": np.array([np.sum(np.asarray(hand, dtype=np.float64) * v)]),
+        "jax": np.array([np.sum(jv)]),
+        "fd": np.array([fd.values[layer][group]]),
+        "fd_error_estimate": np.array([fd.errors[layer][group]]),
+        "step": np.array([fd.steps[layer][group]]),
+    }
+    kink = np.array([fd.kinks[layer][group]])
+    floor = float(np.sum(np.abs(jv)))
+    status, col["tol_jax"], col["tol_fd"] = classify(
+        col["hand"],
+        col["jax"],
+        col["fd"],
+        col["fd_error_estimate"],
+        kink,
+        kink & False,
+        tolerance,
+        floor,
+    )
+    return GroupCheck(layer, group, "direction", np.shape(jv), np.zeros(1, int), col, status)
+
+
+def structure_check(layer: int, group: str) -> GroupCheck:
+    """A group the candidate returned missing, misshapen or not numeric: one failing entry."""
+    col = {k: np.full(1, np.nan) for k in ("hand", "jax", "fd", "fd_error_estimate", "step")}
+    col |= {"tol_jax": np.full(1, np.nan), "tol_fd": np.full(1, np.nan)}
+    code = np.array([_CODE["structure"]])
+    return GroupCheck(layer, group, "entry", (), np.zeros(1, int), col, code)

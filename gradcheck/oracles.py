@@ -5,25 +5,34 @@ Both take ``(spec, params, inputs, targets)`` and return a structure shaped like
 its own forward pass, so a bug in the hand-derived code cannot hide in a shared helper.
 
 * Finite differences, always evaluated in float64: ``D(h) = (E(p + h) - E(p - h)) / 2h`` per
-  scalar entry, with a second step ``2h`` for a Richardson value ``(4 D(h) - D(2h)) / 3`` and an
-  error estimate ``|D(2h) - D(h)| / 3 + rounding``. All perturbed copies of a layer go through one
-  batched NumPy forward pass. Entries whose stencil moves a relu/leaky_relu pre-activation across
-  zero are flagged as kinks.
-* JAX: ``jax.value_and_grad`` of a jax.numpy forward pass, compiled once per padded shape
-  bucket and cached at module level, run with x64 switched on locally (never globally).
+  scalar entry, a second step ``2h`` for the Richardson value ``R = (4 D(h) - D(2h)) / 3`` and the
+  error estimate ``|D(2h) - D(h)| / 3 + 1.5 delta / h`` (``delta``: rounding noise of ``E``). The
+  perturbed copies of one layer go through one batched NumPy forward pass that starts at that
+  layer (``W[r, c] += h`` only moves ``net[:, r]``, by ``h x[:, c]``). Entries whose stencil moves
+  a relu/leaky_relu pre-activation across zero are flagged as kinks.
+* JAX: ``jax.value_and_grad`` of a jax.numpy forward pass. Widths are padded up to shape buckets
+  (zero weights, masked outputs) and activations/losses are runtime switches, so one compiled
+  function, cached by jit at module level, serves every network of a bucket. It runs with x64
+  switched on locally (``jax.enable_x64``), never globally.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
-from gradcheck.spec import Array, Location, Params, Spec
+from gradcheck.spec import ACTIVATIONS, LOSSES, Array, Location, Params, Spec, SpecError
 
 __all__ = [
+    "DEFAULT_REL_STEP",
     "DirectionalResult",
     "FDResult",
+    "check_arguments",
     "directional_finite_difference",
     "finite_difference",
     "finite_difference_grads",
@@ -32,34 +41,42 @@ __all__ = [
     "jax_loss_and_grads",
 ]
 
+_EPS64 = float(np.finfo(np.float64).eps)
+DEFAULT_REL_STEP = _EPS64 ** (1.0 / 3.0)  # balances truncation O(h^2) against rounding O(eps/h)
+_STENCIL = np.array([1.0, -1.0, 2.0, -2.0])  # multiples of h: D(h) from +-1, D(2h) from +-2
+_KINKED = frozenset({"relu", "leaky_relu"})
+_CHUNK = 1 << 21  # floats per batched layer activation; bounds FD memory for large layers
+_KINK_RETRY = 64.0
+_KAPPA = 2.0  # a directional stencil that crosses a kink is retried with h / 64
+BoolParams = list[dict[str, np.ndarray]]
+
 
 @dataclass(frozen=True)
 class FDResult:
     """Per-entry finite differences, every field shaped like ``params`` (float64 / bool).
 
-    ``values``: Richardson value ``(4 D(h) - D(2h)) / 3``; ``errors``: its error estimate
-    ``|D(2h) - D(h)| / 3`` plus the rounding bound ``c eps |E| / h``; ``steps``: ``h`` actually
-    taken; ``kinks``: the stencil ``p +- h, p +- 2h`` moved a relu/leaky_relu pre-activation
-    across zero; ``at_kink``: the unperturbed point itself sits on a kink for a unit the entry
-    moves (the one-sided derivatives differ there); ``loss``: ``E(params)``. Entries not asked
-    for (see ``only``) hold NaN and False.
+    ``values``: Richardson value ``(4 D(h) - D(2h)) / 3``; ``errors``: its error estimate;
+    ``steps``: ``h`` per entry; ``kinks``: the stencil ``p +- h, p +- 2h`` moved a relu/leaky_relu
+    pre-activation across zero; ``at_kink``: the point itself sits on a kink for a unit the
+    entry moves (the one-sided derivatives differ there); ``loss``: ``E(params)``. Entries left
+    out by ``only`` hold NaN and False.
     """
 
     values: Params
     errors: Params
     steps: Params
-    kinks: list[dict[str, np.ndarray]]
-    at_kink: list[dict[str, np.ndarray]]
+    kinks: BoolParams
+    at_kink: BoolParams
     loss: float
 
 
 @dataclass(frozen=True)
 class DirectionalResult:
-    """Finite differences of ``E`` along one direction ``v`` per (layer, group).
+    """Finite differences of ``t -> E(p + t v_g)`` at 0, one random direction per group.
 
-    ``directions[l][g]`` is ``v`` (shaped like the group), ``values[l][g]`` the Richardson value of
-    ``dE/dt E(p + t v)`` at 0, ``errors[l][g]`` its error estimate, ``steps[l][g]`` the step in
-    ``t``, ``kinks[l][g]`` whether the stencil crossed a kink.
+    ``directions[l][g]`` is ``v_g`` (shaped like the group, ``max |v_g| = 1``); ``values``,
+    ``errors``, ``steps`` and ``kinks`` hold, per group, the Richardson value, its error estimate,
+    the step in ``t`` and whether the stencil still crossed a kink after one retry.
     """
 
     directions: Params
@@ -68,6 +85,162 @@ class DirectionalResult:
     steps: list[dict[str, float]]
     kinks: list[dict[str, bool]]
     loss: float
+
+
+# -- arguments ------------------------------------------------------------------------------
+def check_arguments(spec: Spec, params: Params, inputs: Array, targets: Array) -> None:
+    """Raise :class:`SpecError` unless params has the spec's trainable groups and shapes and
+    inputs/targets are finite ``(batch, n_in)`` / ``(batch, n_out)`` arrays."""
+    expected = spec.initial_params()
+    if not isinstance(params, list) or len(params) != len(expected):
+        got = f"{len(params)} layers" if isinstance(params, list) else type(params).__name__
+        raise SpecError(f"{spec.path}: params: expected a list of {len(expected)} dicts, got {got}")
+    for i, (layer, want) in enumerate(zip(params, expected, strict=True)):
+        keys = sorted(layer) if isinstance(layer, dict) else type(layer).__name__
+        if not isinstance(layer, dict) or set(layer) != set(want):
+            raise SpecError(
+                f"{spec.path}: params[{i}]: groups {keys}, expected {sorted(want)} (trainable only)"
+            )
+        for group, a in want.items():
+            _check_array(spec, f"params[{i}][{group!r}]", layer[group], a.shape)
+    x = _check_array(spec, "inputs", inputs, None)
+    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] != spec.sizes[0]:
+        raise SpecError(f"{spec.path}: inputs: shape {x.shape}, expected (batch, {spec.sizes[0]})")
+    _check_array(spec, "targets", targets, (x.shape[0], spec.sizes[-1]))
+
+
+def _check_array(spec: Spec, field: str, value: Any, shape: tuple[int, ...] | None) -> np.ndarray:
+    a = np.asarray(value)
+    if a.dtype.kind not in "fiu":
+        raise SpecError(f"{spec.path}: {field}: dtype {a.dtype}, expected floating point numbers")
+    if shape is not None and a.shape != shape:
+        raise SpecError(f"{spec.path}: {field}: shape {a.shape}, expected {shape}")
+    if not np.all(np.isfinite(a)):
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
+        raise SpecError(f"{spec.path}: {field}{list(bad)}: {a[bad]} is not finite")
+    return a
+
+
+# -- finite differences: an own float64 forward pass ----------------------------------------
+def _activation(name: str, z: np.ndarray, slope: float) -> np.ndarray:
+    """``out = act(z)`` elementwise (softmax over the last axis), float64."""
+    out: np.ndarray = z
+    if name == "sigmoid":
+        e = np.exp(-np.abs(z))  # 1/(1+e^-z) = e^z/(1+e^z), evaluated on the side without overflow
+        out = np.where(z >= 0, 1.0, e) / (1.0 + e)
+    elif name == "tanh":
+        out = np.tanh(z)
+    elif name == "relu":
+        out = np.maximum(z, 0.0)
+    elif name == "leaky_relu":
+        out = np.where(z > 0, z, slope * z)
+    elif name == "softplus":
+        out = np.logaddexp(0.0, z)
+    elif name == "softmax":
+        e = np.exp(z - z.max(axis=-1, keepdims=True))
+        out = e / e.sum(axis=-1, keepdims=True)
+    return out
+
+
+def _loss(name: str, net: np.ndarray, out: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """``E`` per copy, ``out`` shaped ``(copies, batch, n)``; cross-entropy from log_softmax."""
+    if name == "half_sse":
+        return np.asarray(0.5 * ((out - t) ** 2).sum(axis=(-2, -1)))
+    if name == "mse":
+        return np.asarray(((out - t) ** 2).mean(axis=(-2, -1)))
+    shifted = net - net.max(axis=-1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    return np.asarray(-(t * log_p).sum(axis=(-2, -1)) / t.shape[0])
+
+
+def _rounding_scale(spec: Spec, net: np.ndarray, out: np.ndarray, t: np.ndarray) -> float:
+    """A bound on the rounding noise of ``E``: ``kappa eps`` times the magnitude the loss sums."""
+    if spec.loss == "softmax_cross_entropy":
+        magnitude = float(np.sum(np.abs(t)) * (np.max(np.abs(net)) + 1.0)) / t.shape[0]
+    else:
+        norm = 0.5 if spec.loss == "half_sse" else 2.0 / t.size
+        magnitude = norm * float(np.sum(np.abs(out - t) * (np.abs(out) + np.abs(t) + 1.0)))
+    kappa = _KAPPA * len(spec.activations) * float(np.sqrt(max(spec.sizes)))
+    return float(kappa * _EPS64 * magnitude)
+
+
+@dataclass(frozen=True)
+class _Base:
+    layers: list[dict[str, np.ndarray]]  # every group, trainable and frozen, float64
+    nets: list[np.ndarray]  # nets[i]: (batch, n_{i+1})
+    outs: list[np.ndarray]  # outs[0]: inputs
+    targets: np.ndarray
+    loss: float
+    noise: float  # rounding noise bound of E
+
+
+def _base_pass(spec: Spec, params: Params, inputs: Array, targets: Array) -> _Base:
+    check_arguments(spec, params, inputs, targets)
+    frozen = spec.frozen_params()
+    layers = [
+        {k: np.asarray(a, dtype=np.float64) for k, a in {**f, **p}.items()}
+        for p, f in zip(params, frozen, strict=True)
+    ]
+    outs = [np.asarray(inputs, dtype=np.float64)]
+    nets: list[np.ndarray] = []
+    for layer, act, slope in zip(layers, spec.activations, spec.slopes, strict=True):
+        nets.append(outs[-1] @ layer["W"].T + layer.get("b", 0.0))
+        outs.append(_activation(act, nets[-1], slope))
+    t = np.asarray(targets, dtype=np.float64)
+    loss = float(_loss(spec.loss, nets[-1][None], outs[-1][None], t)[0])
+    return _Base(layers, nets, outs, t, loss, _rounding_scale(spec, nets[-1], outs[-1], t))
+
+
+def _finish(
+    spec: Spec, base: _Base, start: int, net: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Run copies ``net`` (copies, batch, n) of layer ``start``'s pre-activation to the loss;
+    return ``E`` per copy and whether a relu-like pre-activation changed sign (from 0)."""
+    copies, batch = net.shape[:2]
+    kink = np.zeros(copies, dtype=bool)
+    at_kink = np.zeros(copies, dtype=bool)
+    out = net
+    for i in range(start, len(base.layers)):
+        if i > start:
+            layer = base.layers[i]
+            flat = out.reshape(copies * batch, -1) @ layer["W"].T + layer.get("b", 0.0)
+            net = flat.reshape(copies, batch, -1)
+        if spec.activations[i] in _KINKED:
+            sign = np.sign(base.nets[i])
+            moved = np.sign(net) != sign
+            kink |= moved.any(axis=(1, 2))
+            at_kink |= (moved & (sign == 0)).any(axis=(1, 2))
+        out = _activation(spec.activations[i], net, spec.slopes[i])
+    return _loss(spec.loss, net, out, base.targets), kink, at_kink
+
+
+def _richardson(
+    losses: np.ndarray, centre: float, h: np.ndarray, noise: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """From ``E(p + m h)`` for m = 1, -1, 2, -2 (columns): value ``R`` and its error estimate.
+
+    The rounding noise ``delta`` is the larger of the model bound and the measured fourth
+    difference ``|E(2h) - 4E(h) + 6E(0) - 4E(-h) + E(-2h)| / 8`` (pure noise at these steps).
+    """
+    d1 = (losses[:, 0] - losses[:, 1]) / (2.0 * h)
+    d2 = (losses[:, 2] - losses[:, 3]) / (4.0 * h)
+    fourth = losses[:, 2] + losses[:, 3] - 4.0 * (losses[:, 0] + losses[:, 1]) + 6.0 * centre
+    delta = np.maximum(noise, np.abs(fourth) / 8.0)
+    return (4.0 * d1 - d2) / 3.0, np.abs(d2 - d1) / 3.0 + 1.5 * delta / h
+
+
+def _selected(spec: Spec, params: Params, only: list[Location] | None) -> dict[Any, np.ndarray]:
+    """(layer, group) -> flat indices of the entries to difference."""
+    if only is None:
+        return {(i, g): np.arange(np.size(a)) for i, p in enumerate(params) for g, a in p.items()}
+    chosen: dict[Any, list[int]] = {}
+    for layer, group, index in only:
+        if layer >= len(params) or group not in params[layer]:
+            raise SpecError(f"{spec.path}: only: no trainable group {group!r} in layer {layer}")
+        shape = np.shape(params[layer][group])
+        flat = int(np.ravel_multi_index(index, shape)) if shape else 0
+        chosen.setdefault((layer, group), []).append(flat)
+    return {key: np.unique(flat) for key, flat in chosen.items()}
 
 
 def finite_difference(
@@ -79,17 +252,69 @@ def finite_difference(
     rel_step: float | None = None,
     only: list[Location] | None = None,
 ) -> FDResult:
-    """Central differences of ``E`` for every trainable scalar entry (or just ``only``).
+    """Central differences of ``E`` with a Richardson step for every trainable entry (or ``only``).
 
-    The step is ``h = rel_step * max(|p|, 1)`` per entry, ``rel_step`` defaulting to
-    ``eps_float64 ** (1/3)`` (the step that balances truncation ``O(h^2)`` and rounding
-    ``O(eps/h)``).
+    ``h = rel_step * max(|p|, 1)`` per entry, ``rel_step`` defaulting to ``eps_float64 ** (1/3)``.
     """
-    raise NotImplementedError
+    base = _base_pass(spec, params, inputs, targets)
+    rel = DEFAULT_REL_STEP if rel_step is None else float(rel_step)
+    out: dict[str, list[dict[str, np.ndarray]]] = {
+        k: [{} for _ in params] for k in ("values", "errors", "steps", "kinks", "at_kink")
+    }
+    selected = _selected(spec, params, only)
+    for i, layer in enumerate(params):
+        for group, a in layer.items():
+            p = np.asarray(a, dtype=np.float64)
+            fill = {"values": np.nan, "errors": np.nan, "steps": np.nan}
+            for key in out:
+                out[key][i][group] = np.full(p.shape, fill.get(key, False))
+            flat = selected.get((i, group), np.arange(0))
+            if flat.size:
+                _difference_group(spec, base, i, group, p, flat, rel, out)
+    return FDResult(
+        out["values"], out["errors"], out["steps"], out["kinks"], out["at_kink"], base.loss
+    )
+
+
+def _difference_group(
+    spec: Spec,
+    base: _Base,
+    i: int,
+    group: str,
+    p: np.ndarray,
+    flat: np.ndarray,
+    rel: float,
+    out: dict[str, list[dict[str, np.ndarray]]],
+) -> None:
+    """Fill ``out`` for entries ``flat`` of ``params[i][group]``, in chunks of batched copies."""
+    batch = base.nets[i].shape[0]
+    width = max(base.nets[j].shape[1] for j in range(i, len(base.nets)))
+    per_chunk = max(1, _CHUNK // (len(_STENCIL) * batch * width))
+    x = base.outs[i]
+    for lo in range(0, flat.size, per_chunk):
+        entries = flat[lo : lo + per_chunk]
+        h = rel * np.maximum(np.abs(p.reshape(-1)[entries]), 1.0)
+        steps = (h[:, None] * _STENCIL).reshape(-1)
+        net = np.repeat(base.nets[i][None], steps.size, axis=0)
+        copy = np.arange(steps.size)
+        if group == "W":
+            rows, cols = np.unravel_index(np.repeat(entries, len(_STENCIL)), p.shape)
+            net[copy, :, rows] += steps[:, None] * x[:, cols].T
+        elif p.ndim == 1:
+            net[copy, :, np.repeat(entries, len(_STENCIL))] += steps[:, None]
+        else:
+            net += steps[:, None, None]
+        losses, kink, at_kink = _finish(spec, base, i, net)
+        value, error = _richardson(losses.reshape(-1, 4), base.loss, h, base.noise)
+        found = {"values": value, "errors": error, "steps": h, "kinks": kink, "at_kink": at_kink}
+        for key, result in found.items():
+            if result.size != entries.size:  # per copy: any of the entry's four copies
+                result = result.reshape(-1, len(_STENCIL)).any(axis=1)
+            out[key][i][group].reshape(-1)[entries] = result  # a view: the arrays are contiguous
 
 
 def finite_difference_grads(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
-    """``dE/dparams`` by central differences (Richardson values), shaped like ``params``."""
+    """``dE/dparams`` by central differences (Richardson values), float64, shaped like params."""
     return finite_difference(spec, params, inputs, targets).values
 
 
@@ -102,18 +327,151 @@ def directional_finite_difference(
     seed: int = 0,
     rel_step: float | None = None,
 ) -> DirectionalResult:
-    """``d/dt E(p + t v_g)`` at 0 for one random direction ``v_g`` per trainable group ``g``.
+    """``d/dt E(p + t v_g)`` at 0 for one random direction ``v_g ~ N(0, I)`` per trainable group,
+    scaled to ``max |v_g| = 1``: four forward passes per group whatever its size. Compare with
+    ``<grad_g, v_g>``."""
+    base = _base_pass(spec, params, inputs, targets)
+    rel = DEFAULT_REL_STEP if rel_step is None else float(rel_step)
+    rng = np.random.default_rng(seed)
+    result = DirectionalResult(
+        [{} for _ in params],
+        [{} for _ in params],
+        [{} for _ in params],
+        [{} for _ in params],
+        [{} for _ in params],
+        base.loss,
+    )
+    for i, layer in enumerate(params):
+        for group, a in layer.items():
+            p = np.asarray(a, dtype=np.float64)
+            v = rng.standard_normal(p.shape)
+            v = v / max(float(np.max(np.abs(v))), 1e-300)
+            moved = base.outs[i] @ v.T if group == "W" else np.broadcast_to(v, base.nets[i].shape)
+            h = rel * max(float(np.max(np.abs(p), initial=0.0)), 1.0)
+            for _attempt in range(2):
+                net = base.nets[i][None] + (h * _STENCIL)[:, None, None] * moved[None]
+                losses, kink, _ = _finish(spec, base, i, net)
+                if not kink.any():
+                    break
+                h /= _KINK_RETRY
+            value, error = _richardson(losses[None], base.loss, np.array([h]), base.noise)
+            result.directions[i][group] = v
+            result.values[i][group] = float(value[0])
+            result.errors[i][group] = float(error[0])
+            result.steps[i][group] = h
+            result.kinks[i][group] = bool(kink.any())
+    return result
 
-    A few forward passes whatever the number of parameters; compare with ``<grad_g, v_g>``.
-    """
-    raise NotImplementedError
+
+# -- JAX: an independent jax.numpy forward pass, padded to shape buckets --------------------
+def _jax_softmax(z: Any, slope: Any, mask: Any) -> Any:
+    return jax.nn.softmax(jnp.where(mask, z, -1e30), axis=-1)  # padded units get e^-1e30 = 0
+
+
+_JAX_ACTIVATIONS: dict[str, Callable[[Any, Any, Any], Any]] = {
+    "identity": lambda z, slope, mask: z,
+    "sigmoid": lambda z, slope, mask: jax.nn.sigmoid(z),
+    "tanh": lambda z, slope, mask: jnp.tanh(z),
+    # Derivative at 0 is the left one (0, slope): where() picks the branch that was taken.
+    "relu": lambda z, slope, mask: jnp.where(z > 0, z, jnp.zeros_like(z)),
+    "leaky_relu": lambda z, slope, mask: jnp.where(z > 0, z, slope * z),
+    "softplus": lambda z, slope, mask: jnp.logaddexp(z, 0.0),
+    "softmax": _jax_softmax,
+}
+
+
+def _jax_cross_entropy(net: Any, out: Any, t: Any, weight: Any, data: Any) -> Any:
+    log_p = jax.nn.log_softmax(jnp.where(data["masks"][-1], net, -1e30), axis=-1)
+    return -jnp.sum(weight * t * log_p) / data["batch"]
+
+
+_JAX_LOSSES: dict[str, Callable[[Any, Any, Any, Any, Any], Any]] = {
+    "half_sse": lambda net, out, t, weight, data: 0.5 * jnp.sum(weight * (out - t) ** 2),
+    "mse": lambda net, out, t, weight, data: jnp.sum(weight * (out - t) ** 2) / data["count"],
+    "softmax_cross_entropy": _jax_cross_entropy,
+}
+_ACTIVATION_BRANCHES = [_JAX_ACTIVATIONS[name] for name in ACTIVATIONS]
+_LOSS_BRANCHES = [_JAX_LOSSES[name] for name in LOSSES]
+_TRACES: dict[str, int] = {"traces": 0}
+_BUCKETS: set[tuple[Any, ...]] = set()
+
+
+def _padded_loss(layers: list[tuple[Any, Any, Any]], data: dict[str, Any]) -> Any:
+    """``E`` of the padded network: ``out_l = act_l(out_{l-1} W_l^T + b_l + c_l)``, where ``b_l``
+    is a per-neuron and ``c_l`` a shared bias; padded outputs and samples weigh 0 in ``E``."""
+    _TRACES["traces"] += 1  # runs once per trace, never per call
+    out, net = data["x"], data["x"]
+    for i, (w, b, c) in enumerate(layers):
+        net = out @ w.T + b + c
+        out = jax.lax.switch(
+            data["activations"][i], _ACTIVATION_BRANCHES, net, data["slopes"][i], data["masks"][i]
+        )
+    weight = data["samples"][:, None] * data["masks"][-1][None, :]
+    return jax.lax.switch(data["loss"], _LOSS_BRANCHES, net, out, data["t"], weight, data)
+
+
+_VALUE_AND_GRAD = jax.jit(jax.value_and_grad(_padded_loss))
+
+
+def _bucket(n: int, smallest: int) -> int:
+    """Round a width or batch up to a power of two, at least ``smallest``."""
+    return max(smallest, 1 << max(n - 1, 0).bit_length())
+
+
+def _pad(a: Any, shape: tuple[int, ...], dtype: np.dtype[Any]) -> np.ndarray:
+    out = np.zeros(shape, dtype=dtype)
+    a = np.asarray(a, dtype=dtype)
+    out[tuple(slice(0, s) for s in a.shape)] = a
+    return out
+
+
+def _padded_arguments(
+    spec: Spec, params: Params, inputs: Array, targets: Array
+) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], dict[str, Any]]:
+    dtype = spec.dtype
+    sizes = spec.sizes
+    padded = [_bucket(n, 8) for n in sizes]
+    batch = np.shape(inputs)[0]
+    rows = _bucket(batch, 4)
+    layers = []
+    for i, (p, f) in enumerate(zip(params, spec.frozen_params(), strict=True)):
+        group = {**f, **p}
+        bias = np.asarray(group.get("b", 0.0), dtype=dtype)
+        per_neuron = bias if bias.ndim == 1 else np.zeros(0, dtype)
+        shared = bias if bias.ndim == 0 else np.zeros((), dtype)
+        w = _pad(group["W"], (padded[i + 1], padded[i]), dtype)
+        layers.append((w, _pad(per_neuron, (padded[i + 1],), dtype), shared))
+    data = {
+        "x": _pad(inputs, (rows, padded[0]), dtype),
+        "t": _pad(targets, (rows, padded[-1]), dtype),
+        "samples": _pad(np.ones(batch), (rows,), dtype),
+        "masks": [np.arange(m) < n for n, m in zip(sizes[1:], padded[1:], strict=True)],
+        "activations": np.array([ACTIVATIONS.index(a) for a in spec.activations], np.int32),
+        "slopes": np.array(spec.slopes, dtype=dtype),
+        "loss": np.int32(LOSSES.index(spec.loss)),
+        "count": np.asarray(batch * sizes[-1], dtype=dtype),
+        "batch": np.asarray(batch, dtype=dtype),
+    }
+    return layers, data
 
 
 def jax_loss_and_grads(
     spec: Spec, params: Params, inputs: Array, targets: Array
 ) -> tuple[float, Params]:
     """``(E, dE/dparams)`` from one compiled ``jax.value_and_grad`` call, in the spec's dtype."""
-    raise NotImplementedError
+    check_arguments(spec, params, inputs, targets)
+    layers, data = _padded_arguments(spec, params, inputs, targets)
+    _BUCKETS.add((tuple(w.shape for w, _, _ in layers), data["x"].shape, spec.model.dtype))
+    with jax.enable_x64(True):
+        loss, grads = jax.device_get(_VALUE_AND_GRAD(layers, data))
+    out: Params = []
+    for i, p in enumerate(params):
+        n_out, n_in = spec.sizes[i + 1], spec.sizes[i]
+        w, b, c = grads[i]
+        shared = "b" in p and np.ndim(p["b"]) == 0
+        layer = {"W": w[:n_out, :n_in], "b": c if shared else b[:n_out]}
+        out.append({k: np.asarray(layer[k], dtype=spec.dtype) for k in p})
+    return float(loss), out
 
 
 def jax_grads(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
@@ -122,12 +480,6 @@ def jax_grads(spec: Spec, params: Params, inputs: Array, targets: Array) -> Para
 
 
 def jax_cache_info() -> dict[str, int]:
-    """``{"traces": n, "buckets": m}``: how often the JAX loss was traced, for how many buckets."""
-    raise NotImplementedError
-
-
-def _float64(params: Params) -> Params:
-    return [{k: np.asarray(a, dtype=np.float64) for k, a in layer.items()} for layer in params]
-
-
-_ = (Array, _float64)
+    """``{"traces": n, "buckets": m}``: how often the JAX loss was traced, for how many shape
+    buckets (a trace happens once per bucket and x64 setting, not once per network)."""
+    return {"traces": _TRACES["traces"], "buckets": len(_BUCKETS)}
