@@ -380,7 +380,10 @@ def _show(value: float | Fraction, places: int) -> str:
 
 def _one_swap(p: str, s: str) -> bool:
     diff = [i for i in range(len(p)) if p[i] != s[i]]
-    return len(diff) == 2 and diff[1] == diff[0] + 1 and p[diff[0]] == s[diff[1]] != s[diff[0]]
+    if len(diff) != 2 or diff[1] != diff[0] + 1:
+        return False
+    i, j = diff
+    return p[i] == s[j] and p[j] == s[i]
 
 
 def _drops_digit(longer: str, shorter: str) -> bool:
@@ -411,20 +414,20 @@ _TYPOS: tuple[tuple[str, Callable[[int], Sequence[int]], Callable[[str, str], bo
         lambda d: (d + 1,),
         lambda p, s: len(s) == len(p) + 1 and _drops_digit(s, p),
     ),
-    ("a digit is inserted", lambda d: (d - 1,) if d else (), lambda p, s: _drops_digit(p, s)),
     (
         "one digit differs",
         lambda d: (d,),
         lambda p, s: len(p) == len(s) and sum(a != b for a, b in zip(p, s, strict=True)) == 1,
     ),
+    ("a digit is inserted", lambda d: (d - 1,) if d else (), lambda p, s: _drops_digit(p, s)),
 )
 
 
 def typo(printed: str, value: float | Fraction) -> str | None:
-    """Name the one-edit slip (sign, decimal point, swapped/dropped/inserted/changed digit) that
+    """Name the one-edit slip (sign, decimal point, swapped/dropped/changed/inserted digit) that
     turns the computed digits, rounded or truncated, into the printed string; None if none."""
     v, d = _decimal(value), _places(printed)
-    if not v.is_finite():
+    if not v.is_finite() or _reproduces(printed, value):
         return None
     for what, places, fits in _TYPOS:
         for k in places(d):
@@ -637,12 +640,8 @@ def _explain(
         return "rule", cause, names, v
     for r in earlier:
         if r.quantity == q.text and r.documented == printed and r.finding:
-            return (
-                "repeat",
-                f"repeats {r.where or 'an earlier value'}: {r.cause}",
-                r.rule,
-                r.alternative,
-            )
+            cause = f"repeats {r.where or 'an earlier print'}: {r.cause.split('; ')[0]}"
+            return "repeat", cause, r.rule, r.alternative
     for sibling in _siblings(spec, q):
         v = _value(sibling, baseline)
         if how := _reproduces(printed, v):

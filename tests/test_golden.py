@@ -1,0 +1,508 @@
+"""Golden cases: the verdict and cause of every number the two seed documents print, each
+detector on synthetic cases (where it must fire and where it must not), the expression
+evaluator's whitelist, quantity errors, and the ``gradcheck golden`` command."""
+
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gradcheck.cli import main
+from gradcheck.golden import (
+    GoldenRecord,
+    check_spec,
+    evaluate_expression,
+    judge,
+    parse_quantity,
+    summarize,
+    typo,
+)
+from gradcheck.spec import (
+    Spec,
+    SpecError,
+    builtin_networks_dir,
+    load_spec,
+    parse_spec,
+    spec_to_toml,
+)
+
+REQUIRED_KEYS = {"network", "quantity", "where", "documented", "computed", "verdict", "cause"}
+
+
+@pytest.fixture(scope="module")
+def linear() -> list[GoldenRecord]:
+    return check_spec(load_spec(builtin_networks_dir() / "linear_2_2_1.toml"))
+
+
+@pytest.fixture(scope="module")
+def sigmoid() -> list[GoldenRecord]:
+    return check_spec(load_spec(builtin_networks_dir() / "sigmoid_2_2_2.toml"))
+
+
+def _table(text: str) -> list[tuple[str, str, str]]:
+    rows = [line.split() for line in text.strip().splitlines()]
+    return [(r[0], r[1], r[2] if len(r) > 2 else "") for r in rows]
+
+
+def _at(records: list[GoldenRecord], line: int, quantity: str) -> GoldenRecord:
+    (found,) = [
+        r for r in records if r.where.startswith(f"line {line}:") and r.quantity == quantity
+    ]
+    return found
+
+
+# -- seed 000: linear 2-2-1 ------------------------------------------------------------------
+LINEAR = _table("""
+    out:h1 match
+    out:h2 match
+    out:out match
+    out:out match
+    loss match
+    dloss_dout:out match
+    updated:w5 match
+    updated:w6 match-truncated
+    updated:w1 match-truncated
+    updated:w2 match-truncated
+    updated:w3 match-truncated
+    updated:w4 match-truncated
+    out:h1@1 discrepancy intermediates
+    out:h2@1 discrepancy slip
+    out:out@1 discrepancy intermediates
+    out:out@1 discrepancy repeat
+    out:out match
+    out:h1 match
+    out:h2 match
+    out:out match
+    dloss_dout:out match
+    loss match
+    updated:w1 discrepancy rule
+    updated:w3 discrepancy rule
+    updated:w2 discrepancy rule
+    updated:w4 discrepancy rule
+    updated:w5 match
+    updated:w6 match
+    out:h1@1 discrepancy rule
+    out:h2@1 discrepancy rule
+    out:out@1 discrepancy rule
+""")
+
+
+def test_linear_seed_every_documented_value_gets_its_verdict(linear: list[GoldenRecord]) -> None:
+    assert [(r.quantity, r.verdict, r.finding) for r in linear] == LINEAR
+    assert summarize(linear) == {
+        "linear-2-2-1": {"match": 15, "match-truncated": 5, "discrepancy": 11}
+    }
+    assert all(r.cause == "" for r in linear if r.verdict != "discrepancy")
+
+
+def test_linear_second_forward_pass_follows_from_truncated_weights_and_a_slip(
+    linear: list[GoldenRecord],
+) -> None:
+    h1 = _at(linear, 131, "out:h1@1")
+    assert "2 * 0.162 + 3 * 0.218 = 0.978" in h1.cause
+    assert "0.162 = updated:w1 (truncated)" in h1.cause
+    assert h1.computed == pytest.approx(0.981744, abs=1e-12)
+    h2 = _at(linear, 132, "out:h2@1")
+    assert h2.cause == "arithmetic slip: 2 * 0.115 + 3 * 0.073 = 0.449, printed 0.448"
+    out = _at(linear, 133, "out:out@1")
+    assert "0.978 * 0.195 + 0.448 * 0.213 = 0.286134 (rounded)" in out.cause
+    assert "0.448 = out:h2@1 (slip)" in out.cause
+    assert _at(linear, 137, "out:out@1").cause.startswith("repeats line 133")
+
+
+def test_linear_code_comments_follow_the_code_layout_rule(linear: list[GoldenRecord]) -> None:
+    rules = {(r.where[:8], r.quantity): r.rule for r in linear if r.finding == "rule"}
+    assert rules == {
+        ("line 184", "updated:w1"): "output-first, code-layout",  # w1 pairs i1 with w5' either way
+        ("line 184", "updated:w3"): "code-layout",
+        ("line 185", "updated:w2"): "code-layout",
+        ("line 185", "updated:w4"): "output-first, code-layout",
+        ("line 192", "out:h1@1"): "code-layout",
+        ("line 192", "out:h2@1"): "code-layout",
+        ("line 193", "out:out@1"): "code-layout",
+    }
+    w3 = _at(linear, 184, "updated:w3")
+    assert w3.alternative == pytest.approx(0.11535608, abs=5e-9)
+    assert w3.computed == pytest.approx(0.11572, abs=1e-12)  # true gradient descent
+
+
+# -- seed 001: sigmoid 2-2-2 -----------------------------------------------------------------
+SIGMOID = _table("""
+    net:h1 match
+    out:h1 match
+    net:h2 match
+    out:h2 match
+    net:o1 match
+    out:o1 match
+    out:o1 match
+    out:h1 discrepancy typo
+    net:o2 discrepancy intermediates
+    out:o2 match
+    out:o2 match
+    out:o1 match
+    out:o2 match
+    out:o1 match
+    error:o1 match
+    out:o2 match
+    error:o2 match
+    loss match
+    dloss_dout:o1 match
+    dout_dnet:o1 match
+    dnet_dparam:w5 match
+    grad:w5 match
+    updated:w5 match
+    updated:w5 match
+    dloss_dout:o1 match
+    dout_dnet:o1 match
+    dnet_dparam:w6 match
+    grad:w6 match-truncated
+    updated:w6 match
+    updated:w6 match
+    dloss_dout:o2 discrepancy typo
+    dout_dnet:o2 match
+    dnet_dparam:w7 match
+    dloss_dout:o2 match
+    grad:w7 discrepancy intermediates
+    updated:w7 match
+    updated:w7 match
+    dloss_dout:o2 discrepancy repeat
+    dout_dnet:o2 match
+    dnet_dparam:w8 match
+    grad:w8 match
+    updated:w8 match
+    updated:w8 match
+    dloss_dout:o1 match
+    dout_dnet:o1 match
+    delta:o1 match
+    dnet_dout:h1->o1 match
+    dloss_dout_via:h1<-o1 match
+    dout_dnet:o2 match
+    dloss_dout:o2 match
+    delta:o2 match-truncated
+    dnet_dout:h1->o2 match
+    param:w8 match-truncated
+    dloss_dout_via:h1<-o2 match-truncated
+    dloss_dout:h1 match
+    out:h1 match
+    dout_dnet:h1 match
+    dnet_dparam:w1 match
+    dout_dnet:h1 match
+    grad:w1 match
+    updated:w1 match
+    dloss_dout:h1 discrepancy typo
+    dout_dnet:h1 match
+    grad:w2 discrepancy operator
+    updated:w2 match
+    grad:w3 discrepancy copied
+    updated:w3 discrepancy intermediates
+    dloss_dout:h2 discrepancy unexplained
+    dout_dnet:h2 match
+    grad:w4 discrepancy operator
+    updated:w4 match
+    loss match
+    loss@1 discrepancy rule
+    out:o1@10000 discrepancy rule
+    out:o2@10000 discrepancy rule
+""")
+
+
+def test_sigmoid_seed_every_documented_value_gets_its_verdict(sigmoid: list[GoldenRecord]) -> None:
+    assert [(r.quantity, r.verdict, r.finding) for r in sigmoid] == SIGMOID
+    assert summarize(sigmoid) == {
+        "sigmoid-2-2-2": {"match": 57, "match-truncated": 4, "discrepancy": 14}
+    }
+
+
+@pytest.mark.parametrize(
+    ("line", "quantity", "phrases"),
+    [
+        (73, "out:h1", ["a digit is dropped", "0.593269992"]),
+        (73, "net:o2", ["0.5 * 0.59326992 + 0.55", "(truncated)", "0.59326992 = out:h1 (typo)"]),
+        (305, "dloss_dout:o2", ["'0.' is missing", "-0.21707153"]),
+        (340, "grad:w7", ["-0.21707153 * 0.17551005 * 0.593269992 = -0.02260253", "truncated"]),
+        (374, "dloss_dout:o2", ["repeats line 305", "'0.' is missing"]),
+        (561, "dloss_dout:h1", ["two adjacent digits are swapped", "0.03635031"]),
+        (561, "grad:w2", ["'+' where '*'", "0.03635013 = dloss_dout:h1 (typo)"]),
+        (573, "grad:w3", ["copied from grad:w1", "(truncated)"]),
+        (575, "updated:w3", ["0.25 - 0.5 * 0.00043856", "0.00043856 = grad:w3 (copied)"]),
+        (586, "dloss_dout:h2", ["unexplained: computed 0.04137032"]),
+        (586, "grad:w4", ["'+' where '*'", "0.041369954 = dloss_dout:h2 (unexplained)"]),
+        (605, "loss@1", ["update rule output-first", "true gradient descent gives 0.2910277"]),
+    ],
+)
+def test_sigmoid_discrepancy_causes_name_the_finding(
+    sigmoid: list[GoldenRecord], line: int, quantity: str, phrases: list[str]
+) -> None:
+    cause = _at(sigmoid, line, quantity).cause
+    for phrase in phrases:
+        assert phrase in cause
+
+
+def test_sigmoid_matches_say_what_the_printed_arithmetic_leaves_out(
+    sigmoid: list[GoldenRecord],
+) -> None:
+    assert "0.036350306 * 0.2413 * 0.05 gives 0.000438566" in _at(sigmoid, 549, "grad:w1").note
+    assert "exactly the value of param:w7" in _at(sigmoid, 492, "param:w8").note
+    assert _at(sigmoid, 549, "dout_dnet:h1").verdict == "match"  # 0.2413: fewer digits, not wrong
+
+
+def _reference_2_2_2(steps: int, output_first: bool) -> list[float]:
+    """Seed 001 in plain Python floats: sigmoid layers, frozen shared biases 0.35 / 0.60."""
+    w, v, x, t, lr = (
+        [[0.15, 0.20], [0.25, 0.30]],
+        [[0.40, 0.45], [0.50, 0.55]],
+        (0.05, 0.1),
+        (0.01, 0.99),
+        0.5,
+    )
+
+    def sig(z: float) -> float:
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def outputs() -> tuple[list[float], list[float]]:
+        h = [sig(w[j][0] * x[0] + w[j][1] * x[1] + 0.35) for j in range(2)]
+        return h, [sig(v[k][0] * h[0] + v[k][1] * h[1] + 0.60) for k in range(2)]
+
+    for _ in range(steps):
+        h, o = outputs()
+        d_o = [(o[k] - t[k]) * o[k] * (1 - o[k]) for k in range(2)]
+        new_v = [[v[k][j] - lr * d_o[k] * h[j] for j in range(2)] for k in range(2)]
+        through = new_v if output_first else v
+        d_h = [sum(d_o[k] * through[k][j] for k in range(2)) * h[j] * (1 - h[j]) for j in range(2)]
+        w = [[w[j][i] - lr * d_h[j] * x[i] for i in range(2)] for j in range(2)]
+        v = new_v
+    return outputs()[1]
+
+
+def test_sigmoid_10000_steps_reproduce_the_document_only_with_output_weights_first(
+    sigmoid: list[GoldenRecord],
+) -> None:
+    true_gd, first = _reference_2_2_2(10000, False), _reference_2_2_2(10000, True)
+    for k, (line, printed, gd_digits) in enumerate(
+        [(610, "0.015912196", "0.01591362"), (611, "0.984065734", "0.98406427")]
+    ):
+        r = _at(sigmoid, line, f"out:o{k + 1}@10000")
+        assert r.documented == printed
+        assert r.computed == pytest.approx(true_gd[k], abs=1e-12)
+        assert r.alternatives and dict(r.alternatives)["output-first"] == pytest.approx(
+            first[k], abs=1e-12
+        )
+        assert judge(printed, first[k]) == "match"
+        assert judge(printed, true_gd[k]) == "discrepancy"
+        assert judge(gd_digits, true_gd[k]) == "match"
+        assert r.rule == "output-first"  # trained biases do not reproduce it
+        assert "trained biases" in "".join(dict(r.alternatives))
+
+
+# -- detectors on synthetic cases ------------------------------------------------------------
+def _linear_with(documented: list[dict[str, str]]) -> Spec:
+    data = tomllib.loads((builtin_networks_dir() / "linear_2_2_1.toml").read_text())
+    data["documented"] = documented
+    return parse_spec(data, "synthetic.toml")
+
+
+def test_correct_values_never_get_a_cause() -> None:
+    records = check_spec(
+        _linear_with(
+            [
+                {"quantity": "out:h1", "printed": "0.9", "expression": "2 * 0.15 + 3 * 0.20"},
+                {"quantity": "updated:w1", "printed": "0.162576"},
+                {"quantity": "updated:w1", "printed": "0.163"},
+                {"quantity": "updated:w1", "printed": "0.1625"},
+                {"quantity": "grad:w3", "printed": "-0.3144"},
+                {"quantity": "loss@1", "printed": "0.25314525"},
+            ]
+        )
+    )
+    verdicts = [r.verdict for r in records]
+    assert verdicts == ["match", "match", "match", "match-truncated", "match", "match"]
+    assert all((r.cause, r.finding, r.rule) == ("", "", "") for r in records)
+
+
+@pytest.mark.parametrize(
+    ("entry", "finding", "phrase"),
+    [
+        ({"quantity": "out:h1", "printed": "0.123"}, "unexplained", "unexplained: computed 0.9"),
+        ({"quantity": "grad:w3", "printed": "-0.25152"}, "copied", "copied from grad:w1"),
+        ({"quantity": "out:h1@1", "printed": "-0.981744"}, "typo", "the sign is flipped"),
+        ({"quantity": "out:h1@1", "printed": "981744"}, "typo", "'0.' is missing"),
+        ({"quantity": "out:h1@1", "printed": "0.987144"}, "typo", "adjacent digits are swapped"),
+        ({"quantity": "out:h1@1", "printed": "0.98744"}, "typo", "a digit is dropped"),
+        ({"quantity": "out:h1@1", "printed": "0.9817544"}, "typo", "a digit is inserted"),
+        ({"quantity": "out:h1@1", "printed": "0.981749"}, "typo", "one digit differs"),
+        (
+            {"quantity": "out:out", "printed": "0.2145", "expression": "0.9 * 0.1605 + 0.35 * 0.2"},
+            "intermediates",
+            "0.9 * 0.1605 + 0.35 * 0.2 = 0.21445 (rounded)",
+        ),
+        (
+            {"quantity": "grad:w5", "printed": "-0.72", "expression": "0.91 + (-0.786)"},
+            "operator",
+            "'+' where '*' reproduces",
+        ),
+        (
+            {"quantity": "out:h1", "printed": "1.25", "expression": "2 * 0.15 + 3 * 0.20"},
+            "slip",
+            "arithmetic slip: 2 * 0.15 + 3 * 0.20 = 0.9, printed 1.25",
+        ),
+        ({"quantity": "updated:w3", "printed": "0.11535608"}, "rule", "update rule code-layout"),
+    ],
+)
+def test_each_detector_fires_on_its_own_case(
+    entry: dict[str, str], finding: str, phrase: str
+) -> None:
+    (record,) = check_spec(_linear_with([entry]))
+    assert (record.verdict, record.finding) == ("discrepancy", finding)
+    assert phrase in record.cause
+
+
+def test_typo_detector_stays_quiet_for_correct_and_far_values() -> None:
+    assert typo("0.125", 0.125) is None
+    assert typo("0.1250", 0.125) is None
+    assert typo("0.987", 0.123) is None
+    assert typo("0.5", 0.55) is None  # a truncated print is not a typo
+    assert typo("0.13", 0.125) is None  # rounded half up
+
+
+def test_judge_compares_printed_digits_exactly() -> None:
+    assert judge("0.90", 0.9000000000000001) == "match"
+    assert judge("0.213", 0.213755) == "match-truncated"
+    assert judge("-0.03809823", -0.03809823651655623) == "match-truncated"
+    assert judge("0.2995023", Fraction(299502295, 10**9)) == "match"  # exact tie rounds up
+    assert judge("0.29950229", Fraction(299502295, 10**9)) == "match-truncated"
+    assert judge("0.308898", 0.308898) == "match"
+    assert judge("0.30889", 0.3088995) == "match-truncated"
+    assert judge("0.3088", 0.30895) == "discrepancy"  # neither rounded (0.3090) nor cut (0.3089)
+    assert judge("1", float("nan")) == "discrepancy"
+
+
+# -- the expression evaluator ----------------------------------------------------------------
+def test_expressions_evaluate_exactly_in_decimal() -> None:
+    assert evaluate_expression("2 * 0.162 + 3 * 0.218") == Fraction(978, 1000)
+    assert evaluate_expression("0.1 + 0.2") == Fraction(3, 10)
+    assert evaluate_expression("(0.214 - 1.0) ** 2 / 2") == Fraction(308898, 10**6)
+    assert evaluate_expression("-(0.01 - 0.75136507)") == Fraction(74136507, 10**8)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "__import__('os').system('true')",
+        "x + 1",
+        "abs(-1)",
+        "(1).real",
+        "[1][0]",
+        "1 if 1 else 2",
+        "1 < 2",
+        "2 ^ 3",
+        "2 ** 99",
+        "2 ** 0.5",
+        "'1'",
+        "True + 1",
+        "lambda: 1",
+        "1 +",
+    ],
+)
+def test_expression_evaluator_rejects_anything_but_arithmetic(text: str) -> None:
+    with pytest.raises(SpecError, match="expression"):
+        evaluate_expression(text)
+
+
+# -- quantities ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("grad:w9", "unknown parameter 'w9'"),
+        ("out:zz", "unknown unit 'zz'"),
+        ("delta:i1", "'i1' is an input"),
+        ("frobnicate:w1", "unknown kind 'frobnicate'"),
+        ("grad", "'grad' needs an argument"),
+        ("loss:out", "'loss' takes no argument"),
+        ("dloss_dout_via:i1<-out", "'out' is not in the layer right after 'i1'"),
+        ("dnet_dout:h1<-out", "two units joined by '->'"),
+        ("error:h1", "needs an output unit"),
+        ("grad w1", "expected KIND[:ARG][@STEP][#SAMPLE]"),
+        ("out:h1#1", "sample 1 does not exist"),
+    ],
+)
+def test_bad_quantities_name_the_field_and_the_problem(text: str, message: str) -> None:
+    spec = _linear_with([])
+    with pytest.raises(SpecError) as err:
+        parse_quantity(spec, text, "documented[3].quantity")
+    assert str(err.value).startswith("synthetic.toml: documented[3].quantity: ")
+    assert message in str(err.value)
+
+
+def test_frozen_parameter_has_no_gradient_to_document() -> None:
+    spec = load_spec(builtin_networks_dir() / "sigmoid_2_2_2.toml")
+    with pytest.raises(SpecError, match="'b1' is frozen"):
+        parse_quantity(spec, "grad:b1")
+    assert parse_quantity(spec, "param:b1").param == (0, "b", ())
+
+
+def test_every_bad_entry_is_reported_in_one_error() -> None:
+    spec = _linear_with(
+        [
+            {"quantity": "grad:w9", "printed": "1"},
+            {"quantity": "loss", "printed": "1", "expression": "os.sep"},
+        ]
+    )
+    with pytest.raises(SpecError) as err:
+        check_spec(spec)
+    message = str(err.value)
+    assert "documented[0].quantity" in message and "documented[1].expression" in message
+    assert "\n" not in message
+
+
+# -- the command -----------------------------------------------------------------------------
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as done:
+        main(argv)
+    out, err = capsys.readouterr()
+    return int(done.value.code or 0), out, err
+
+
+def test_cli_json_lists_every_record_of_both_seeds(
+    capsys: pytest.CaptureFixture[str], linear: list[GoldenRecord], sigmoid: list[GoldenRecord]
+) -> None:
+    status, out, _ = _run(["golden", "--json"], capsys)
+    assert status == 0
+    rows: list[dict[str, Any]] = json.loads(out)
+    assert all(row.keys() >= REQUIRED_KEYS for row in rows)
+    assert all(isinstance(row["computed"], float) for row in rows)
+    expected = [(r.network, r.quantity, r.verdict, r.cause) for r in [*linear, *sigmoid]]
+    assert [(r["network"], r["quantity"], r["verdict"], r["cause"]) for r in rows] == expected
+
+
+def test_cli_tables_end_with_counts_per_verdict(capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(builtin_networks_dir() / "linear_2_2_1.toml")
+    status, out, _ = _run(["golden", path], capsys)
+    assert status == 0
+    assert "linear-2-2-1: 15 match, 5 match-truncated, 11 discrepancy" in out
+    assert "out:h2@1" in out and "discrepancy" in out
+
+
+def test_cli_bad_quantity_is_one_line_with_file_and_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(spec_to_toml(_linear_with([{"quantity": "updated:w7", "printed": "0.5"}])))
+    status, out, err = _run(["golden", str(bad)], capsys)
+    assert status == 2 and out == ""
+    assert err.count("\n") == 1
+    assert str(bad) in err and "documented[0].quantity" in err and "'w7'" in err
+
+
+def test_cli_spec_without_documented_values_is_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bare = tmp_path / "bare.toml"
+    bare.write_text(spec_to_toml(_linear_with([])))
+    status, _, err = _run(["golden", str(bare)], capsys)
+    assert status == 2 and "no [[documented]] values" in err
