@@ -524,8 +524,13 @@ def _operator_swaps(text: str) -> Iterator[tuple[str, str, str, Fraction]]:
 # -- judging every documented value of a spec ------------------------------------------------
 def check_spec(spec: Spec) -> list[GoldenRecord]:
     """Every documented value of ``spec`` recomputed by true gradient descent, judged, and for
-    each discrepancy the first detector's finding (see the module docstring)."""
+    each discrepancy the first detector's finding (see the module docstring).
+
+    Always computed in float64: a document's ninth digit is a claim about its arithmetic, not
+    about the dtype the spec trains in."""
     entries = _entries(spec)
+    if spec.model.dtype != "float64":
+        spec = parse_spec({**spec.model.model_dump(), "dtype": "float64"}, spec.path)
     baseline = _Run(spec, hand_grads)
     runs = _alternative_runs(spec)
     records: list[GoldenRecord] = []

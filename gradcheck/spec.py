@@ -139,7 +139,9 @@ class Documented(_Model):
 
     ``quantity`` names what it claims to be (see :mod:`gradcheck.golden` for the grammar),
     ``printed`` is the string as the document prints it, ``where`` locates it in the document,
-    ``expression`` is the document's own arithmetic for it, if it shows any (numbers, + - * /).
+    ``expression`` is the document's own arithmetic for it, if it shows any: numbers,
+    ``+ - * /``, ``**`` with a small integer exponent, and parentheses (checked by the golden
+    command, which evaluates it exactly and never with ``eval``).
     """
 
     quantity: str

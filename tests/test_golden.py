@@ -506,3 +506,10 @@ def test_cli_spec_without_documented_values_is_bad_input(
     bare.write_text(spec_to_toml(_linear_with([])))
     status, _, err = _run(["golden", str(bare)], capsys)
     assert status == 2 and "no [[documented]] values" in err
+
+
+def test_a_float32_spec_is_judged_in_float64() -> None:
+    data = tomllib.loads((builtin_networks_dir() / "linear_2_2_1.toml").read_text())
+    as64 = check_spec(parse_spec(data, "linear.toml"))
+    as32 = check_spec(parse_spec({**data, "dtype": "float32"}, "linear.toml"))
+    assert [(r.verdict, r.cause) for r in as32] == [(r.verdict, r.cause) for r in as64]
