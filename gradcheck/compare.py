@@ -11,7 +11,8 @@ that make a small entry. The pattern names the failure: hand != JAX while JAX ==
 ``backprop-bug``; hand == JAX != FD is an ``fd-artefact``; an entry whose FD stencil crosses a
 relu kink is ``non-differentiable here`` (neither passed nor failed).
 
-Networks above :data:`PROJECTION_THRESHOLD` parameters are checked entry by entry against JAX
+:func:`gradcheck.verify.verify` runs the candidate and both oracles and builds the verdict from
+these comparisons. Networks above :data:`PROJECTION_THRESHOLD` parameters are checked entry by entry against JAX
 (cheap) but against finite differences along one random direction per group (four forward
 passes each); only entries that disagree get per-entry finite differences.
 """
@@ -32,6 +33,7 @@ from gradcheck.spec import Array, GradcheckError, Spec
 
 __all__ = [
     "FAILING",
+    "PRECISION_FACTOR",
     "PROJECTION_THRESHOLD",
     "STATUSES",
     "TOLERANCES",
@@ -43,6 +45,7 @@ __all__ = [
     "classify",
     "compare_direction",
     "compare_group",
+    "precision_allowance",
     "structure_check",
     "tolerance_for",
 ]
@@ -51,6 +54,7 @@ Status = Literal[
     "ok",
     "backprop-bug",
     "fd-artefact",
+    "precision-limited",
     "non-differentiable here",
     "structure",
     "oracle-disagreement",
@@ -60,6 +64,7 @@ STATUSES: tuple[Status, ...] = (
     "ok",
     "backprop-bug",
     "fd-artefact",
+    "precision-limited",
     "non-differentiable here",
     "structure",
     "oracle-disagreement",
@@ -72,6 +77,7 @@ FAILING: frozenset[str] = frozenset(
 PROJECTION_THRESHOLD = 1000  # parameters; above it, FD checks random directions per group
 ESCALATION_LIMIT = 64  # per-entry finite differences per failing group, worst entries first
 _GROUP_FLOOR = 1e-4
+PRECISION_FACTOR = 8.0
 _CODE = {name: code for code, name in enumerate(STATUSES)}
 _FAILING_CODES = [_CODE[s] for s in STATUSES if s in FAILING]
 
@@ -237,7 +243,7 @@ class NetworkVerdict:
         notes = ", ".join(
             f"{n} {s}"
             for s, n in self.counts.items()
-            if n and s in ("fd-artefact", "non-differentiable here")
+            if n and s in ("fd-artefact", "precision-limited", "non-differentiable here")
         )
         tol = f"[{self.dtype} {self.tolerance.describe()}]"
         if self.ok:
@@ -312,35 +318,49 @@ def classify(
     at_kink: np.ndarray,
     tolerance: Tolerance,
     floor: float | np.ndarray,
+    precision: float | np.ndarray = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Status codes and the allowed ``|h - j|``, ``|h - f|`` per entry (see the module doc).
 
-    A kink-crossing entry is ``non-differentiable here`` when hand agrees with JAX or the point
-    sits on the kink; otherwise JAX, exact where the loss is differentiable, convicts it.
+    ``precision`` is the measured rounding error of the spec's dtype (JAX in that dtype against
+    JAX in float64), added to both tolerances. A kink-crossing entry is ``non-differentiable
+    here`` when hand agrees with JAX or the point sits on the kink; elsewhere JAX is exact and
+    convicts it. Hand != JAX with both inside the FD error is ``precision-limited``: the
+    difference is below what the independent oracle can resolve.
     """
-    tol_jax = tolerance.atol + tolerance.rtol * np.maximum(np.abs(jax), floor)
+    tol_jax = tolerance.atol + tolerance.rtol * np.maximum(np.abs(jax), floor) + precision
     tol_fd = (
         tolerance.fd_safety * fd_error
         + tolerance.atol
         + tolerance.rtol * np.maximum(np.abs(fd), floor)
+        + precision
     )
     with np.errstate(invalid="ignore"):
         hj = np.abs(hand - jax) <= tol_jax
         hf = np.abs(hand - fd) <= tol_fd
         jf = np.abs(jax - fd) <= tol_fd
     status = np.select(
-        [kink & (hj | at_kink), kink, hj & hf, hj, jf, hf],
+        [kink & (hj | at_kink), kink, hj & hf, hj, jf & hf, jf, hf],
         [
             _CODE["non-differentiable here"],
             _CODE["backprop-bug"],
             _CODE["ok"],
             _CODE["fd-artefact"],
+            _CODE["precision-limited"],
             _CODE["backprop-bug"],
             _CODE["oracle-disagreement"],
         ],
         default=_CODE["unresolved"],
     )
     return status, tol_jax, tol_fd
+
+
+def precision_allowance(jax: Array, jax64: Array) -> Array:
+    """``8 (|d_k| + rms d)`` with ``d = jax - jax64``: the spec dtype's measured rounding error
+    per entry, with room for the candidate rounding differently (0 for float64 specs)."""
+    d = np.abs(np.asarray(jax, dtype=np.float64) - np.asarray(jax64, dtype=np.float64))
+    allowance: Array = PRECISION_FACTOR * (d + np.sqrt(np.mean(d * d)) if d.size else d)
+    return allowance
 
 
 def compare_group(
@@ -351,20 +371,17 @@ def compare_group(
     fd: oracles.FDResult,
     tolerance: Tolerance,
     rows: np.ndarray | None = None,
+    precision: Array | None = None,
 ) -> GroupCheck:
     """Compare one group entry by entry (all entries, or the flat indices ``rows``)."""
     j_all = np.asarray(jax, dtype=np.float64).reshape(-1)
     rows = np.arange(j_all.size) if rows is None else rows
     floor = _GROUP_FLOOR * float(np.max(np.abs(j_all), initial=0.0))
-    col = {
-        "hand": np.asarray(hand, dtype=np.float64).reshape(-1)[rows],
-        "jax": j_all[rows],
-        "fd": fd.values[layer][group].reshape(-1)[rows],
-        "fd_error_estimate": fd.errors[layer][group].reshape(-1)[rows],
-        "step": fd.steps[layer][group].reshape(-1)[rows],
-    }
-    kink = fd.kinks[layer][group].reshape(-1)[rows]
-    at_kink = fd.at_kink[layer][group].reshape(-1)[rows]
+    col = {"hand": np.asarray(hand, dtype=np.float64).reshape(-1)[rows], "jax": j_all[rows]}
+    for name, values in (("fd", fd.values), ("fd_error_estimate", fd.errors), ("step", fd.steps)):
+        col[name] = values[layer][group].reshape(-1)[rows]
+    kink, at_kink = (f[layer][group].reshape(-1)[rows] for f in (fd.kinks, fd.at_kink))
+    allowed = 0.0 if precision is None else np.reshape(precision, -1)[rows]
     status, col["tol_jax"], col["tol_fd"] = classify(
         col["hand"],
         col["jax"],
@@ -374,6 +391,7 @@ def compare_group(
         at_kink,
         tolerance,
         floor,
+        allowed,
     )
     return GroupCheck(layer, group, "entry", np.shape(jax), rows, col, status)
 
@@ -385,6 +403,7 @@ def compare_direction(
     jax: Array,
     fd: oracles.DirectionalResult,
     tolerance: Tolerance,
+    precision: Array | None = None,
 ) -> GroupCheck:
     """Compare ``<hand, v>`` and ``<jax, v>`` with the FD derivative along ``v``; the rounding
     scale of a dot product is ``sum |jax_k v_k|``."""
@@ -398,16 +417,17 @@ def compare_direction(
         "step": np.array([fd.steps[layer][group]]),
     }
     kink = np.array([fd.kinks[layer][group]])
-    floor = float(np.sum(np.abs(jv)))
+    allowed = 0.0 if precision is None else float(np.sum(np.abs(v) * precision))
     status, col["tol_jax"], col["tol_fd"] = classify(
         col["hand"],
         col["jax"],
         col["fd"],
         col["fd_error_estimate"],
         kink,
-        kink & False,
+        np.zeros(1, bool),
         tolerance,
-        floor,
+        float(np.sum(np.abs(jv))),
+        allowed,
     )
     return GroupCheck(layer, group, "direction", np.shape(jv), np.zeros(1, int), col, status)
 

@@ -426,9 +426,8 @@ def _pad(a: Any, shape: tuple[int, ...], dtype: np.dtype[Any]) -> np.ndarray:
 
 
 def _padded_arguments(
-    spec: Spec, params: Params, inputs: Array, targets: Array
+    spec: Spec, params: Params, inputs: Array, targets: Array, dtype: np.dtype[Any]
 ) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], dict[str, Any]]:
-    dtype = spec.dtype
     sizes = spec.sizes
     padded = [_bucket(n, 8) for n in sizes]
     batch = np.shape(inputs)[0]
@@ -456,12 +455,14 @@ def _padded_arguments(
 
 
 def jax_loss_and_grads(
-    spec: Spec, params: Params, inputs: Array, targets: Array
+    spec: Spec, params: Params, inputs: Array, targets: Array, *, dtype: str | None = None
 ) -> tuple[float, Params]:
-    """``(E, dE/dparams)`` from one compiled ``jax.value_and_grad`` call, in the spec's dtype."""
+    """``(E, dE/dparams)`` from one compiled ``jax.value_and_grad`` call, computed in the spec's
+    dtype or in ``dtype`` (``"float64"`` gives a float32 spec's exact-to-float64 reference)."""
     check_arguments(spec, params, inputs, targets)
-    layers, data = _padded_arguments(spec, params, inputs, targets)
-    _BUCKETS.add((tuple(w.shape for w, _, _ in layers), data["x"].shape, spec.model.dtype))
+    run = spec.dtype if dtype is None else np.dtype(dtype)
+    layers, data = _padded_arguments(spec, params, inputs, targets, run)
+    _BUCKETS.add((tuple(w.shape for w, _, _ in layers), data["x"].shape, run.name))
     with jax.enable_x64(True):
         loss, grads = jax.device_get(_VALUE_AND_GRAD(layers, data))
     out: Params = []
@@ -470,7 +471,7 @@ def jax_loss_and_grads(
         w, b, c = grads[i]
         shared = "b" in p and np.ndim(p["b"]) == 0
         layer = {"W": w[:n_out, :n_in], "b": c if shared else b[:n_out]}
-        out.append({k: np.asarray(layer[k], dtype=spec.dtype) for k in p})
+        out.append({k: np.asarray(layer[k], dtype=run) for k in p})
     return float(loss), out
 
 

@@ -31,6 +31,7 @@ from gradcheck.compare import (
     Tolerance,
     compare_direction,
     compare_group,
+    precision_allowance,
     structure_check,
     tolerance_for,
 )
@@ -77,19 +78,28 @@ def verify(
     hand = candidate(spec, [{k: np.array(a) for k, a in g.items()} for g in p], x.copy(), t.copy())
     bad, notes = _structure(p, hand)
     loss, jax = oracles.jax_loss_and_grads(spec, p, x, t)
+    precision: list[dict[str, Any]] = [dict.fromkeys(g) for g in p]
+    if spec.dtype != np.float64:  # measure the dtype's rounding: JAX again, in float64
+        jax64 = oracles.jax_loss_and_grads(spec, p, x, t, dtype="float64")[1]
+        precision = [
+            {g: precision_allowance(a, b[g]) for g, a in j.items()}
+            for j, b in zip(jax, jax64, strict=True)
+        ]
     n_params = sum(int(np.size(a)) for g in p for a in g.values())
     projection = mode == "projection" or (mode == "auto" and n_params > PROJECTION_THRESHOLD)
     if projection:
         directions = oracles.directional_finite_difference(
             spec, p, x, t, seed=seed, rel_step=fd_rel_step
         )
-        checked = _projection_checks(spec, (p, x, t), hand, jax, directions, bad, tolerance, notes)
+        checked = _projection_checks(
+            spec, (p, x, t), (hand, jax, precision), directions, bad, tolerance, notes
+        )
     else:
         fd = oracles.finite_difference(spec, p, x, t, rel_step=fd_rel_step)
         checked = [
             structure_check(i, g)
             if (i, g) in bad
-            else compare_group(i, g, hand[i][g], j, fd, tolerance)
+            else compare_group(i, g, hand[i][g], j, fd, tolerance, precision=precision[i][g])
             for i, layer in enumerate(jax)
             for g, j in layer.items()
         ]
@@ -139,33 +149,33 @@ def _structure(params: Params, hand: Any) -> tuple[set[tuple[int, str]], list[st
 def _projection_checks(
     spec: Spec,
     data: tuple[Params, Array, Array],
-    hand: Params,
-    jax: Params,
+    grads: tuple[Params, Params, list[dict[str, Any]]],
     directions: oracles.DirectionalResult,
     bad: set[tuple[int, str]],
     tolerance: Tolerance,
     notes: list[str],
 ) -> list[GroupCheck]:
     """One direction per group; per-entry checks only where an entry disagrees with JAX."""
+    hand, jax, precision = grads
     checked: list[GroupCheck] = []
     for i, layer in enumerate(jax):
         for g, j in layer.items():
             if (i, g) in bad:
                 checked.append(structure_check(i, g))
                 continue
-            direction = compare_direction(i, g, hand[i][g], j, directions, tolerance)
+            prec = precision[i][g]
+            direction = compare_direction(i, g, hand[i][g], j, directions, tolerance, prec)
             checked.append(direction)
             h = np.asarray(hand[i][g], dtype=np.float64).reshape(-1)
             jf = np.asarray(j, dtype=np.float64).reshape(-1)
             floor = 1e-4 * float(np.max(np.abs(jf), initial=0.0))
-            excess = np.abs(h - jf) / (
-                tolerance.atol + tolerance.rtol * np.maximum(np.abs(jf), floor)
-            )
+            allowed = tolerance.atol + tolerance.rtol * np.maximum(np.abs(jf), floor)
+            excess = np.abs(h - jf) / (allowed + (0.0 if prec is None else prec.reshape(-1)))
             rows = np.flatnonzero(~(excess <= 1.0))  # NaN counts as a disagreement
             if rows.size:
-                checked.append(
-                    _escalate(spec, data, (i, g), h, jf, rows, excess, tolerance, direction)
-                )
+                check = _escalate(spec, data, (i, g), (h, jf, prec), rows, excess, tolerance)
+                _convict_rest(check, direction)
+                checked.append(check)
                 if rows.size > ESCALATION_LIMIT:
                     notes.append(
                         f"layer {i + 1} {g}: {rows.size} entries differ from JAX; finite "
@@ -178,28 +188,28 @@ def _escalate(
     spec: Spec,
     data: tuple[Params, Array, Array],
     where: tuple[int, str],
-    hand: np.ndarray,
-    jax: np.ndarray,
+    grads: tuple[np.ndarray, np.ndarray, Array | None],
     rows: np.ndarray,
     excess: np.ndarray,
     tolerance: Tolerance,
-    direction: GroupCheck,
 ) -> GroupCheck:
-    """Per-entry finite differences for the worst ``ESCALATION_LIMIT`` of ``rows``; the rest
-    are convicted by the direction check (JAX agreed with FD along ``v``) or left unresolved."""
-    i, g = where
-    p, x, t = data
+    """Per-entry finite differences for the worst ``ESCALATION_LIMIT`` of ``rows`` (first)."""
+    (i, g), (p, x, t), (hand, jax, prec) = where, data, grads
     shape = np.shape(p[i][g])
     rows = rows[np.argsort(-np.nan_to_num(excess[rows], nan=np.inf), kind="stable")]
     worst = rows[:ESCALATION_LIMIT]
     only = [(i, g, tuple(int(k) for k in np.unravel_index(r, shape))) for r in worst]
     fd = oracles.finite_difference(spec, p, x, t, only=only)
-    check = compare_group(i, g, hand.reshape(shape), jax.reshape(shape), fd, tolerance, rows)
+    return compare_group(i, g, hand.reshape(shape), jax.reshape(shape), fd, tolerance, rows, prec)
+
+
+def _convict_rest(check: GroupCheck, direction: GroupCheck) -> None:
+    """Entries past the escalation limit have no FD of their own: where JAX agreed with FD along
+    the group's direction they are backprop bugs, otherwise unresolved."""
     c = direction.columns
     jax_agrees_fd = bool(np.abs(c["jax"] - c["fd"])[0] <= c["tol_fd"][0])
-    rest = STATUSES.index("backprop-bug" if jax_agrees_fd else "unresolved")
-    check.status[len(worst) :] = rest
-    return check
+    verdict = "backprop-bug" if jax_agrees_fd else "unresolved"
+    check.status[ESCALATION_LIMIT:] = STATUSES.index(verdict)
 
 
 def load_candidate(reference: str) -> GradientFn:
