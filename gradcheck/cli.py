@@ -88,6 +88,101 @@ def golden(specs: tuple[str, ...], as_json: bool) -> int:
 
 
 # --- verify (issue 3) -----------------------------------------------------------------------
+# A candidate that does not support a generated network fails that network instead of the run.
+_CANDIDATE_ERRORS = (
+    ArithmeticError,
+    AttributeError,
+    LookupError,
+    NotImplementedError,
+    TypeError,
+    ValueError,
+)
+_ENTRIES_SHOWN = 12  # failing entries printed per network; --json has them all
+
+
+@app.command("verify")
+@click.argument("specs", nargs=-1, type=click.Path(path_type=str))
+@click.option(
+    "--examples",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="Generated networks checked besides SPECS (0: none).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of those networks.")
+@click.option(
+    "--candidate",
+    metavar="MODULE:FUNCTION",
+    help="Gradient function to check, (spec, params, inputs, targets) -> grads; also "
+    "path/to/file.py:function. Default: gradcheck's hand-derived backprop.",
+)
+@click.option("--rtol", type=float, help="Override the dtype's relative tolerance.")
+@click.option("--atol", type=float, help="Override the dtype's absolute tolerance.")
+@click.option(
+    "--mode",
+    type=click.Choice(["auto", "entries", "projection"]),
+    default="auto",
+    show_default=True,
+    help="Per-entry finite differences, or random directions (auto: above 1000 parameters).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option(
+    "--junit-xml",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="Also write a JUnit XML file, one testcase per network.",
+)
+def verify_command(
+    specs: tuple[str, ...],
+    examples: int,
+    seed: int,
+    candidate: str | None,
+    rtol: float | None,
+    atol: float | None,
+    mode: str,
+    as_json: bool,
+    junit_xml: str | None,
+) -> int:
+    """Check a gradient function against JAX and finite differences.
+
+    SPECS are TOML files or folders (default: the built-in networks), plus --examples
+    generated networks. Exit status 0 when every network verifies, 1 when any disagrees.
+    """
+    import functools
+
+    from gradcheck.backprop import hand_grads
+    from gradcheck.compare import TOLERANCES
+    from gradcheck.spec import builtin_networks_dir, load_specs
+    from gradcheck.strategies import sample_networks
+    from gradcheck.verify import load_candidate, verify, write_junit_xml
+
+    _enable_x64()
+    fn = hand_grads if candidate is None else load_candidate(candidate)
+    check = functools.partial(verify, fn, rtol=rtol, atol=atol, mode=mode, catch=_CANDIDATE_ERRORS)
+    verdicts = [check(spec) for spec in load_specs(list(specs) or [builtin_networks_dir()])]
+    verdicts += [check(*case) for case in sample_networks(examples, seed)]
+    if junit_xml:
+        write_junit_xml(verdicts, junit_xml)
+    ok = all(v.ok for v in verdicts)
+    if as_json:
+        tolerances = {dtype: t.to_dict() for dtype, t in TOLERANCES.items()}
+        networks = [v.to_dict() for v in verdicts]
+        click.echo(json.dumps({"ok": ok, "tolerances": tolerances, "networks": networks}))
+        return 0 if ok else 1
+    for v in verdicts:
+        mark = click.style("ok  ", fg="green") if v.ok else click.style("FAIL", fg="red", bold=True)
+        click.echo(f"{mark} {v.summary(limit=0)}")
+        for e in v.failures[:_ENTRIES_SHOWN]:
+            click.echo(f"     {e.describe()}")
+        if len(v.failures) > _ENTRIES_SHOWN:
+            click.echo(f"     ... {len(v.failures) - _ENTRIES_SHOWN} more (see --json)")
+    failed = sum(not v.ok for v in verdicts)
+    who = "hand-derived backprop" if candidate is None else candidate
+    click.echo(
+        f"{who}: {len(verdicts) - failed} of {len(verdicts)} networks verified"
+        + (f", {failed} FAILED" if failed else "")
+    )
+    return 0 if ok else 1
+
 
 # --- train (issue 5) ------------------------------------------------------------------------
 _TRAIN_CHOICES = {

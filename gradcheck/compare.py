@@ -77,6 +77,7 @@ FAILING: frozenset[str] = frozenset(
 PROJECTION_THRESHOLD = 1000  # parameters; above it, FD checks random directions per group
 ESCALATION_LIMIT = 64  # per-entry finite differences per failing group, worst entries first
 _GROUP_FLOOR = 1e-4
+_WARNED = ("fd-artefact", "precision-limited", "non-differentiable here")
 PRECISION_FACTOR = 8.0
 _CODE = {name: code for code, name in enumerate(STATUSES)}
 _FAILING_CODES = [_CODE[s] for s in STATUSES if s in FAILING]
@@ -91,7 +92,7 @@ class Tolerance:
     fd_safety: float = 4.0
 
     def describe(self) -> str:
-        return f"rtol={self.rtol:g} atol={self.atol:g} fd={self.fd_safety:g}x error estimate"
+        return f"rtol={self.rtol:g} atol={self.atol:g} fd={self.fd_safety:g}x estimate"
 
     def to_dict(self) -> dict[str, float]:
         return {"rtol": self.rtol, "atol": self.atol, "fd_safety": self.fd_safety}
@@ -157,6 +158,8 @@ class Entry:
     def describe(self) -> str:
         """``w1 (layer 1 W[0,0]): hand 0.12 vs JAX 0.25, FD 0.25 [backprop-bug]``."""
         name = self.location if self.label == self.location else f"{self.label} ({self.location})"
+        if self.status == "structure":
+            return f"{name}: [structure] (see the notes)"
         return (
             f"{name}: hand {self.hand:.9g} vs JAX {self.jax:.9g}, FD {self.fd:.9g} "
             f"+- {self.fd_error_estimate:.1e} [{self.status}]"
@@ -238,23 +241,21 @@ class NetworkVerdict:
                 yield _entry(self.spec, c, int(r))
 
     def summary(self, limit: int = 3) -> str:
-        """One line: ``name: verified ...`` or ``name: FAILED n of m ...: first failures``."""
+        """One line: ``name: verified, ...`` or ``name: FAILED n of m entries: <the first
+        ``limit`` failures>``, then the notes and the tolerance used."""
         total = sum(self.counts.values())
-        notes = ", ".join(
-            f"{n} {s}"
-            for s, n in self.counts.items()
-            if n and s in ("fd-artefact", "precision-limited", "non-differentiable here")
-        )
+        what = "entries" if self.mode == "entries" else "checks (projection)"
+        warned = [f"{n} {s}" for s, n in self.counts.items() if n and s in _WARNED]
         tol = f"[{self.dtype} {self.tolerance.describe()}]"
         if self.ok:
-            what = "entries" if self.mode == "entries" else "checks (projection)"
-            extra = f"; {notes}" if notes else ""
+            extra = "".join(f"; {w}" for w in warned)
             return f"{self.name}: verified, {total} {what}: hand = JAX = FD{extra} {tol}"
         failed = sum(self.counts[s] for s in FAILING)
-        shown = "; ".join(e.describe() for e in islice(self._iter_entries(True), limit))
-        more = failed - limit
-        also = f"; and {more} more" if more > 0 else ""
-        return f"{self.name}: FAILED {failed} of {total}: {shown}{also} {tol}"
+        shown = [e.describe() for e in islice(self._iter_entries(True), limit)]
+        if failed > len(shown) > 0:
+            shown.append(f"and {failed - len(shown)} more")
+        details = "".join(f"; {x}" for x in [*shown, *self.notes])
+        return f"{self.name}: FAILED {failed} of {total} {what}{details} {tol}"
 
     def to_dict(self) -> dict[str, Any]:
         return {

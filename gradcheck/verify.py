@@ -17,7 +17,7 @@ import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
@@ -39,7 +39,6 @@ from gradcheck.spec import Array, GradcheckError, GradientFn, Params, Spec
 
 __all__ = ["CandidateError", "load_candidate", "verify", "write_junit_xml"]
 
-Mode = Literal["auto", "entries", "projection"]
 _MODES = ("auto", "entries", "projection")
 
 
@@ -56,9 +55,10 @@ def verify(
     *,
     rtol: float | None = None,
     atol: float | None = None,
-    mode: Mode = "auto",
+    mode: str = "auto",
     fd_rel_step: float | None = None,
     seed: int = 0,
+    catch: tuple[type[Exception], ...] = (),
 ) -> NetworkVerdict:
     """Check ``candidate(spec, params, inputs, targets)`` against JAX and finite differences.
 
@@ -66,7 +66,9 @@ def verify(
     dtype's row of :data:`~gradcheck.compare.TOLERANCES`; ``mode`` forces per-entry checks
     (``"entries"``) or random-direction checks (``"projection"``); ``fd_rel_step`` overrides the
     finite-difference step ``h = fd_rel_step * max(|p|, 1)``; ``seed`` picks the directions.
-    The candidate gets copies, so it may modify its arguments.
+    The candidate gets copies, so it may modify its arguments. An exception of a type in
+    ``catch`` raised by the candidate becomes a failed verdict naming it (the CLI passes the
+    usual shape errors, so one unsupported network does not stop a run); others propagate.
     """
     p = spec.initial_params() if params is None else params
     x = spec.inputs() if inputs is None else np.asarray(inputs)
@@ -75,8 +77,17 @@ def verify(
     if mode not in _MODES:
         raise GradcheckError(f"mode: {mode!r} is not one of {', '.join(_MODES)}")
     tolerance = tolerance_for(spec.model.dtype, rtol, atol)
-    hand = candidate(spec, [{k: np.array(a) for k, a in g.items()} for g in p], x.copy(), t.copy())
+    hand: Any = None  # whatever the candidate returned; _structure checks it
+    raised = ""
+    try:
+        hand = candidate(
+            spec, [{k: np.array(a) for k, a in g.items()} for g in p], x.copy(), t.copy()
+        )
+    except catch as exc:
+        raised = f"candidate raised {type(exc).__name__}: {exc}"
     bad, notes = _structure(p, hand)
+    if raised:
+        notes = [raised]
     loss, jax = oracles.jax_loss_and_grads(spec, p, x, t)
     precision: list[dict[str, Any]] = [dict.fromkeys(g) for g in p]
     if spec.dtype != np.float64:  # measure the dtype's rounding: JAX again, in float64
