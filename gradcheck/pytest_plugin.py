@@ -1,1 +1,136 @@
-"""pytest plugin (entry point ``pytest11``): fixtures for checking a user's own backprop."""
+"""pytest plugin (entry point ``pytest11``): check your own backprop from your own tests.
+
+The ``gradcheck`` fixture verifies a gradient function ``(spec, params, inputs, targets) ->
+grads`` against JAX and finite differences, and fails the test with the verdict's summary (the
+failing layer and entry) when it disagrees::
+
+    def test_my_backprop(gradcheck):
+        gradcheck.verify(my_grads)                      # the built-in networks
+        gradcheck.verify(my_grads, "nets/mine.toml")    # a spec file, folder or Spec
+        gradcheck.verify_generated(my_grads, depth=2)   # networks from gradcheck.strategies
+
+Each checked network is recorded as a property of the test (``gradcheck[<network>]``: its
+summary line), so ``pytest --junitxml`` carries per-network results. The test runs with JAX's
+x64 switched on for its own duration only. ``--gradcheck-examples N`` / ``--gradcheck-seed S``
+(or ``@pytest.mark.gradcheck(examples=N, seed=S, rtol=..., atol=...)``) set how many generated
+networks ``verify_generated`` checks and which.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:  # imported when used: loading the plugin must not slow every pytest run
+    from gradcheck.compare import NetworkVerdict
+    from gradcheck.spec import Array, GradientFn, Params, Spec
+
+__all__ = ["GradcheckFixture", "gradcheck"]
+
+_DEFAULT_EXAMPLES = 20
+_ENTRIES_SHOWN = 12
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("gradcheck", "gradcheck: verify hand-derived gradients")
+    group.addoption(
+        "--gradcheck-examples",
+        type=int,
+        default=None,
+        help=f"generated networks per verify_generated call (default {_DEFAULT_EXAMPLES})",
+    )
+    group.addoption(
+        "--gradcheck-seed", type=int, default=None, help="seed of the generated networks (0)"
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "gradcheck(examples=N, seed=S, rtol=None, atol=None): settings of the gradcheck fixture",
+    )
+
+
+@dataclass
+class GradcheckFixture:
+    """What the ``gradcheck`` fixture gives a test: verify, fail loudly, record per network."""
+
+    examples: int
+    seed: int
+    rtol: float | None
+    atol: float | None
+    record: Callable[[str, object], None]
+
+    def verify(
+        self,
+        candidate: GradientFn,
+        spec: Spec | str | Path | None = None,
+        params: Params | None = None,
+        inputs: Array | None = None,
+        targets: Array | None = None,
+        **options: Any,
+    ) -> list[NetworkVerdict]:
+        """Verify ``candidate`` on ``spec`` (a Spec, a TOML file, a folder of them; default:
+        the built-in networks) and fail the test on any disagreement. ``options`` go to
+        :func:`gradcheck.verify.verify` (``mode``, ``fd_rel_step``, ...)."""
+        from gradcheck.spec import Spec, builtin_networks_dir, load_specs
+        from gradcheck.verify import verify
+
+        specs = [spec] if isinstance(spec, Spec) else load_specs([spec or builtin_networks_dir()])
+        options = {"rtol": self.rtol, "atol": self.atol, **options}
+        verdicts = [verify(candidate, s, params, inputs, targets, **options) for s in specs]
+        return self._judge(verdicts)
+
+    def verify_generated(
+        self, candidate: GradientFn, n: int | None = None, seed: int | None = None, **shape: Any
+    ) -> list[NetworkVerdict]:
+        """Verify ``candidate`` on ``n`` networks drawn by
+        :func:`gradcheck.strategies.sample_networks` (``shape``: its keyword arguments, e.g.
+        ``depth=2, activations=("sigmoid",)``) and fail the test on any disagreement."""
+        from gradcheck.strategies import sample_networks
+        from gradcheck.verify import verify
+
+        cases = sample_networks(
+            self.examples if n is None else n, self.seed if seed is None else seed, **shape
+        )
+        return self._judge(
+            [verify(candidate, *case, rtol=self.rtol, atol=self.atol) for case in cases]
+        )
+
+    def _judge(self, verdicts: list[NetworkVerdict]) -> list[NetworkVerdict]:
+        for v in verdicts:
+            self.record(f"gradcheck[{v.name}]", v.summary(limit=0))
+        failed = [v for v in verdicts if not v.ok]
+        if failed:
+            lines = [f"gradcheck: {len(failed)} of {len(verdicts)} networks disagree"]
+            for v in failed:
+                lines.append(v.summary(limit=0))
+                lines += [f"    {e.describe()}" for e in v.failures[:_ENTRIES_SHOWN]]
+            pytest.fail("\n".join(lines), pytrace=False)
+        return verdicts
+
+
+@pytest.fixture
+def gradcheck(
+    request: pytest.FixtureRequest, record_property: Callable[[str, object], None]
+) -> Iterator[GradcheckFixture]:
+    """Verify gradient functions in a test; JAX x64 is on for the test's duration."""
+    import jax
+
+    marker = request.node.get_closest_marker("gradcheck")
+    settings: dict[str, Any] = dict(marker.kwargs) if marker else {}
+    examples = request.config.getoption("--gradcheck-examples")
+    seed = request.config.getoption("--gradcheck-seed")
+    fixture = GradcheckFixture(
+        examples=settings.get("examples", _DEFAULT_EXAMPLES if examples is None else examples),
+        seed=settings.get("seed", 0 if seed is None else seed),
+        rtol=settings.get("rtol"),
+        atol=settings.get("atol"),
+        record=record_property,
+    )
+    with jax.enable_x64(True):
+        yield fixture
