@@ -475,9 +475,12 @@ def jax_loss_and_grads(
     return float(loss), out
 
 
-def jax_grads(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
-    """``dE/dparams`` by ``jax.grad`` of an independent jax.numpy forward pass."""
-    return jax_loss_and_grads(spec, params, inputs, targets)[1]
+def jax_grads(
+    spec: Spec, params: Params, inputs: Array, targets: Array, *, dtype: str | None = None
+) -> Params:
+    """``dE/dparams`` by ``jax.grad`` of an independent jax.numpy forward pass (in ``dtype``,
+    default the spec's)."""
+    return jax_loss_and_grads(spec, params, inputs, targets, dtype=dtype)[1]
 
 
 def jax_cache_info() -> dict[str, int]:

@@ -1,0 +1,256 @@
+"""The finite-difference and JAX oracles against the hand-derived gradients and each other."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+import numpy as np
+import pytest
+
+from gradcheck import oracles
+from gradcheck.backprop import hand_grads
+from gradcheck.spec import Params, Spec, SpecError, builtin_networks_dir, load_specs, parse_spec
+from gradcheck.strategies import sample_networks
+
+
+def network(
+    sizes: tuple[int, ...],
+    activations: tuple[str, ...],
+    loss: str = "half_sse",
+    bias: tuple[str, ...] | None = None,
+    frozen: tuple[str, ...] = (),
+    dtype: str = "float64",
+    batch: int = 3,
+    seed: int = 0,
+    weights: list[list[list[float]]] | None = None,
+    inputs: list[list[float]] | None = None,
+) -> Spec:
+    """A spec with seeded uniform weights; ``frozen`` holds ``"W1"``/``"b2"``-style groups."""
+    rng = np.random.default_rng(seed)
+    layers = []
+    for i, act in enumerate(activations):
+        n_in, n_out = sizes[i], sizes[i + 1]
+        mode = (bias or ("per_neuron",) * len(activations))[i]
+        layer: dict[str, Any] = {
+            "size": n_out,
+            "activation": act,
+            "weights": weights[i] if weights else rng.uniform(-1, 1, (n_out, n_in)).tolist(),
+            "trainable": f"W{i + 1}" not in frozen,
+            "bias": {"mode": mode},
+        }
+        if act == "leaky_relu":
+            layer["slope"] = 0.1
+        if mode != "none":
+            value = rng.uniform(-0.5, 0.5, n_out).tolist()
+            layer["bias"]["value"] = value if mode == "per_neuron" else value[0]
+            layer["bias"]["trainable"] = f"b{i + 1}" not in frozen
+        layers.append(layer)
+    x = inputs or rng.uniform(-1, 1, (batch, sizes[0])).tolist()
+    if loss == "softmax_cross_entropy":
+        targets = np.eye(sizes[-1])[rng.integers(0, sizes[-1], len(x))].tolist()
+    else:
+        targets = rng.uniform(-1, 1, (len(x), sizes[-1])).tolist()
+    data = {
+        "name": "test-" + "-".join(map(str, sizes)),
+        "dtype": dtype,
+        "loss": loss,
+        "optimizer": {"learning_rate": 0.1},
+        "input": {"size": sizes[0]},
+        "layers": layers,
+        "samples": [{"input": a, "target": b} for a, b in zip(x, targets, strict=True)],
+    }
+    return parse_spec(data, "<test>")
+
+
+def case(spec: Spec) -> tuple[Spec, Params, Any, Any]:
+    return spec, spec.initial_params(), spec.inputs(), spec.targets()
+
+
+SEEDS = {s.name: s for s in load_specs([builtin_networks_dir()])}
+
+# Every activation, loss, bias mode, a frozen group of each kind, and float32.
+NETWORKS = {
+    "sigmoid-tanh shared biases": network((3, 4, 2), ("sigmoid", "tanh"), bias=("shared",) * 2),
+    "relu-identity mse": network((2, 5, 3), ("relu", "identity"), "mse", seed=3),
+    "leaky-softplus no biases": network((4, 3, 2), ("leaky_relu", "softplus"), bias=("none",) * 2),
+    "tanh-softmax cross-entropy": network((3, 6, 4), ("tanh", "softmax"), "softmax_cross_entropy"),
+    "softmax with half_sse": network((2, 3), ("softmax",), "half_sse", batch=2),
+    "frozen W1 and b2": network((3, 4, 2), ("tanh", "sigmoid"), frozen=("W1", "b2")),
+    "frozen shared b1": network(
+        (2, 3, 1), ("sigmoid", "identity"), bias=("shared", "per_neuron"), frozen=("b1",)
+    ),
+    "float32 three layers": network((3, 5, 4, 2), ("tanh", "sigmoid", "identity"), dtype="float32"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SEEDS))
+def test_both_oracles_agree_with_hand_grads_on_the_seed_networks(name: str) -> None:
+    spec, p, x, t = case(SEEDS[name])
+    hand = hand_grads(spec, p, x, t)
+    fd = oracles.finite_difference(spec, p, x, t)
+    jax = oracles.jax_grads(spec, p, x, t)
+    for i, layer in enumerate(hand):
+        for g, h in layer.items():
+            np.testing.assert_allclose(jax[i][g], h, rtol=1e-13, atol=1e-15)
+            assert np.all(np.abs(fd.values[i][g] - h) <= fd.errors[i][g])
+            assert np.all(fd.errors[i][g] < 1e-8)  # the estimate is tight, not a blanket bound
+
+
+@pytest.mark.parametrize("name", sorted(NETWORKS))
+def test_both_oracles_agree_with_hand_grads_on_every_feature(name: str) -> None:
+    spec, p, x, t = case(NETWORKS[name])
+    hand = hand_grads(spec, p, x, t)
+    fd = oracles.finite_difference(spec, p, x, t)
+    jax = oracles.jax_grads(spec, p, x, t)
+    rtol = 1e-12 if spec.model.dtype == "float64" else 1e-5
+    assert [sorted(g) for g in jax] == [sorted(g) for g in p]
+    for i, layer in enumerate(hand):
+        for g, h in layer.items():
+            assert jax[i][g].dtype == spec.dtype and jax[i][g].shape == h.shape
+            scale = np.max(np.abs(h))
+            np.testing.assert_allclose(jax[i][g], h, rtol=rtol, atol=rtol * scale)
+            assert not fd.kinks[i][g].any()
+            allowed = fd.errors[i][g] + rtol * scale  # float32 hand vs float64 FD
+            assert np.all(np.abs(fd.values[i][g] - h) <= allowed)
+
+
+def test_error_estimate_bounds_the_actual_error_on_generated_networks() -> None:
+    cases = sample_networks(30, seed=11, depth=(1, 3), widths=(1, 6), saturating=True)
+    checked = 0
+    for spec, p, x, t in cases:
+        fd = oracles.finite_difference(spec, p, x, t)
+        exact = oracles.jax_grads(spec, p, x, t, dtype="float64")
+        for i, layer in enumerate(exact):
+            for g, j in layer.items():
+                smooth = ~fd.kinks[i][g]
+                error = np.abs(fd.values[i][g] - j)[smooth]
+                assert np.all(error <= fd.errors[i][g][smooth]), spec.name
+                checked += int(smooth.sum())
+    assert checked > 300
+
+
+def test_error_estimate_grows_with_the_step_and_still_bounds_the_error() -> None:
+    spec, p, x, t = case(SEEDS["sigmoid-2-2-2"])
+    exact = oracles.jax_grads(spec, p, x, t)
+    small = oracles.finite_difference(spec, p, x, t)
+    large = oracles.finite_difference(spec, p, x, t, rel_step=0.3)
+    for i, layer in enumerate(exact):
+        for g, j in layer.items():
+            assert np.all(large.errors[i][g] > 10 * small.errors[i][g])
+            assert np.all(np.abs(large.values[i][g] - j) <= large.errors[i][g])
+            np.testing.assert_allclose(large.steps[i][g], 0.3 * np.maximum(np.abs(p[i][g]), 1))
+
+
+def test_only_differences_the_entries_asked_for() -> None:
+    spec, p, x, t = case(SEEDS["sigmoid-2-2-2"])
+    fd = oracles.finite_difference(spec, p, x, t, only=[(1, "W", (1, 0))])
+    full = oracles.finite_difference(spec, p, x, t)
+    assert np.isnan(fd.values[0]["W"]).all()
+    assert np.isfinite(fd.values[1]["W"]).sum() == 1
+    assert fd.values[1]["W"][1, 0] == full.values[1]["W"][1, 0]
+
+
+def test_a_stencil_across_a_relu_kink_is_flagged() -> None:
+    # Unit 0 of layer 1 sits exactly on the kink (net = 2e-6 * 1 + 1 * 0 - 2e-6 = 0), so any
+    # step of its weights or bias moves it across; unit 1 (net 0.8) stays far from it.
+    spec = network(
+        (2, 2, 1),
+        ("relu", "identity"),
+        weights=[[[1.0, 0.0], [0.5, 0.5]], [[1.0, 1.0]]],
+        inputs=[[2e-6, 1.0]],
+    )
+    p = spec.initial_params()
+    p[0]["b"] = np.array([-2e-6, 0.3])
+    fd = oracles.finite_difference(spec, p, spec.inputs(), spec.targets())
+    assert fd.kinks[0]["b"].tolist() == [True, False]
+    assert fd.at_kink[0]["b"].tolist() == [True, False]
+    assert fd.kinks[0]["W"].tolist() == [[True, True], [False, False]]
+    assert not fd.kinks[1]["W"].any()  # layer 2 steps do not move layer 1's pre-activations
+
+
+def test_directional_derivative_matches_the_projected_gradient() -> None:
+    spec, p, x, t = case(NETWORKS["tanh-softmax cross-entropy"])
+    d = oracles.directional_finite_difference(spec, p, x, t, seed=3)
+    jax = oracles.jax_grads(spec, p, x, t)
+    for i, layer in enumerate(jax):
+        for g, j in layer.items():
+            v = d.directions[i][g]
+            assert v.shape == j.shape and np.max(np.abs(v)) == 1.0
+            assert abs(d.values[i][g] - np.sum(j * v)) <= d.errors[i][g] < 1e-8
+            assert not d.kinks[i][g]
+
+
+def test_padding_to_a_shape_bucket_gives_the_unpadded_gradients(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    specs = [NETWORKS[n] for n in ("tanh-softmax cross-entropy", "sigmoid-tanh shared biases")]
+    specs.append(NETWORKS["relu-identity mse"])  # mse: the mean must not count padded entries
+    padded = [oracles.jax_loss_and_grads(*case(s)) for s in specs]
+    monkeypatch.setattr(oracles, "_bucket", lambda n, smallest: n)  # exact shapes, no padding
+    exact = [oracles.jax_loss_and_grads(*case(s)) for s in specs]
+    for (loss_p, grads_p), (loss_e, grads_e) in zip(padded, exact, strict=True):
+        assert loss_p == pytest.approx(loss_e, rel=1e-15)
+        for gp, ge in zip(grads_p, grads_e, strict=True):
+            for g in ge:
+                np.testing.assert_allclose(gp[g], ge[g], rtol=1e-14, atol=1e-16)
+
+
+def test_networks_of_one_shape_bucket_share_one_trace() -> None:
+    # depth 3, widths <= 8, batch <= 4, float64: one bucket, whatever the activations and biases
+    shapes = [(3, 5, 2, 4), (8, 8, 8, 8), (1, 2, 3, 1), (2, 7, 7, 6), (6, 1, 4, 2)]
+    acts = [("tanh", "relu", "sigmoid"), ("identity", "softplus", "leaky_relu")]
+    specs = [network(s, acts[k % 2], batch=1 + k % 4, seed=k) for k, s in enumerate(shapes)]
+    oracles.jax_grads(*case(specs[0]))
+    before = oracles.jax_cache_info()
+    for spec in specs[1:]:
+        oracles.jax_grads(*case(spec))
+    assert oracles.jax_cache_info() == before
+
+
+def test_float32_specs_compute_in_float32_unless_asked_for_float64() -> None:
+    spec, p, x, t = case(NETWORKS["float32 three layers"])
+    single = oracles.jax_grads(spec, p, x, t)
+    double = oracles.jax_loss_and_grads(spec, p, x, t, dtype="float64")[1]
+    assert single[0]["W"].dtype == np.float32 and double[0]["W"].dtype == np.float64
+    assert not np.array_equal(single[0]["W"].astype(np.float64), double[0]["W"])
+    np.testing.assert_allclose(single[0]["W"], double[0]["W"], rtol=1e-4, atol=1e-6)
+
+
+def test_importing_and_using_gradcheck_leaves_jax_x64_off() -> None:
+    code = (
+        "import jax, gradcheck, gradcheck.oracles as o, gradcheck.verify as v\n"
+        "from gradcheck.spec import builtin_networks_dir, load_specs\n"
+        "s = load_specs([builtin_networks_dir()])[0]\n"
+        "g = o.jax_grads(s, s.initial_params(), s.inputs(), s.targets())\n"
+        "assert g[0]['W'].dtype == 'float64', g[0]['W'].dtype\n"
+        "print(jax.config.jax_enable_x64, jax.numpy.ones(1).dtype)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "float32"]
+
+
+BAD_ARGUMENTS = [
+    ("params", lambda p, x, t: ([p[0]], x, t), "params: expected a list of 2 dicts, got 1"),
+    ("group", lambda p, x, t: ([{"b": 1.0}, p[1]], x, t), "params[0]: groups ['b'], expected"),
+    ("shape", lambda p, x, t: ([{"W": p[0]["W"].T[:1]}, p[1]], x, t), "params[0]['W']: shape"),
+    ("inputs", lambda p, x, t: (p, x[:, :1], t), "inputs: shape (1, 1), expected (batch, 2)"),
+    ("targets", lambda p, x, t: (p, x, t[:, :1]), "targets: shape (1, 1), expected (1, 2)"),
+    ("nan", lambda p, x, t: (p, x * np.nan, t), "inputs[0, 0]: nan is not finite"),
+    ("text", lambda p, x, t: (p, x, np.array([["a", "b"]])), "targets: dtype <U1, expected"),
+]
+
+
+@pytest.mark.parametrize(
+    ("what", "mangle", "message"), BAD_ARGUMENTS, ids=[b[0] for b in BAD_ARGUMENTS]
+)
+def test_bad_arguments_raise_one_line_naming_the_field(
+    what: str, mangle: Any, message: str
+) -> None:
+    spec, p, x, t = case(SEEDS["sigmoid-2-2-2"])
+    for oracle in (oracles.finite_difference, oracles.jax_grads):
+        with pytest.raises(SpecError) as err:
+            oracle(spec, *mangle(p, x, t))
+        assert message in str(err.value) and "\n" not in str(err.value)
+        assert str(err.value).startswith(spec.path)
