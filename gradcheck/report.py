@@ -50,13 +50,14 @@ class ReportError(GradcheckError):
 
 
 class CheckCount(TypedDict):
-    """One check's tally for the banner: ``passed + warned + failed == total``."""
+    """One check's tally for the banner: how many records carry each verdict word, and how
+    many of those are failures of the code under test."""
 
     check: str
+    section: str
     total: int
-    passed: int
-    warned: int
     failed: int
+    counts: dict[str, int]
 
 
 class Summary(TypedDict):
@@ -87,21 +88,21 @@ class ReportData(TypedDict):
     schema: str
     summary: Summary
     golden: list[GoldenNetwork]
-    gradients: list[Record]
+    gradients: Sequence[Record]
     properties: Record
-    training: list[Record]
+    training: Sequence[Record]
     environment: Record
 
 
 # Every verdict word the producing modules use, mapped to a chip colour.
 _STATUS: dict[str, Status] = {
-    **dict.fromkeys(("match", "ok", "pass", "verified"), "pass"),
+    **dict.fromkeys(("match", "ok", "pass", "verified", "agree"), "pass"),
     # a truncated print, an FD step that was the problem, a kink: reported, not failed
     **dict.fromkeys(("match-truncated", "fd-artefact", "non-differentiable here", "warn"), "warn"),
     **dict.fromkeys(
         ("discrepancy", "backprop-bug", "structure", "oracle-disagreement", "unresolved"), "fail"
     ),
-    **dict.fromkeys(("fail", "failed", "error"), "fail"),
+    **dict.fromkeys(("fail", "failed", "error", "disagree"), "fail"),
 }
 
 
@@ -110,15 +111,11 @@ def status_of(verdict: object) -> Status:
     return _STATUS.get(str(verdict).lower(), "fail")
 
 
-def _count(check: str, verdicts: Sequence[object]) -> CheckCount:
-    states = [status_of(v) for v in verdicts]
-    return CheckCount(
-        check=check,
-        total=len(states),
-        passed=states.count("pass"),
-        warned=states.count("warn"),
-        failed=states.count("fail"),
-    )
+def _count(check: str, section: str, words: Sequence[str], order: Sequence[str]) -> CheckCount:
+    """Records per verdict word (every word in ``order`` shown, even at 0)."""
+    counts = {w: words.count(w) for w in order} | {w: words.count(w) for w in sorted(set(words))}
+    failed = sum(n for w, n in counts.items() if status_of(w) == "fail")
+    return CheckCount(check=check, section=section, total=len(words), failed=failed, counts=counts)
 
 
 def summarize(
@@ -127,12 +124,34 @@ def summarize(
     properties: Record,
     training: Sequence[Record],
 ) -> Summary:
-    """Tally the verdicts already in the records: N failures = sum of ``failed`` per check."""
+    """Tally the verdicts already in the records. A golden discrepancy is a finding about the
+    document, not a failure of the code: it is counted and marked, but fails nothing."""
+    golden_count = _count(
+        "golden values",
+        "golden",
+        [str(r["verdict"]) for g in golden for r in g["records"]],
+        ("match", "match-truncated", "discrepancy"),
+    )
     checks = [
-        _count("golden values", [r["verdict"] for g in golden for r in g["records"]]),
-        _count("gradient checks", ["verified" if v["ok"] else "failed" for v in gradients]),
-        _count("generated networks", list(properties.get("statuses", []))),
-        _count("training", [t["status"] for t in training]),
+        CheckCount(**{**golden_count, "failed": 0}),
+        _count(
+            "gradient checks",
+            "gradients",
+            ["verified" if v["ok"] else "failed" for v in gradients],
+            ("verified", "failed"),
+        ),
+        _count(
+            "generated networks",
+            "properties",
+            ["verified" if n["ok"] else "failed" for n in properties.get("networks", [])],
+            ("verified", "failed"),
+        ),
+        _count(
+            "training, JAX vs NumPy",
+            "training",
+            [str(t["status"]) for t in training],
+            ("agree", "disagree"),
+        ),
     ]
     failures = sum(c["failed"] for c in checks)
     return Summary(ok=failures == 0, failures=failures, checks=checks)
@@ -248,8 +267,8 @@ def render_html(data: ReportData) -> str:
     return _environment().get_template("report.html.j2").render(data=to_jsonable(data))
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    """Write to a temporary file beside ``path``, fsync, then rename over it."""
+def _temporary_copy(path: Path, text: str) -> Path:
+    """``text`` in a new temporary file beside ``path`` (same folder, so renaming is atomic)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -257,25 +276,32 @@ def _atomic_write(path: Path, text: str) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; a report is for everyone to read
-        os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return Path(tmp)
 
 
 def write_report(data: ReportData, out_dir: str | Path) -> tuple[Path, Path]:
-    """Write ``index.html`` and ``report.json`` into ``out_dir`` (created if missing); both
-    are rendered before either is written, so a rendering error leaves no file behind."""
+    """Write ``index.html`` and ``report.json`` into ``out_dir`` (created if missing). Both are
+    rendered, then written to temporary files, then renamed over the old ones: a crash at any
+    point leaves the previous report (or none), never a partial file."""
     out = Path(out_dir)
     payload = json.dumps(to_jsonable(data), indent=1, allow_nan=False) + "\n"
     html = render_html(data)
+    html_path, json_path = out / "index.html", out / "report.json"
+    temporary: list[Path] = []
     try:
         out.mkdir(parents=True, exist_ok=True)
-        html_path, json_path = out / "index.html", out / "report.json"
-        _atomic_write(json_path, payload)
-        _atomic_write(html_path, html)
+        # both files complete on disk before either replaces its old version
+        temporary = [_temporary_copy(json_path, payload), _temporary_copy(html_path, html)]
+        os.replace(temporary[0], json_path)
+        os.replace(temporary[1], html_path)
     except (FileExistsError, NotADirectoryError) as exc:
         raise ReportError(f"{out}: --out must be a folder ({exc.strerror})") from None
     except PermissionError as exc:
         raise ReportError(f"{out}: cannot write the report ({exc.strerror})") from None
+    finally:
+        for tmp in temporary:
+            tmp.unlink(missing_ok=True)
     return html_path, json_path

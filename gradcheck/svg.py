@@ -171,14 +171,16 @@ def loss_plot(series: Sequence[Series], dx: float = 1.0, title: str = "loss") ->
     """Lines of positive values against step ``i * dx`` on a log10 y axis with decade ticks;
     values <= 0 or non-finite are left out (a log axis cannot show them)."""
     width, height, left, right, top, bottom = 520.0, 240.0, 62.0, 12.0, 14.0, 34.0
-    positive = [v for s in series for v in s["values"] if math.isfinite(v) and v > 0]
-    n = max((len(s["values"]) for s in series), default=0)
+    # float(): report.json spells non-finite values "nan"/"inf", and the page is drawn from it
+    lines = [[float(v) for v in s["values"]] for s in series]
+    positive = [v for line in lines for v in line if math.isfinite(v) and v > 0]
+    n = max((len(line) for line in lines), default=0)
     if not positive or n == 0:
         return _svg(width, 40, [_text(width / 2, 24, "no positive values to plot")], title)
     ticks = log_ticks(min(positive), max(positive))
     lo, hi = math.log10(min(min(positive), ticks[0])), math.log10(max(max(positive), ticks[-1]))
     hi = hi if hi > lo else lo + 1
-    x_max = max(1.0, (n - 1) * dx)
+    x_max = max(1.0, n * dx)  # the run length: each value is the loss before step i * dx
 
     def px(i: float) -> float:
         return left + (width - left - right) * (i * dx) / x_max
@@ -193,11 +195,9 @@ def loss_plot(series: Sequence[Series], dx: float = 1.0, title: str = "loss") ->
     for t in (0.0, x_max / 2, x_max):
         body.append(_text(px(t / dx), height - bottom + 16, f"{t:.0f}"))
     body.append(_text((left + width) / 2, height - 4, "step"))
-    for k, s in enumerate(series):
+    for k, (s, line) in enumerate(zip(series, lines, strict=True)):
         pts = " ".join(
-            f"{px(i):.1f},{py(v):.1f}"
-            for i, v in _thin(s["values"], 400)
-            if math.isfinite(v) and v > 0
+            f"{px(i):.1f},{py(v):.1f}" for i, v in _thin(line, 400) if math.isfinite(v) and v > 0
         )
         dash = " stroke-dasharray='6 4'" if s["dashed"] else ""
         body.append(
@@ -239,8 +239,8 @@ def error_histogram(
     title: str = "relative errors",
 ) -> Markup:
     """One histogram row per oracle of log10(relative error), half-decade bins from ``floor``
-    to 1; errors below ``floor`` (exact agreement) fall in the first bin, above 1 in the last.
-    A red line marks each oracle's tolerance."""
+    to 1; errors below ``floor`` (exact agreement) fall in the first bin, above 1 (or inf) in
+    the last, NaN is left out. A red line marks each oracle's tolerance."""
     lo, hi, per_decade = math.log10(floor), 0.0, 2
     n_bins = int((hi - lo) * per_decade)
     width, left, right, row_h, top = 560.0, 56.0, 16.0, 70.0, 8.0
@@ -253,7 +253,9 @@ def error_histogram(
     body: list[Markup] = []
     for k, (oracle, values) in enumerate(errors.items()):
         counts = [0] * n_bins
-        for v in values:
+        for v in (float(x) for x in values):
+            if math.isnan(v):
+                continue
             lv = math.log10(v) if math.isfinite(v) and v > floor else (lo if v <= floor else hi)
             counts[min(n_bins - 1, max(0, int((lv - lo) * per_decade)))] += 1
         y0 = top + row_h * k

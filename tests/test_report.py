@@ -7,13 +7,16 @@ import math
 import os
 import re
 import shutil
+import tomllib
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import numpy as np
 import pytest
 
 from gradcheck import report, svg
+from gradcheck.cli import main
 from gradcheck.spec import Spec, builtin_networks_dir, load_spec, parse_spec
 
 HOSTILE = "<script>alert('x')</script>"
@@ -36,20 +39,25 @@ def _hostile_spec() -> Spec:
     )
 
 
-def _golden(
-    spec: Spec, rows: list[tuple[str, str, float, str, str | None]]
-) -> report.GoldenNetwork:
+def _golden(spec: Spec, rows: list[tuple[str, str, float, str, str]]) -> report.GoldenNetwork:
+    """Records shaped like golden.GoldenRecord.to_dict()."""
     records = [
         {
             "network": spec.name,
-            "quantity": q,
-            "where": "Forward Pass",
+            "quantity": quantity,
+            "where": f"line {40 + k}: {quantity}",
             "documented": printed,
             "computed": computed,
             "verdict": verdict,
             "cause": cause,
+            "digits": len(printed.split(".")[-1]),
+            "finding": cause.split(":")[0] if cause else "",
+            "rule": "",
+            "alternative": None,
+            "alternatives": {},
+            "note": "",
         }
-        for q, printed, computed, verdict, cause in rows
+        for k, (quantity, printed, computed, verdict, cause) in enumerate(rows)
     ]
     return report.GoldenNetwork(
         network=spec.name,
@@ -60,83 +68,130 @@ def _golden(
 
 
 def _gradients(network: str, status: str = "ok") -> dict[str, Any]:
-    """Shaped like compare.NetworkVerdict.to_dict() for the sigmoid seed network's w5."""
+    """Shaped like compare.NetworkVerdict.to_dict(), for the sigmoid seed network's w5."""
     entry = {
         "label": "w5",
         "layer": 1,
         "group": "W",
         "index": [0, 0],
         "kind": "entry",
-        "hand": 0.082167041,
-        "jax": 0.082167041,
-        "fd": 0.08216704100003,
+        "hand": 0.0821670406,
+        "jax": 0.0821670406,
+        "fd": 0.0821670406,
         "fd_error_estimate": 2e-12,
         "step": 6.06e-6,
-        "abs_error_jax": 1.4e-17,
-        "rel_error_jax": 1.7e-16,
-        "abs_error_fd": 3e-14,
-        "rel_error_fd": 3.6e-13,
-        "tol_jax": 8.2e-11,
-        "tol_fd": 8e-11,
+        "abs_error_jax": 0.0,
+        "rel_error_jax": 0.0,
+        "abs_error_fd": 6.0e-13,
+        "rel_error_fd": 7.26e-12,
+        "tol_jax": 8.32e-11,
+        "tol_fd": 1.27e-9,
         "status": status,
+        "location": "layer 2 W[0,0]",
     }
     return {
         "name": network,
         "path": "networks/sigmoid_2_2_2.toml",
+        "ok": status == "ok",
         "dtype": "float64",
         "mode": "entries",
         "n_params": 8,
-        "loss": 0.298371109,
-        "ok": status == "ok",
+        "loss": 0.2983711088,
         "tolerance": {"rtol": 1e-9, "atol": 1e-12, "fd_safety": 4.0},
-        "entries": [entry],
+        "counts": {"ok": 1},
+        "summary": f"{network}: verified",
         "notes": [],
+        "entries": [entry, {**entry, "label": "w6", "abs_error_jax": "nan", "status": status}],
     }
 
 
-def _training(network: str, status: str = "pass") -> dict[str, Any]:
-    loss = [0.298371109 * math.exp(-k / 40.0) + 3.5e-5 for k in range(200)]
+def _train_result(network: str, backend: str) -> dict[str, Any]:
+    """Shaped like train.TrainResult.to_dict() for 10000 steps recorded every 10."""
+    loss = [0.298371109 * math.exp(-k / 40.0) + 3.5e-5 for k in range(1000)]
+    return {
+        "network": network,
+        "backend": backend,
+        "device": "cpu:0",
+        "n_devices": 1,
+        "dtype": "float64",
+        "optimizer": "sgd",
+        "rule": "gradient",
+        "learning_rate": 0.5,
+        "steps": 10000,
+        "loss": 3.510187783e-05,
+        "outputs": [[0.01591362044, 0.9840642735]],
+        "params": {"w1": 0.2, "w5": -3.1},
+        "loss_history": loss,
+        "loss_history_every": 10,
+        "seconds": 0.002,
+        "compile_seconds": 0.4,
+        "steps_per_second": 5e6,
+    }
+
+
+def _training(network: str, status: str = "agree") -> dict[str, Any]:
     return {
         "network": network,
         "status": status,
-        "steps": 10000,
-        "learning_rate": 0.5,
-        "record_every": 50,
-        "max_param_diff": 2.2e-16,
-        "loss_jax": loss,
-        "loss_numpy": loss,
+        "max_abs_diff": 4.4e-16,
+        "tolerance": {"rtol": 1e-9, "atol": 1e-12, "fd_safety": 4.0},
+        "jax": _train_result(network, "jax"),
+        "numpy": _train_result(network, "numpy"),
         "finals": [
             {
-                "quantity": "out o1",
+                "quantity": "out:o1@10000",
+                "where": "line 610: o1 after 10000 updates",
                 "documented": "0.015912196",
-                "jax": 0.0159121960,
-                "numpy": 0.0159121960,
-                "verdict": "match",
+                "jax": 0.01591362044,
+                "numpy": 0.01591362044,
+                "sequential": 0.01591219633,
+                "verdict": "discrepancy",
+                "verdict_sequential": "match",
             }
         ],
     }
 
 
-def _properties(statuses: list[str]) -> dict[str, Any]:
+def _properties(verified: list[bool]) -> dict[str, Any]:
+    replay = 'name = "generated-1-1"\nloss = "half_sse"\n'
     return {
-        "count": len(statuses),
+        "count": len(verified),
         "seed": 0,
-        "failures": statuses.count("fail"),
-        "statuses": statuses,
-        "architectures": {
-            "hidden layers": [["1", 3], ["2", 2]],
-            "activation": [["tanh", 3], ["relu", 2]],
-        },
-        "errors": {"JAX": [1e-16, 0.0, 3e-15], "finite difference": [1e-9, 4e-8, 2e-10]},
-        "tolerances": {"JAX": 1e-10, "finite difference": 1e-5},
+        "architectures": {"layers": [["1", 3], ["2", 2]], "loss": [["mse", 5]]},
+        "errors": {"JAX float64": [1e-16, 0.0, "inf"], "FD float64": [1e-9, 4e-8, 2e-10]},
+        "tolerances": {"JAX float64": 1e-9},
+        "networks": [
+            {
+                "index": k,
+                "name": "generated-1-1",
+                "description": "1-1 identity half_sse float64 batch 1",
+                "dtype": "float64",
+                "n_params": 2,
+                "ok": ok,
+                "summary": "generated-1-1: verified",
+                "rel_error_jax": 1e-16,
+                "rel_error_fd": 1e-9,
+            }
+            for k, ok in enumerate(verified)
+        ],
         "worst": {
-            "network": "generated-3",
+            "index": 0,
+            "network": "1-1 identity half_sse float64 batch 1",
+            "oracle": "finite differences",
+            "parameter": "layer 1 W[0,0]",
             "error": 4e-8,
-            "oracle": "finite difference",
-            "parameter": "layer 2 W[1,0]",
-            "replay": 'name = "generated-3"\n',
+            "abs_error": 1e-10,
+            "allowed": 1e-9,
+            "replay": replay,
         },
-        "counterexample": None,
+        "counterexample": None
+        if all(verified)
+        else {
+            "network": "1-1 identity half_sse float64 batch 1",
+            "summary": "generated-1-1: FAILED 1 of 2 entries",
+            "shrunk": True,
+            "replay": replay,
+        },
     }
 
 
@@ -145,24 +200,25 @@ def _data(
     name: str = "sigmoid-2-2-2",
     golden_verdicts: tuple[str, ...] = ("match",),
     gradient_status: str = "ok",
-    generated: tuple[str, ...] = ("pass",) * 5,
+    generated: tuple[bool, ...] = (True,) * 5,
+    training_status: str = "agree",
     spec: Spec | None = None,
 ) -> report.ReportData:
     spec = spec or _spec("sigmoid-2-2-2")
     rows = [
         (
-            f"out o{k + 1}",
+            f"out:o{k + 1}",
             "0.75136507",
             0.7513650695523157,
             v,
-            "the document truncates" if v == "discrepancy" else None,
+            "typo: a digit" if v == "discrepancy" else "",
         )
         for k, v in enumerate(golden_verdicts)
     ]
     golden = [_golden(spec, rows)]
     gradients = [_gradients(name, gradient_status)]
     properties = _properties(list(generated))
-    training = [_training(name)]
+    training = [_training(name, training_status)]
     return report.ReportData(
         schema=report.SCHEMA,
         summary=report.summarize(golden, gradients, properties, training),
@@ -171,41 +227,51 @@ def _data(
         properties=properties,
         training=training,
         environment={
-            "versions": {"python": "3.11.2", "numpy": "2.4.0"},
-            "device": "cpu",
-            "seeds": {"examples": 0},
-            "generated_at": "2025-01-01T00:00:00Z",
+            "versions": {"python": "3.11.7", "numpy": "2.4.6", "jax": "0.10.2"},
+            "platform": "Linux-x86_64",
+            "device": "cpu: cpu (x1)",
+            "seeds": {"generated networks": 0},
+            "command": "gradcheck report --out reports --examples 100 --seed 0",
+            "generated_at": "2026-01-01T00:00:00+00:00",
             "elapsed_s": 12.5,
-            "command": "gradcheck report --out reports --examples 50 --seed 0",
+            "candidate": "gradcheck.backprop:hand_grads",
         },
     )
 
 
 # -- data -------------------------------------------------------------------------------------
-def test_summary_counts_each_check_and_totals_failures() -> None:
+def test_summary_counts_each_verdict_and_fails_only_on_code_not_documents() -> None:
     data = _data(
-        golden_verdicts=("match", "match-truncated", "discrepancy"),
+        golden_verdicts=("match", "match-truncated", "discrepancy", "discrepancy"),
         gradient_status="backprop-bug",
-        generated=("pass", "fail", "pass"),
+        generated=(True, False, True),
+        training_status="disagree",
     )
-    counts = {c["check"]: c for c in data["summary"]["checks"]}
-    assert counts["golden values"] == {
+    checks = {c["check"]: c for c in data["summary"]["checks"]}
+    assert checks["golden values"] == {
         "check": "golden values",
-        "total": 3,
-        "passed": 1,
-        "warned": 1,
-        "failed": 1,
+        "section": "golden",
+        "total": 4,
+        "failed": 0,
+        "counts": {"match": 1, "match-truncated": 1, "discrepancy": 2},
     }
-    assert counts["gradient checks"]["failed"] == 1
-    assert counts["generated networks"]["failed"] == 1
-    assert counts["generated networks"]["passed"] == 2
-    assert data["summary"] == {"ok": False, "failures": 3, "checks": data["summary"]["checks"]}
+    assert checks["gradient checks"]["counts"] == {"verified": 0, "failed": 1}
+    assert checks["generated networks"]["counts"] == {"verified": 2, "failed": 1}
+    assert checks["training, JAX vs NumPy"]["counts"] == {"agree": 0, "disagree": 1}
+    assert (data["summary"]["ok"], data["summary"]["failures"]) == (False, 3)
+
+
+def test_summary_is_ok_with_document_discrepancies_alone() -> None:
+    summary = _data(golden_verdicts=("discrepancy", "match-truncated"))["summary"]
+    assert (summary["ok"], summary["failures"]) == (True, 0)
 
 
 def test_unknown_verdict_word_counts_as_failure_not_success() -> None:
     assert report.status_of("match-truncated") == "warn"
     assert report.status_of("MATCH") == "pass"
     assert report.status_of("something new") == "fail"
+    assert report.status_of("non-differentiable here") == "warn"
+    assert report.status_of("backprop-bug") == "fail"
 
 
 def test_network_sketch_labels_weights_and_frozen_biases_as_the_document_does() -> None:
@@ -252,17 +318,22 @@ def test_banner_says_all_verified_only_when_nothing_failed() -> None:
     good = report.render_html(_data())
     assert "All verified" in good and "failure" not in good.split("</section>")[0]
     bad = report.render_html(
-        _data(golden_verdicts=("discrepancy", "match"), gradient_status="backprop-bug")
+        _data(
+            golden_verdicts=("discrepancy", "match"),
+            gradient_status="backprop-bug",
+            generated=(True, False),
+        )
     )
     assert re.search(r"<h1>\s*2 failures\s*</h1>", bad)
     assert "All verified" not in bad
 
 
 def test_discrepancy_rows_are_marked_and_counted() -> None:
-    html = report.render_html(_data(golden_verdicts=("match", "discrepancy", "discrepancy")))
-    assert len(re.findall(r"<tr class=\"fail\"><td class=\"m\">out o", html)) == 2
+    page = report.render_html(_data(golden_verdicts=("match", "discrepancy", "discrepancy")))
+    html = page[page.index('<section id="golden">') : page.index('<section id="gradients">')]
+    assert len(re.findall(r"<tr class=\"fail\"><td class=\"m\">out:o", html)) == 2
     assert "2 discrepancies in 3 values" in html
-    assert "the document truncates" in html
+    assert html.count("<b>typo</b>: typo: a digit") == 2
 
 
 def test_hostile_names_render_as_text_everywhere() -> None:
@@ -296,8 +367,23 @@ def test_a_crash_while_rendering_leaves_the_previous_report_whole(tmp_path: Path
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     broken = _data()
     del broken["gradients"][0]["entries"][0]["hand"]
-    with pytest.raises(Exception, match="hand"):
+    with pytest.raises(jinja2.UndefinedError, match="hand"):
         report.write_report(broken, tmp_path)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_a_crash_while_renaming_leaves_no_temporary_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report.write_report(_data(), tmp_path)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+
+    def interrupted(src: str, dst: str) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        report.write_report(_data(generated=(False,)), tmp_path)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 
@@ -366,15 +452,39 @@ def _chromium() -> str:
     return found
 
 
-def test_browser_shows_banner_and_golden_tables_with_nothing_loaded_from_outside(
-    tmp_path: Path,
+def _run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    code = exited.value.code
+    return (code if isinstance(code, int) else 1), capsys.readouterr().out
+
+
+def test_report_command_writes_a_page_chromium_shows_with_nothing_loaded_from_outside(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    out = tmp_path / "reports"
+    status, stdout = _run_cli(
+        ["report", "--out", str(out), "--examples", "6", "--seed", "3"], capsys
+    )
+    assert status == 0, stdout
+    assert re.fullmatch(
+        r"all verified: wrote .*index\.html \(\d+ KiB\) and .*report\.json in [\d.]+ s\n", stdout
+    )
+    data = json.loads((out / "report.json").read_text())
+    assert data["schema"] == report.SCHEMA and data["summary"]["ok"] is True
+    assert [g["network"] for g in data["golden"]] == ["linear-2-2-1", "sigmoid-2-2-2"]
+    assert [len(g["records"]) for g in data["golden"]] == [
+        len(_spec(n).documented) for n in ("linear-2-2-1", "sigmoid-2-2-2")
+    ]
+    assert len(data["properties"]["networks"]) == 6 and data["properties"]["seed"] == 3
+    assert data["environment"]["command"] == f"gradcheck report --out {out} --examples 6 --seed 3"
+    trained = {t["network"]: t for t in data["training"]}
+    assert trained["sigmoid-2-2-2"]["jax"]["steps"] == 10000  # the document's 10000 updates
+    assert {f["verdict_sequential"] for f in trained["sigmoid-2-2-2"]["finals"]} == {"match"}
+
     from playwright.sync_api import sync_playwright
 
-    data = _data(golden_verdicts=("match", "match-truncated", "discrepancy"))
-    data["golden"].append(_golden(_spec("linear-2-2-1"), [("out", "0.214", 0.214, "match", None)]))
-    html_path, _ = report.write_report(data, tmp_path / "reports")
-    url = html_path.resolve().as_uri()
+    url = (out / "index.html").resolve().as_uri()
     viewport = {"width": 1280, "height": 800}
     requests: list[str] = []
     problems: list[str] = []
@@ -394,7 +504,7 @@ def test_browser_shows_banner_and_golden_tables_with_nothing_loaded_from_outside
             box = banner.bounding_box()
             assert banner.is_visible() and box is not None
             assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"]
-            assert "1 failure" in banner.inner_text()
+            assert banner.inner_text().startswith("All verified")
             shot = tmp_path / "first-screen.png"
             page.screenshot(path=str(shot))
             if os.environ.get("GRADCHECK_SCREENSHOT"):
@@ -402,12 +512,45 @@ def test_browser_shows_banner_and_golden_tables_with_nothing_loaded_from_outside
                 shutil.copyfile(shot, os.environ["GRADCHECK_SCREENSHOT"])
             tables = page.locator("table.golden-table")
             assert tables.count() == 2
-            for k in range(tables.count()):
-                tables.nth(k).scroll_into_view_if_needed()
-                assert tables.nth(k).is_visible()
-            assert tables.nth(0).locator("tr.fail").count() == 1
+            for k, golden in enumerate(data["golden"]):
+                table = tables.nth(k)
+                table.scroll_into_view_if_needed()
+                assert table.is_visible()
+                discrepancies = sum(r["verdict"] == "discrepancy" for r in golden["records"])
+                assert table.locator("tr.fail").count() == discrepancies > 0
         finally:
             browser.close()
     assert requests == [url]
     assert problems == []
     assert shot.stat().st_size > 10_000
+
+
+BUGGY_CANDIDATE = """
+from gradcheck.backprop import hand_grads
+
+
+def doubled_bias_grad(spec, params, inputs, targets):
+    grads = hand_grads(spec, params, inputs, targets)
+    return [{k: 2 * g if k == "b" else g for k, g in layer.items()} for layer in grads]
+"""
+
+
+def test_report_on_a_buggy_candidate_fails_and_shows_a_shrunk_counterexample(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    candidate = tmp_path / "buggy.py"
+    candidate.write_text(BUGGY_CANDIDATE)
+    out = tmp_path / "reports"
+    args = ["report", "--out", str(out), "--examples", "8", "--candidate"]
+    status, stdout = _run_cli([*args, f"{candidate}:doubled_bias_grad"], capsys)
+    data = json.loads((out / "report.json").read_text())
+    failed = [n for n in data["properties"]["networks"] if not n["ok"]]
+    assert status == 1 and failed
+    assert stdout.startswith(f"{data['summary']['failures']} failures: wrote ")
+    example = data["properties"]["counterexample"]
+    assert example["shrunk"] is True and "backprop-bug" in example["summary"]
+    replayed = parse_spec(tomllib.loads(example["replay"]))
+    assert replayed.n_params <= min(n["n_params"] for n in failed)
+    assert any("b" in layer for layer in replayed.initial_params())  # the bug needs a bias
+    html = (out / "index.html").read_text()
+    assert "Shrunk by Hypothesis to" in html and f"{candidate}:doubled_bias_grad" in html
