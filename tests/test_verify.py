@@ -1,0 +1,305 @@
+"""verify(): the seeds verify, planted bugs are named, kinks and FD artefacts are reported, large
+networks go through random directions; the CLI's exit codes, JSON and JUnit XML."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from gradcheck import compare
+from gradcheck.backprop import hand_grads
+from gradcheck.cli import main
+from gradcheck.spec import Array, Params, Spec, builtin_networks_dir, load_specs, parse_spec
+from gradcheck.verify import CandidateError, load_candidate, verify, write_junit_xml
+
+SEEDS = {s.name: s for s in load_specs([builtin_networks_dir()])}
+
+
+def relu_at_kink(net0: float) -> Spec:
+    """2-2-1, relu hidden layer; hidden unit 0's pre-activation is ``net0`` for the one sample."""
+    data = {
+        "name": "relu-kink",
+        "loss": "half_sse",
+        "optimizer": {"learning_rate": 0.1},
+        "input": {"size": 2},
+        "layers": [
+            {
+                "size": 2,
+                "activation": "relu",
+                "weights": [[1.0, 0.0], [0.5, 0.5]],
+                "bias": {"mode": "per_neuron", "value": [net0 - 0.5, 0.1]},
+            },
+            {"size": 1, "activation": "identity", "weights": [[1.0, -2.0]]},
+        ],
+        "samples": [{"input": [0.5, 1.0], "target": [3.0]}],
+    }
+    return parse_spec(data, "<kink>")
+
+
+def wide(sizes: tuple[int, ...] = (20, 40, 40, 5)) -> Spec:
+    """A network above the projection threshold (2,525 parameters)."""
+    rng = np.random.default_rng(1)
+    layers = [
+        {
+            "size": n,
+            "activation": act,
+            "init": {"rule": "xavier", "seed": i},
+            "bias": {"mode": "per_neuron", "value": rng.normal(0, 0.1, n).tolist()},
+        }
+        for i, (n, act) in enumerate(zip(sizes[1:], ("tanh", "sigmoid", "identity"), strict=True))
+    ]
+    samples = [
+        {"input": rng.normal(size=sizes[0]).tolist(), "target": rng.normal(size=sizes[-1]).tolist()}
+        for _ in range(4)
+    ]
+    data = {
+        "name": "wide",
+        "loss": "mse",
+        "optimizer": {"learning_rate": 0.1},
+        "input": {"size": sizes[0]},
+        "layers": layers,
+        "samples": samples,
+    }
+    return parse_spec(data, "<wide>")
+
+
+def changed(group: tuple[int, str], index: Any, factor: float) -> Any:
+    """hand_grads with ``grads[layer][group][index] *= factor``."""
+
+    def candidate(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
+        grads = hand_grads(spec, params, inputs, targets)
+        grads[group[0]][group[1]][index] *= factor
+        return grads
+
+    return candidate
+
+
+@pytest.mark.parametrize("name", sorted(SEEDS))
+def test_the_seed_networks_verify(name: str) -> None:
+    verdict = verify(hand_grads, SEEDS[name])
+    assert verdict.ok and verdict.mode == "entries"
+    assert verdict.counts["ok"] == verdict.n_params == len(verdict.entries)
+
+
+def test_a_float32_network_verifies_with_its_measured_precision() -> None:
+    spec = wide((6, 8, 8, 5))
+    data = spec.model.model_dump(exclude_none=True)
+    spec32 = parse_spec({**data, "dtype": "float32"}, "<float32>")
+    verdict = verify(hand_grads, spec32)
+    assert verdict.ok and verdict.dtype == "float32", verdict.summary()
+    assert not verify(changed((0, "W"), (2, 3), 1.01), spec32).ok  # 1% is far above float32
+
+
+def test_a_planted_bug_is_a_backprop_bug_named_by_its_entry() -> None:
+    verdict = verify(changed((1, "W"), (1, 0), 1.001), SEEDS["sigmoid-2-2-2"])
+    assert not verdict.ok
+    assert [(e.label, e.location, e.status) for e in verdict.failures] == [
+        ("w7", "layer 2 W[1,0]", "backprop-bug")
+    ]
+    assert "w7 (layer 2 W[1,0])" in verdict.summary()
+
+
+def test_a_stencil_across_a_kink_is_non_differentiable_here_not_passed_or_failed() -> None:
+    verdict = verify(hand_grads, relu_at_kink(1e-9))  # |net| << step: the stencil crosses 0
+    kinked = {e.label for e in verdict.entries if e.status == "non-differentiable here"}
+    assert kinked == {"layer 1 W[0,0]", "layer 1 W[0,1]", "layer 1 b[0]"}
+    assert verdict.ok and "3 non-differentiable here" in verdict.summary()
+
+
+def test_on_the_kink_a_different_subgradient_is_not_called_a_bug() -> None:
+    def relu_prime_one_at_zero(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
+        grads = hand_grads(spec, params, inputs, targets)
+        grads[0]["W"][0] = [0.5 * -5.0, 1.0 * -5.0]  # relu'(0) = 1: err (-5) * v0 (1) * x
+        grads[0]["b"][0] = -5.0
+        return grads
+
+    verdict = verify(relu_prime_one_at_zero, relu_at_kink(0.0))
+    assert verdict.ok, verdict.summary()
+    assert verdict.counts["non-differentiable here"] == 3
+    # Off the kink the same candidate is simply wrong, and JAX (exact there) says so.
+    off = verify(relu_prime_one_at_zero, relu_at_kink(-0.3))
+    assert {e.label for e in off.failures} == {"layer 1 W[0,0]", "layer 1 W[0,1]", "layer 1 b[0]"}
+
+
+def test_a_too_large_step_is_an_fd_artefact_not_a_failure() -> None:
+    verdict = verify(hand_grads, SEEDS["sigmoid-2-2-2"], fd_rel_step=100.0)
+    assert verdict.counts["fd-artefact"] == 8 and verdict.ok
+    assert all(e.step >= 100.0 for e in verdict.entries)
+
+
+def test_large_networks_check_random_directions_and_pass() -> None:
+    spec = wide()
+    verdict = verify(hand_grads, spec)
+    assert spec.n_params > compare.PROJECTION_THRESHOLD
+    assert verdict.ok and verdict.mode == "projection", verdict.summary()
+    assert [e.kind for e in verdict.entries] == ["direction"] * 6
+
+
+def test_a_projection_check_names_the_layer_and_entry_of_a_planted_bug() -> None:
+    verdict = verify(changed((1, "W"), (7, 3), 1.01), wide())
+    assert [e.location for e in verdict.failures] == [
+        "layer 2 W (random direction)",
+        "layer 2 W[7,3]",
+    ]
+    assert {e.status for e in verdict.failures} == {"backprop-bug"}
+    escalated = verdict.failures[1]
+    assert abs(escalated.fd - escalated.jax) <= escalated.tol_fd  # per-entry FD confirms JAX
+
+
+def test_a_bug_in_a_whole_large_group_escalates_only_its_worst_entries() -> None:
+    verdict = verify(changed((1, "W"), Ellipsis, 1.01), wide())
+    assert verdict.counts["backprop-bug"] == 1 + 40 * 40
+    assert all(e.layer == 1 and e.group == "W" for e in verdict.failures)
+    fd_checked = [e for e in verdict.failures if e.kind == "entry" and np.isfinite(e.fd)]
+    assert len(fd_checked) == compare.ESCALATION_LIMIT
+    assert verdict.notes == (
+        "layer 2 W: 1600 entries differ from JAX; finite differences on the 64 worst",
+    )
+
+
+def test_a_misshapen_result_is_a_structure_failure() -> None:
+    def wrong_shapes(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
+        grads = hand_grads(spec, params, inputs, targets)
+        return [grads[0], {"W": grads[1]["W"].T, "b": np.zeros(1)}]
+
+    verdict = verify(wrong_shapes, SEEDS["linear-2-2-1"])
+    assert not verdict.ok
+    assert {(e.location, e.status) for e in verdict.failures} == {
+        ("layer 2 W", "structure"),
+        ("layer 2 b", "structure"),
+    }
+    assert verdict.notes == (
+        "candidate: layer 2 W: shape (2, 1) dtype float64, expected (1, 2)",
+        "candidate: layer 2 b: returned for a group that is not trainable here",
+    )
+
+
+def test_candidate_exceptions_propagate_unless_caught() -> None:
+    def broken(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
+        raise IndexError("no such unit")
+
+    with pytest.raises(IndexError):
+        verify(broken, SEEDS["linear-2-2-1"])
+    verdict = verify(broken, SEEDS["linear-2-2-1"], catch=(IndexError,))
+    assert not verdict.ok and verdict.notes == ("candidate raised IndexError: no such unit",)
+
+
+def test_the_candidate_gets_copies() -> None:
+    spec = SEEDS["sigmoid-2-2-2"]
+
+    def vandal(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
+        grads = hand_grads(spec, params, inputs, targets)
+        params[0]["W"][:] = 0.0
+        inputs[:] = 0.0
+        return grads
+
+    params = spec.initial_params()
+    assert verify(vandal, spec, params).ok
+    assert params[0]["W"][0, 0] == 0.15
+
+
+def test_load_candidate_imports_modules_and_files(tmp_path: Path) -> None:
+    assert load_candidate("gradcheck.backprop:hand_grads") is hand_grads
+    (tmp_path / "mine.py").write_text("def grads(spec, p, x, t):\n    return 'mine'\n")
+    assert load_candidate(f"{tmp_path / 'mine.py'}:grads")(None, None, None, None) == "mine"
+
+
+@pytest.mark.parametrize(
+    ("reference", "message"),
+    [
+        ("gradcheck.backprop", "expected module:function or path/to/file.py:function"),
+        ("gradcheck.backprop:", "expected module:function"),
+        ("no_such_module_x:f", "cannot import no_such_module_x"),
+        ("gradcheck.backprop:nothing", "gradcheck.backprop has no function 'nothing'"),
+        ("missing/file.py:f", "no such file missing/file.py"),
+    ],
+)
+def test_bad_candidate_references_raise_one_line(reference: str, message: str) -> None:
+    with pytest.raises(CandidateError, match=message):
+        load_candidate(reference)
+
+
+def test_junit_xml_has_one_testcase_per_network_and_no_temporary_left(tmp_path: Path) -> None:
+    verdicts = [
+        verify(hand_grads, SEEDS["sigmoid-2-2-2"]),
+        verify(changed((0, "W"), (0, 1), 2.0), SEEDS["linear-2-2-1"]),
+    ]
+    target = tmp_path / "out.xml"
+    write_junit_xml(verdicts, target)
+    suite = ET.parse(target).getroot().find("testsuite")
+    assert suite is not None and (suite.get("tests"), suite.get("failures")) == ("2", "1")
+    cases = suite.findall("testcase")
+    assert [c.get("name") for c in cases] == ["sigmoid-2-2-2", "linear-2-2-1"]
+    failure = cases[1].find("failure")
+    assert failure is not None and "w2 (layer 1 W[0,1])" in failure.get("message", "")
+    assert [p.name for p in tmp_path.iterdir()] == ["out.xml"]
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_:
+        main(args)
+    out, err = capsys.readouterr()
+    return int(exit_.value.code or 0), out, err
+
+
+def test_cli_verify_exits_0_when_everything_verifies(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run_cli(["verify", "--examples", "3", "--seed", "4"], capsys)
+    assert status == 0
+    assert "hand-derived backprop: 5 of 5 networks verified" in out
+    assert "ok   sigmoid-2-2-2: verified, 8 entries" in out
+
+
+def test_cli_verify_exits_1_and_names_the_entries_on_a_disagreement(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module = tmp_path / "half.py"
+    module.write_text(
+        "from gradcheck.backprop import hand_grads\n"
+        "def grads(spec, p, x, t):\n"
+        "    g = hand_grads(spec, p, x, t)\n"
+        "    g[1]['W'][0, 1] *= 0.5\n"
+        "    return g\n"
+    )
+    network = str(builtin_networks_dir() / "linear_2_2_1.toml")
+    status, out, _ = run_cli(
+        ["verify", network, "--examples", "0", "--candidate", f"{module}:grads"], capsys
+    )
+    assert status == 1
+    assert "FAIL linear-2-2-1: FAILED 1 of 6 entries" in out
+    assert "w6 (layer 2 W[0,1]): hand" in out and "[backprop-bug]" in out
+    assert out.strip().endswith("0 of 1 networks verified, 1 FAILED")
+
+
+def test_cli_verify_json_and_junit_xml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    xml = tmp_path / "verify.xml"
+    status, out, _ = run_cli(
+        ["verify", "--examples", "1", "--json", "--junit-xml", str(xml)], capsys
+    )
+    data = json.loads(out)
+    assert status == 0 and data["ok"] is True
+    assert set(data["tolerances"]) == {"float64", "float32"}
+    assert [n["name"] for n in data["networks"]][:2] == ["linear-2-2-1", "sigmoid-2-2-2"]
+    assert set(data["networks"][0]) >= {"ok", "dtype", "mode", "tolerance", "counts", "entries"}
+    assert len(ET.parse(xml).getroot().find("testsuite").findall("testcase")) == 3  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["verify", "missing.toml"], "missing.toml: no such file"),
+        (["verify", "--candidate", "nope"], "--candidate 'nope': expected module:function"),
+        (["verify", "--examples", "-1"], "--examples"),
+        (["verify", "--rtol", "-1", "--examples", "0"], "rtol: expected a finite number >= 0"),
+    ],
+)
+def test_cli_verify_bad_input_is_one_line_and_exit_2(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = run_cli(args, capsys)
+    assert status == 2 and out == ""
+    assert message in err and err.count("\n") == 1 and err.startswith("gradcheck: error: ")
