@@ -180,12 +180,16 @@ def _integers(lo: int, hi: int) -> st.SearchStrategy[int]:
 
 @st.composite
 def _element(draw: st.DrawFn, element: Callable[[_Source], T], optional: bool) -> tuple[T] | None:
-    if optional and not draw(_MORE):
+    # Drawn even where the element is required, so every element's span starts alike and the
+    # shrinker can delete any one of them, the first included.
+    if draw(_MORE) == 0 and optional:
         return None
     return (element(_HypothesisSource(draw)),)
 
 
-_MORE = st.booleans()
+# "One more element?" continues two times in three, so depths and batch sizes spread over
+# their range (a fair coin would make most networks one layer deep); 0 shrinks to "stop".
+_MORE = st.integers(0, 2)
 
 
 @lru_cache(maxsize=1024)
@@ -217,8 +221,10 @@ def _decode(words: NDArray[np.uint16], lo: float, hi: float, dtype: str) -> NDAr
 class _RawLayer:
     """A layer's choices; weights stay words until the network's dtype and scale are drawn.
 
-    ``weight_words`` has ``max_in`` columns whatever the layer's fan-in, so deleting a layer
-    while shrinking leaves every other layer's draws valid.
+    The words are drawn ``max_out x max_in`` whatever the layer's shape and the last ``size``
+    rows and ``n_in`` columns used, so deleting a layer or narrowing one leaves every draw
+    valid, and unit ``j`` keeps its outgoing weights: the values the shrinker leaves nonzero
+    (it zeroes early choices first) stay in use.
     """
 
     size: int
@@ -239,6 +245,7 @@ class _LayerDraw:
     activations: tuple[str, ...]
     widths: tuple[int, int]
     max_in: int
+    max_out: int
 
     def __call__(self, src: _Source) -> _RawLayer:
         b = self.b
@@ -246,57 +253,67 @@ class _LayerDraw:
         activation = src.choice(self.activations)
         slope = src.choice(LEAKY_SLOPES) if activation == "leaky_relu" else None
         mode = src.choice(b.bias_modes)
-        # Frozen about one time in four; 0 shrinks to "trainable".
-        w_trainable = not b.allow_frozen or src.integer(0, 3) != 3
-        b_trainable = mode == "none" or not b.allow_frozen or src.integer(0, 3) != 3
-        n_bias = {"none": 0, "shared": 1, "per_neuron": size}[mode]
+        # One choice for both flags (fewer choices, faster draws): each group frozen about one
+        # time in four, and 0 shrinks to "both trainable".
+        frozen = src.integer(0, 15) if b.allow_frozen else 0
+        words = src.words(self.max_out * (self.max_in + 1))
         return _RawLayer(
             size=size,
             activation=activation,
             slope=slope,
             bias_mode=mode,
-            w_trainable=w_trainable,
-            b_trainable=b_trainable,
-            weight_words=src.words(size * self.max_in).reshape(size, self.max_in),
-            bias_words=src.words(n_bias),
+            w_trainable=frozen % 4 != 3,
+            b_trainable=mode == "none" or frozen // 4 != 3,
+            weight_words=words[self.max_out :].reshape(self.max_out, self.max_in),
+            bias_words=words[: self.max_out],
         )
 
 
 @dataclass(frozen=True)
 class _SampleDraw:
-    """Draws one sample: inputs, and targets (one-hot for cross-entropy)."""
+    """Draws one sample: inputs, and targets (one-hot for cross-entropy).
+
+    Like weights, inputs and targets are drawn ``max_in`` / ``max_out`` wide and the last
+    ``n_in`` / ``n_out`` kept, so shrinking a width keeps the values the shrinker left nonzero
+    (it zeroes early choices first).
+    """
 
     n_in: int
     n_out: int
+    max_in: int
+    max_out: int
     loss: str
     input_range: tuple[float, float]
     dtype: str
 
     def __call__(self, src: _Source) -> dict[str, list[float]]:
-        x = _decode(src.words(self.n_in), *self.input_range, self.dtype).tolist()
+        words = src.words(self.max_in + self.max_out)
+        x = _decode(words[self.max_in - self.n_in : self.max_in], *self.input_range, self.dtype)
         if self.loss == "softmax_cross_entropy":
             hot = src.integer(0, self.n_out - 1)
-            return {"input": x, "target": [float(j == hot) for j in range(self.n_out)]}
-        t = _decode(src.words(self.n_out), *self.input_range, self.dtype).tolist()
-        return {"input": x, "target": t}
+            return {"input": x.tolist(), "target": [float(j == hot) for j in range(self.n_out)]}
+        t = _decode(words[len(words) - self.n_out :], *self.input_range, self.dtype)
+        return {"input": x.tolist(), "target": t.tolist()}
 
 
 def _build_case(src: _Source, b: _Bounds) -> Case:
     """Draw shape first, then values; build the spec through parse_spec so it is valid."""
-    n_in = src.integer(*b.n_inputs)
+    # All layers first, as one list whose last element becomes the output layer: Hypothesis
+    # prefers a smaller first choice (fewer layers beats a narrower input), and deleting the last
+    # element leaves a network whose new output layer keeps its activation, bias and flags.
     max_in = max(b.n_inputs[1], b.widths[1])
-    hidden_acts = tuple(a for a in b.activations if a != "softmax")
-    hidden = src.many(b.depth[0] - 1, b.depth[1] - 1, _LayerDraw(b, hidden_acts, b.widths, max_in))
+    any_width = (min(b.widths[0], b.n_outputs[0]), max(b.widths[1], b.n_outputs[1]))
+    drawn = src.many(*b.depth, _LayerDraw(b, b.activations, any_width, max_in, any_width[1]))
+    n_in = src.integer(*b.n_inputs)
     kink: tuple[str, float | None] | None = None
     if b.target_kinks:
         act = src.choice([a for a in b.activations if a in KINKED])
         kink = (act, src.choice(LEAKY_SLOPES) if act == "leaky_relu" else None)
     losses = b.losses
-    if kink is not None and not hidden:  # the kinked first layer is the output: not softmax
+    if kink is not None and len(drawn) == 1:  # the kinked first layer is the output
         losses = tuple(x for x in losses if x != "softmax_cross_entropy")
     loss = src.choice(losses)
-    out_acts = ("softmax",) if loss == "softmax_cross_entropy" else b.activations
-    layers = [*hidden, _LayerDraw(b, out_acts, b.n_outputs, max_in)(src)]
+    layers = [_as_hidden(r, b) for r in drawn[:-1]] + [_as_output(drawn[-1], b, loss)]
     if kink is not None:
         layers[0] = replace(layers[0], activation=kink[0], slope=kink[1])
     if not any(r.w_trainable or (r.bias_mode != "none" and r.b_trainable) for r in layers):
@@ -308,7 +325,8 @@ def _build_case(src: _Source, b: _Bounds) -> Case:
         _decode(src.words(1), *(SATURATING_SCALE if saturate else b.weight_scale), "float64")[0]
     )
 
-    samples = src.many(*b.batch_size, _SampleDraw(n_in, n_out, loss, b.input_range, dtype))
+    sample = _SampleDraw(n_in, n_out, max_in, b.n_outputs[1], loss, b.input_range, dtype)
+    samples = src.many(*b.batch_size, sample)
     sizes = [n_in, *(r.size for r in layers)]
     data = {
         "name": "generated-" + "-".join(str(n) for n in sizes),
@@ -329,11 +347,29 @@ def _build_case(src: _Source, b: _Bounds) -> Case:
     return case
 
 
+def _as_hidden(r: _RawLayer, b: _Bounds) -> _RawLayer:
+    """A drawn layer below the output: width within ``widths``, no softmax."""
+    size = min(max(r.size, b.widths[0]), b.widths[1])
+    if r.activation != "softmax":
+        return replace(r, size=size)
+    hidden = [a for a in b.activations if a != "softmax"]
+    return replace(r, size=size, activation=hidden[0], slope=None)
+
+
+def _as_output(r: _RawLayer, b: _Bounds, loss: str) -> _RawLayer:
+    """The last drawn layer: width within ``n_outputs``, softmax under cross-entropy."""
+    size = min(max(r.size, b.n_outputs[0]), b.n_outputs[1])
+    if loss == "softmax_cross_entropy":
+        return replace(r, size=size, activation="softmax", slope=None)
+    return replace(r, size=size)
+
+
 def _layer_table(r: _RawLayer, n_in: int, scale: float, dtype: str, kinked: bool) -> dict[str, Any]:
     """The spec table of a drawn layer; ``kinked`` zeroes neuron 0's weights and bias, so its
     pre-activation is exactly 0 for every sample."""
-    weights = _decode(r.weight_words[:, :n_in], -scale, scale, dtype)
-    bias_values = _decode(r.bias_words, -scale, scale, dtype)
+    max_out, max_in = r.weight_words.shape
+    weights = _decode(r.weight_words[max_out - r.size :, max_in - n_in :], -scale, scale, dtype)
+    bias_values = _decode(r.bias_words[len(r.bias_words) - r.size :], -scale, scale, dtype)
     if kinked:
         weights[0] = 0.0
         bias_values[:1] = 0.0

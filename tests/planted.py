@@ -110,9 +110,11 @@ def frozen_group_updated(spec: Spec, params: Params, inputs: Array, targets: Arr
     return grads
 
 
+SEED_CODE_PATH = Path(__file__).resolve().parents[1] / "examples" / "seed_code_candidate.py"
+
+
 def _load_seed_candidate() -> GradientFn:
-    path = Path(__file__).resolve().parents[1] / "examples" / "seed_code_candidate.py"
-    module_spec = importlib.util.spec_from_file_location("seed_code_candidate", path)
+    module_spec = importlib.util.spec_from_file_location("seed_code_candidate", SEED_CODE_PATH)
     assert module_spec is not None and module_spec.loader is not None
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
@@ -121,4 +123,3 @@ def _load_seed_candidate() -> GradientFn:
 
 
 seed_code = _load_seed_candidate()
-SEED_CODE_PATH = "examples/seed_code_candidate.py"

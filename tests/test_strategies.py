@@ -200,9 +200,10 @@ def test_shrinking_reaches_the_smallest_network_with_the_property() -> None:
 
 
 def test_shrinking_moves_weights_toward_zero() -> None:
-    big = _minimal(lambda c: abs(float(c.params[0]["W"][0, 0])) >= 0.5, allow_frozen=False)
+    big = _minimal(lambda c: np.abs(c.params[0]["W"]).max() >= 0.5, allow_frozen=False)
     assert big.spec.sizes == (1, 1)
     assert 0.5 <= abs(float(big.params[0]["W"][0, 0])) < 0.51
+    assert big.inputs[0, 0] == 0.0 and big.targets[0, 0] == 0.0
 
 
 def _max_abs_weight(case: Case) -> float:

@@ -1,0 +1,135 @@
+"""The verifier bites: every planted bug is caught, and Hypothesis shrinks it to a small network.
+
+Each bug gets the same three checks: a correct twin of the candidate passes on generated
+networks (so a failure is the bug, not the harness); ``hypothesis.find`` finds a network where
+``verify`` fails and shrinks it; the shrunk network is the smallest one the bug can show on.
+The minimal networks are printed (``pytest -s``) as replayable TOML.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import planted
+import pytest
+from hypothesis import find, given, note, settings
+from hypothesis import strategies as st
+
+from gradcheck.backprop import sgd_step
+from gradcheck.cli import main
+from gradcheck.spec import GradientFn, builtin_networks_dir, load_spec
+from gradcheck.strategies import Case, networks, sample_networks
+from gradcheck.verify import verify
+
+SHRINK = settings(database=None, derandomize=True, max_examples=300, deadline=None)
+SQUARED = ("half_sse", "mse")
+SEED_LINEAR: dict[str, Any] = {
+    "depth": 2,
+    "widths": (1, 8),
+    "n_inputs": 2,
+    "n_outputs": 1,
+    "activations": ("identity",),
+    "losses": ("half_sse",),
+    "bias_modes": ("none",),
+    "allow_frozen": False,
+    "batch_size": 1,
+    "learning_rate": 0.05,
+}
+
+
+def _minimal_failure(candidate: GradientFn, strategy: st.SearchStrategy[Case]) -> Case:
+    """The network Hypothesis shrinks a ``verify`` failure of ``candidate`` to."""
+    case = find(strategy, lambda c: not verify(candidate, *c).ok, settings=SHRINK)
+    print(f"\n{candidate.__name__} shrank to {case.describe()}:\n{case.replay()}")
+    return case
+
+
+def _n_frozen(case: Case) -> int:
+    return sum(len(layer) for layer in case.spec.frozen_params())
+
+
+@settings(max_examples=25)
+@given(networks(losses=SQUARED))
+def test_the_bug_free_delta_rule_harness_passes(case: Case) -> None:
+    verdict = verify(planted.delta_rule, *case)
+    note(verdict.summary())
+    assert verdict.ok
+
+
+def test_wrong_sigmoid_derivative_is_caught_and_shrinks_to_one_sigmoid_unit() -> None:
+    case = _minimal_failure(planted.wrong_sigmoid_derivative, networks(losses=SQUARED))
+    assert case.spec.sizes == (1, 1)
+    assert case.spec.activations == ("sigmoid",)
+    assert case.inputs.shape == (1, 1)
+    sigmoid_seed = load_spec(builtin_networks_dir() / "sigmoid_2_2_2.toml")
+    assert not verify(planted.wrong_sigmoid_derivative, sigmoid_seed).ok
+
+
+def test_missing_transpose_is_caught_and_shrinks_to_one_square_layer() -> None:
+    case = _minimal_failure(planted.missing_transpose, networks(losses=SQUARED))
+    # dW and its reshaped transpose agree on 1xn and nx1 layers: it takes a 2x2 layer to show.
+    assert case.spec.sizes == (2, 2)
+    assert {e.group for e in verify(planted.missing_transpose, *case).failures} == {"W"}
+
+
+def test_shared_bias_not_summed_is_caught_and_shrinks_to_two_units_sharing_a_bias() -> None:
+    case = _minimal_failure(planted.shared_bias_not_summed, networks())
+    assert case.spec.sizes == (1, 2), "two units, or there is nothing to sum"
+    assert case.spec.bias_modes == ("shared",)
+    failures = verify(planted.shared_bias_not_summed, *case).failures
+    assert [(e.layer, e.group) for e in failures] == [(0, "b")]
+
+
+def test_a_gradient_for_a_frozen_group_is_caught_and_shrinks_to_one_frozen_group() -> None:
+    case = _minimal_failure(planted.frozen_group_updated, networks())
+    # One unit with a weight and a bias: one frozen, the other trainable (generated networks
+    # always keep something to differentiate).
+    assert case.spec.sizes == (1, 1)
+    assert _n_frozen(case) == 1 and case.spec.n_params == 1
+    failures = verify(planted.frozen_group_updated, *case).failures
+    assert failures and all(e.status == "structure" for e in failures)
+    sigmoid_seed = load_spec(builtin_networks_dir() / "sigmoid_2_2_2.toml")
+    verdict = verify(planted.frozen_group_updated, sigmoid_seed)
+    assert {e.label for e in verdict.failures} == {"b1", "b2"}
+
+
+def test_seed_code_candidate_reproduces_the_documents_updated_weights() -> None:
+    # The document prints these after one step; matching them shows the re-expression is faithful.
+    spec = load_spec(builtin_networks_dir() / "linear_2_2_1.toml")
+    params = spec.initial_params()
+    grads = planted.seed_code(spec, params, spec.inputs(), spec.targets())
+    stepped = sgd_step(params, grads, spec.learning_rate)
+    np.testing.assert_allclose(
+        stepped[0]["W"], [[0.16535608, 0.22520171], [0.11535608, 0.07520171]], atol=5e-9
+    )
+    np.testing.assert_allclose(stepped[1]["W"], [[0.19537, 0.213755]], atol=5e-9)
+
+
+def test_seed_code_candidate_fails_on_the_seed_network_in_the_hidden_layer_only() -> None:
+    spec = load_spec(builtin_networks_dir() / "linear_2_2_1.toml")
+    verdict = verify(planted.seed_code, spec)
+    assert not verdict.ok
+    assert {e.label for e in verdict.failures} == {"w1", "w2", "w3", "w4"}
+    assert {e.label for e in verdict.entries if e.status == "ok"} == {"w5", "w6"}
+
+
+def test_seed_code_candidate_fails_on_generated_2_k_1_linear_networks() -> None:
+    cases = sample_networks(20, seed=0, **SEED_LINEAR)
+    assert len({c.spec.sizes[1] for c in cases}) >= 4, "a spread of hidden widths k"
+    assert all(not verify(planted.seed_code, *c).ok for c in cases)
+    case = _minimal_failure(planted.seed_code, networks(**SEED_LINEAR))
+    assert case.spec.sizes == (2, 1, 1)
+
+
+def test_verify_command_shows_the_seed_code_failure(capsys: pytest.CaptureFixture[str]) -> None:
+    network = Path(builtin_networks_dir()) / "linear_2_2_1.toml"
+    candidate = f"{planted.SEED_CODE_PATH}:grads"  # path/to/file.py:function
+    with pytest.raises(SystemExit) as exit_info:
+        main(["verify", str(network), "--candidate", candidate, "--examples", "0"])
+    text = capsys.readouterr().out
+    assert exit_info.value.code == 1
+    assert "linear-2-2-1: FAILED 4 of 6 entries" in text
+    failing = [line for line in text.splitlines() if "[backprop-bug]" in line]
+    assert [line.split()[0] for line in failing] == ["w1", "w2", "w3", "w4"]
