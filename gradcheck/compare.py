@@ -1,20 +1,20 @@
 """Compare a candidate gradient with both oracles and classify every disagreement.
 
 Per scalar entry with candidate ``h``, JAX ``j`` and finite difference ``f`` (error estimate
-``e``), and the dtype's tolerance ``(rtol, atol, s)`` from :data:`TOLERANCES`:
+``e``), the dtype's tolerance ``(rtol, atol, s)`` from :data:`TOLERANCES` and, for float32, the
+measured rounding ``p`` of that dtype (:func:`precision_allowance`):
 
-* hand and JAX agree when ``|h - j| <= atol + rtol * max(|j|, floor)``;
-* hand and FD agree when ``|h - f| <= s * e + atol + rtol * max(|f|, floor)``;
+* hand and JAX agree when ``|h - j| <= atol + rtol * max(|j|, floor) + p``;
+* hand and FD agree when ``|h - f| <= s * e + atol + rtol * max(|f|, floor) + p``;
 
-where ``floor = 1e-4 * max |j|`` over the entry's group allows for cancellation in the sums
-that make a small entry. The pattern names the failure: hand != JAX while JAX == FD is a
-``backprop-bug``; hand == JAX != FD is an ``fd-artefact``; an entry whose FD stencil crosses a
-relu kink is ``non-differentiable here`` (neither passed nor failed).
+``floor = 1e-4 * max |j|`` over the entry's group allows for cancellation in the sums that
+make a small entry. The pattern names the failure: hand != JAX while JAX == FD is a
+``backprop-bug``; hand == JAX != FD an ``fd-artefact``; hand != JAX with both inside the FD
+error ``precision-limited``; an entry whose FD stencil crosses a relu kink is
+``non-differentiable here``. Those three are reported, not failed.
 
-:func:`gradcheck.verify.verify` runs the candidate and both oracles and builds the verdict from
-these comparisons. Networks above :data:`PROJECTION_THRESHOLD` parameters are checked entry by entry against JAX
-(cheap) but against finite differences along one random direction per group (four forward
-passes each); only entries that disagree get per-entry finite differences.
+:func:`gradcheck.verify.verify` runs the candidate and both oracles and builds a
+:class:`NetworkVerdict` from these comparisons.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import islice
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -60,25 +60,16 @@ Status = Literal[
     "oracle-disagreement",
     "unresolved",
 ]
-STATUSES: tuple[Status, ...] = (
-    "ok",
-    "backprop-bug",
-    "fd-artefact",
-    "precision-limited",
-    "non-differentiable here",
-    "structure",
-    "oracle-disagreement",
-    "unresolved",
-)
-# A verdict fails on these; fd-artefact and non-differentiable entries are reported, not failed.
+STATUSES: tuple[Status, ...] = get_args(Status)
+# A verdict fails on these; the other statuses but "ok" are reported, not failed.
 FAILING: frozenset[str] = frozenset(
     {"backprop-bug", "structure", "oracle-disagreement", "unresolved"}
 )
 PROJECTION_THRESHOLD = 1000  # parameters; above it, FD checks random directions per group
 ESCALATION_LIMIT = 64  # per-entry finite differences per failing group, worst entries first
+PRECISION_FACTOR = 8.0  # room for the candidate rounding differently from JAX in its dtype
 _GROUP_FLOOR = 1e-4
 _WARNED = ("fd-artefact", "precision-limited", "non-differentiable here")
-PRECISION_FACTOR = 8.0
 _CODE = {name: code for code, name in enumerate(STATUSES)}
 _FAILING_CODES = [_CODE[s] for s in STATUSES if s in FAILING]
 
@@ -244,7 +235,9 @@ class NetworkVerdict:
         """One line: ``name: verified, ...`` or ``name: FAILED n of m entries: <the first
         ``limit`` failures>``, then the notes and the tolerance used."""
         total = sum(self.counts.values())
-        what = "entries" if self.mode == "entries" else "checks (projection)"
+        what = "entr" + ("y" if total == 1 else "ies")
+        if self.mode == "projection":
+            what = f"check{'' if total == 1 else 's'} (projection)"
         warned = [f"{n} {s}" for s, n in self.counts.items() if n and s in _WARNED]
         tol = f"[{self.dtype} {self.tolerance.describe()}]"
         if self.ok:
@@ -293,13 +286,20 @@ def _entry(spec: Spec | None, c: GroupCheck, row: int) -> Entry:
         fd_error_estimate=v["fd_error_estimate"],
         step=v["step"],
         abs_error_jax=err_j,
-        rel_error_jax=err_j / abs(v["jax"]) if v["jax"] else float(err_j > 0) * np.inf,
+        rel_error_jax=_relative(err_j, v["jax"]),
         abs_error_fd=err_f,
-        rel_error_fd=err_f / abs(v["fd"]) if v["fd"] else float(err_f > 0) * np.inf,
+        rel_error_fd=_relative(err_f, v["fd"]),
         tol_jax=v["tol_jax"],
         tol_fd=v["tol_fd"],
         status=STATUSES[int(c.status[row])],
     )
+
+
+def _relative(error: float, reference: float) -> float:
+    """``error / |reference|``; 0 for no error, inf for an error against an exact 0."""
+    if reference:
+        return error / abs(reference)
+    return float(error * np.inf) if error else 0.0  # NaN stays NaN
 
 
 def _location(layer: int, group: str, index: tuple[int, ...], kind: str) -> str:

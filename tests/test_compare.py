@@ -150,3 +150,19 @@ def test_failures_and_entries_are_built_lazily_from_the_arrays() -> None:
     assert verdict.failures == tuple(e for e in verdict.entries if e.status == "backprop-bug")
     assert [e.label for e in verdict.failures] == ["w7"]
     assert not verdict.ok and verdict.counts["backprop-bug"] == 1
+
+
+def test_relative_errors_against_an_exact_zero_are_zero_or_infinite() -> None:
+    spec = next(s for s in load_specs([builtin_networks_dir()]) if s.name == "linear-2-2-1")
+    zero_input = np.zeros((1, 2))  # every layer-1 weight gradient is exactly 0
+    right = verify(hand_grads, spec, inputs=zero_input)
+    assert [e.rel_error_jax for e in right.entries[:4]] == [0.0] * 4 and right.ok
+
+    def nonzero(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
+        grads = hand_grads(spec, params, inputs, targets)
+        grads[0]["W"][0, 0] = 1e-3
+        return grads
+
+    wrong = verify(nonzero, spec, inputs=zero_input)
+    assert [(e.label, e.rel_error_jax) for e in wrong.failures] == [("w1", float("inf"))]
+    assert json.loads(json.dumps(wrong.to_dict()))["entries"][0]["rel_error_jax"] == "inf"
