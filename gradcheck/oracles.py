@@ -18,8 +18,9 @@ its own forward pass, so a bug in the hand-derived code cannot hide in a shared 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import jax
@@ -191,20 +192,29 @@ def _base_pass(spec: Spec, params: Params, inputs: Array, targets: Array) -> _Ba
     return _Base(layers, nets, outs, t, loss, _rounding_scale(spec, nets[-1], outs[-1], t))
 
 
-def _finish(
-    spec: Spec, base: _Base, start: int, net: np.ndarray
+def _stencil_losses(
+    spec: Spec, base: _Base, starts: list[tuple[int, np.ndarray]]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Run copies ``net`` (copies, batch, n) of layer ``start``'s pre-activation to the loss;
-    return ``E`` per copy and whether a relu-like pre-activation changed sign (from 0)."""
-    copies, batch = net.shape[:2]
-    kink = np.zeros(copies, dtype=bool)
-    at_kink = np.zeros(copies, dtype=bool)
-    out = net
-    for i in range(start, len(base.layers)):
-        if i > start:
-            layer = base.layers[i]
-            flat = out.reshape(copies * batch, -1) @ layer["W"].T + layer.get("b", 0.0)
-            net = flat.reshape(copies, batch, -1)
+    """Run perturbed copies to the loss in one batched pass per layer.
+
+    ``starts`` holds, in layer order, ``(l, net)``: copies ``(copies, batch, n_l)`` of layer
+    ``l``'s pre-activation (everything below ``l`` is the unperturbed ``base``). Returns ``E``
+    per copy (in ``starts`` order) and whether a relu-like pre-activation changed sign, from 0.
+    """
+    out = net = np.empty((0, *base.outs[0].shape))
+    kink = at_kink = np.zeros(0, dtype=bool)
+    for i, layer in enumerate(base.layers):
+        fresh = [n for start, n in starts if start == i]
+        if not len(out):
+            if not fresh:
+                continue
+            net = np.concatenate(fresh)
+        else:
+            carried = out.reshape(-1, out.shape[-1]) @ layer["W"].T + layer.get("b", 0.0)
+            net = np.concatenate([carried.reshape(len(out), *base.nets[i].shape), *fresh])
+        new = len(net) - len(out)
+        kink = np.concatenate([kink, np.zeros(new, dtype=bool)])
+        at_kink = np.concatenate([at_kink, np.zeros(new, dtype=bool)])
         if spec.activations[i] in _KINKED:
             sign = np.sign(base.nets[i])
             moved = np.sign(net) != sign
@@ -261,56 +271,83 @@ def finite_difference(
     out: dict[str, list[dict[str, np.ndarray]]] = {
         k: [{} for _ in params] for k in ("values", "errors", "steps", "kinks", "at_kink")
     }
-    selected = _selected(spec, params, only)
     for i, layer in enumerate(params):
         for group, a in layer.items():
-            p = np.asarray(a, dtype=np.float64)
-            fill = {"values": np.nan, "errors": np.nan, "steps": np.nan}
             for key in out:
-                out[key][i][group] = np.full(p.shape, fill.get(key, False))
-            flat = selected.get((i, group), np.arange(0))
-            if flat.size:
-                _difference_group(spec, base, i, group, p, flat, rel, out)
+                out[key][i][group] = np.full(np.shape(a), np.nan if key[0] in "ves" else False)
+    pieces = []
+    for (i, g), flat in _selected(spec, params, only).items():
+        h = rel * np.maximum(np.abs(np.reshape(params[i][g], -1)[flat]), 1.0)
+        pieces.append(_Piece(i, g, flat, h.astype(np.float64)))
+    per_chunk = max(1, _CHUNK // (len(_STENCIL) * base.nets[0].shape[0] * max(spec.sizes)))
+    for chunk in _chunks(pieces, per_chunk):
+        losses, kink, at_kink = _stencil_losses(spec, base, _perturbed_nets(base, chunk))
+        h = np.concatenate([piece.steps for piece in chunk])
+        value, error = _richardson(losses.reshape(-1, 4), base.loss, h, base.noise)
+        flags = {"kinks": kink, "at_kink": at_kink}
+        found = {"values": value, "errors": error, "steps": h}
+        found |= {k: np.any(v.reshape(-1, len(_STENCIL)), axis=1) for k, v in flags.items()}
+        lo = 0
+        for piece in chunk:
+            for key, result in found.items():
+                target = out[key][piece.layer][piece.group].reshape(-1)  # a view (contiguous)
+                target[piece.flat] = result[lo : lo + piece.flat.size]
+            lo += piece.flat.size
     return FDResult(
         out["values"], out["errors"], out["steps"], out["kinks"], out["at_kink"], base.loss
     )
 
 
-def _difference_group(
-    spec: Spec,
-    base: _Base,
-    i: int,
-    group: str,
-    p: np.ndarray,
-    flat: np.ndarray,
-    rel: float,
-    out: dict[str, list[dict[str, np.ndarray]]],
-) -> None:
-    """Fill ``out`` for entries ``flat`` of ``params[i][group]``, in chunks of batched copies."""
-    batch = base.nets[i].shape[0]
-    width = max(base.nets[j].shape[1] for j in range(i, len(base.nets)))
-    per_chunk = max(1, _CHUNK // (len(_STENCIL) * batch * width))
-    x = base.outs[i]
-    for lo in range(0, flat.size, per_chunk):
-        entries = flat[lo : lo + per_chunk]
-        h = rel * np.maximum(np.abs(p.reshape(-1)[entries]), 1.0)
-        steps = (h[:, None] * _STENCIL).reshape(-1)
-        net = np.repeat(base.nets[i][None], steps.size, axis=0)
-        copy = np.arange(steps.size)
-        if group == "W":
-            rows, cols = np.unravel_index(np.repeat(entries, len(_STENCIL)), p.shape)
-            net[copy, :, rows] += steps[:, None] * x[:, cols].T
-        elif p.ndim == 1:
-            net[copy, :, np.repeat(entries, len(_STENCIL))] += steps[:, None]
-        else:
-            net += steps[:, None, None]
-        losses, kink, at_kink = _finish(spec, base, i, net)
-        value, error = _richardson(losses.reshape(-1, 4), base.loss, h, base.noise)
-        found = {"values": value, "errors": error, "steps": h, "kinks": kink, "at_kink": at_kink}
-        for key, result in found.items():
-            if result.size != entries.size:  # per copy: any of the entry's four copies
-                result = result.reshape(-1, len(_STENCIL)).any(axis=1)
-            out[key][i][group].reshape(-1)[entries] = result  # a view: the arrays are contiguous
+@dataclass(frozen=True)
+class _Piece:
+    """Entries ``flat`` of ``params[layer][group]`` and their steps ``h``."""
+
+    layer: int
+    group: str
+    flat: np.ndarray
+    steps: np.ndarray
+
+
+def _chunks(pieces: list[_Piece], size: int) -> Iterator[list[_Piece]]:
+    """Consecutive runs of about ``size`` entries (a large group is split)."""
+    chunk: list[_Piece] = []
+    room = size
+    for piece in pieces:
+        lo = 0
+        while lo < piece.flat.size:
+            take = min(room, piece.flat.size - lo)
+            part = slice(lo, lo + take)
+            chunk.append(_Piece(piece.layer, piece.group, piece.flat[part], piece.steps[part]))
+            lo, room = lo + take, room - take
+            if room == 0:
+                yield chunk
+                chunk, room = [], size
+    if chunk:
+        yield chunk
+
+
+def _perturbed_nets(base: _Base, pieces: list[_Piece]) -> list[tuple[int, np.ndarray]]:
+    """Layer ``l``'s pre-activation for ``p +- h, p +- 2h`` of every entry, per layer in order:
+    ``W[r, c] += s`` moves ``net[:, r]`` by ``s x[:, c]``, ``b[r] += s`` moves ``net[:, r]`` by
+    ``s``, a shared ``b += s`` moves all of ``net`` by ``s``."""
+    starts: list[tuple[int, np.ndarray]] = []
+    for i in sorted({piece.layer for piece in pieces}):
+        nets = []
+        for piece in (q for q in pieces if q.layer == i):
+            steps = (piece.steps[:, None] * _STENCIL).reshape(-1)
+            flat = np.repeat(piece.flat, len(_STENCIL))
+            net = np.repeat(base.nets[i][None], steps.size, axis=0)
+            copy = np.arange(steps.size)
+            if piece.group == "W":
+                r, c = np.unravel_index(flat, base.layers[i]["W"].shape)
+                net[copy, :, r] += steps[:, None] * base.outs[i][:, c].T
+            elif base.layers[i]["b"].ndim == 1:
+                net[copy, :, flat] += steps[:, None]
+            else:
+                net += steps[:, None, None]
+            nets.append(net)
+        starts.append((i, np.concatenate(nets)))
+    return starts
 
 
 def finite_difference_grads(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
@@ -350,7 +387,7 @@ def directional_finite_difference(
             h = rel * max(float(np.max(np.abs(p), initial=0.0)), 1.0)
             for _attempt in range(2):
                 net = base.nets[i][None] + (h * _STENCIL)[:, None, None] * moved[None]
-                losses, kink, _ = _finish(spec, base, i, net)
+                losses, kink, _ = _stencil_losses(spec, base, [(i, net)])
                 if not kink.any():
                     break
                 h /= _KINK_RETRY
@@ -380,14 +417,14 @@ _JAX_ACTIVATIONS: dict[str, Callable[[Any, Any, Any], Any]] = {
 }
 
 
-def _jax_cross_entropy(net: Any, out: Any, t: Any, weight: Any, data: Any) -> Any:
-    log_p = jax.nn.log_softmax(jnp.where(data["masks"][-1], net, -1e30), axis=-1)
-    return -jnp.sum(weight * t * log_p) / data["batch"]
+def _jax_cross_entropy(net: Any, out: Any, t: Any, weight: Any, mask: Any, count: Any) -> Any:
+    log_p = jax.nn.log_softmax(jnp.where(mask, net, -1e30), axis=-1)
+    return -jnp.sum(weight * t * log_p) / (count / jnp.sum(mask))  # count / n_out = batch
 
 
-_JAX_LOSSES: dict[str, Callable[[Any, Any, Any, Any, Any], Any]] = {
-    "half_sse": lambda net, out, t, weight, data: 0.5 * jnp.sum(weight * (out - t) ** 2),
-    "mse": lambda net, out, t, weight, data: jnp.sum(weight * (out - t) ** 2) / data["count"],
+_JAX_LOSSES: dict[str, Callable[..., Any]] = {
+    "half_sse": lambda net, out, t, weight, mask, count: 0.5 * jnp.sum(weight * (out - t) ** 2),
+    "mse": lambda net, out, t, weight, mask, count: jnp.sum(weight * (out - t) ** 2) / count,
     "softmax_cross_entropy": _jax_cross_entropy,
 }
 _ACTIVATION_BRANCHES = [_JAX_ACTIVATIONS[name] for name in ACTIVATIONS]
@@ -396,21 +433,41 @@ _TRACES: dict[str, int] = {"traces": 0}
 _BUCKETS: set[tuple[Any, ...]] = set()
 
 
-def _padded_loss(layers: list[tuple[Any, Any, Any]], data: dict[str, Any]) -> Any:
-    """``E`` of the padded network: ``out_l = act_l(out_{l-1} W_l^T + b_l + c_l)``, where ``b_l``
-    is a per-neuron and ``c_l`` a shared bias; padded outputs and samples weigh 0 in ``E``."""
+def _padded_loss(
+    theta: Any, x: Any, t: Any, codes: Any, slopes: Any, padded: tuple[int, ...]
+) -> Any:
+    """``E`` of the padded network ``out_l = act_l(out_{l-1} W_l^T + b_l + c_l)``, ``b_l`` a
+    per-neuron and ``c_l`` a shared bias, all packed in ``theta``; ``codes`` holds the activation
+    and loss ids, the real widths and the real batch. Padded units and samples weigh 0 in ``E``.
+    """
     _TRACES["traces"] += 1  # runs once per trace, never per call
-    out, net = data["x"], data["x"]
-    for i, (w, b, c) in enumerate(layers):
-        net = out @ w.T + b + c
-        out = jax.lax.switch(
-            data["activations"][i], _ACTIVATION_BRANCHES, net, data["slopes"][i], data["masks"][i]
-        )
-    weight = data["samples"][:, None] * data["masks"][-1][None, :]
-    return jax.lax.switch(data["loss"], _LOSS_BRANCHES, net, out, data["t"], weight, data)
+    depth = len(padded) - 1
+    widths = codes[depth + 1 : 2 * depth + 1]
+    masks = [jnp.arange(padded[i + 1]) < widths[i] for i in range(depth)]
+    out = net = x
+    offset = 0
+    for i in range(depth):
+        n_out, n_in = padded[i + 1], padded[i]
+        w = theta[offset : offset + n_out * n_in].reshape(n_out, n_in)
+        b = theta[offset + n_out * n_in : offset + n_out * (n_in + 1)]
+        offset += n_out * (n_in + 1) + 1
+        net = out @ w.T + b + theta[offset - 1]
+        out = jax.lax.switch(codes[i], _ACTIVATION_BRANCHES, net, slopes[i], masks[i])
+    samples = jnp.arange(x.shape[0]) < codes[-1]
+    weight = (samples[:, None] & masks[-1][None, :]).astype(x.dtype)
+    count = (codes[-1] * widths[-1]).astype(x.dtype)
+    return jax.lax.switch(codes[depth], _LOSS_BRANCHES, net, out, t, weight, masks[-1], count)
 
 
-_VALUE_AND_GRAD = jax.jit(jax.value_and_grad(_padded_loss))
+def _loss_and_flat_grad(
+    theta: Any, x: Any, t: Any, codes: Any, slopes: Any, padded: tuple[int, ...]
+) -> Any:
+    """``[E, dE/dtheta...]`` as one array: one transfer back per call."""
+    loss, grad = jax.value_and_grad(_padded_loss)(theta, x, t, codes, slopes, padded)
+    return jnp.concatenate([loss[None], grad])
+
+
+_LOSS_AND_GRAD = jax.jit(_loss_and_flat_grad, static_argnums=5)
 
 
 def _bucket(n: int, smallest: int) -> int:
@@ -425,33 +482,38 @@ def _pad(a: Any, shape: tuple[int, ...], dtype: np.dtype[Any]) -> np.ndarray:
     return out
 
 
-def _padded_arguments(
+def _packed_arguments(
     spec: Spec, params: Params, inputs: Array, targets: Array, dtype: np.dtype[Any]
-) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], dict[str, Any]]:
+) -> tuple[tuple[np.ndarray, ...], tuple[int, ...], list[dict[str, slice]]]:
+    """The arguments of :func:`_padded_loss`, the padded widths, and where each layer's ``W``,
+    ``b`` (per-neuron) and ``c`` (shared) sit in ``theta``."""
     sizes = spec.sizes
-    padded = [_bucket(n, 8) for n in sizes]
+    padded = tuple(_bucket(n, 8) for n in sizes)
     batch = np.shape(inputs)[0]
-    rows = _bucket(batch, 4)
-    layers = []
+    theta = np.zeros(1 + sum(m * (n + 1) + 1 for n, m in pairwise(padded)), dtype)
+    places: list[dict[str, slice]] = []
+    offset = 1  # theta[0] lines the gradients up with the loss in the returned array
     for i, (p, f) in enumerate(zip(params, spec.frozen_params(), strict=True)):
-        group = {**f, **p}
-        bias = np.asarray(group.get("b", 0.0), dtype=dtype)
-        per_neuron = bias if bias.ndim == 1 else np.zeros(0, dtype)
-        shared = bias if bias.ndim == 0 else np.zeros((), dtype)
-        w = _pad(group["W"], (padded[i + 1], padded[i]), dtype)
-        layers.append((w, _pad(per_neuron, (padded[i + 1],), dtype), shared))
-    data = {
-        "x": _pad(inputs, (rows, padded[0]), dtype),
-        "t": _pad(targets, (rows, padded[-1]), dtype),
-        "samples": _pad(np.ones(batch), (rows,), dtype),
-        "masks": [np.arange(m) < n for n, m in zip(sizes[1:], padded[1:], strict=True)],
-        "activations": np.array([ACTIVATIONS.index(a) for a in spec.activations], np.int32),
-        "slopes": np.array(spec.slopes, dtype=dtype),
-        "loss": np.int32(LOSSES.index(spec.loss)),
-        "count": np.asarray(batch * sizes[-1], dtype=dtype),
-        "batch": np.asarray(batch, dtype=dtype),
-    }
-    return layers, data
+        n_out, n_in = padded[i + 1], padded[i]
+        w = slice(offset, offset + n_out * n_in)
+        b = slice(w.stop, w.stop + n_out)
+        places.append({"W": w, "b": b, "c": slice(b.stop, b.stop + 1)})
+        offset = b.stop + 1
+        theta[w] = _pad({**f, **p}["W"], (n_out, n_in), dtype).reshape(-1)
+        bias = np.asarray({**f, **p}.get("b", 0.0), dtype=dtype)
+        theta[b if bias.ndim else places[-1]["c"]] = _pad(
+            bias, (n_out,) if bias.ndim else (), dtype
+        )
+    codes = [ACTIVATIONS.index(a) for a in spec.activations] + [LOSSES.index(spec.loss)]
+    codes += [*sizes[1:], batch]
+    arguments = (
+        theta[1:],
+        _pad(inputs, (_bucket(batch, 4), padded[0]), dtype),
+        _pad(targets, (_bucket(batch, 4), padded[-1]), dtype),
+        np.array(codes, dtype=np.int32),
+        np.array(spec.slopes, dtype=dtype),
+    )
+    return arguments, padded, places
 
 
 def jax_loss_and_grads(
@@ -461,18 +523,17 @@ def jax_loss_and_grads(
     dtype or in ``dtype`` (``"float64"`` gives a float32 spec's exact-to-float64 reference)."""
     check_arguments(spec, params, inputs, targets)
     run = spec.dtype if dtype is None else np.dtype(dtype)
-    layers, data = _padded_arguments(spec, params, inputs, targets, run)
-    _BUCKETS.add((tuple(w.shape for w, _, _ in layers), data["x"].shape, run.name))
+    arguments, padded, places = _packed_arguments(spec, params, inputs, targets, run)
+    _BUCKETS.add((padded, arguments[1].shape, run.name))
     with jax.enable_x64(True):
-        loss, grads = jax.device_get(_VALUE_AND_GRAD(layers, data))
+        flat = np.asarray(_LOSS_AND_GRAD(*arguments, padded))
     out: Params = []
     for i, p in enumerate(params):
         n_out, n_in = spec.sizes[i + 1], spec.sizes[i]
-        w, b, c = grads[i]
-        shared = "b" in p and np.ndim(p["b"]) == 0
-        layer = {"W": w[:n_out, :n_in], "b": c if shared else b[:n_out]}
-        out.append({k: np.asarray(layer[k], dtype=run) for k in p})
-    return float(loss), out
+        w = flat[places[i]["W"]].reshape(padded[i + 1], padded[i])[:n_out, :n_in]
+        b = flat[places[i]["b"]][:n_out] if np.ndim(p.get("b", 0)) else flat[places[i]["c"]][0]
+        out.append({k: np.array(v, dtype=run) for k, v in (("W", w), ("b", b)) if k in p})
+    return float(flat[0]), out
 
 
 def jax_grads(

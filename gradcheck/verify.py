@@ -30,6 +30,7 @@ from gradcheck.compare import (
     NetworkVerdict,
     Tolerance,
     compare_direction,
+    compare_entries,
     compare_group,
     precision_allowance,
     structure_check,
@@ -107,13 +108,8 @@ def verify(
         )
     else:
         fd = oracles.finite_difference(spec, p, x, t, rel_step=fd_rel_step)
-        checked = [
-            structure_check(i, g)
-            if (i, g) in bad
-            else compare_group(i, g, hand[i][g], j, fd, tolerance, precision=precision[i][g])
-            for i, layer in enumerate(jax)
-            for g, j in layer.items()
-        ]
+        checked = compare_entries(hand, jax, fd, tolerance, precision, bad)
+        checked += [structure_check(i, g) for i, g in sorted(bad) if g in p[i]]
     checked += [structure_check(i, g) for i, g in sorted(bad) if g not in p[i]]
     return NetworkVerdict(
         name=spec.name,
