@@ -6,13 +6,14 @@ its own forward pass, so a bug in the hand-derived code cannot hide in a shared 
 
 * Finite differences, always evaluated in float64: ``D(h) = (E(p + h) - E(p - h)) / 2h`` per
   scalar entry, a second step ``2h`` for the Richardson value ``R = (4 D(h) - D(2h)) / 3`` and the
-  error estimate ``|D(2h) - D(h)| / 3 + 1.5 delta / h`` (``delta``: rounding noise of ``E``). The
-  perturbed copies of one layer go through one batched NumPy forward pass that starts at that
-  layer (``W[r, c] += h`` only moves ``net[:, r]``, by ``h x[:, c]``). Entries whose stencil moves
-  a relu/leaky_relu pre-activation across zero are flagged as kinks.
-* JAX: ``jax.value_and_grad`` of a jax.numpy forward pass. Widths are padded up to shape buckets
-  (zero weights, masked outputs) and activations/losses are runtime switches, so one compiled
-  function, cached by jit at module level, serves every network of a bucket. It runs with x64
+  error estimate ``|D(2h) - D(h)| / 3 + 1.5 delta / h`` (``delta``: rounding noise of ``E``). All
+  perturbed copies go through one batched NumPy forward pass, each joining it at its parameter's
+  layer (``W[r, c] += h`` only moves ``net[:, r]``, by ``h x[:, c]``; below it, nothing moves).
+  Entries whose stencil moves a relu/leaky_relu pre-activation across zero are flagged as kinks.
+* JAX: ``jax.value_and_grad`` of a jax.numpy forward pass. Widths are padded up to powers of two
+  (zero weights, masked outputs and samples) and activations/losses are runtime switches, so one
+  compiled function, cached by jit at module level, serves every network of a shape bucket; the
+  parameters go in as one vector and loss and gradients come back as one. It runs with x64
   switched on locally (``jax.enable_x64``), never globally.
 """
 
