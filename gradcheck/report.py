@@ -98,7 +98,10 @@ class ReportData(TypedDict):
 _STATUS: dict[str, Status] = {
     **dict.fromkeys(("match", "ok", "pass", "verified", "agree"), "pass"),
     # a truncated print, an FD step that was the problem, a kink: reported, not failed
-    **dict.fromkeys(("match-truncated", "fd-artefact", "non-differentiable here", "warn"), "warn"),
+    **dict.fromkeys(
+        ("match-truncated", "fd-artefact", "precision-limited", "non-differentiable here", "warn"),
+        "warn",
+    ),
     **dict.fromkeys(
         ("discrepancy", "backprop-bug", "structure", "oracle-disagreement", "unresolved"), "fail"
     ),
