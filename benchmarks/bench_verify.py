@@ -70,14 +70,19 @@ def jnp_loss(spec: Spec, inputs: Any, targets: Any) -> Callable[[Any], Any]:
     return loss
 
 
-def check_grads_seconds(cases: list[Case]) -> float:
-    """Seconds for ``jax.test_util.check_grads`` (first order, reverse mode) on every case."""
+def check_grads_seconds(cases: list[Case]) -> tuple[float, int]:
+    """Seconds for ``jax.test_util.check_grads`` (first order, reverse mode) on every case, and
+    how many it rejected (its step of about 1e-4 can straddle a relu kink)."""
+    rejected = 0
     start = time.perf_counter()
     for case in cases:
         f = jnp_loss(case.spec, jnp.asarray(case.inputs), jnp.asarray(case.targets))
         params = [{k: jnp.asarray(a) for k, a in layer.items()} for layer in case.params]
-        check_grads(f, (params,), order=1, modes=("rev",))
-    return time.perf_counter() - start
+        try:
+            check_grads(f, (params,), order=1, modes=("rev",))
+        except AssertionError:
+            rejected += 1
+    return time.perf_counter() - start, rejected
 
 
 def hypothesis_loop(n: int, at_seed: int, on_case: Callable[[Case], None]) -> float:
@@ -132,10 +137,11 @@ def main() -> int:
     rate = len(cases) / total
 
     check_grads_seconds(warm_cases)
-    baseline = len(cases) / check_grads_seconds(cases)
+    seconds, rejected = check_grads_seconds(cases)
+    baseline = len(cases) / seconds
     # check_grads runs eagerly and compiles each primitive per new shape; a second pass over
     # the same networks is its best case, shown for comparison.
-    repeat = len(cases) / check_grads_seconds(cases)
+    repeat = len(cases) / check_grads_seconds(cases)[0]
     ratio = rate / baseline
 
     layers = [len(c.spec.sizes) - 1 for c in cases]
@@ -148,7 +154,10 @@ def main() -> int:
         f"three-way verify: {rate:8.1f} networks/s  (target >= {TARGET_RATE:.0f}); "
         f"{traces} JAX traces after warm-up; {len(failures)} failed"
     )
-    print(f"check_grads:      {baseline:8.1f} networks/s  (same networks, rev mode)")
+    print(
+        f"check_grads:      {baseline:8.1f} networks/s  (same networks, rev mode); "
+        f"it rejected {rejected} of them"
+    )
     print(f"ratio:            {ratio:8.1f}x  (target >= {TARGET_RATIO:.0f}x)")
     print(
         f"  check_grads again on the same networks: {repeat:.1f} networks/s "

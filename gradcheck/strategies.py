@@ -24,7 +24,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from functools import cache, lru_cache
+from functools import cache
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 import numpy as np
@@ -123,7 +123,7 @@ class _HypothesisSource:
         self.draw = draw
 
     def integer(self, lo: int, hi: int) -> int:
-        return self.draw(_integers(lo, hi))
+        return lo if lo == hi else self.draw(_integers(lo, hi))
 
     def choice(self, options: Sequence[T]) -> T:
         return (
@@ -135,15 +135,15 @@ class _HypothesisSource:
         return np.frombuffer(raw, dtype=">u2").astype(np.uint16)
 
     def many(self, lo: int, hi: int, element: Callable[[_Source], T]) -> list[T]:
-        # Each "one more?" flag is drawn inside its element's span, as st.lists does, so the
-        # shrinker deletes an element whole and the ones after it keep their meaning.
+        # A "one more?" choice before every element (required ones included) and after the
+        # last (even at ``hi``): every element is the same run of choices ending where the next
+        # "one more?" starts, so the shrinker can delete any one of them whole.
         items: list[T] = []
-        while len(items) < hi:
-            item = self.draw(_element_strategy(element, len(items) >= lo))
-            if item is None:
-                break
-            items.append(item[0])
-        return items
+        while True:
+            more = self.draw(_MORE) != 0
+            if len(items) == hi or (len(items) >= lo and not more):
+                return items
+            items.append(element(self))
 
     def reject(self) -> None:
         assume(False)
@@ -178,26 +178,9 @@ def _integers(lo: int, hi: int) -> st.SearchStrategy[int]:
     return st.integers(lo, hi)
 
 
-@st.composite
-def _element(draw: st.DrawFn, element: Callable[[_Source], T], optional: bool) -> tuple[T] | None:
-    # Drawn even where the element is required, so every element's span starts alike and the
-    # shrinker can delete any one of them, the first included.
-    if draw(_MORE) == 0 and optional:
-        return None
-    return (element(_HypothesisSource(draw)),)
-
-
 # "One more element?" continues two times in three, so depths and batch sizes spread over
 # their range (a fair coin would make most networks one layer deep); 0 shrinks to "stop".
 _MORE = st.integers(0, 2)
-
-
-@lru_cache(maxsize=1024)
-def _element_strategy(
-    element: Callable[[_Source], T], optional: bool
-) -> st.SearchStrategy[tuple[T] | None]:
-    """Built once per (element, optional): a new strategy object costs a validation per draw."""
-    return _element(element, optional)
 
 
 @cache
@@ -205,16 +188,20 @@ def _binary(size: int) -> st.SearchStrategy[bytes]:
     return st.binary(min_size=size, max_size=size)
 
 
-def _decode(words: NDArray[np.uint16], lo: float, hi: float, dtype: str) -> NDArray[Any]:
+def _decode(
+    words: NDArray[np.uint16], lo: float, hi: float, dtype: str, anchor: float | None = None
+) -> NDArray[Any]:
     """Values in ``[lo, hi]`` from 16-bit words, exactly representable in ``dtype``.
 
     Word ``u`` zigzag-decodes to ``k`` in ``[-32768, 32767]`` (0, -1, 1, -2, ... as ``u`` grows)
-    and maps to ``mid + half * k / 32768``: a shrinking word moves the value toward the middle.
+    and ``k`` maps linearly onto ``[anchor, hi]`` (``k >= 0``) or ``[lo, anchor]`` (``k < 0``):
+    a shrinking word moves the value toward ``anchor`` (default: the middle of the range).
     """
     u = words.astype(np.int64)
     k = (u >> 1) ^ -(u & 1)
-    mid, half = (lo + hi) / 2.0, (hi - lo) / 2.0
-    return np.clip(mid + half * (k / 32768.0), lo, hi).astype(dtype)
+    a = (lo + hi) / 2.0 if anchor is None else anchor
+    values = np.where(k >= 0, a + (hi - a) * (k / 32767.0), a + (a - lo) * (k / 32768.0))
+    return np.clip(values, lo, hi).astype(dtype)
 
 
 @dataclass(frozen=True)
@@ -239,7 +226,7 @@ class _RawLayer:
 
 @dataclass(frozen=True)
 class _LayerDraw:
-    """Draws one layer's choices (hashable, so its Hypothesis strategy is built once)."""
+    """Draws one layer's choices."""
 
     b: _Bounds
     activations: tuple[str, ...]
@@ -248,15 +235,17 @@ class _LayerDraw:
     max_out: int
 
     def __call__(self, src: _Source) -> _RawLayer:
+        # Five choices per layer with the "one more?" choice before it, so Hypothesis's
+        # five-node deletion pass can remove a whole layer. Bias mode and frozen flags share one
+        # choice (0 shrinks to no bias, both trainable; each group is frozen one time in four)
+        # and a leaky-relu slope comes from the last word.
         b = self.b
         size = src.integer(*self.widths)
         activation = src.choice(self.activations)
-        slope = src.choice(LEAKY_SLOPES) if activation == "leaky_relu" else None
-        mode = src.choice(b.bias_modes)
-        # One choice for both flags (fewer choices, faster draws): each group frozen about one
-        # time in four, and 0 shrinks to "both trainable".
-        frozen = src.integer(0, 15) if b.allow_frozen else 0
-        words = src.words(self.max_out * (self.max_in + 1))
+        flags = src.integer(0, 16 * len(b.bias_modes) - 1)
+        mode, frozen = b.bias_modes[flags // 16], flags % 16 if b.allow_frozen else 0
+        words = src.words(self.max_out * (self.max_in + 1) + 1)
+        slope = LEAKY_SLOPES[words[-1] % len(LEAKY_SLOPES)] if activation == "leaky_relu" else None
         return _RawLayer(
             size=size,
             activation=activation,
@@ -264,36 +253,9 @@ class _LayerDraw:
             bias_mode=mode,
             w_trainable=frozen % 4 != 3,
             b_trainable=mode == "none" or frozen // 4 != 3,
-            weight_words=words[self.max_out :].reshape(self.max_out, self.max_in),
+            weight_words=words[self.max_out : -1].reshape(self.max_out, self.max_in),
             bias_words=words[: self.max_out],
         )
-
-
-@dataclass(frozen=True)
-class _SampleDraw:
-    """Draws one sample: inputs, and targets (one-hot for cross-entropy).
-
-    Like weights, inputs and targets are drawn ``max_in`` / ``max_out`` wide and the last
-    ``n_in`` / ``n_out`` kept, so shrinking a width keeps the values the shrinker left nonzero
-    (it zeroes early choices first).
-    """
-
-    n_in: int
-    n_out: int
-    max_in: int
-    max_out: int
-    loss: str
-    input_range: tuple[float, float]
-    dtype: str
-
-    def __call__(self, src: _Source) -> dict[str, list[float]]:
-        words = src.words(self.max_in + self.max_out)
-        x = _decode(words[self.max_in - self.n_in : self.max_in], *self.input_range, self.dtype)
-        if self.loss == "softmax_cross_entropy":
-            hot = src.integer(0, self.n_out - 1)
-            return {"input": x.tolist(), "target": [float(j == hot) for j in range(self.n_out)]}
-        t = _decode(words[len(words) - self.n_out :], *self.input_range, self.dtype)
-        return {"input": x.tolist(), "target": t.tolist()}
 
 
 def _build_case(src: _Source, b: _Bounds) -> Case:
@@ -316,8 +278,6 @@ def _build_case(src: _Source, b: _Bounds) -> Case:
     layers = [_as_hidden(r, b) for r in drawn[:-1]] + [_as_output(drawn[-1], b, loss)]
     if kink is not None:
         layers[0] = replace(layers[0], activation=kink[0], slope=kink[1])
-    if not any(r.w_trainable or (r.bias_mode != "none" and r.b_trainable) for r in layers):
-        layers[-1] = replace(layers[-1], w_trainable=True)  # something left to differentiate
     n_out = layers[-1].size
     dtype = src.choice(b.dtypes)
     saturate = b.saturating and src.integer(0, 1) == 1
@@ -325,8 +285,7 @@ def _build_case(src: _Source, b: _Bounds) -> Case:
         _decode(src.words(1), *(SATURATING_SCALE if saturate else b.weight_scale), "float64")[0]
     )
 
-    sample = _SampleDraw(n_in, n_out, max_in, b.n_outputs[1], loss, b.input_range, dtype)
-    samples = src.many(*b.batch_size, sample)
+    samples = _draw_samples(src, b, n_in, n_out, max_in, loss, dtype)
     sizes = [n_in, *(r.size for r in layers)]
     data = {
         "name": "generated-" + "-".join(str(n) for n in sizes),
@@ -345,6 +304,29 @@ def _build_case(src: _Source, b: _Bounds) -> Case:
     if b.avoid_kinks and _near_kink(case, 0 if kink is not None else None):
         src.reject()
     return case
+
+
+def _draw_samples(
+    src: _Source, b: _Bounds, n_in: int, n_out: int, max_in: int, loss: str, dtype: str
+) -> list[dict[str, list[float]]]:
+    """The batch size, then one block of words, a row per possible sample.
+
+    Like weights, the block is drawn at its largest (``batch x (max_in + max_out)``) and the last
+    rows and columns used, so shrinking the batch or a width keeps the values the shrinker
+    left nonzero. Cross-entropy targets are one-hot at ``word % n_out`` (0 shrinks to class 0).
+    """
+    batch = src.integer(*b.batch_size)
+    max_out, rows = b.n_outputs[1], b.batch_size[1]
+    block = src.words(rows * (max_in + max_out)).reshape(rows, -1)[rows - batch :]
+    # Inputs shrink toward 1 (where the range allows): a zero input hides every weight it feeds.
+    lo, hi = b.input_range
+    x = _decode(block[:, max_in - n_in : max_in], lo, hi, dtype, 1.0 if lo <= 1 <= hi else None)
+    if loss == "softmax_cross_entropy":
+        hot = block[:, -1] % n_out
+        t = (np.arange(n_out) == hot[:, None]).astype(dtype)
+    else:
+        t = _decode(block[:, block.shape[1] - n_out :], *b.input_range, dtype)
+    return [{"input": xi, "target": ti} for xi, ti in zip(x.tolist(), t.tolist(), strict=True)]
 
 
 def _as_hidden(r: _RawLayer, b: _Bounds) -> _RawLayer:
@@ -546,7 +528,7 @@ def networks(
       output and draws one-hot targets.
     * ``bias_modes``: subset of ``("none", "shared", "per_neuron")``.
     * ``allow_frozen``: let weight matrices and biases be frozen (``trainable = false``), each
-      with chance 1/4; at least one group stays trainable.
+      with chance 1/4; a network may then have nothing trainable (its gradient is ``[{}]``).
     * ``dtypes``: e.g. ``("float64", "float32")``; float32 values are drawn exactly
       representable in float32.
     * ``weight_scale``: ``(min, max)`` of a per-network scale ``s``; weights and biases are drawn

@@ -84,10 +84,8 @@ def test_shared_bias_not_summed_is_caught_and_shrinks_to_two_units_sharing_a_bia
 
 def test_a_gradient_for_a_frozen_group_is_caught_and_shrinks_to_one_frozen_group() -> None:
     case = _minimal_failure(planted.frozen_group_updated, networks())
-    # One unit with a weight and a bias: one frozen, the other trainable (generated networks
-    # always keep something to differentiate).
     assert case.spec.sizes == (1, 1)
-    assert _n_frozen(case) == 1 and case.spec.n_params == 1
+    assert _n_frozen(case) == 1 and case.spec.n_params == 0, "one frozen weight, nothing else"
     failures = verify(planted.frozen_group_updated, *case).failures
     assert failures and all(e.status == "structure" for e in failures)
     sigmoid_seed = load_spec(builtin_networks_dir() / "sigmoid_2_2_2.toml")

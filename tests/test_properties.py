@@ -20,10 +20,18 @@ from gradcheck.spec import GradientFn, Params, Spec, parse_spec
 from gradcheck.strategies import Case, networks
 from gradcheck.verify import verify
 
-# The dev profile (HYPOTHESIS_PROFILE=dev) still overrides max_examples below via its own runs
-# of this module only if these are removed; they keep CI's time budget (see tests/conftest.py).
-THREE_WAY = settings(max_examples=60, print_blob=True)
-INVARIANT = settings(max_examples=30, print_blob=True)
+# Example counts sized for CI's time budget; a profile asking for more (HYPOTHESIS_PROFILE=dev,
+# see tests/conftest.py) gets its own count instead.
+_MORE_EXAMPLES = settings.default is not None and settings.default.max_examples > 100
+
+
+def _examples(ci: int) -> int:
+    assert settings.default is not None
+    return settings.default.max_examples if _MORE_EXAMPLES else ci
+
+
+THREE_WAY = settings(max_examples=_examples(60), print_blob=True)
+INVARIANT = settings(max_examples=_examples(30), print_blob=True)
 
 
 def _assert_verified(candidate: GradientFn, case: Case) -> None:
@@ -81,12 +89,13 @@ def _flat(grads: Params) -> np.ndarray:
 
 
 def _assert_close(got: Params, want: Params, rtol: float = 1e-10) -> None:
-    """Equal up to rounding: ``rtol``, plus ``1e-3 rtol`` of the group's largest entry for
-    entries that are small because of cancellation in the sum over samples."""
+    """Equal up to rounding: ``rtol``, plus an absolute ``1e-2 rtol`` of the largest entry (or
+    of 1) for entries that are ~0 by cancellation, like a shared bias under cross-entropy whose
+    terms are O(1) with drawn weights and inputs of O(1)."""
     assert [sorted(g) for g in got] == [sorted(w) for w in want]
+    floor = 1e-2 * rtol * max(1.0, float(np.max(np.abs(_flat(want)), initial=0.0)))
     for g, w in zip(got, want, strict=True):
         for k in w:
-            floor = 1e-3 * rtol * float(np.max(np.abs(w[k]), initial=0.0))
             np.testing.assert_allclose(g[k], w[k], rtol=rtol, atol=floor + 1e-300)
 
 
