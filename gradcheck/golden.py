@@ -6,7 +6,8 @@ with true gradient descent (:mod:`gradcheck.backprop`) and judged on the printed
 
 * ``match``: the computed value rounded (half up) to the printed decimals equals the print;
 * ``match-truncated``: equal only when the computed value is cut at the printed decimals;
-* ``discrepancy``: anything else. Its ``cause`` comes from the first detector that explains it:
+* ``discrepancy``: anything else (and any print of a given constant, ``param:`` at step 0,
+  that is not its exact value). Its ``cause`` comes from the first detector that explains it:
   the document's own arithmetic reproduces it (``intermediates``, or ``operator`` when only a
   swapped operator does); an alternative update rule reproduces it (``rule``); it repeats an
   earlier print already explained (``repeat``); it is the value of another quantity of the same
@@ -369,6 +370,26 @@ def judge(printed: str, value: float | Fraction) -> Verdict:
     return "match" if how == "rounded" else "match-truncated" if how else "discrepancy"
 
 
+def _judge_quantity(q: Quantity, printed: str, value: float) -> Verdict:
+    """:func:`judge`, except that a given constant of the network (``param:`` before any step,
+    such as an initial weight) is exact: any other print of it is a discrepancy, since cutting
+    0.55 to "0.5" is not a truncation but a different number."""
+    if _is_given(q):
+        return "match" if Decimal(printed) == _decimal(value) else "discrepancy"
+    return judge(printed, value)
+
+
+def _is_given(q: Quantity) -> bool:
+    return q.kind == "param" and not q.step
+
+
+def _reproduces_quantity(q: Quantity, printed: str, value: float) -> str | None:
+    """:func:`_reproduces`, exact for a given constant (see :func:`_judge_quantity`)."""
+    if _is_given(q):
+        return "exact" if Decimal(printed) == _decimal(value) else None
+    return _reproduces(printed, value)
+
+
 def _show(value: float | Fraction, places: int) -> str:
     """``value`` with three digits more than printed, trailing zeros dropped."""
     v = _decimal(value)
@@ -536,7 +557,7 @@ def check_spec(spec: Spec) -> list[GoldenRecord]:
     records: list[GoldenRecord] = []
     for doc, q in entries:
         computed = _value(q, baseline)
-        verdict, d = judge(doc.printed, computed), _places(doc.printed)
+        verdict, d = _judge_quantity(q, doc.printed, computed), _places(doc.printed)
         head = (spec.name, q.text, doc.where, doc.printed, computed, verdict)
         if verdict != "discrepancy":
             note = _match_note(spec, doc, q, verdict, baseline)
@@ -649,7 +670,7 @@ def _explain(
             return "repeat", cause, r.rule, r.alternative
     for sibling in _siblings(spec, q):
         v = _value(sibling, baseline)
-        if how := _reproduces(printed, v):
+        if how := _reproduces_quantity(q, printed, v):
             cause = f"copied from {sibling.text} = {_show(v, d)} ({how})"
             return "copied", f"{cause}; {q.text} is {_show(computed, d)}", "", v
     if slip := typo(printed, computed):
