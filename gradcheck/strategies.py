@@ -258,7 +258,7 @@ class _LayerDraw:
         )
 
 
-def _build_case(src: _Source, b: _Bounds) -> Case:
+def _build_case(src: _Source, b: _Bounds, origin: str) -> Case:
     """Draw shape first, then values; build the spec through parse_spec so it is valid."""
     # All layers first, as one list whose last element becomes the output layer: Hypothesis
     # prefers a smaller first choice (fewer layers beats a narrower input), and deleting the last
@@ -289,7 +289,7 @@ def _build_case(src: _Source, b: _Bounds) -> Case:
     sizes = [n_in, *(r.size for r in layers)]
     data = {
         "name": "generated-" + "-".join(str(n) for n in sizes),
-        "description": "drawn by gradcheck.strategies",
+        "description": f"drawn by {origin}",
         "dtype": dtype,
         "loss": loss,
         "optimizer": {"name": "sgd", "learning_rate": b.learning_rate},
@@ -547,7 +547,7 @@ def networks(
 
     @st.composite
     def cases(draw: st.DrawFn) -> Case:
-        return _build_case(_HypothesisSource(draw), b)
+        return _build_case(_HypothesisSource(draw), b, "gradcheck.strategies.networks")
 
     return cases()
 
@@ -571,7 +571,8 @@ def _sample_one(b: _Bounds, seed: int, index: int) -> Case:
     rng = np.random.default_rng([seed, index])
     for _ in range(1000):
         try:
-            return _build_case(_NumpySource(rng), b)
+            origin = f"gradcheck.strategies.sample_networks(seed={seed}), case {index}"
+            return _build_case(_NumpySource(rng), b, origin)
         except _Redraw:
             continue
     raise InvalidArgument(f"sample_networks(seed={seed}): case {index} hit a relu kink 1000 times")
