@@ -9,11 +9,12 @@ with its trainable params, an input batch and targets. A case unpacks as
     def test_my_backprop(case):
         assert verify(my_grads, *case).ok
 
-Draw order is shape first (depth, widths, activations, biases, frozen groups), values last, and
-every choice shrinks toward the simplest option (fewer layers, narrower, ``identity``, no bias,
-trainable, ``half_sse``, weights toward 0), so a failure shrinks to a small network. A failing
-case prints as ``Case.from_toml('''...''')``: the network as a TOML spec, ready to save and
-replay with ``gradcheck verify``.
+Layers are drawn first, each whole (width, activation, bias and frozen flags, its values), then
+the input width, loss, weight scale and batch. Every choice shrinks toward the simplest option
+(fewer layers, narrower, ``identity``, no bias, trainable, ``half_sse``, weights and targets
+toward 0, inputs toward 1) and any layer can be deleted whole, so a failure shrinks to the
+smallest network that shows it. A failing case prints as ``Case.from_toml('''...''')``: the
+network as a TOML spec, ready to save and replay with ``gradcheck verify``.
 
 :func:`sample_networks` draws the same distribution of networks without Hypothesis, from a
 seeded NumPy generator: deterministic for a seed, for the CLI and the report.
@@ -334,8 +335,9 @@ def _as_hidden(r: _RawLayer, b: _Bounds) -> _RawLayer:
     size = min(max(r.size, b.widths[0]), b.widths[1])
     if r.activation != "softmax":
         return replace(r, size=size)
-    hidden = [a for a in b.activations if a != "softmax"]
-    return replace(r, size=size, activation=hidden[0], slope=None)
+    act = next(a for a in b.activations if a != "softmax")
+    slope = LEAKY_SLOPES[0] if act == "leaky_relu" else None
+    return replace(r, size=size, activation=act, slope=slope)
 
 
 def _as_output(r: _RawLayer, b: _Bounds, loss: str) -> _RawLayer:

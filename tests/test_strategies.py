@@ -307,3 +307,9 @@ def test_describe_names_shape_activations_loss_dtype_and_batch() -> None:
     )[0].spec
     case = Case.from_spec(spec)
     assert case.describe() == "2-3-1 tanh/tanh mse float64 batch 2"
+
+
+def test_softmax_is_drawn_for_the_output_layer_only() -> None:
+    cases = sample_networks(60, seed=4, activations=("softmax", "leaky_relu"), depth=(2, 3))
+    assert all("softmax" not in c.spec.activations[:-1] for c in cases)
+    assert {c.spec.activations[-1] for c in cases} == {"softmax", "leaky_relu"}
