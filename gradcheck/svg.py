@@ -170,7 +170,7 @@ def _thin(values: Sequence[float], keep: int) -> list[tuple[int, float]]:
 def loss_plot(series: Sequence[Series], dx: float = 1.0, title: str = "loss") -> Markup:
     """Lines of positive values against step ``i * dx`` on a log10 y axis with decade ticks;
     values <= 0 or non-finite are left out (a log axis cannot show them)."""
-    width, height, left, right, top, bottom = 520.0, 240.0, 62.0, 12.0, 14.0, 34.0
+    width, height, left, right, top, bottom = 540.0, 240.0, 62.0, 30.0, 14.0, 34.0
     # float(): report.json spells non-finite values "nan"/"inf", and the page is drawn from it
     lines = [[float(v) for v in s["values"]] for s in series]
     positive = [v for line in lines for v in line if math.isfinite(v) and v > 0]
