@@ -1,0 +1,352 @@
+"""The finite-difference oracle: ``dE/dparams`` from an own float64 forward pass.
+
+Per scalar entry ``D(h) = (E(p + h) - E(p - h)) / 2h``, a second step ``2h`` for the Richardson
+value ``R = (4 D(h) - D(2h)) / 3`` and the error estimate ``|D(2h) - D(h)| / 3 + 1.5 delta / h``
+(``delta``: rounding noise of ``E``). All perturbed copies go through one batched NumPy forward
+pass, each joining it at its parameter's layer (``W[r, c] += h`` only moves ``net[:, r]``, by
+``h x[:, c]``; below it, nothing moves). Entries whose stencil moves a relu/leaky_relu
+pre-activation across zero are flagged as kinks. Imports neither :mod:`gradcheck.backprop` nor
+the JAX oracle, so a bug in either cannot hide in a shared helper.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from gradcheck.arguments import check_arguments
+from gradcheck.spec import Array, Location, Params, Spec, SpecError
+
+__all__ = [
+    "DEFAULT_REL_STEP",
+    "DirectionalResult",
+    "FDResult",
+    "directional_finite_difference",
+    "finite_difference",
+    "finite_difference_grads",
+]
+
+_EPS64 = float(np.finfo(np.float64).eps)
+DEFAULT_REL_STEP = _EPS64 ** (1.0 / 3.0)  # balances truncation O(h^2) against rounding O(eps/h)
+_STENCIL = np.array([1.0, -1.0, 2.0, -2.0])  # multiples of h: D(h) from +-1, D(2h) from +-2
+_KINKED = frozenset({"relu", "leaky_relu"})
+_CHUNK = 1 << 21  # floats per batched layer activation; bounds FD memory for large layers
+_KINK_RETRY = 64.0  # a directional stencil that crosses a kink is retried with h / 64
+_KAPPA = 2.0
+BoolParams = list[dict[str, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class FDResult:
+    """Per-entry finite differences, every field shaped like ``params`` (float64 / bool).
+
+    ``values``: Richardson value ``(4 D(h) - D(2h)) / 3``; ``errors``: its error estimate;
+    ``steps``: ``h`` per entry; ``kinks``: the stencil ``p +- h, p +- 2h`` moved a relu/leaky_relu
+    pre-activation across zero; ``at_kink``: the point itself sits on a kink for a unit the
+    entry moves (the one-sided derivatives differ there); ``loss``: ``E(params)``. Entries left
+    out by ``only`` hold NaN and False.
+    """
+
+    values: Params
+    errors: Params
+    steps: Params
+    kinks: BoolParams
+    at_kink: BoolParams
+    loss: float
+
+
+@dataclass(frozen=True)
+class DirectionalResult:
+    """Finite differences of ``t -> E(p + t v_g)`` at 0, one random direction per group.
+
+    ``directions[l][g]`` is ``v_g`` (shaped like the group, ``max |v_g| = 1``); ``values``,
+    ``errors``, ``steps`` and ``kinks`` hold, per group, the Richardson value, its error estimate,
+    the step in ``t`` and whether the stencil still crossed a kink after one retry.
+    """
+
+    directions: Params
+    values: list[dict[str, float]]
+    errors: list[dict[str, float]]
+    steps: list[dict[str, float]]
+    kinks: list[dict[str, bool]]
+    loss: float
+
+
+def _activation(name: str, z: np.ndarray, slope: float) -> np.ndarray:
+    """``out = act(z)`` elementwise (softmax over the last axis), float64."""
+    out: np.ndarray = z
+    if name == "sigmoid":
+        e = np.exp(-np.abs(z))  # 1/(1+e^-z) = e^z/(1+e^z), evaluated on the side without overflow
+        out = np.where(z >= 0, 1.0, e) / (1.0 + e)
+    elif name == "tanh":
+        out = np.tanh(z)
+    elif name == "relu":
+        out = np.maximum(z, 0.0)
+    elif name == "leaky_relu":
+        out = np.where(z > 0, z, slope * z)
+    elif name == "softplus":
+        out = np.logaddexp(0.0, z)
+    elif name == "softmax":
+        e = np.exp(z - z.max(axis=-1, keepdims=True))
+        out = e / e.sum(axis=-1, keepdims=True)
+    return out
+
+
+def _loss(name: str, net: np.ndarray, out: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """``E`` per copy, ``out`` shaped ``(copies, batch, n)``; cross-entropy from log_softmax."""
+    if name == "half_sse":
+        return np.asarray(0.5 * ((out - t) ** 2).sum(axis=(-2, -1)))
+    if name == "mse":
+        return np.asarray(((out - t) ** 2).mean(axis=(-2, -1)))
+    shifted = net - net.max(axis=-1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    return np.asarray(-(t * log_p).sum(axis=(-2, -1)) / t.shape[0])
+
+
+def _rounding_scale(spec: Spec, net: np.ndarray, out: np.ndarray, t: np.ndarray) -> float:
+    """A bound on the rounding noise of ``E``: ``kappa eps`` times the magnitude the loss sums."""
+    if spec.loss == "softmax_cross_entropy":
+        magnitude = float(np.sum(np.abs(t)) * (np.max(np.abs(net)) + 1.0)) / t.shape[0]
+    else:
+        norm = 0.5 if spec.loss == "half_sse" else 2.0 / t.size
+        magnitude = norm * float(np.sum(np.abs(out - t) * (np.abs(out) + np.abs(t) + 1.0)))
+    kappa = _KAPPA * len(spec.activations) * float(np.sqrt(max(spec.sizes)))
+    return float(kappa * _EPS64 * magnitude)
+
+
+@dataclass(frozen=True)
+class _Base:
+    layers: list[dict[str, np.ndarray]]  # every group, trainable and frozen, float64
+    nets: list[np.ndarray]  # nets[i]: (batch, n_{i+1})
+    outs: list[np.ndarray]  # outs[0]: inputs
+    targets: np.ndarray
+    loss: float
+    noise: float  # rounding noise bound of E
+
+
+def _base_pass(spec: Spec, params: Params, inputs: Array, targets: Array) -> _Base:
+    check_arguments(spec, params, inputs, targets)
+    frozen = spec.frozen_params()
+    layers = [
+        {k: np.asarray(a, dtype=np.float64) for k, a in {**f, **p}.items()}
+        for p, f in zip(params, frozen, strict=True)
+    ]
+    outs = [np.asarray(inputs, dtype=np.float64)]
+    nets: list[np.ndarray] = []
+    for layer, act, slope in zip(layers, spec.activations, spec.slopes, strict=True):
+        nets.append(outs[-1] @ layer["W"].T + layer.get("b", 0.0))
+        outs.append(_activation(act, nets[-1], slope))
+    t = np.asarray(targets, dtype=np.float64)
+    loss = float(_loss(spec.loss, nets[-1][None], outs[-1][None], t)[0])
+    return _Base(layers, nets, outs, t, loss, _rounding_scale(spec, nets[-1], outs[-1], t))
+
+
+def _stencil_losses(
+    spec: Spec, base: _Base, starts: list[tuple[int, np.ndarray]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Run perturbed copies to the loss in one batched pass per layer.
+
+    ``starts`` holds, in layer order, ``(l, net)``: copies ``(copies, batch, n_l)`` of layer
+    ``l``'s pre-activation (everything below ``l`` is the unperturbed ``base``). Returns ``E``
+    per copy (in ``starts`` order) and whether a relu-like pre-activation changed sign, from 0.
+    """
+    out = net = np.empty((0, *base.outs[0].shape))
+    kink = at_kink = np.zeros(0, dtype=bool)
+    for i, layer in enumerate(base.layers):
+        fresh = [n for start, n in starts if start == i]
+        if not len(out):
+            if not fresh:
+                continue
+            net = np.concatenate(fresh)
+        else:
+            carried = out.reshape(-1, out.shape[-1]) @ layer["W"].T + layer.get("b", 0.0)
+            net = np.concatenate([carried.reshape(len(out), *base.nets[i].shape), *fresh])
+        new = len(net) - len(out)
+        kink = np.concatenate([kink, np.zeros(new, dtype=bool)])
+        at_kink = np.concatenate([at_kink, np.zeros(new, dtype=bool)])
+        if spec.activations[i] in _KINKED:
+            sign = np.sign(base.nets[i])
+            moved = np.sign(net) != sign
+            kink |= moved.any(axis=(1, 2))
+            at_kink |= (moved & (sign == 0)).any(axis=(1, 2))
+        out = _activation(spec.activations[i], net, spec.slopes[i])
+    return _loss(spec.loss, net, out, base.targets), kink, at_kink
+
+
+def _richardson(
+    losses: np.ndarray, centre: float, h: np.ndarray, noise: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """From ``E(p + m h)`` for m = 1, -1, 2, -2 (columns): value ``R`` and its error estimate.
+
+    The rounding noise ``delta`` is the larger of the model bound and the measured fourth
+    difference ``|E(2h) - 4E(h) + 6E(0) - 4E(-h) + E(-2h)| / 8`` (pure noise at these steps).
+    """
+    d1 = (losses[:, 0] - losses[:, 1]) / (2.0 * h)
+    d2 = (losses[:, 2] - losses[:, 3]) / (4.0 * h)
+    fourth = losses[:, 2] + losses[:, 3] - 4.0 * (losses[:, 0] + losses[:, 1]) + 6.0 * centre
+    delta = np.maximum(noise, np.abs(fourth) / 8.0)
+    return (4.0 * d1 - d2) / 3.0, np.abs(d2 - d1) / 3.0 + 1.5 * delta / h
+
+
+def _selected(spec: Spec, params: Params, only: list[Location] | None) -> dict[Any, np.ndarray]:
+    """(layer, group) -> flat indices of the entries to difference."""
+    if only is None:
+        return {(i, g): np.arange(np.size(a)) for i, p in enumerate(params) for g, a in p.items()}
+    chosen: dict[Any, list[int]] = {}
+    for layer, group, index in only:
+        if layer >= len(params) or group not in params[layer]:
+            raise SpecError(f"{spec.path}: only: no trainable group {group!r} in layer {layer}")
+        shape = np.shape(params[layer][group])
+        flat = int(np.ravel_multi_index(index, shape)) if shape else 0
+        chosen.setdefault((layer, group), []).append(flat)
+    return {key: np.unique(flat) for key, flat in chosen.items()}
+
+
+def finite_difference(
+    spec: Spec,
+    params: Params,
+    inputs: Array,
+    targets: Array,
+    *,
+    rel_step: float | None = None,
+    only: list[Location] | None = None,
+) -> FDResult:
+    """Central differences of ``E`` with a Richardson step for every trainable entry (or ``only``).
+
+    ``h = rel_step * max(|p|, 1)`` per entry, ``rel_step`` defaulting to ``eps_float64 ** (1/3)``.
+    """
+    base = _base_pass(spec, params, inputs, targets)
+    rel = DEFAULT_REL_STEP if rel_step is None else float(rel_step)
+    out: dict[str, list[dict[str, np.ndarray]]] = {
+        k: [{} for _ in params] for k in ("values", "errors", "steps", "kinks", "at_kink")
+    }
+    for i, layer in enumerate(params):
+        for group, a in layer.items():
+            for key in out:
+                out[key][i][group] = np.full(np.shape(a), np.nan if key[0] in "ves" else False)
+    pieces = []
+    for (i, g), flat in _selected(spec, params, only).items():
+        h = rel * np.maximum(np.abs(np.reshape(params[i][g], -1)[flat]), 1.0)
+        pieces.append(_Piece(i, g, flat, h.astype(np.float64)))
+    per_chunk = max(1, _CHUNK // (len(_STENCIL) * base.nets[0].shape[0] * max(spec.sizes)))
+    for chunk in _chunks(pieces, per_chunk):
+        losses, kink, at_kink = _stencil_losses(spec, base, _perturbed_nets(base, chunk))
+        h = np.concatenate([piece.steps for piece in chunk])
+        value, error = _richardson(losses.reshape(-1, 4), base.loss, h, base.noise)
+        flags = {"kinks": kink, "at_kink": at_kink}
+        found = {"values": value, "errors": error, "steps": h}
+        found |= {k: np.any(v.reshape(-1, len(_STENCIL)), axis=1) for k, v in flags.items()}
+        lo = 0
+        for piece in chunk:
+            for key, result in found.items():
+                target = out[key][piece.layer][piece.group].reshape(-1)  # a view (contiguous)
+                target[piece.flat] = result[lo : lo + piece.flat.size]
+            lo += piece.flat.size
+    return FDResult(
+        out["values"], out["errors"], out["steps"], out["kinks"], out["at_kink"], base.loss
+    )
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """Entries ``flat`` of ``params[layer][group]`` and their steps ``h``."""
+
+    layer: int
+    group: str
+    flat: np.ndarray
+    steps: np.ndarray
+
+
+def _chunks(pieces: list[_Piece], size: int) -> Iterator[list[_Piece]]:
+    """Consecutive runs of about ``size`` entries (a large group is split)."""
+    chunk: list[_Piece] = []
+    room = size
+    for piece in pieces:
+        lo = 0
+        while lo < piece.flat.size:
+            take = min(room, piece.flat.size - lo)
+            part = slice(lo, lo + take)
+            chunk.append(_Piece(piece.layer, piece.group, piece.flat[part], piece.steps[part]))
+            lo, room = lo + take, room - take
+            if room == 0:
+                yield chunk
+                chunk, room = [], size
+    if chunk:
+        yield chunk
+
+
+def _perturbed_nets(base: _Base, pieces: list[_Piece]) -> list[tuple[int, np.ndarray]]:
+    """Layer ``l``'s pre-activation for ``p +- h, p +- 2h`` of every entry, per layer in order:
+    ``W[r, c] += s`` moves ``net[:, r]`` by ``s x[:, c]``, ``b[r] += s`` moves ``net[:, r]`` by
+    ``s``, a shared ``b += s`` moves all of ``net`` by ``s``."""
+    starts: list[tuple[int, np.ndarray]] = []
+    for i in sorted({piece.layer for piece in pieces}):
+        nets = []
+        for piece in (q for q in pieces if q.layer == i):
+            steps = (piece.steps[:, None] * _STENCIL).reshape(-1)
+            flat = np.repeat(piece.flat, len(_STENCIL))
+            net = np.repeat(base.nets[i][None], steps.size, axis=0)
+            copy = np.arange(steps.size)
+            if piece.group == "W":
+                r, c = np.unravel_index(flat, base.layers[i]["W"].shape)
+                net[copy, :, r] += steps[:, None] * base.outs[i][:, c].T
+            elif base.layers[i]["b"].ndim == 1:
+                net[copy, :, flat] += steps[:, None]
+            else:
+                net += steps[:, None, None]
+            nets.append(net)
+        starts.append((i, np.concatenate(nets)))
+    return starts
+
+
+def finite_difference_grads(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
+    """``dE/dparams`` by central differences (Richardson values), float64, shaped like params."""
+    return finite_difference(spec, params, inputs, targets).values
+
+
+def directional_finite_difference(
+    spec: Spec,
+    params: Params,
+    inputs: Array,
+    targets: Array,
+    *,
+    seed: int = 0,
+    rel_step: float | None = None,
+) -> DirectionalResult:
+    """``d/dt E(p + t v_g)`` at 0 for one random direction ``v_g ~ N(0, I)`` per trainable group,
+    scaled to ``max |v_g| = 1``: four forward passes per group whatever its size. Compare with
+    ``<grad_g, v_g>``."""
+    base = _base_pass(spec, params, inputs, targets)
+    rel = DEFAULT_REL_STEP if rel_step is None else float(rel_step)
+    rng = np.random.default_rng(seed)
+    result = DirectionalResult(
+        [{} for _ in params],
+        [{} for _ in params],
+        [{} for _ in params],
+        [{} for _ in params],
+        [{} for _ in params],
+        base.loss,
+    )
+    for i, layer in enumerate(params):
+        for group, a in layer.items():
+            p = np.asarray(a, dtype=np.float64)
+            v = rng.standard_normal(p.shape)
+            v = v / max(float(np.max(np.abs(v))), 1e-300)
+            moved = base.outs[i] @ v.T if group == "W" else np.broadcast_to(v, base.nets[i].shape)
+            h = rel * max(float(np.max(np.abs(p), initial=0.0)), 1.0)
+            for _attempt in range(2):
+                net = base.nets[i][None] + (h * _STENCIL)[:, None, None] * moved[None]
+                losses, kink, _ = _stencil_losses(spec, base, [(i, net)])
+                if not kink.any():
+                    break
+                h /= _KINK_RETRY
+            value, error = _richardson(losses[None], base.loss, np.array([h]), base.noise)
+            result.directions[i][group] = v
+            result.values[i][group] = float(value[0])
+            result.errors[i][group] = float(error[0])
+            result.steps[i][group] = h
+            result.kinks[i][group] = bool(kink.any())
+    return result

@@ -1,0 +1,172 @@
+"""The JAX oracle: ``jax.value_and_grad`` of an independent jax.numpy forward pass.
+
+Widths are padded up to powers of two (zero weights, masked outputs and samples) and
+activations/losses are runtime switches, so one compiled function, cached by jit at module level,
+serves every network of a shape bucket; the parameters go in as one vector and loss and gradients
+come back as one. It runs with x64 switched on locally (``jax.enable_x64``), never globally, and
+imports neither :mod:`gradcheck.backprop` nor the finite-difference oracle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from itertools import pairwise
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from gradcheck.arguments import check_arguments
+from gradcheck.spec import ACTIVATIONS, LOSSES, Array, Params, Spec
+
+__all__ = ["jax_cache_info", "jax_grads", "jax_loss_and_grads"]
+
+
+def _jax_softmax(z: Any, slope: Any, mask: Any) -> Any:
+    return jax.nn.softmax(jnp.where(mask, z, -1e30), axis=-1)  # padded units get e^-1e30 = 0
+
+
+_JAX_ACTIVATIONS: dict[str, Callable[[Any, Any, Any], Any]] = {
+    "identity": lambda z, slope, mask: z,
+    "sigmoid": lambda z, slope, mask: jax.nn.sigmoid(z),
+    "tanh": lambda z, slope, mask: jnp.tanh(z),
+    # Derivative at 0 is the left one (0, slope): where() picks the branch that was taken.
+    "relu": lambda z, slope, mask: jnp.where(z > 0, z, jnp.zeros_like(z)),
+    "leaky_relu": lambda z, slope, mask: jnp.where(z > 0, z, slope * z),
+    "softplus": lambda z, slope, mask: jnp.logaddexp(z, 0.0),
+    "softmax": _jax_softmax,
+}
+
+
+def _jax_cross_entropy(net: Any, out: Any, t: Any, weight: Any, mask: Any, count: Any) -> Any:
+    log_p = jax.nn.log_softmax(jnp.where(mask, net, -1e30), axis=-1)
+    return -jnp.sum(weight * t * log_p) / (count / jnp.sum(mask))  # count / n_out = batch
+
+
+_JAX_LOSSES: dict[str, Callable[..., Any]] = {
+    "half_sse": lambda net, out, t, weight, mask, count: 0.5 * jnp.sum(weight * (out - t) ** 2),
+    "mse": lambda net, out, t, weight, mask, count: jnp.sum(weight * (out - t) ** 2) / count,
+    "softmax_cross_entropy": _jax_cross_entropy,
+}
+_ACTIVATION_BRANCHES = [_JAX_ACTIVATIONS[name] for name in ACTIVATIONS]
+_LOSS_BRANCHES = [_JAX_LOSSES[name] for name in LOSSES]
+_TRACES: dict[str, int] = {"traces": 0}
+_BUCKETS: set[tuple[Any, ...]] = set()
+
+
+def _padded_loss(
+    theta: Any, x: Any, t: Any, codes: Any, slopes: Any, padded: tuple[int, ...]
+) -> Any:
+    """``E`` of the padded network ``out_l = act_l(out_{l-1} W_l^T + b_l + c_l)``, ``b_l`` a
+    per-neuron and ``c_l`` a shared bias, all packed in ``theta``; ``codes`` holds the activation
+    and loss ids, the real widths and the real batch. Padded units and samples weigh 0 in ``E``.
+    """
+    _TRACES["traces"] += 1  # runs once per trace, never per call
+    depth = len(padded) - 1
+    widths = codes[depth + 1 : 2 * depth + 1]
+    masks = [jnp.arange(padded[i + 1]) < widths[i] for i in range(depth)]
+    out = net = x
+    offset = 0
+    for i in range(depth):
+        n_out, n_in = padded[i + 1], padded[i]
+        w = theta[offset : offset + n_out * n_in].reshape(n_out, n_in)
+        b = theta[offset + n_out * n_in : offset + n_out * (n_in + 1)]
+        offset += n_out * (n_in + 1) + 1
+        net = out @ w.T + b + theta[offset - 1]
+        out = jax.lax.switch(codes[i], _ACTIVATION_BRANCHES, net, slopes[i], masks[i])
+    samples = jnp.arange(x.shape[0]) < codes[-1]
+    weight = (samples[:, None] & masks[-1][None, :]).astype(x.dtype)
+    count = (codes[-1] * widths[-1]).astype(x.dtype)
+    return jax.lax.switch(codes[depth], _LOSS_BRANCHES, net, out, t, weight, masks[-1], count)
+
+
+def _loss_and_flat_grad(
+    theta: Any, x: Any, t: Any, codes: Any, slopes: Any, padded: tuple[int, ...]
+) -> Any:
+    """``[E, dE/dtheta...]`` as one array: one transfer back per call."""
+    loss, grad = jax.value_and_grad(_padded_loss)(theta, x, t, codes, slopes, padded)
+    return jnp.concatenate([loss[None], grad])
+
+
+_LOSS_AND_GRAD = jax.jit(_loss_and_flat_grad, static_argnums=5)
+
+
+def _bucket(n: int, smallest: int) -> int:
+    """Round a width or batch up to a power of two, at least ``smallest``."""
+    return max(smallest, 1 << max(n - 1, 0).bit_length())
+
+
+def _pad(a: Any, shape: tuple[int, ...], dtype: np.dtype[Any]) -> np.ndarray:
+    out = np.zeros(shape, dtype=dtype)
+    a = np.asarray(a, dtype=dtype)
+    out[tuple(slice(0, s) for s in a.shape)] = a
+    return out
+
+
+def _packed_arguments(
+    spec: Spec, params: Params, inputs: Array, targets: Array, dtype: np.dtype[Any]
+) -> tuple[tuple[np.ndarray, ...], tuple[int, ...], list[dict[str, slice]]]:
+    """The arguments of :func:`_padded_loss`, the padded widths, and where each layer's ``W``,
+    ``b`` (per-neuron) and ``c`` (shared) sit in ``theta``."""
+    sizes = spec.sizes
+    padded = tuple(_bucket(n, 8) for n in sizes)
+    batch = np.shape(inputs)[0]
+    theta = np.zeros(1 + sum(m * (n + 1) + 1 for n, m in pairwise(padded)), dtype)
+    places: list[dict[str, slice]] = []
+    offset = 1  # theta[0] lines the gradients up with the loss in the returned array
+    for i, (p, f) in enumerate(zip(params, spec.frozen_params(), strict=True)):
+        n_out, n_in = padded[i + 1], padded[i]
+        w = slice(offset, offset + n_out * n_in)
+        b = slice(w.stop, w.stop + n_out)
+        places.append({"W": w, "b": b, "c": slice(b.stop, b.stop + 1)})
+        offset = b.stop + 1
+        theta[w] = _pad({**f, **p}["W"], (n_out, n_in), dtype).reshape(-1)
+        bias = np.asarray({**f, **p}.get("b", 0.0), dtype=dtype)
+        theta[b if bias.ndim else places[-1]["c"]] = _pad(
+            bias, (n_out,) if bias.ndim else (), dtype
+        )
+    codes = [ACTIVATIONS.index(a) for a in spec.activations] + [LOSSES.index(spec.loss)]
+    codes += [*sizes[1:], batch]
+    arguments = (
+        theta[1:],
+        _pad(inputs, (_bucket(batch, 4), padded[0]), dtype),
+        _pad(targets, (_bucket(batch, 4), padded[-1]), dtype),
+        np.array(codes, dtype=np.int32),
+        np.array(spec.slopes, dtype=dtype),
+    )
+    return arguments, padded, places
+
+
+def jax_loss_and_grads(
+    spec: Spec, params: Params, inputs: Array, targets: Array, *, dtype: str | None = None
+) -> tuple[float, Params]:
+    """``(E, dE/dparams)`` from one compiled ``jax.value_and_grad`` call, computed in the spec's
+    dtype or in ``dtype`` (``"float64"`` gives a float32 spec's exact-to-float64 reference)."""
+    check_arguments(spec, params, inputs, targets)
+    run = spec.dtype if dtype is None else np.dtype(dtype)
+    arguments, padded, places = _packed_arguments(spec, params, inputs, targets, run)
+    _BUCKETS.add((padded, arguments[1].shape, run.name))
+    with jax.enable_x64(True):
+        flat = np.asarray(_LOSS_AND_GRAD(*arguments, padded))
+    out: Params = []
+    for i, p in enumerate(params):
+        n_out, n_in = spec.sizes[i + 1], spec.sizes[i]
+        w = flat[places[i]["W"]].reshape(padded[i + 1], padded[i])[:n_out, :n_in]
+        b = flat[places[i]["b"]][:n_out] if np.ndim(p.get("b", 0)) else flat[places[i]["c"]][0]
+        out.append({k: np.array(v, dtype=run) for k, v in (("W", w), ("b", b)) if k in p})
+    return float(flat[0]), out
+
+
+def jax_grads(
+    spec: Spec, params: Params, inputs: Array, targets: Array, *, dtype: str | None = None
+) -> Params:
+    """``dE/dparams`` by ``jax.grad`` of an independent jax.numpy forward pass (in ``dtype``,
+    default the spec's)."""
+    return jax_loss_and_grads(spec, params, inputs, targets, dtype=dtype)[1]
+
+
+def jax_cache_info() -> dict[str, int]:
+    """``{"traces": n, "buckets": m}``: how often the JAX loss was traced, for how many shape
+    buckets (a trace happens once per bucket and x64 setting, not once per network)."""
+    return {"traces": _TRACES["traces"], "buckets": len(_BUCKETS)}
