@@ -1,0 +1,71 @@
+"""The verdict records: JSON-able entries named by label and location, one-line summaries, lazy
+failures, and relative errors against an exact zero."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from gradcheck.backprop import hand_grads
+from gradcheck.spec import Array, Params, Spec, builtin_networks_dir, load_specs
+from gradcheck.verdict import NetworkVerdict
+from gradcheck.verify import verify
+
+
+def sigmoid_seed_verdict(scale_w7: float = 1.0) -> NetworkVerdict:
+    spec = next(s for s in load_specs([builtin_networks_dir()]) if s.name == "sigmoid-2-2-2")
+
+    def candidate(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
+        grads = hand_grads(spec, params, inputs, targets)
+        grads[1]["W"][1, 0] *= scale_w7
+        return grads
+
+    return verify(candidate, spec)
+
+
+def test_verdict_records_are_json_and_name_every_entry() -> None:
+    verdict = sigmoid_seed_verdict(scale_w7=1.5)
+    data = json.loads(json.dumps(verdict.to_dict(), allow_nan=False))
+    assert data["ok"] is False and data["mode"] == "entries" and data["n_params"] == 8
+    assert data["counts"]["backprop-bug"] == 1 and data["counts"]["ok"] == 7
+    assert [e["label"] for e in data["entries"]] == [f"w{k}" for k in range(1, 9)]
+    w7 = data["entries"][6]
+    assert w7["location"] == "layer 2 W[1,0]" and w7["index"] == [1, 0] and w7["layer"] == 1
+    assert w7["status"] == "backprop-bug" and w7["abs_error_jax"] > w7["tol_jax"]
+    assert w7["hand"] == pytest.approx(1.5 * w7["jax"])
+    assert w7["rel_error_jax"] == pytest.approx(0.5)
+    assert set(w7) >= {"fd", "fd_error_estimate", "step", "abs_error_fd", "rel_error_fd", "tol_fd"}
+
+
+def test_summary_is_one_line_naming_the_failing_layer_and_entry() -> None:
+    failed = sigmoid_seed_verdict(scale_w7=1.5).summary()
+    assert "\n" not in failed
+    assert failed.startswith("sigmoid-2-2-2: FAILED 1 of 8 entries; w7 (layer 2 W[1,0]): hand ")
+    assert "[backprop-bug]" in failed and "[float64 rtol=1e-09" in failed
+    passed = sigmoid_seed_verdict().summary()
+    assert passed.startswith("sigmoid-2-2-2: verified, 8 entries: hand = JAX = FD [float64")
+
+
+def test_failures_and_entries_are_built_lazily_from_the_arrays() -> None:
+    verdict = sigmoid_seed_verdict(scale_w7=-1.0)
+    assert verdict.failures == tuple(e for e in verdict.entries if e.status == "backprop-bug")
+    assert [e.label for e in verdict.failures] == ["w7"]
+    assert not verdict.ok and verdict.counts["backprop-bug"] == 1
+
+
+def test_relative_errors_against_an_exact_zero_are_zero_or_infinite() -> None:
+    spec = next(s for s in load_specs([builtin_networks_dir()]) if s.name == "linear-2-2-1")
+    zero_input = np.zeros((1, 2))  # every layer-1 weight gradient is exactly 0
+    right = verify(hand_grads, spec, inputs=zero_input)
+    assert [e.rel_error_jax for e in right.entries[:4]] == [0.0] * 4 and right.ok
+
+    def nonzero(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
+        grads = hand_grads(spec, params, inputs, targets)
+        grads[0]["W"][0, 0] = 1e-3
+        return grads
+
+    wrong = verify(nonzero, spec, inputs=zero_input)
+    assert [(e.label, e.rel_error_jax) for e in wrong.failures] == [("w1", float("inf"))]
+    assert json.loads(json.dumps(wrong.to_dict()))["entries"][0]["rel_error_jax"] == "inf"
