@@ -18,6 +18,7 @@ from gradcheck.fd_oracle import (
     finite_difference,
     finite_difference_grads,
 )
+from gradcheck.fd_oracle import BoolParams as BoolParams  # the FDResult flag type, as before
 from gradcheck.jax_oracle import jax_cache_info, jax_grads, jax_loss_and_grads
 
 __all__ = [
