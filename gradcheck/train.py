@@ -4,8 +4,9 @@ Contract: ``train(spec, steps)`` runs full-batch training of the spec's network 
 :class:`TrainResult`. Parameters are the shared structure (``list[dict]`` of trainable ``"W"``
 and ``"b"``), carried through the scan with the optimizer state; frozen groups enter the
 compiled program as arguments and are never differentiated or updated; a shared bias stays a
-0-d array. The forward pass below is this module's own ``jax.numpy`` code (it shares nothing
-with :mod:`gradcheck.backprop`, which serves as the NumPy reference backend).
+0-d array. The step is :mod:`gradcheck.train_step`'s own ``jax.numpy`` code (it shares nothing
+with :mod:`gradcheck.backprop`, which serves as the NumPy reference backend); devices, sharding
+and the persistent cache come from :mod:`gradcheck.devices`.
 
 Update rules, per step with learning rate ``lr``:
 
@@ -26,19 +27,28 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
-import optax
-from jax.sharding import Mesh, NamedSharding, PartitionSpec, SingleDeviceSharding
 
 from gradcheck.backprop import forward as numpy_forward
 from gradcheck.backprop import loss_value as numpy_loss_value
 from gradcheck.backprop import train_numpy
-from gradcheck.spec import Array, GradcheckError, Params, Spec
+from gradcheck.devices import (
+    DEVICES,
+    DeviceError,
+    Placement,
+    TrainError,
+    enable_compilation_cache,
+    placement,
+    resolve_devices,
+)
+from gradcheck.spec import Array, Params, Spec
+from gradcheck.train_step import MOMENTUM as MOMENTUM
+from gradcheck.train_step import Net, Tree, gradient_step, merge, sequential_step, transform
+from gradcheck.train_step import forward as jax_forward
+from gradcheck.train_step import loss as jax_loss
 
 __all__ = [
     "BACKENDS",
@@ -55,128 +65,8 @@ __all__ = [
 ]
 
 BACKENDS = ("jax", "numpy")
-DEVICES = ("cpu", "gpu", "auto")
 OPTIMIZERS = ("sgd", "momentum", "adam")
 RULES = ("gradient", "sequential")
-MOMENTUM = 0.9
-
-Tree = Any  # a pytree of jax arrays shaped like Params (or an optax state)
-
-
-class TrainError(GradcheckError, ValueError):
-    """A training option is invalid; one line naming the option and the value."""
-
-
-class DeviceError(GradcheckError, RuntimeError):
-    """The requested device is not available to JAX; one line saying what would work."""
-
-
-# -- the network in jax.numpy ------------------------------------------------------------------
-_ACTIVATIONS: dict[str, Callable[[jax.Array, float], jax.Array]] = {
-    "identity": lambda z, s: z,
-    "sigmoid": lambda z, s: jax.nn.sigmoid(z),
-    "tanh": lambda z, s: jnp.tanh(z),
-    # where(), not maximum(): the derivative at 0 is the left one (0, and slope), as documented.
-    "relu": lambda z, s: jnp.where(z > 0, z, jnp.zeros_like(z)),
-    "leaky_relu": lambda z, s: jnp.where(z > 0, z, s * z),
-    "softplus": lambda z, s: jnp.logaddexp(0.0, z),
-    "softmax": lambda z, s: jax.nn.softmax(z, axis=-1),
-}
-
-
-class _Net(NamedTuple):
-    """What the compiled code needs to know about a network besides array shapes."""
-
-    activations: tuple[str, ...]
-    slopes: tuple[float, ...]
-    loss: str
-
-
-def _merge(params: Tree, frozen: Tree) -> list[dict[str, jax.Array]]:
-    return [{**f, **p} for p, f in zip(params, frozen, strict=True)]
-
-
-def _affine(layer: dict[str, jax.Array], x: jax.Array) -> jax.Array:
-    """``net = x @ W.T + b`` (``b`` a scalar for a shared bias, absent for none)."""
-    z = x @ layer["W"].T
-    return z + layer["b"] if "b" in layer else z
-
-
-def _forward(
-    net: _Net, layers: list[dict[str, jax.Array]], x: jax.Array
-) -> tuple[list[jax.Array], list[jax.Array]]:
-    """``nets[l-1] = net_l`` and ``outs[l] = act_l(net_l)`` for every layer; ``outs[0] = x``."""
-    nets: list[jax.Array] = []
-    outs = [x]
-    for layer, act, slope in zip(layers, net.activations, net.slopes, strict=True):
-        nets.append(_affine(layer, outs[-1]))
-        outs.append(_ACTIVATIONS[act](nets[-1], slope))
-    return nets, outs
-
-
-def _loss(net: _Net, z: jax.Array, t: jax.Array) -> jax.Array:
-    """The spec's loss from the output layer's net input ``z`` (``o = act_L(z)``)."""
-    if net.loss == "softmax_cross_entropy":
-        return -jnp.sum(t * jax.nn.log_softmax(z, axis=-1)) / z.shape[0]
-    o = _ACTIVATIONS[net.activations[-1]](z, net.slopes[-1])
-    if net.loss == "mse":
-        return jnp.mean((o - t) ** 2)
-    return 0.5 * jnp.sum((t - o) ** 2)
-
-
-def _total_loss(net: _Net, params: Tree, frozen: Tree, x: jax.Array, t: jax.Array) -> jax.Array:
-    return _loss(net, _forward(net, _merge(params, frozen), x)[0][-1], t)
-
-
-# -- one step ---------------------------------------------------------------------------------
-def _transform(optimizer: str, lr: Any) -> optax.GradientTransformation:
-    if optimizer == "momentum":
-        return optax.sgd(lr, momentum=MOMENTUM)
-    if optimizer == "adam":
-        return optax.adam(lr)
-    return optax.sgd(lr)
-
-
-def _gradient_step(
-    net: _Net, optimizer: str, lr: jax.Array, frozen: Tree, x: jax.Array, t: jax.Array
-) -> Callable[[tuple[Tree, Tree]], tuple[tuple[Tree, Tree], jax.Array]]:
-    """True gradient descent: ``p <- p - lr g`` for sgd, else optax's update of ``g``."""
-    tx = _transform(optimizer, lr)
-
-    def step(carry: tuple[Tree, Tree]) -> tuple[tuple[Tree, Tree], jax.Array]:
-        params, state = carry
-        loss, grads = jax.value_and_grad(_total_loss, argnums=1)(net, params, frozen, x, t)
-        if optimizer == "sgd":  # written out: optax's chain costs compile time for nothing
-            return (jax.tree.map(lambda p, g: p - lr * g, params, grads), state), loss
-        updates, state = tx.update(grads, state, params)
-        return (optax.apply_updates(params, updates), state), loss
-
-    return step
-
-
-def _sequential_step(
-    net: _Net, lr: jax.Array, frozen: Tree, x: jax.Array, t: jax.Array
-) -> Callable[[tuple[Tree, Tree]], tuple[tuple[Tree, Tree], jax.Array]]:
-    """SGD from the output layer down; ``delta_l = J_act_l^T (delta_{l+1} @ W_{l+1}^new)``."""
-
-    def step(carry: tuple[Tree, Tree]) -> tuple[tuple[Tree, Tree], jax.Array]:
-        params, state = carry
-        layers = _merge(params, frozen)
-        nets, outs = _forward(net, layers, x)
-        loss, delta = jax.value_and_grad(lambda z: _loss(net, z, t))(nets[-1])
-        new = list(params)
-        for i in reversed(range(len(layers))):
-            if i < len(layers) - 1:
-                act, slope = _ACTIVATIONS[net.activations[i]], net.slopes[i]
-                _, act_vjp = jax.vjp(lambda z, a=act, s=slope: a(z, s), nets[i])
-                delta = act_vjp(delta @ {**frozen[i + 1], **new[i + 1]}["W"])[0]
-            _, affine_vjp = jax.vjp(lambda g, below=outs[i]: _affine(g, below), layers[i])
-            grads = affine_vjp(delta)[0]
-            new[i] = {k: v - lr * grads[k] for k, v in params[i].items()}
-        return (new, state), loss
-
-    return step
-
 
 # -- the compiled loop ------------------------------------------------------------------------
 _TRACES = [0]
@@ -190,7 +80,7 @@ def trace_count() -> int:
 
 
 def _loop(
-    net: _Net, optimizer: str, rule: str, n_records: int, every: int
+    net: Net, optimizer: str, rule: str, n_records: int, every: int
 ) -> Callable[..., tuple[Tree, Tree, jax.Array, jax.Array, jax.Array]]:
     """``n_records * every`` steps, recording the loss before every ``every``-th step, then the
     outputs and loss after the last one."""
@@ -200,9 +90,9 @@ def _loop(
     ) -> tuple[Tree, Tree, jax.Array, jax.Array, jax.Array]:
         _TRACES[0] += 1  # a Python side effect: runs once per trace, never per step
         if rule == "sequential":
-            step = _sequential_step(net, lr, frozen, x, t)
+            step = sequential_step(net, lr, frozen, x, t)
         else:
-            step = _gradient_step(net, optimizer, lr, frozen, x, t)
+            step = gradient_step(net, optimizer, lr, frozen, x, t)
 
         def record(carry: tuple[Tree, Tree], _: None) -> tuple[tuple[Tree, Tree], jax.Array]:
             carry, loss = step(carry)
@@ -211,18 +101,10 @@ def _loop(
             return carry, loss
 
         (params, state), losses = jax.lax.scan(record, (params, state), None, length=n_records)
-        nets, outs = _forward(net, _merge(params, frozen), x)
-        return params, state, losses, outs[-1], _loss(net, nets[-1], t)
+        nets, outs = jax_forward(net, merge(params, frozen), x)
+        return params, state, losses, outs[-1], jax_loss(net, nets[-1], t)
 
     return run
-
-
-class _Placement(NamedTuple):
-    replicated: jax.sharding.Sharding
-    batch: jax.sharding.Sharding
-    label: str
-    n_devices: int
-    key: tuple[Any, ...]
 
 
 def _compiled(
@@ -248,69 +130,6 @@ def _compiled(
 
 def _avals(args: Sequence[Any]) -> tuple[tuple[tuple[int, ...], str], ...]:
     return tuple((tuple(a.shape), str(a.dtype)) for a in jax.tree.leaves(args))
-
-
-# -- devices ----------------------------------------------------------------------------------
-def _gpus() -> list[jax.Device]:
-    try:
-        return list(jax.devices("gpu"))
-    except RuntimeError:  # JAX raises RuntimeError when no GPU platform is present
-        return []
-
-
-def resolve_devices(device: str) -> list[jax.Device]:
-    """The devices ``cpu``, ``gpu`` or ``auto`` (a GPU when JAX sees one, else the CPU) mean."""
-    if device not in DEVICES:
-        raise DeviceError(f"device {device!r}: must be one of {', '.join(DEVICES)}")
-    if device == "cpu":
-        return list(jax.devices("cpu"))
-    gpus = _gpus()
-    if device == "gpu" and not gpus:
-        platforms = sorted({d.platform for d in jax.devices()})
-        raise DeviceError(
-            f"device 'gpu': JAX sees no GPU here (platforms: {', '.join(platforms)}); "
-            "install one with pip install 'gradcheck[cuda13]' (or [cuda12]), or use cpu/auto"
-        )
-    return gpus or list(jax.devices("cpu"))
-
-
-def _placement(device: str, data_parallel: bool, batch: int) -> _Placement:
-    devices = resolve_devices(device)
-    if not data_parallel:
-        d = devices[0]
-        one = SingleDeviceSharding(d)
-        return _Placement(one, one, f"{d.platform}:{d.id}", 1, (d.platform, d.id))
-    n = len(devices)
-    if batch % n:
-        raise TrainError(
-            f"data_parallel: a batch of {batch} samples does not split evenly across {n} "
-            f"{devices[0].platform} devices; use a batch that is a multiple of {n}"
-        )
-    mesh = Mesh(np.array(devices), ("data",))
-    label = f"{devices[0].platform} x{n} (data-parallel)"
-    key = (devices[0].platform, tuple(d.id for d in devices), "data")
-    return _Placement(
-        NamedSharding(mesh, PartitionSpec()),
-        NamedSharding(mesh, PartitionSpec("data")),
-        label,
-        n,
-        key,
-    )
-
-
-def enable_compilation_cache(path: str | Path) -> None:
-    """Turn on JAX's persistent compilation cache at ``path`` for this process (every entry,
-    however quick its compile), so a later process pays no XLA compile for the same program."""
-    directory = Path(path).expanduser()
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise TrainError(
-            f"cache directory {directory}: cannot create it ({exc.strerror})"
-        ) from None
-    jax.config.update("jax_compilation_cache_dir", str(directory))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
 # -- running ----------------------------------------------------------------------------------
@@ -415,7 +234,7 @@ def train(
             trained, steps, optimizer, rule, device, data_parallel, record_every, start
         )
     with jax.enable_x64(trained.dtype == np.float64):
-        place = _placement(device, data_parallel, len(trained.model.samples))
+        place = placement(device, data_parallel, len(trained.model.samples))
         return _train_jax(
             trained, steps, optimizer, rule, place, record_every, chunks, start, on_progress
         )
@@ -455,19 +274,19 @@ def _train_jax(
     steps: int,
     optimizer: str,
     rule: str,
-    place: _Placement,
+    place: Placement,
     record_every: int,
     chunks: int,
     start: Params,
     on_progress: Callable[[int], None] | None,
 ) -> TrainResult:
-    net = _Net(spec.activations, spec.slopes, spec.loss)
+    net = Net(spec.activations, spec.slopes, spec.loss)
     rep, batch = place.replicated, place.batch
     params = jax.device_put(start, rep)
     frozen = jax.device_put(spec.frozen_params(), rep)
     x, t = jax.device_put(spec.inputs(), batch), jax.device_put(spec.targets(), batch)
     lr = jax.device_put(np.asarray(spec.learning_rate, dtype=spec.dtype), rep)
-    state = jax.device_put(_transform(optimizer, spec.learning_rate).init(params), rep)
+    state = jax.device_put(transform(optimizer, spec.learning_rate).init(params), rep)
     compile_s = run_s = 0.0
     history: list[Array] = []
     done = 0

@@ -1,0 +1,138 @@
+"""One full-batch training step as a pure ``jax.numpy`` function, for :mod:`gradcheck.train`.
+
+Contract: the network's own forward pass and loss (sharing nothing with
+:mod:`gradcheck.backprop`), and the two update rules as ``step((params, state)) ->
+((params, state), loss before the step)``: ``gradient`` (optax, or plain SGD written out) and
+``sequential`` (SGD from the output layer down through the already updated weights above).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+__all__ = [
+    "MOMENTUM",
+    "Net",
+    "Step",
+    "Tree",
+    "forward",
+    "gradient_step",
+    "loss",
+    "merge",
+    "sequential_step",
+    "transform",
+]
+
+MOMENTUM = 0.9
+
+Tree = Any  # a pytree of jax arrays shaped like Params (or an optax state)
+Step = Callable[[tuple[Tree, Tree]], tuple[tuple[Tree, Tree], jax.Array]]
+
+_ACTIVATIONS: dict[str, Callable[[jax.Array, float], jax.Array]] = {
+    "identity": lambda z, s: z,
+    "sigmoid": lambda z, s: jax.nn.sigmoid(z),
+    "tanh": lambda z, s: jnp.tanh(z),
+    # where(), not maximum(): the derivative at 0 is the left one (0, and slope), as documented.
+    "relu": lambda z, s: jnp.where(z > 0, z, jnp.zeros_like(z)),
+    "leaky_relu": lambda z, s: jnp.where(z > 0, z, s * z),
+    "softplus": lambda z, s: jnp.logaddexp(0.0, z),
+    "softmax": lambda z, s: jax.nn.softmax(z, axis=-1),
+}
+
+
+class Net(NamedTuple):
+    """What the compiled code needs to know about a network besides array shapes."""
+
+    activations: tuple[str, ...]
+    slopes: tuple[float, ...]
+    loss: str
+
+
+def merge(params: Tree, frozen: Tree) -> list[dict[str, jax.Array]]:
+    """Every layer's trainable and frozen groups in one dict."""
+    return [{**f, **p} for p, f in zip(params, frozen, strict=True)]
+
+
+def _affine(layer: dict[str, jax.Array], x: jax.Array) -> jax.Array:
+    """``net = x @ W.T + b`` (``b`` a scalar for a shared bias, absent for none)."""
+    z = x @ layer["W"].T
+    return z + layer["b"] if "b" in layer else z
+
+
+def forward(
+    net: Net, layers: list[dict[str, jax.Array]], x: jax.Array
+) -> tuple[list[jax.Array], list[jax.Array]]:
+    """``nets[l-1] = net_l`` and ``outs[l] = act_l(net_l)`` for every layer; ``outs[0] = x``."""
+    nets: list[jax.Array] = []
+    outs = [x]
+    for layer, act, slope in zip(layers, net.activations, net.slopes, strict=True):
+        nets.append(_affine(layer, outs[-1]))
+        outs.append(_ACTIVATIONS[act](nets[-1], slope))
+    return nets, outs
+
+
+def loss(net: Net, z: jax.Array, t: jax.Array) -> jax.Array:
+    """The spec's loss from the output layer's net input ``z`` (``o = act_L(z)``)."""
+    if net.loss == "softmax_cross_entropy":
+        return -jnp.sum(t * jax.nn.log_softmax(z, axis=-1)) / z.shape[0]
+    o = _ACTIVATIONS[net.activations[-1]](z, net.slopes[-1])
+    if net.loss == "mse":
+        return jnp.mean((o - t) ** 2)
+    return 0.5 * jnp.sum((t - o) ** 2)
+
+
+def _total_loss(net: Net, params: Tree, frozen: Tree, x: jax.Array, t: jax.Array) -> jax.Array:
+    return loss(net, forward(net, merge(params, frozen), x)[0][-1], t)
+
+
+def transform(optimizer: str, lr: Any) -> optax.GradientTransformation:
+    """The optax update of ``optimizer``: sgd, sgd with momentum 0.9, or adam's defaults."""
+    if optimizer == "momentum":
+        return optax.sgd(lr, momentum=MOMENTUM)
+    if optimizer == "adam":
+        return optax.adam(lr)
+    return optax.sgd(lr)
+
+
+def gradient_step(
+    net: Net, optimizer: str, lr: jax.Array, frozen: Tree, x: jax.Array, t: jax.Array
+) -> Step:
+    """True gradient descent: ``p <- p - lr g`` for sgd, else optax's update of ``g``."""
+    tx = transform(optimizer, lr)
+
+    def step(carry: tuple[Tree, Tree]) -> tuple[tuple[Tree, Tree], jax.Array]:
+        params, state = carry
+        value, grads = jax.value_and_grad(_total_loss, argnums=1)(net, params, frozen, x, t)
+        if optimizer == "sgd":  # written out: optax's chain costs compile time for nothing
+            return (jax.tree.map(lambda p, g: p - lr * g, params, grads), state), value
+        updates, state = tx.update(grads, state, params)
+        return (optax.apply_updates(params, updates), state), value
+
+    return step
+
+
+def sequential_step(net: Net, lr: jax.Array, frozen: Tree, x: jax.Array, t: jax.Array) -> Step:
+    """SGD from the output layer down; ``delta_l = J_act_l^T (delta_{l+1} @ W_{l+1}^new)``."""
+
+    def step(carry: tuple[Tree, Tree]) -> tuple[tuple[Tree, Tree], jax.Array]:
+        params, state = carry
+        layers = merge(params, frozen)
+        nets, outs = forward(net, layers, x)
+        value, delta = jax.value_and_grad(lambda z: loss(net, z, t))(nets[-1])
+        new = list(params)
+        for i in reversed(range(len(layers))):
+            if i < len(layers) - 1:
+                act, slope = _ACTIVATIONS[net.activations[i]], net.slopes[i]
+                _, act_vjp = jax.vjp(lambda z, a=act, s=slope: a(z, s), nets[i])
+                delta = act_vjp(delta @ {**frozen[i + 1], **new[i + 1]}["W"])[0]
+            _, affine_vjp = jax.vjp(lambda g, below=outs[i]: _affine(g, below), layers[i])
+            grads = affine_vjp(delta)[0]
+            new[i] = {k: v - lr * grads[k] for k, v in params[i].items()}
+        return (new, state), value
+
+    return step
