@@ -17,14 +17,8 @@ import pytest
 from hypothesis import given, settings
 
 from gradcheck import cli
-from gradcheck.backprop import (
-    ACTIVATION_TABLE,
-    LOSS_TABLE,
-    forward,
-    full_params,
-    hand_grads,
-    train_numpy,
-)
+from gradcheck.backprop import forward, hand_grads, train_numpy
+from gradcheck.golden import output_first_grads
 from gradcheck.spec import GradcheckError, Params, Spec, builtin_networks_dir, load_spec, parse_spec
 from gradcheck.strategies import Case, networks
 from gradcheck.train import (
@@ -231,23 +225,9 @@ def test_shared_bias_stays_one_trained_scalar() -> None:
 
 # -- the sequential rule and the seed document ------------------------------------------------
 def _numpy_sequential(spec: Spec, steps: int) -> Params:
-    """Reference for the sequential rule from backprop's tables: update the top layer, then
-    propagate its delta through the *updated* weights (smooth activations, no softmax)."""
-    params = spec.initial_params()
-    x, t, lr = spec.inputs(), spec.targets(), spec.learning_rate
-    for _ in range(steps):
-        fwd = forward(spec, params, x)
-        upstream = LOSS_TABLE[spec.loss][1](fwd.outs[-1], t)
-        for i in reversed(range(len(params))):
-            act, slope = spec.activations[i], spec.slopes[i]
-            delta = upstream * ACTIVATION_TABLE[act][1](fwd.nets[i], fwd.outs[i + 1], slope)
-            grads = {"W": delta.T @ fwd.outs[i], "b": delta.sum(axis=0)}
-            params[i] = {
-                k: v - lr * (grads[k].sum() if k == "b" and v.ndim == 0 else grads[k])
-                for k, v in params[i].items()
-            }
-            upstream = delta @ full_params(spec, params)[i]["W"]
-    return params
+    """Reference for the sequential rule: the NumPy loop with golden's output-first gradients
+    (top layer first, each delta sent down through the *updated* weights above it)."""
+    return train_numpy(spec, steps, grad_fn=output_first_grads)[0]
 
 
 def test_sequential_rule_reproduces_the_seed_documents_10000_step_outputs() -> None:
