@@ -1,0 +1,279 @@
+"""Run every check the report shows and collect the records it renders.
+
+:func:`collect` runs the golden cases, verifies the built-in and ``n`` generated networks
+(shrinking a counterexample with Hypothesis if one fails), trains the seed networks with JAX and
+NumPy, and reads the environment. It returns plain JSON-able data (:class:`ReportData`); the
+report module only renders it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib.metadata
+import math
+import platform
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import jax
+import numpy as np
+from hypothesis import HealthCheck, find, settings
+from hypothesis.errors import NoSuchExample
+
+from gradcheck.backprop import hand_grads
+from gradcheck.compare import tolerance_for
+from gradcheck.golden import Quantity, check_spec, judge, parse_quantity
+from gradcheck.report import SCHEMA, GoldenNetwork, ReportData, network_sketch, summarize
+from gradcheck.spec import GradientFn, Spec, builtin_networks_dir, load_specs
+from gradcheck.strategies import Case, networks, sample_networks
+from gradcheck.train import TrainResult, train
+from gradcheck.verify import load_candidate, verify
+
+__all__ = ["collect"]
+
+_REPORT_DTYPES = ("float64", "float32")  # generated networks come in both, each judged by its own
+_CURVE_STEPS = 1000  # a seed network's loss curve runs at least this many steps
+_CURVE_POINTS = 1000  # loss values kept per curve in report.json (the plot thins further)
+
+
+def collect(
+    examples: int, seed: int, candidate_ref: str | None, command: str, start: float
+) -> ReportData:
+    """Every record the report shows, from golden, verify, strategies and train."""
+
+    candidate = load_candidate(candidate_ref) if candidate_ref else hand_grads
+    specs = load_specs([builtin_networks_dir()])
+    documented = [s for s in specs if s.documented]
+    golden = [
+        GoldenNetwork(
+            network=s.name,
+            source=s.model.source,
+            sketch=network_sketch(s),
+            records=[r.to_dict() for r in check_spec(s)],
+        )
+        for s in documented
+    ]
+    gradients = [verify(candidate, s).to_dict() for s in specs]
+    properties = _generated_record(candidate, examples, seed)
+    training = [_training_record(s) for s in documented]
+    environment = _environment_record(seed, command, start)
+    environment["candidate"] = candidate_ref or "gradcheck.backprop:hand_grads"
+    return ReportData(
+        schema=SCHEMA,
+        summary=summarize(golden, gradients, properties, training),
+        golden=golden,
+        gradients=gradients,
+        properties=properties,
+        training=training,
+        environment=environment,
+    )
+
+
+def _generated_record(candidate: GradientFn, n: int, seed: int) -> dict[str, Any]:
+    """``n`` sampled networks verified: architectures, largest relative error per oracle and
+    network, the network closest to its tolerance, and a shrunk counterexample if one fails."""
+
+    cases = sample_networks(n, seed, dtypes=_REPORT_DTYPES)
+    rows: list[dict[str, Any]] = []
+    errors: dict[str, list[float]] = {
+        f"{oracle} {dtype}": [] for oracle in ("JAX", "FD") for dtype in _REPORT_DTYPES
+    }
+    worst: tuple[float, dict[str, Any]] = (-1.0, {})
+    for k, case in enumerate(cases):
+        verdict, dtype = verify(candidate, *case), case.spec.model.dtype
+        # relative error means nothing for a gradient that is zero within tolerance
+        rel_jax = _largest(e.rel_error_jax for e in verdict.entries if abs(e.jax) > e.tol_jax)
+        rel_fd = _largest(e.rel_error_fd for e in verdict.entries if abs(e.fd) > e.tol_fd)
+        errors[f"JAX {dtype}"].append(rel_jax)
+        errors[f"FD {dtype}"].append(rel_fd)
+        rows.append(
+            {
+                "index": k,
+                "name": case.spec.name,
+                "description": case.describe(),
+                "dtype": dtype,
+                "n_params": case.spec.n_params,
+                "ok": verdict.ok,
+                "summary": verdict.summary(),
+                "rel_error_jax": rel_jax,
+                "rel_error_fd": rel_fd,
+            }
+        )
+        for e in verdict.entries:
+            for oracle, err, tol, rel in (
+                ("JAX", e.abs_error_jax, e.tol_jax, e.rel_error_jax),
+                ("finite differences", e.abs_error_fd, e.tol_fd, e.rel_error_fd),
+            ):
+                if err / tol > worst[0]:
+                    worst = (
+                        err / tol,
+                        {
+                            "index": k,
+                            "network": case.describe(),
+                            "oracle": oracle,
+                            "parameter": e.label,
+                            "error": rel,
+                            "abs_error": err,
+                            "allowed": tol,
+                            "replay": case.replay(),
+                        },
+                    )
+    tables: dict[str, Counter[str]] = {
+        "layers": Counter(str(len(c.spec.sizes) - 1) for c in cases),
+        "activation (layers)": Counter(a for c in cases for a in c.spec.activations),
+        "loss": Counter(c.spec.loss for c in cases),
+        "bias": Counter(b for c in cases for b in c.spec.bias_modes),
+        "dtype": Counter(c.spec.model.dtype for c in cases),
+        "parameters": Counter(_bucket(c.spec.n_params) for c in cases),
+    }
+    failing = [c for c, row in zip(cases, rows, strict=True) if not row["ok"]]
+    return {
+        "count": n,
+        "seed": seed,
+        "architectures": {
+            k: sorted(v.items(), key=lambda kv: _sort_key(k, kv[0])) for k, v in tables.items()
+        },
+        "errors": errors,
+        "tolerances": {f"JAX {d}": tolerance_for(d).rtol for d in _REPORT_DTYPES},
+        "networks": rows,
+        "worst": worst[1] or None,
+        "counterexample": _counterexample(candidate, failing) if failing else None,
+    }
+
+
+def _largest(values: Iterable[float]) -> float:
+    """The largest finite-or-infinite value, NaN (0/0: both sides exactly 0) left out."""
+
+    return max((v for v in values if not math.isnan(v)), default=0.0)
+
+
+_PARAM_BUCKETS = ("1-10", "11-30", "31-100", "101-300", "> 300")
+
+
+def _sort_key(table: str, value: str) -> tuple[int, str]:
+    """Parameter buckets in size order, everything else alphabetically."""
+    return (_PARAM_BUCKETS.index(value), "") if table == "parameters" else (0, value)
+
+
+def _bucket(n_params: int) -> str:
+    """Which of :data:`_PARAM_BUCKETS` a parameter count falls in."""
+    return _PARAM_BUCKETS[sum(n_params > edge for edge in (10, 30, 100, 300))]
+
+
+def _counterexample(candidate: GradientFn, failing: Sequence[Case]) -> dict[str, Any]:
+    """Hypothesis's shrunk failing network for ``candidate``; the smallest sampled failure when
+    a search of 200 examples finds none."""
+
+    shrunk = True
+    try:
+        case = find(
+            networks(dtypes=_REPORT_DTYPES),
+            lambda c: not verify(candidate, *c).ok,
+            settings=settings(
+                max_examples=200,
+                database=None,
+                deadline=None,
+                suppress_health_check=list(HealthCheck),
+            ),
+        )
+    except NoSuchExample:
+        case, shrunk = min(failing, key=lambda c: c.spec.n_params), False
+    return {
+        "network": case.describe(),
+        "summary": verify(candidate, *case).summary(),
+        "shrunk": shrunk,
+        "replay": case.replay(),
+    }
+
+
+def _training_record(spec: Spec) -> dict[str, Any]:
+    """The seed network trained by JAX and by the NumPy loop, checked against each other
+    (compare's tolerance) and against the document's values after training."""
+
+    last = len(spec.sizes) - 1
+    wanted = [(d, parse_quantity(spec, d.quantity)) for d in spec.documented]
+    after = [
+        (d, q)
+        for d, q in wanted
+        if q.step >= 1 and (q.kind == "loss" or (q.kind == "out" and q.units[0][0] == last))
+    ]
+    steps = max([_CURVE_STEPS, *(q.step for _, q in after)])
+    every = max(1, steps // _CURVE_POINTS)
+    runs: dict[tuple[str, str, int], TrainResult] = {}
+
+    def run(backend: str, rule: str, n: int) -> TrainResult:
+        if (backend, rule, n) not in runs:
+            runs[backend, rule, n] = train(
+                spec, n, backend=backend, rule=rule, record_every=every if n == steps else n
+            )
+        return runs[backend, rule, n]
+
+    jax_run, numpy_run = run("jax", "gradient", steps), run("numpy", "gradient", steps)
+    tol = tolerance_for(spec.model.dtype)
+    pairs = [(jax_run.loss_history, numpy_run.loss_history)] + [
+        (jax_run.params[i][k], numpy_run.params[i][k])
+        for i, group in enumerate(numpy_run.params)
+        for k in group
+    ]
+    diffs = [np.abs(np.asarray(a) - np.asarray(b)) for a, b in pairs]
+    agree = all(
+        bool(np.all(d <= tol.atol + tol.rtol * np.abs(b)))
+        for d, (_, b) in zip(diffs, pairs, strict=True)
+    )
+    finals = []
+    for d, q in after:
+        values = {
+            name: _trained_value(q, run(backend, rule, q.step))
+            for name, backend, rule in (
+                ("jax", "jax", "gradient"),
+                ("numpy", "numpy", "gradient"),
+                ("sequential", "jax", "sequential"),
+            )
+        }
+        finals.append(
+            {
+                "quantity": q.text,
+                "where": d.where,
+                "documented": d.printed,
+                **values,
+                "verdict": judge(d.printed, values["jax"]),
+                "verdict_sequential": judge(d.printed, values["sequential"]),
+            }
+        )
+    return {
+        "network": spec.name,
+        "status": "agree" if agree else "disagree",
+        "max_abs_diff": max(float(d.max(initial=0.0)) for d in diffs),
+        "tolerance": tol.to_dict(),
+        "jax": jax_run.to_dict(),
+        "numpy": numpy_run.to_dict(),
+        "finals": finals,
+    }
+
+
+def _trained_value(q: Quantity, result: TrainResult) -> float:
+    """A documented ``loss@N`` or ``out:<output unit>@N`` read from an N-step run."""
+    if q.kind == "loss":
+        return float(result.loss)
+    return float(result.outputs[q.sample][q.units[0][1]])
+
+
+def _environment_record(seed: int, command: str, start: float) -> dict[str, Any]:
+    """Versions, device, seeds and the command that reproduces the report."""
+
+    packages = ("gradcheck", "numpy", "jax", "jaxlib", "hypothesis", "optax", "jinja2")
+    device = jax.devices()[0]
+    return {
+        "versions": {
+            "python": platform.python_version(),
+            **{p: importlib.metadata.version(p) for p in packages},
+        },
+        "platform": platform.platform(),
+        "device": f"{device.platform}: {device.device_kind} (x{jax.device_count()})",
+        "seeds": {"generated networks": seed, "finite-difference directions": 0},
+        "command": command,
+        "generated_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "elapsed_s": time.perf_counter() - start,
+    }
