@@ -490,3 +490,12 @@ def test_train_command_rejects_an_option_the_backend_cannot_run(
     args = ["train", seed, "--steps", "5", "--backend", "numpy", "--optimizer", "adam"]
     status, _, err = _run_cli(args, capsys)
     assert status == 2 and err.count("\n") == 1 and "backend 'numpy' runs plain SGD" in err
+
+
+def test_cheap_runs_skip_xla_backend_optimisation_and_big_ones_keep_it() -> None:
+    """Compile time dominates a seed-sized run, so only there is optimisation traded away."""
+    from gradcheck.train import _compiler_options
+
+    seed = load_spec(builtin_networks_dir() / "sigmoid_2_2_2.toml")
+    assert _compiler_options(seed, 10_000) == {"xla_backend_optimization_level": 0}
+    assert _compiler_options(seed, 10_000_000) == {}
