@@ -216,7 +216,7 @@ class Spec:
 def _weights(layer: Layer, n_in: int, n_out: int, dtype: np.dtype[Any]) -> Array:
     if layer.weights is not None:
         return np.array(layer.weights, dtype=dtype)
-    assert layer.init is not None  # guaranteed by Layer._check
+    assert layer.init is not None  # guaranteed by schema.cross_check
     rng = np.random.default_rng(layer.init.seed)
     s = layer.init.scale
     match layer.init.rule:
