@@ -192,7 +192,8 @@ def _richardson(
 
 
 def _selected(spec: Spec, params: Params, only: list[Location] | None) -> dict[Any, np.ndarray]:
-    """(layer, group) -> flat indices of the entries to difference."""
+    """(layer, group) -> flat indices of the entries to difference, in layer order: the order
+    :func:`_stencil_losses` returns the copies' losses in, whatever the order of ``only``."""
     if only is None:
         return {(i, g): np.arange(np.size(a)) for i, p in enumerate(params) for g, a in p.items()}
     chosen: dict[Any, list[int]] = {}
@@ -202,7 +203,7 @@ def _selected(spec: Spec, params: Params, only: list[Location] | None) -> dict[A
         shape = np.shape(params[layer][group])
         flat = int(np.ravel_multi_index(index, shape)) if shape else 0
         chosen.setdefault((layer, group), []).append(flat)
-    return {key: np.unique(flat) for key, flat in chosen.items()}
+    return {key: np.unique(flat) for key, flat in sorted(chosen.items())}
 
 
 def finite_difference(

@@ -150,6 +150,14 @@ def test_only_differences_the_entries_asked_for() -> None:
     assert np.isnan(fd.values[0]["W"]).all()
     assert np.isfinite(fd.values[1]["W"]).sum() == 1
     assert fd.values[1]["W"][1, 0] == full.values[1]["W"][1, 0]
+    # listed against layer order (and out of order within a layer): each entry keeps its value
+    only = [(1, "W", (1, 0)), (0, "W", (1, 1)), (1, "W", (0, 1)), (0, "W", (0, 0))]
+    fd = oracles.finite_difference(spec, p, x, t, only=only)
+    for layer, group, index in only:
+        where = (layer, group, index)
+        assert fd.steps[layer][group][index] == full.steps[layer][group][index], where
+        got, want = fd.values[layer][group][index], full.values[layer][group][index]
+        assert got == pytest.approx(want, rel=1e-12), where
 
 
 def test_a_stencil_across_a_relu_kink_is_flagged() -> None:
