@@ -302,8 +302,8 @@ def write_report(data: ReportData, out_dir: str | Path) -> tuple[Path, Path]:
         os.replace(temporary[1], html_path)
     except (FileExistsError, NotADirectoryError) as exc:
         raise ReportError(f"{out}: --out must be a folder ({exc.strerror})") from None
-    except PermissionError as exc:
-        raise ReportError(f"{out}: cannot write the report ({exc.strerror})") from None
+    except OSError as exc:  # no permission, name too long, disk full, read-only file system...
+        raise ReportError(f"{out}: cannot write the report ({exc.strerror or exc})") from None
     finally:
         for tmp in temporary:
             tmp.unlink(missing_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -393,6 +394,25 @@ def test_out_path_that_is_a_file_is_a_one_line_error(tmp_path: Path) -> None:
     with pytest.raises(report.ReportError, match=r"taken: --out must be a folder") as err:
         report.write_report(_data(), target)
     assert "\n" not in str(err.value)
+
+
+def test_out_path_the_os_refuses_is_a_one_line_error_naming_it(tmp_path: Path) -> None:
+    too_long = tmp_path / ("a" * 300)  # longer than any file system allows one name to be
+    with pytest.raises(report.ReportError, match=r"a{300}: cannot write the report \(File name"):
+        report.write_report(_data(), too_long)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_os_error_while_writing_leaves_no_temporary_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_full(src: str, dst: str) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "replace", disk_full)
+    with pytest.raises(report.ReportError, match=r"cannot write the report \(No space left"):
+        report.write_report(_data(), tmp_path)
+    assert list(tmp_path.iterdir()) == []
 
 
 # -- SVG --------------------------------------------------------------------------------------
