@@ -232,17 +232,21 @@ def load_candidate(reference: str) -> GradientFn:
         if not path.is_file() or spec is None or spec.loader is None:
             raise CandidateError(f"--candidate {reference!r}: no such file {path}")
         module = importlib.util.module_from_spec(spec)
+        # Loading runs the user's module body, which may raise anything (a NameError, a failed
+        # assert): every such failure is bad input for the run, reported as one line.
         try:
             spec.loader.exec_module(module)
-        except (ImportError, SyntaxError) as exc:
-            raise CandidateError(f"--candidate {reference!r}: cannot load {path}: {exc}") from None
+        except Exception as exc:
+            raise CandidateError(
+                f"--candidate {reference!r}: cannot load {path}: {type(exc).__name__}: {exc}"
+            ) from None
     else:
         sys.path.insert(0, os.getcwd())  # as `python -m` would: modules beside the user
         try:
             module = importlib.import_module(target)
-        except (ImportError, SyntaxError) as exc:
+        except Exception as exc:  # the user's module body, as above
             raise CandidateError(
-                f"--candidate {reference!r}: cannot import {target}: {exc}"
+                f"--candidate {reference!r}: cannot import {target}: {type(exc).__name__}: {exc}"
             ) from None
         finally:
             sys.path.remove(os.getcwd())
