@@ -10,8 +10,11 @@ measured rounding ``p`` of that dtype (:func:`precision_allowance`):
 ``floor = 1e-4 * max |j|`` over the entry's group allows for cancellation in the sums that
 make a small entry. The pattern names the failure: hand != JAX while JAX == FD is a
 ``backprop-bug``; hand == JAX != FD an ``fd-artefact``; hand != JAX with both inside the FD
-error ``precision-limited``; an entry whose FD stencil crosses a relu kink is
-``non-differentiable here``. Those three are reported, not failed.
+error ``precision-limited``. An entry whose FD stencil crosses a relu kink is ``non-differentiable
+here`` when hand is a valid (sub)gradient: equal to JAX, or, where the point sits on the kink,
+finite and between the one-sided derivatives ``l``, ``r`` of the FD stencil,
+``min(l, r) - c <= h <= max(l, r) + c`` with ``c = s * e_side + atol + rtol * max(|l|, |r|,
+floor) + p``; otherwise it is a ``backprop-bug``. Those three are reported, not failed.
 
 :func:`gradcheck.verify.verify` runs the candidate and both oracles and builds a
 :class:`NetworkVerdict` from these comparisons; the records live in :mod:`gradcheck.verdict` and
@@ -96,13 +99,16 @@ def classify(
     tolerance: Tolerance,
     floor: float | np.ndarray,
     precision: float | np.ndarray = 0.0,
+    *,
+    one_sided: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Status codes and the allowed ``|h - j|``, ``|h - f|`` per entry (see the module doc).
 
     ``precision`` is the measured rounding error of the spec's dtype (JAX in that dtype against
     JAX in float64), added to both tolerances. A kink-crossing entry is ``non-differentiable
-    here`` when hand agrees with JAX or the point sits on the kink; elsewhere JAX is exact and
-    convicts it. Hand != JAX with both inside the FD error is ``precision-limited``: the
+    here`` when hand agrees with JAX, or the point sits on the kink and hand lies between the
+    ``one_sided`` derivatives ``(left, right, error bound)``; otherwise (JAX is exact off the
+    kink) it is a bug. Hand != JAX with both inside the FD error is ``precision-limited``: the
     difference is below what the independent oracle can resolve.
     """
     tol_jax = tolerance.atol + tolerance.rtol * np.maximum(np.abs(jax), floor) + precision
@@ -116,8 +122,9 @@ def classify(
         hj = np.abs(hand - jax) <= tol_jax
         hf = np.abs(hand - fd) <= tol_fd
         jf = np.abs(jax - fd) <= tol_fd
+        subgradient = hj | (at_kink & _between(hand, one_sided, tolerance, floor, precision))
     status = np.select(
-        [kink & (hj | at_kink), kink, hj & hf, hj, jf & hf, jf, hf],
+        [kink & subgradient, kink, hj & hf, hj, jf & hf, jf, hf],
         [
             _CODE["non-differentiable here"],
             _CODE["backprop-bug"],
@@ -132,6 +139,25 @@ def classify(
     return status, tol_jax, tol_fd
 
 
+def _between(
+    hand: np.ndarray,
+    one_sided: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+    tolerance: Tolerance,
+    floor: float | np.ndarray,
+    precision: float | np.ndarray,
+) -> np.ndarray:
+    """``min(l, r) - c <= h <= max(l, r) + c`` (False for NaN, and everywhere without ``l, r``)."""
+    if one_sided is None:
+        return np.zeros(np.shape(hand), dtype=bool)
+    left, right, error = one_sided
+    lo, hi = np.minimum(left, right), np.maximum(left, right)
+    scale = np.maximum(np.maximum(np.abs(lo), np.abs(hi)), floor)
+    slack = tolerance.fd_safety * error + tolerance.atol + tolerance.rtol * scale + precision
+    with np.errstate(invalid="ignore"):
+        inside: np.ndarray = np.isfinite(hand) & (hand >= lo - slack) & (hand <= hi + slack)
+    return inside
+
+
 def _classify_columns(
     col: dict[str, np.ndarray],
     kink: np.ndarray,
@@ -139,6 +165,7 @@ def _classify_columns(
     tolerance: Tolerance,
     floor: float | np.ndarray,
     precision: float | np.ndarray,
+    one_sided: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """:func:`classify` on the ``hand``, ``jax``, ``fd`` and ``fd_error_estimate`` columns: the
     status codes, and the columns with ``tol_jax`` and ``tol_fd`` added."""
@@ -152,6 +179,7 @@ def _classify_columns(
         tolerance,
         floor,
         precision,
+        one_sided=one_sided,
     )
     return status, {**col, "tol_jax": tol_jax, "tol_fd": tol_fd}
 
@@ -182,8 +210,13 @@ def compare_group(
     for name, values in (("fd", fd.values), ("fd_error_estimate", fd.errors), ("step", fd.steps)):
         col[name] = values[layer][group].reshape(-1)[rows]
     kink, at_kink = (f[layer][group].reshape(-1)[rows] for f in (fd.kinks, fd.at_kink))
+    left, right, side = (
+        f[layer][group].reshape(-1)[rows] for f in (fd.left, fd.right, fd.one_sided_errors)
+    )
     allowed = 0.0 if precision is None else np.reshape(precision, -1)[rows]
-    status, col = _classify_columns(col, kink, at_kink, tolerance, floor, allowed)
+    status, col = _classify_columns(
+        col, kink, at_kink, tolerance, floor, allowed, (left, right, side)
+    )
     return GroupCheck(layer, group, "entry", np.shape(jax), rows, col, status)
 
 
@@ -209,6 +242,9 @@ def compare_entries(
             ("step", fd.steps),
             ("kink", fd.kinks),
             ("at_kink", fd.at_kink),
+            ("left", fd.left),
+            ("right", fd.right),
+            ("one_sided_error", fd.one_sided_errors),
         )
     }
     sizes = [a.size for a in flat["jax"]]
@@ -219,7 +255,10 @@ def compare_entries(
         allowed.append(np.zeros(n) if measured is None else np.reshape(measured, -1))
     col = {name: np.concatenate(parts) for name, parts in flat.items()}
     kink, at_kink = col.pop("kink").astype(bool), col.pop("at_kink").astype(bool)
-    status, col = _classify_columns(col, kink, at_kink, tolerance, floor, np.concatenate(allowed))
+    one_sided = (col.pop("left"), col.pop("right"), col.pop("one_sided_error"))
+    status, col = _classify_columns(
+        col, kink, at_kink, tolerance, floor, np.concatenate(allowed), one_sided
+    )
     checks = []
     bounds = np.cumsum([0, *sizes])
     for (i, g), lo, hi in zip(groups, bounds[:-1], bounds[1:], strict=True):

@@ -5,8 +5,10 @@ value ``R = (4 D(h) - D(2h)) / 3`` and the error estimate ``|D(2h) - D(h)| / 3 +
 (``delta``: rounding noise of ``E``). All perturbed copies go through one batched NumPy forward
 pass, each joining it at its parameter's layer (``W[r, c] += h`` only moves ``net[:, r]``, by
 ``h x[:, c]``; below it, nothing moves). Entries whose stencil moves a relu/leaky_relu
-pre-activation across zero are flagged as kinks. Imports neither :mod:`gradcheck.backprop` nor
-the JAX oracle, so a bug in either cannot hide in a shared helper.
+pre-activation across zero are flagged as kinks; for those sitting on one, the one-sided
+derivatives ``(4 E(p +- h) - E(p +- 2h) - 3 E(p)) / (+-2h)`` bound the valid subgradients.
+Imports neither :mod:`gradcheck.backprop` nor the JAX oracle, so a bug in either cannot hide in
+a shared helper.
 """
 
 from __future__ import annotations
@@ -46,8 +48,10 @@ class FDResult:
     ``values``: Richardson value ``(4 D(h) - D(2h)) / 3``; ``errors``: its error estimate;
     ``steps``: ``h`` per entry; ``kinks``: the stencil ``p +- h, p +- 2h`` moved a relu/leaky_relu
     pre-activation across zero; ``at_kink``: the point itself sits on a kink for a unit the
-    entry moves (the one-sided derivatives differ there); ``loss``: ``E(params)``. Entries left
-    out by ``only`` hold NaN and False.
+    entry moves (the one-sided derivatives differ there); ``left``/``right``: the one-sided
+    derivatives from ``E(p)``, ``E(p -+ h)``, ``E(p -+ 2h)``, ``one_sided_errors`` a bound on
+    either's error (meaningful where the point is on a kink and no other lies within ``2h``);
+    ``loss``: ``E(params)``. Entries left out by ``only`` hold NaN and False.
     """
 
     values: Params
@@ -55,6 +59,9 @@ class FDResult:
     steps: Params
     kinks: BoolParams
     at_kink: BoolParams
+    left: Params
+    right: Params
+    one_sided_errors: Params
     loss: float
 
 
@@ -191,6 +198,21 @@ def _richardson(
     return (4.0 * d1 - d2) / 3.0, np.abs(d2 - d1) / 3.0 + 1.5 * delta / h
 
 
+def _one_sided(
+    losses: np.ndarray, centre: float, h: np.ndarray, noise: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Left and right derivatives ``(4 E(+-h) - E(+-2h) - 3 E(0)) / (+-2h)`` and a bound on their
+    error: the gap to the first-order ``(E(+-h) - E(0)) / +-h`` (it overstates the O(h^2)
+    truncation) plus rounding ``4 delta / h``, with the model noise ``delta`` (the fourth
+    difference measures the kink here, not noise)."""
+    first = (losses[:, :2] - centre) / (h[:, None] * _STENCIL[:2])
+    second = (4.0 * losses[:, :2] - losses[:, 2:] - 3.0 * centre) / (
+        2.0 * h[:, None] * _STENCIL[:2]
+    )
+    error = np.max(np.abs(second - first), axis=1) + 4.0 * noise / h
+    return second[:, 1], second[:, 0], error
+
+
 def _selected(spec: Spec, params: Params, only: list[Location] | None) -> dict[Any, np.ndarray]:
     """(layer, group) -> flat indices of the entries to difference, in layer order: the order
     :func:`_stencil_losses` returns the copies' losses in, whatever the order of ``only``."""
@@ -221,13 +243,13 @@ def finite_difference(
     """
     base = _base_pass(spec, params, inputs, targets)
     rel = DEFAULT_REL_STEP if rel_step is None else float(rel_step)
-    out: dict[str, list[dict[str, np.ndarray]]] = {
-        k: [{} for _ in params] for k in ("values", "errors", "steps", "kinks", "at_kink")
-    }
+    flags = ("kinks", "at_kink")
+    numbers = ("values", "errors", "steps", "left", "right", "one_sided_errors")
+    out: dict[str, list[dict[str, np.ndarray]]] = {k: [{} for _ in params] for k in flags + numbers}
     for i, layer in enumerate(params):
         for group, a in layer.items():
             for key in out:
-                out[key][i][group] = np.full(np.shape(a), np.nan if key[0] in "ves" else False)
+                out[key][i][group] = np.full(np.shape(a), False if key in flags else np.nan)
     pieces = []
     for (i, g), flat in _selected(spec, params, only).items():
         h = rel * np.maximum(np.abs(np.reshape(params[i][g], -1)[flat]), 1.0)
@@ -236,19 +258,20 @@ def finite_difference(
     for chunk in _chunks(pieces, per_chunk):
         losses, kink, at_kink = _stencil_losses(spec, base, _perturbed_nets(base, chunk))
         h = np.concatenate([piece.steps for piece in chunk])
-        value, error = _richardson(losses.reshape(-1, 4), base.loss, h, base.noise)
-        flags = {"kinks": kink, "at_kink": at_kink}
-        found = {"values": value, "errors": error, "steps": h}
-        found |= {k: np.any(v.reshape(-1, len(_STENCIL)), axis=1) for k, v in flags.items()}
+        per_entry = losses.reshape(-1, len(_STENCIL))
+        value, error = _richardson(per_entry, base.loss, h, base.noise)
+        left, right, side_error = _one_sided(per_entry, base.loss, h, base.noise)
+        found = {"values": value, "errors": error, "steps": h, "left": left, "right": right}
+        found["one_sided_errors"] = side_error
+        for key, moved in (("kinks", kink), ("at_kink", at_kink)):
+            found[key] = np.any(moved.reshape(-1, len(_STENCIL)), axis=1)
         lo = 0
         for piece in chunk:
             for key, result in found.items():
                 target = out[key][piece.layer][piece.group].reshape(-1)  # a view (contiguous)
                 target[piece.flat] = result[lo : lo + piece.flat.size]
             lo += piece.flat.size
-    return FDResult(
-        out["values"], out["errors"], out["steps"], out["kinks"], out["at_kink"], base.loss
-    )
+    return FDResult(**out, loss=base.loss)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ CLASSIFICATION = [
     ("jax off", 1.0, 1.5, 1.0, 1e-9, False, False, "oracle-disagreement"),
     ("all differ", 1.0, 2.0, 3.0, 1e-9, False, False, "unresolved"),
     ("kink, hand = jax", 1.0, 1.0, 0.5, 1e-9, True, False, "non-differentiable here"),
-    ("on the kink", 1.0, 0.0, 0.5, 1e-9, True, True, "non-differentiable here"),
+    ("on the kink, no one-sided slopes", 1.0, 0.0, 0.5, 1e-9, True, True, "backprop-bug"),
     ("kink, hand wrong", 1.0, 0.0, 0.5, 1e-9, True, False, "backprop-bug"),
     ("hand nan", np.nan, 1.0, 1.0, 1e-9, False, False, "backprop-bug"),
 ]
@@ -49,6 +49,33 @@ def test_the_disagreement_pattern_names_the_status(
     assert STATUSES[int(codes[0])] == status
     assert tol_jax[0] == pytest.approx(1e-12 + 1e-9 * abs(jax))
     assert tol_fd[0] == pytest.approx(4 * error + 1e-12 + 1e-9 * abs(fd))
+
+
+# hand on a kink whose one-sided derivatives are 0 and 1 (error bound 1e-6), JAX says 0
+ON_THE_KINK = [
+    ("left derivative", 0.0, "non-differentiable here"),
+    ("right derivative", 1.0, "non-differentiable here"),
+    ("between", 0.3, "non-differentiable here"),
+    ("inside the error bound", 1.0 + 3e-6, "non-differentiable here"),
+    ("outside", 1.0 + 1e-5, "backprop-bug"),
+    ("far outside", 1e6, "backprop-bug"),
+    ("below", -0.1, "backprop-bug"),
+    ("nan", np.nan, "backprop-bug"),
+    ("inf", np.inf, "backprop-bug"),
+]
+
+
+@pytest.mark.parametrize(
+    ("hand", "status"), [c[1:] for c in ON_THE_KINK], ids=[c[0] for c in ON_THE_KINK]
+)
+def test_on_the_kink_hand_must_lie_between_the_one_sided_derivatives(
+    hand: float, status: str
+) -> None:
+    yes = np.ones(1, bool)
+    one_sided = (np.zeros(1), np.ones(1), np.full(1, 1e-6))
+    h, j, f, e = np.array([hand]), np.zeros(1), np.array([0.5]), np.array([0.5])
+    codes, _, _ = classify(h, j, f, e, yes, yes, TIGHT, 0.0, one_sided=one_sided)
+    assert STATUSES[int(codes[0])] == status
 
 
 def test_group_floor_and_precision_widen_the_tolerance() -> None:

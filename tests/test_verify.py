@@ -14,7 +14,15 @@ import pytest
 from gradcheck import compare
 from gradcheck.backprop import hand_grads
 from gradcheck.cli import main
-from gradcheck.spec import Array, Params, Spec, builtin_networks_dir, load_specs, parse_spec
+from gradcheck.spec import (
+    Array,
+    GradientFn,
+    Params,
+    Spec,
+    builtin_networks_dir,
+    load_specs,
+    parse_spec,
+)
 from gradcheck.verify import CandidateError, load_candidate, verify, write_junit_xml
 
 SEEDS = {s.name: s for s in load_specs([builtin_networks_dir()])}
@@ -111,18 +119,37 @@ def test_a_stencil_across_a_kink_is_non_differentiable_here_not_passed_or_failed
     assert verdict.ok and "3 non-differentiable here" in verdict.summary()
 
 
-def test_on_the_kink_a_different_subgradient_is_not_called_a_bug() -> None:
-    def relu_prime_one_at_zero(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
+def on_the_kink(value: float) -> GradientFn:
+    """hand_grads with unit 0's gradient taken as ``relu'(0) = value`` (err = -1.7 - 3)."""
+
+    def candidate(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
         grads = hand_grads(spec, params, inputs, targets)
-        grads[0]["W"][0] = [0.5 * -5.0, 1.0 * -5.0]  # relu'(0) = 1: err (-5) * v0 (1) * x
-        grads[0]["b"][0] = -5.0
+        grads[0]["W"][0] = [0.5 * -4.7 * value, 1.0 * -4.7 * value]  # err * v0 (1) * relu' * x
+        grads[0]["b"][0] = -4.7 * value
         return grads
 
-    verdict = verify(relu_prime_one_at_zero, relu_at_kink(0.0))
+    return candidate
+
+
+@pytest.mark.parametrize("value", [0.0, 0.5, 1.0])
+def test_on_the_kink_any_subgradient_is_non_differentiable_here(value: float) -> None:
+    verdict = verify(on_the_kink(value), relu_at_kink(0.0))
     assert verdict.ok, verdict.summary()
     assert verdict.counts["non-differentiable here"] == 3
-    # Off the kink the same candidate is simply wrong, and JAX (exact there) says so.
-    off = verify(relu_prime_one_at_zero, relu_at_kink(-0.3))
+
+
+@pytest.mark.parametrize("value", [1e6, np.nan, 1.01, -0.01])
+def test_on_the_kink_a_value_outside_the_one_sided_derivatives_is_a_bug(value: float) -> None:
+    verdict = verify(on_the_kink(value), relu_at_kink(0.0))
+    assert not verdict.ok
+    assert {(e.label, e.status) for e in verdict.failures} == {
+        (label, "backprop-bug") for label in ("layer 1 W[0,0]", "layer 1 W[0,1]", "layer 1 b[0]")
+    }
+
+
+def test_off_the_kink_a_subgradient_for_the_kink_is_a_bug() -> None:
+    # Off the kink relu'(0) = 1 is simply wrong, and JAX (exact there) says so.
+    off = verify(on_the_kink(1.0), relu_at_kink(-0.3))
     assert {e.label for e in off.failures} == {"layer 1 W[0,0]", "layer 1 W[0,1]", "layer 1 b[0]"}
 
 
