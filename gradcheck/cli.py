@@ -97,7 +97,6 @@ _CANDIDATE_ERRORS = (
     TypeError,
     ValueError,
 )
-_ENTRIES_SHOWN = 12  # failing entries printed per network; --json has them all
 
 
 @app.command("verify")
@@ -171,10 +170,8 @@ def verify_command(
     for v in verdicts:
         mark = click.style("ok  ", fg="green") if v.ok else click.style("FAIL", fg="red", bold=True)
         click.echo(f"{mark} {v.summary(limit=0)}")
-        for e in v.failures[:_ENTRIES_SHOWN]:
-            click.echo(f"     {e.describe()}")
-        if len(v.failures) > _ENTRIES_SHOWN:
-            click.echo(f"     ... {len(v.failures) - _ENTRIES_SHOWN} more (see --json)")
+        for line in v.failure_lines(more=" (see --json)"):
+            click.echo(f"     {line}")
     failed = sum(not v.ok for v in verdicts)
     who = "hand-derived backprop" if candidate is None else candidate
     click.echo(

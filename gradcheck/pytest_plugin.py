@@ -32,7 +32,6 @@ if TYPE_CHECKING:  # imported when used: loading the plugin must not slow every 
 __all__ = ["GradcheckFixture", "gradcheck"]
 
 _DEFAULT_EXAMPLES = 20
-_ENTRIES_SHOWN = 12
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -109,7 +108,7 @@ class GradcheckFixture:
             lines = [f"gradcheck: {len(failed)} of {len(verdicts)} networks disagree"]
             for v in failed:
                 lines.append(v.summary(limit=0))
-                lines += [f"    {e.describe()}" for e in v.failures[:_ENTRIES_SHOWN]]
+                lines += [f"    {line}" for line in v.failure_lines()]
             pytest.fail("\n".join(lines), pytrace=False)
         return verdicts
 

@@ -19,6 +19,7 @@ import numpy as np
 from gradcheck.spec import Spec
 
 __all__ = [
+    "ENTRIES_SHOWN",
     "FAILING",
     "STATUSES",
     "Entry",
@@ -45,6 +46,7 @@ FAILING: frozenset[str] = frozenset(
 )
 _WARNED = ("fd-artefact", "precision-limited", "non-differentiable here")
 _FAILING_CODES = [code for code, name in enumerate(STATUSES) if name in FAILING]
+ENTRIES_SHOWN = 12  # failing entries printed per network by default
 
 
 @dataclass(frozen=True)
@@ -201,6 +203,13 @@ class NetworkVerdict:
             shown.append(f"and {failed - len(shown)} more")
         details = "".join(f"; {x}" for x in [*shown, *self.notes])
         return f"{self.name}: FAILED {failed} of {total} {what}{details} {tol}"
+
+    def failure_lines(self, limit: int = ENTRIES_SHOWN, more: str | None = None) -> list[str]:
+        """The first ``limit`` failing entries, one ``Entry.describe()`` line each; then, if
+        ``more`` is given and some were left out, ``... <how many> more<more>``."""
+        lines = [e.describe() for e in self.failures[:limit]]
+        left = len(self.failures) - len(lines)
+        return lines + ([f"... {left} more{more}"] if more is not None and left > 0 else [])
 
     def to_dict(self) -> dict[str, Any]:
         return {

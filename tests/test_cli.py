@@ -43,3 +43,50 @@ def test_candidate_module_that_raises_while_loading_is_a_one_line_error(
     status, out, err = _run(["verify", LINEAR, "--examples", "0", "--candidate", candidate], capsys)
     assert status == 2 and out == ""
     _assert_one_error_line(err, "candidate.py", "NameError", "undefined_name")
+
+
+WIDE = """
+name = "wide-3-4-2"
+loss = "half_sse"
+[optimizer]
+name = "sgd"
+learning_rate = 0.1
+[input]
+size = 3
+[[layers]]
+size = 4
+activation = "identity"
+weights = [[0.1, 0.2, 0.3], [0.4, 0.5, 0.6], [0.7, 0.8, 0.9], [1.0, 1.1, 1.2]]
+[[layers]]
+size = 2
+activation = "identity"
+weights = [[0.1, 0.2, 0.3, 0.4], [0.5, 0.6, 0.7, 0.8]]
+[[samples]]
+input = [1.0, 2.0, 3.0]
+target = [0.5, -0.5]
+"""
+DOUBLED = """
+from gradcheck.backprop import hand_grads
+
+def grads(spec, params, inputs, targets):
+    grads = hand_grads(spec, params, inputs, targets)
+    return [{k: 2 * g for k, g in layer.items()} for layer in grads]
+"""
+
+
+def test_verify_prints_the_first_twelve_failing_entries_then_how_many_more(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    network = tmp_path / "wide.toml"
+    network.write_text(WIDE)
+    candidate = _candidate(tmp_path, DOUBLED)
+    status, out, err = _run(
+        ["verify", str(network), "--examples", "0", "--candidate", candidate], capsys
+    )
+    assert status == 1 and err == ""
+    lines = out.splitlines()
+    assert lines[0].startswith("FAIL wide-3-4-2: FAILED 20 of 20 entries")
+    assert [line[:5] for line in lines[1:14]] == ["     "] * 13
+    assert all("[backprop-bug]" in line for line in lines[1:13])
+    assert lines[13] == "     ... 8 more (see --json)"
+    assert lines[14] == f"{candidate}: 0 of 1 networks verified, 1 FAILED"

@@ -58,6 +58,39 @@ def test_the_fixture_fails_a_wrong_gradient_naming_the_entry(pytester: pytest.Py
     )
 
 
+def test_the_fixture_shows_at_most_twelve_failing_entries_per_network(
+    pytester: pytest.Pytester,
+) -> None:
+    network = pytester.path / "wide.toml"  # 3-4-2, linear: 20 weights, no biases
+    network.write_text(
+        'name = "wide"\nloss = "half_sse"\n[optimizer]\nname = "sgd"\nlearning_rate = 0.1\n'
+        "[input]\nsize = 3\n"
+        '[[layers]]\nsize = 4\nactivation = "identity"\n'
+        "weights = [[0.1, 0.2, 0.3], [0.4, 0.5, 0.6], [0.7, 0.8, 0.9], [1.0, 1.1, 1.2]]\n"
+        '[[layers]]\nsize = 2\nactivation = "identity"\n'
+        "weights = [[0.1, 0.2, 0.3, 0.4], [0.5, 0.6, 0.7, 0.8]]\n"
+        "[[samples]]\ninput = [1.0, 2.0, 3.0]\ntarget = [0.5, -0.5]\n"
+    )
+    pytester.makepyfile(
+        """
+        from gradcheck.backprop import hand_grads
+
+        def doubled(spec, params, inputs, targets):
+            return [{k: 2 * g for k, g in layer.items()}
+                    for layer in hand_grads(spec, params, inputs, targets)]
+
+        def test_wide(gradcheck):
+            gradcheck.verify(doubled, "wide.toml")
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    text = result.stdout.str()
+    assert "wide: FAILED 20 of 20 entries" in text
+    shown = [line for line in text.splitlines() if line.startswith("    layer ")]
+    assert len(shown) == 12 and all("[backprop-bug]" in line for line in shown), text
+
+
 def test_the_marker_sets_examples_and_seed(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
