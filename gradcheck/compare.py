@@ -9,12 +9,14 @@ measured rounding ``p`` of that dtype (:func:`precision_allowance`):
 
 ``floor = 1e-4 * max |j|`` over the entry's group allows for cancellation in the sums that
 make a small entry. The pattern names the failure: hand != JAX while JAX == FD is a
-``backprop-bug``; hand == JAX != FD an ``fd-artefact``; hand != JAX with both inside the FD
-error ``precision-limited``. An entry whose FD stencil crosses a relu kink is ``non-differentiable
-here`` when hand is a valid (sub)gradient: equal to JAX, or, where the point sits on the kink,
-finite and between the one-sided derivatives ``l``, ``r`` of the FD stencil,
-``min(l, r) - c <= h <= max(l, r) + c`` with ``c = s * e_side + atol + rtol * max(|l|, |r|,
-floor) + p``; otherwise it is a ``backprop-bug``. Those three are reported, not failed.
+``backprop-bug``; hand == JAX != FD an ``fd-artefact``. In a dtype with a measured rounding
+``p > 0`` (float32; float64 has none), hand != JAX with both inside the FD error and
+``|h - j| <= tol_jax + PRECISION_LIMIT * p`` is ``precision-limited``; in float64 it is a
+``backprop-bug``. An entry whose FD stencil crosses a relu kink is ``non-differentiable here``
+when hand is a valid (sub)gradient: equal to JAX, or, where the point sits on the kink, finite
+and between the one-sided derivatives ``l``, ``r`` of the FD stencil, ``min(l, r) - c <= h <=
+max(l, r) + c`` with ``c = s * e_side + atol + rtol * max(|l|, |r|, floor) + p``; otherwise it
+is a ``backprop-bug``. Those three are reported, not failed.
 
 :func:`gradcheck.verify.verify` runs the candidate and both oracles and builds a
 :class:`NetworkVerdict` from these comparisons; the records live in :mod:`gradcheck.verdict` and
@@ -40,6 +42,7 @@ from gradcheck.verdict import (
 __all__ = [
     "FAILING",
     "PRECISION_FACTOR",
+    "PRECISION_LIMIT",
     "PROJECTION_THRESHOLD",
     "STATUSES",
     "TOLERANCES",
@@ -60,6 +63,7 @@ __all__ = [
 PROJECTION_THRESHOLD = 1000  # parameters; above it, FD checks random directions per group
 ESCALATION_LIMIT = 64  # per-entry finite differences per failing group, worst entries first
 PRECISION_FACTOR = 8.0  # room for the candidate rounding differently from JAX in its dtype
+PRECISION_LIMIT = 8.0  # precision-limited: |h - j| up to this many more measured allowances
 _GROUP_FLOOR = 1e-4
 _CODE = {name: code for code, name in enumerate(STATUSES)}
 
@@ -108,8 +112,10 @@ def classify(
     JAX in float64), added to both tolerances. A kink-crossing entry is ``non-differentiable
     here`` when hand agrees with JAX, or the point sits on the kink and hand lies between the
     ``one_sided`` derivatives ``(left, right, error bound)``; otherwise (JAX is exact off the
-    kink) it is a bug. Hand != JAX with both inside the FD error is ``precision-limited``: the
-    difference is below what the independent oracle can resolve.
+    kink) it is a bug. Where ``precision > 0``, hand != JAX with both inside the FD error and
+    ``|h - j| <= tol_jax + PRECISION_LIMIT * precision`` is ``precision-limited``: the candidate
+    rounds differently in that dtype by less than the independent oracle can resolve. Without a
+    measured precision (float64) the same pattern is a ``backprop-bug``.
     """
     tol_jax = tolerance.atol + tolerance.rtol * np.maximum(np.abs(jax), floor) + precision
     tol_fd = (
@@ -120,11 +126,12 @@ def classify(
     )
     with np.errstate(invalid="ignore"):
         hj = np.abs(hand - jax) <= tol_jax
+        limited = (precision > 0) & (np.abs(hand - jax) <= tol_jax + PRECISION_LIMIT * precision)
         hf = np.abs(hand - fd) <= tol_fd
         jf = np.abs(jax - fd) <= tol_fd
         subgradient = hj | (at_kink & _between(hand, one_sided, tolerance, floor, precision))
     status = np.select(
-        [kink & subgradient, kink, hj & hf, hj, jf & hf, jf, hf],
+        [kink & subgradient, kink, hj & hf, hj, jf & hf & limited, jf, hf],
         [
             _CODE["non-differentiable here"],
             _CODE["backprop-bug"],

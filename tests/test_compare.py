@@ -15,7 +15,7 @@ from gradcheck.compare import (
     precision_allowance,
     tolerance_for,
 )
-from gradcheck.spec import GradcheckError, builtin_networks_dir, load_specs
+from gradcheck.spec import Array, GradcheckError, Params, Spec, builtin_networks_dir, load_specs
 from gradcheck.verify import verify
 
 TIGHT = Tolerance(rtol=1e-9, atol=1e-12, fd_safety=4.0)
@@ -25,7 +25,7 @@ CLASSIFICATION = [
     ("all agree", 1.0, 1.0, 1.0 + 1e-9, 1e-9, False, False, "ok"),
     ("hand wrong", 1.1, 1.0, 1.0, 1e-9, False, False, "backprop-bug"),
     ("fd off", 1.0, 1.0, 1.2, 1e-9, False, False, "fd-artefact"),
-    ("fd cannot tell", 1.0, 1.0 + 1e-6, 1.0, 1e-5, False, False, "precision-limited"),
+    ("fd cannot tell, float64", 1.0, 1.0 + 1e-6, 1.0, 1e-5, False, False, "backprop-bug"),
     ("jax off", 1.0, 1.5, 1.0, 1e-9, False, False, "oracle-disagreement"),
     ("all differ", 1.0, 2.0, 3.0, 1e-9, False, False, "unresolved"),
     ("kink, hand = jax", 1.0, 1.0, 0.5, 1e-9, True, False, "non-differentiable here"),
@@ -76,6 +76,38 @@ def test_on_the_kink_hand_must_lie_between_the_one_sided_derivatives(
     h, j, f, e = np.array([hand]), np.zeros(1), np.array([0.5]), np.array([0.5])
     codes, _, _ = classify(h, j, f, e, yes, yes, TIGHT, 0.0, one_sided=one_sided)
     assert STATUSES[int(codes[0])] == status
+
+
+@pytest.mark.parametrize(
+    ("jax", "status"),
+    [(1.0 + 1e-6, "precision-limited"), (1.0 + 5e-6, "backprop-bug")],
+)
+def test_precision_limited_needs_a_measured_precision_and_stays_within_it(
+    jax: float, status: str
+) -> None:
+    # FD (error 1e-5) cannot tell hand from JAX; the measured rounding is 2e-7, so hand may
+    # differ from JAX by tol_jax + PRECISION_LIMIT * 2e-7 (about 1.8e-6) and no more.
+    no = np.zeros(1, bool)
+    h, j, f, e = np.ones(1), np.array([jax]), np.ones(1), np.array([1e-5])
+    codes, tol, _ = classify(h, j, f, e, no, no, TIGHT, 0.0, np.array([2e-7]))
+    assert STATUSES[int(codes[0])] == status
+    assert tol[0] == pytest.approx(1e-12 + 1e-9 * jax + 2e-7)
+
+
+def test_float64_has_no_precision_limited_a_relative_error_of_1e_8_is_a_bug() -> None:
+    def scaled(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
+        grads = hand_grads(spec, params, inputs, targets)
+        grads[1]["W"] = grads[1]["W"] * (1 + 1e-8)
+        return grads
+
+    seed = {s.name: s for s in load_specs([builtin_networks_dir()])}["sigmoid-2-2-2"]
+    verdict = verify(scaled, seed)
+    assert not verdict.ok
+    assert {e.location for e in verdict.failures} == {
+        f"layer 2 W[{r},{c}]" for r in range(2) for c in range(2)
+    }
+    assert all(e.status == "backprop-bug" for e in verdict.failures)
+    assert all(e.abs_error_jax > e.tol_jax for e in verdict.failures)  # the bound printed
 
 
 def test_group_floor_and_precision_widen_the_tolerance() -> None:
