@@ -55,6 +55,8 @@ __all__ = [
     "compare_direction",
     "compare_entries",
     "compare_group",
+    "group_floor",
+    "jax_tolerance",
     "precision_allowance",
     "structure_check",
     "tolerance_for",
@@ -93,6 +95,22 @@ def tolerance_for(dtype: str, rtol: float | None = None, atol: float | None = No
 
 
 # -- classification ------------------------------------------------------------------------
+def group_floor(jax: Array) -> float:
+    """``1e-4 * max |j|`` over a group: the magnitude below which entries are sums that cancel."""
+    return _GROUP_FLOOR * float(np.max(np.abs(jax), initial=0.0))
+
+
+def jax_tolerance(
+    jax: np.ndarray,
+    tolerance: Tolerance,
+    floor: float | np.ndarray,
+    precision: float | np.ndarray = 0.0,
+) -> np.ndarray:
+    """The allowed ``|h - j|`` per entry: ``atol + rtol * max(|j|, floor) + precision``."""
+    allowed: np.ndarray = tolerance.atol + tolerance.rtol * np.maximum(np.abs(jax), floor)
+    return allowed + precision
+
+
 def classify(
     hand: np.ndarray,
     jax: np.ndarray,
@@ -117,7 +135,7 @@ def classify(
     rounds differently in that dtype by less than the independent oracle can resolve. Without a
     measured precision (float64) the same pattern is a ``backprop-bug``.
     """
-    tol_jax = tolerance.atol + tolerance.rtol * np.maximum(np.abs(jax), floor) + precision
+    tol_jax = jax_tolerance(jax, tolerance, floor, precision)
     tol_fd = (
         tolerance.fd_safety * fd_error
         + tolerance.atol
@@ -212,7 +230,7 @@ def compare_group(
     """Compare one group entry by entry (all entries, or the flat indices ``rows``)."""
     j_all = np.asarray(jax, dtype=np.float64).reshape(-1)
     rows = np.arange(j_all.size) if rows is None else rows
-    floor = _GROUP_FLOOR * float(np.max(np.abs(j_all), initial=0.0))
+    floor = group_floor(j_all)
     col = {"hand": np.asarray(hand, dtype=np.float64).reshape(-1)[rows], "jax": j_all[rows]}
     for name, values in (("fd", fd.values), ("fd_error_estimate", fd.errors), ("step", fd.steps)):
         col[name] = values[layer][group].reshape(-1)[rows]
@@ -255,7 +273,7 @@ def compare_entries(
         )
     }
     sizes = [a.size for a in flat["jax"]]
-    floor = np.repeat([_GROUP_FLOOR * np.max(np.abs(a), initial=0.0) for a in flat["jax"]], sizes)
+    floor = np.repeat([group_floor(a) for a in flat["jax"]], sizes)
     allowed: list[np.ndarray] = []
     for (i, g), n in zip(groups, sizes, strict=True):
         measured = precision[i][g]

@@ -32,6 +32,8 @@ from gradcheck.compare import (
     compare_direction,
     compare_entries,
     compare_group,
+    group_floor,
+    jax_tolerance,
     precision_allowance,
     structure_check,
     tolerance_for,
@@ -175,9 +177,10 @@ def _projection_checks(
             checked.append(direction)
             h = np.asarray(hand[i][g], dtype=np.float64).reshape(-1)
             jf = np.asarray(j, dtype=np.float64).reshape(-1)
-            floor = 1e-4 * float(np.max(np.abs(jf), initial=0.0))
-            allowed = tolerance.atol + tolerance.rtol * np.maximum(np.abs(jf), floor)
-            excess = np.abs(h - jf) / (allowed + (0.0 if prec is None else prec.reshape(-1)))
+            allowed = jax_tolerance(
+                jf, tolerance, group_floor(jf), 0.0 if prec is None else prec.reshape(-1)
+            )
+            excess = np.abs(h - jf) / allowed
             rows = np.flatnonzero(~(excess <= 1.0))  # NaN counts as a disagreement
             if rows.size:
                 check = _escalate(spec, data, (i, g), (h, jf, prec), rows, excess, tolerance)

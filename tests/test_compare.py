@@ -12,6 +12,8 @@ from gradcheck.compare import (
     TOLERANCES,
     Tolerance,
     classify,
+    group_floor,
+    jax_tolerance,
     precision_allowance,
     tolerance_for,
 )
@@ -121,6 +123,17 @@ def test_group_floor_and_precision_widen_the_tolerance() -> None:
     zero = np.zeros(1, bool)
     widened, tol, _ = classify(h, j, j, np.zeros(1), zero, zero, TIGHT, 0.0, np.array([1e-11]))
     assert STATUSES[int(widened[0])] == "ok" and tol[0] > 1e-11
+
+
+def test_one_hand_vs_jax_tolerance_for_classification_and_projection_escalation() -> None:
+    j = np.array([2.0, -1e-6, 0.0])
+    floor = group_floor(j)
+    assert floor == pytest.approx(2e-4)
+    allowed = jax_tolerance(j, TIGHT, floor, np.array([0.0, 1e-10, 0.0]))
+    np.testing.assert_allclose(allowed, [1e-12 + 2e-9, 1e-12 + 2e-13 + 1e-10, 1e-12 + 2e-13])
+    no = np.zeros(3, bool)
+    _, tol_jax, _ = classify(j, j, j, np.zeros(3), no, no, TIGHT, floor, np.array([0, 1e-10, 0]))
+    np.testing.assert_array_equal(tol_jax, allowed)
 
 
 def test_precision_allowance_measures_the_difference_to_float64() -> None:
