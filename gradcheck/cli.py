@@ -88,15 +88,7 @@ def golden(specs: tuple[str, ...], as_json: bool) -> int:
 
 
 # --- verify (issue 3) -----------------------------------------------------------------------
-# A candidate that does not support a generated network fails that network instead of the run.
-_CANDIDATE_ERRORS = (
-    ArithmeticError,
-    AttributeError,
-    LookupError,
-    NotImplementedError,
-    TypeError,
-    ValueError,
-)
+# A candidate that raises on a network fails that network (naming the exception), not the run.
 
 
 @app.command("verify")
@@ -152,11 +144,12 @@ def verify_command(
     from gradcheck.compare import TOLERANCES
     from gradcheck.spec import builtin_networks_dir, load_specs
     from gradcheck.strategies import sample_networks
+    from gradcheck.verdict import CANDIDATE_FAILURES
     from gradcheck.verify import load_candidate, verify, write_junit_xml
 
     _enable_x64()
     fn = hand_grads if candidate is None else load_candidate(candidate)
-    check = functools.partial(verify, fn, rtol=rtol, atol=atol, mode=mode, catch=_CANDIDATE_ERRORS)
+    check = functools.partial(verify, fn, rtol=rtol, atol=atol, mode=mode, catch=CANDIDATE_FAILURES)
     verdicts = [check(spec) for spec in load_specs(list(specs) or [builtin_networks_dir()])]
     verdicts += [check(*case) for case in sample_networks(examples, seed)]
     if junit_xml:

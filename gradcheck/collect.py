@@ -26,9 +26,10 @@ from gradcheck.backprop import hand_grads
 from gradcheck.compare import tolerance_for
 from gradcheck.golden import Quantity, check_spec, judge, parse_quantity
 from gradcheck.report import SCHEMA, GoldenNetwork, ReportData, network_sketch, summarize
-from gradcheck.spec import GradientFn, Spec, builtin_networks_dir, load_specs
+from gradcheck.spec import Array, GradientFn, Params, Spec, builtin_networks_dir, load_specs
 from gradcheck.strategies import Case, networks, sample_networks
 from gradcheck.train import TrainResult, train
+from gradcheck.verdict import CANDIDATE_FAILURES, NetworkVerdict
 from gradcheck.verify import load_candidate, verify
 
 __all__ = ["collect"]
@@ -55,7 +56,7 @@ def collect(
         )
         for s in documented
     ]
-    gradients = [verify(candidate, s).to_dict() for s in specs]
+    gradients = [_verify(candidate, s).to_dict() for s in specs]
     properties = _generated_record(candidate, examples, seed)
     training = [_training_record(s) for s in documented]
     environment = _environment_record(seed, command, start)
@@ -82,7 +83,7 @@ def _generated_record(candidate: GradientFn, n: int, seed: int) -> dict[str, Any
     }
     worst: tuple[float, dict[str, Any]] = (-1.0, {})
     for k, case in enumerate(cases):
-        verdict, dtype = verify(candidate, *case), case.spec.model.dtype
+        verdict, dtype = _verify(candidate, *case), case.spec.model.dtype
         # relative error means nothing for a gradient that is zero within tolerance
         rel_jax = _largest(e.rel_error_jax for e in verdict.entries if abs(e.jax) > e.tol_jax)
         rel_fd = _largest(e.rel_error_fd for e in verdict.entries if abs(e.fd) > e.tol_fd)
@@ -143,6 +144,17 @@ def _generated_record(candidate: GradientFn, n: int, seed: int) -> dict[str, Any
     }
 
 
+def _verify(
+    candidate: GradientFn,
+    spec: Spec,
+    params: Params | None = None,
+    inputs: Array | None = None,
+    targets: Array | None = None,
+) -> NetworkVerdict:
+    """:func:`~gradcheck.verify.verify`, where a candidate that raises fails the network."""
+    return verify(candidate, spec, params, inputs, targets, catch=CANDIDATE_FAILURES)
+
+
 def _largest(values: Iterable[float]) -> float:
     """The largest finite-or-infinite value, NaN (0/0: both sides exactly 0) left out."""
 
@@ -170,7 +182,7 @@ def _counterexample(candidate: GradientFn, failing: Sequence[Case]) -> dict[str,
     try:
         case = find(
             networks(dtypes=_REPORT_DTYPES),
-            lambda c: not verify(candidate, *c).ok,
+            lambda c: not _verify(candidate, *c).ok,
             settings=settings(
                 max_examples=200,
                 database=None,
@@ -182,7 +194,7 @@ def _counterexample(candidate: GradientFn, failing: Sequence[Case]) -> dict[str,
         case, shrunk = min(failing, key=lambda c: c.spec.n_params), False
     return {
         "network": case.describe(),
-        "summary": verify(candidate, *case).summary(),
+        "summary": _verify(candidate, *case).summary(),
         "shrunk": shrunk,
         "replay": case.replay(),
     }

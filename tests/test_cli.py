@@ -3,6 +3,7 @@ traceback; a candidate that raises fails its network (exit status 1) instead of 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,34 @@ def test_verify_prints_the_first_twelve_failing_entries_then_how_many_more(
     assert all("[backprop-bug]" in line for line in lines[1:13])
     assert lines[13] == "     ... 8 more (see --json)"
     assert lines[14] == f"{candidate}: 0 of 1 networks verified, 1 FAILED"
+
+
+RAISES = "def grads(spec, params, inputs, targets):\n    raise RuntimeError('boom')\n"
+
+
+def test_verify_fails_the_network_a_candidate_raises_on_instead_of_crashing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    candidate = _candidate(tmp_path, RAISES)
+    status, out, err = _run(["verify", LINEAR, "--examples", "0", "--candidate", candidate], capsys)
+    assert status == 1 and err == ""
+    first = out.splitlines()[0]
+    assert first.startswith("FAIL linear-2-2-1: FAILED")
+    assert "candidate raised RuntimeError: boom" in first
+
+
+def test_report_records_a_candidate_that_raises_as_failures_instead_of_crashing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    candidate = _candidate(tmp_path, RAISES)
+    out_dir = tmp_path / "report"
+    args = ["report", "--out", str(out_dir), "--examples", "1", "--candidate", candidate]
+    status, out, err = _run(args, capsys)
+    assert status == 1 and err == ""
+    assert out.startswith("3 failures: wrote ")  # 2 built-in networks, 1 generated
+    data = json.loads((out_dir / "report.json").read_text())
+    assert [g["ok"] for g in data["gradients"]] == [False, False]
+    assert all(g["notes"] == ["candidate raised RuntimeError: boom"] for g in data["gradients"])
+    generated = data["properties"]
+    assert [n["ok"] for n in generated["networks"]] == [False]
+    assert "candidate raised RuntimeError: boom" in generated["counterexample"]["summary"]
