@@ -100,7 +100,13 @@ def golden(specs: tuple[str, ...], as_json: bool) -> int:
     show_default=True,
     help="Generated networks checked besides SPECS (0: none).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of those networks.")
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seed of those networks.",
+)
 @click.option(
     "--candidate",
     metavar="MODULE:FUNCTION",

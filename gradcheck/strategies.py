@@ -211,6 +211,8 @@ def sample_networks(n: int, seed: int = 0, **kwargs: Any) -> list[Case]:
         raise InvalidArgument(f"sample_networks: unknown arguments {unknown}")
     if n < 0:
         raise InvalidArgument(f"n={n!r}: expected a count >= 0")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise InvalidArgument(f"seed={seed!r}: expected an int >= 0")
     b = _bounds(**{**_DEFAULTS, **kwargs})
     return [_sample_one(b, seed, i) for i in range(n)]
 

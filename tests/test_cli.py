@@ -122,3 +122,19 @@ def test_report_records_a_candidate_that_raises_as_failures_instead_of_crashing(
     generated = data["properties"]
     assert [n["ok"] for n in generated["networks"]] == [False]
     assert "candidate raised RuntimeError: boom" in generated["counterexample"]["summary"]
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["verify", "--examples", "1", "--seed", "-1"], "'--seed': -1 is not in the range x>=0"),
+        (["report", "--seed", "-1"], "'--seed': -1 is not in the range x>=0"),
+        (["train", LINEAR, "--steps", "-1"], "'--steps': -1 is not in the range x>=1"),
+    ],
+)
+def test_out_of_range_options_are_one_line_errors(
+    args: list[str], fragment: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = _run(args, capsys)
+    assert status == 2 and out == ""
+    _assert_one_error_line(err, fragment)

@@ -49,6 +49,12 @@ def test_bad_arguments_raise_when_the_strategy_is_built(kwargs: dict[str, Any]) 
         sample_networks(1, 0, **kwargs)
 
 
+@pytest.mark.parametrize("seed", [-1, 1.5, True, "0"])
+def test_sample_networks_rejects_a_seed_that_is_not_an_int_at_least_zero(seed: Any) -> None:
+    with pytest.raises(InvalidArgument, match=f"seed={seed!r}: expected an int >= 0"):
+        sample_networks(1, seed=seed)
+
+
 def test_sample_networks_rejects_unknown_arguments_and_negative_counts() -> None:
     with pytest.raises(InvalidArgument, match="unknown arguments"):
         sample_networks(1, 0, width=3)
