@@ -325,9 +325,10 @@ def report_command(out: str, examples: int, seed: int, candidate: str | None) ->
     import time
 
     from gradcheck.collect import collect
-    from gradcheck.report import write_report
+    from gradcheck.report import make_out_dir, write_report
 
     start = time.perf_counter()
+    make_out_dir(out)  # a bad --out fails now, not after the checks
     _enable_x64()
     command = ["gradcheck", "report", "--out", out, "--examples", str(examples), "--seed"]
     command += [str(seed), *(["--candidate", candidate] if candidate else [])]

@@ -31,6 +31,7 @@ __all__ = [
     "ReportData",
     "ReportError",
     "Summary",
+    "make_out_dir",
     "network_sketch",
     "render_html",
     "status_of",
@@ -285,25 +286,43 @@ def _temporary_copy(path: Path, text: str) -> Path:
     return Path(tmp)
 
 
+def make_out_dir(out_dir: str | Path) -> Path:
+    """The report folder ``out_dir``, created with its parents if missing: called before the
+    report's work, so that a path that cannot be a folder fails at once, naming it."""
+    if not str(out_dir).strip():
+        raise ReportError("--out '': empty path; give the folder for the report")
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _write_error(out, exc) from None
+    return out
+
+
+def _write_error(out: Path, exc: OSError) -> ReportError:
+    """The one-line error for an OS error while creating or writing the folder ``out``."""
+    if isinstance(exc, (FileExistsError, NotADirectoryError)):
+        return ReportError(f"{out}: --out must be a folder ({exc.strerror})")
+    # no permission, name too long, disk full, read-only file system...
+    return ReportError(f"{out}: cannot write the report ({exc.strerror or exc})")
+
+
 def write_report(data: ReportData, out_dir: str | Path) -> tuple[Path, Path]:
     """Write ``index.html`` and ``report.json`` into ``out_dir`` (created if missing). Both are
     rendered, then written to temporary files, then renamed over the old ones: a crash at any
     point leaves the previous report (or none), never a partial file."""
-    out = Path(out_dir)
+    out = make_out_dir(out_dir)
     payload = json.dumps(to_jsonable(data), indent=1, allow_nan=False) + "\n"
     html = render_html(data)
     html_path, json_path = out / "index.html", out / "report.json"
     temporary: list[Path] = []
     try:
-        out.mkdir(parents=True, exist_ok=True)
         # both files complete on disk before either replaces its old version
         temporary = [_temporary_copy(json_path, payload), _temporary_copy(html_path, html)]
         os.replace(temporary[0], json_path)
         os.replace(temporary[1], html_path)
-    except (FileExistsError, NotADirectoryError) as exc:
-        raise ReportError(f"{out}: --out must be a folder ({exc.strerror})") from None
-    except OSError as exc:  # no permission, name too long, disk full, read-only file system...
-        raise ReportError(f"{out}: cannot write the report ({exc.strerror or exc})") from None
+    except OSError as exc:
+        raise _write_error(out, exc) from None
     finally:
         for tmp in temporary:
             tmp.unlink(missing_ok=True)

@@ -138,3 +138,23 @@ def test_out_of_range_options_are_one_line_errors(
     status, out, err = _run(args, capsys)
     assert status == 2 and out == ""
     _assert_one_error_line(err, fragment)
+
+
+@pytest.mark.parametrize(
+    ("out", "fragment"),
+    [
+        ("", "--out '': empty path"),
+        ("taken", "taken: --out must be a folder (File exists)"),
+        ("taken/report", "taken/report: --out must be a folder (Not a directory)"),
+        ("a" * 300, "cannot write the report (File name too long)"),
+    ],
+)
+def test_report_rejects_a_bad_out_path_before_running_the_checks(
+    out: str, fragment: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "taken").write_text("a file, not a folder")
+    before = sorted(tmp_path.iterdir())
+    status, stdout, err = _run(["report", "--out", str(tmp_path / out) if out else out], capsys)
+    assert status == 2 and stdout == ""
+    _assert_one_error_line(err, fragment)
+    assert sorted(tmp_path.iterdir()) == before
