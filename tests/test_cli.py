@@ -158,3 +158,29 @@ def test_report_rejects_a_bad_out_path_before_running_the_checks(
     assert status == 2 and stdout == ""
     _assert_one_error_line(err, fragment)
     assert sorted(tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["verify", "--candidate", "foo"], "--candidate 'foo': expected module:function"),
+        (["verify", "--candidate", "{tmp}/none.py:grads"], "no such file {tmp}/none.py"),
+        (["verify", "--candidate", "{candidate}:missing"], "has no function 'missing'"),
+        (["verify", "--candidate", "no_such_module_here:grads"], "ModuleNotFoundError"),
+        (["verify", "{tmp}/empty"], "{tmp}/empty: no .toml files"),
+        (["verify", LINEAR, "--junit-xml", "{tmp}/nowhere/x.xml"], "--junit-xml {tmp}/nowhere"),
+        (["golden", "{tmp}/undocumented.toml"], "no [[documented]] values to check"),
+        (["train", "{tmp}/none.toml", "--steps", "1"], "{tmp}/none.toml: no such file"),
+    ],
+)
+def test_bad_input_is_one_line_naming_the_thing_and_status_2(
+    args: list[str], fragment: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "empty").mkdir()
+    documented = Path(LINEAR).read_text().split("[[documented]]")[0]
+    (tmp_path / "undocumented.toml").write_text(documented)
+    names = {"tmp": str(tmp_path), "candidate": _candidate(tmp_path, RAISES).split(":")[0]}
+    argv = [a.format(**names) for a in args] + (["--examples", "0"] if "verify" in args else [])
+    status, out, err = _run(argv, capsys)
+    assert status == 2 and out == ""
+    _assert_one_error_line(err, fragment.format(**names))
