@@ -10,6 +10,7 @@ entries disagree with JAX gets per-entry finite differences for its worst entrie
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import os
@@ -287,5 +288,6 @@ def write_junit_xml(verdicts: Sequence[NetworkVerdict], path: str | Path) -> Non
         ET.ElementTree(root).write(temporary, encoding="utf-8", xml_declaration=True)
         os.replace(temporary, target)
     except OSError as exc:
-        temporary.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # the folder itself may be what is wrong
+            temporary.unlink(missing_ok=True)
         raise GradcheckError(f"--junit-xml {target}: cannot write ({exc.strerror})") from None

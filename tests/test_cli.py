@@ -169,6 +169,7 @@ def test_report_rejects_a_bad_out_path_before_running_the_checks(
         (["verify", "--candidate", "no_such_module_here:grads"], "ModuleNotFoundError"),
         (["verify", "{tmp}/empty"], "{tmp}/empty: no .toml files"),
         (["verify", LINEAR, "--junit-xml", "{tmp}/nowhere/x.xml"], "--junit-xml {tmp}/nowhere"),
+        (["verify", LINEAR, "--junit-xml", "{tmp}/afile/x.xml"], "(Not a directory)"),
         (["golden", "{tmp}/undocumented.toml"], "no [[documented]] values to check"),
         (["train", "{tmp}/none.toml", "--steps", "1"], "{tmp}/none.toml: no such file"),
     ],
@@ -177,6 +178,7 @@ def test_bad_input_is_one_line_naming_the_thing_and_status_2(
     args: list[str], fragment: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "empty").mkdir()
+    (tmp_path / "afile").write_text("a file where a folder should be")
     documented = Path(LINEAR).read_text().split("[[documented]]")[0]
     (tmp_path / "undocumented.toml").write_text(documented)
     names = {"tmp": str(tmp_path), "candidate": _candidate(tmp_path, RAISES).split(":")[0]}
