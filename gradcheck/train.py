@@ -354,7 +354,8 @@ def _train_numpy(
             f"not optimizer {optimizer!r} with rule {rule!r}; use backend 'jax'"
         )
     if device == "gpu" or data_parallel:
-        raise TrainError("backend 'numpy' runs on one CPU; drop device 'gpu' and data_parallel")
+        asked = "device 'gpu'" if device == "gpu" else "data_parallel"
+        raise TrainError(f"backend 'numpy' runs on one CPU, not with {asked}; use backend 'jax'")
     began = time.perf_counter()
     params, history = train_numpy(spec, steps, params=start, record_every=record_every)
     seconds = time.perf_counter() - began

@@ -305,7 +305,10 @@ BAD_OPTIONS = [
     ({"learning_rate": float("nan")}, "learning_rate: must be a finite number > 0, got nan"),
     ({"rule": "sequential", "optimizer": "adam"}, "rule 'sequential' is plain SGD"),
     ({"backend": "numpy", "optimizer": "adam"}, "backend 'numpy' runs plain SGD"),
-    ({"backend": "numpy", "data_parallel": True}, "backend 'numpy' runs on one CPU"),
+    (
+        {"backend": "numpy", "data_parallel": True},
+        "backend 'numpy' runs on one CPU, not with data_parallel",
+    ),
     ({"data_parallel": True, "device": "cpu"}, None),  # 1 sample always splits over 1 device
 ]
 
