@@ -134,8 +134,11 @@ class _Base:
     noise: float  # rounding noise bound of E
 
 
-def _base_pass(spec: Spec, params: Params, inputs: Array, targets: Array) -> _Base:
-    check_arguments(spec, params, inputs, targets)
+def _base_pass(
+    spec: Spec, params: Params, inputs: Array, targets: Array, checked: bool = False
+) -> _Base:
+    if not checked:
+        check_arguments(spec, params, inputs, targets)
     frozen = spec.frozen_params()
     layers = [
         {k: np.asarray(a, dtype=np.float64) for k, a in {**f, **p}.items()}
@@ -236,12 +239,14 @@ def finite_difference(
     *,
     rel_step: float | None = None,
     only: list[Location] | None = None,
+    checked: bool = False,
 ) -> FDResult:
     """Central differences of ``E`` with a Richardson step for every trainable entry (or ``only``).
 
     ``h = rel_step * max(|p|, 1)`` per entry, ``rel_step`` defaulting to ``eps_float64 ** (1/3)``.
+    ``checked=True``: the caller has already run ``check_arguments`` on these arguments.
     """
-    base = _base_pass(spec, params, inputs, targets)
+    base = _base_pass(spec, params, inputs, targets, checked)
     rel = DEFAULT_REL_STEP if rel_step is None else float(rel_step)
     flags = ("kinks", "at_kink")
     numbers = ("values", "errors", "steps", "left", "right", "one_sided_errors")
@@ -339,11 +344,12 @@ def directional_finite_difference(
     *,
     seed: int = 0,
     rel_step: float | None = None,
+    checked: bool = False,
 ) -> DirectionalResult:
     """``d/dt E(p + t v_g)`` at 0 for one random direction ``v_g ~ N(0, I)`` per trainable group,
     scaled to ``max |v_g| = 1``: four forward passes per group whatever its size. Compare with
-    ``<grad_g, v_g>``."""
-    base = _base_pass(spec, params, inputs, targets)
+    ``<grad_g, v_g>``. ``checked`` as for :func:`finite_difference`."""
+    base = _base_pass(spec, params, inputs, targets, checked)
     rel = DEFAULT_REL_STEP if rel_step is None else float(rel_step)
     rng = np.random.default_rng(seed)
     result = DirectionalResult(

@@ -92,10 +92,10 @@ def verify(
     bad, notes = _structure(p, hand)
     if raised:
         notes = [raised]
-    loss, jax = oracles.jax_loss_and_grads(spec, p, x, t)
+    loss, jax = oracles.jax_loss_and_grads(spec, p, x, t, checked=True)
     precision: list[dict[str, Any]] = [dict.fromkeys(g) for g in p]
     if spec.dtype != np.float64:  # measure the dtype's rounding: JAX again, in float64
-        jax64 = oracles.jax_loss_and_grads(spec, p, x, t, dtype="float64")[1]
+        jax64 = oracles.jax_loss_and_grads(spec, p, x, t, dtype="float64", checked=True)[1]
         precision = [
             {g: precision_allowance(a, b[g]) for g, a in j.items()}
             for j, b in zip(jax, jax64, strict=True)
@@ -104,13 +104,13 @@ def verify(
     projection = mode == "projection" or (mode == "auto" and n_params > PROJECTION_THRESHOLD)
     if projection:
         directions = oracles.directional_finite_difference(
-            spec, p, x, t, seed=seed, rel_step=fd_rel_step
+            spec, p, x, t, seed=seed, rel_step=fd_rel_step, checked=True
         )
         checked = _projection_checks(
             spec, (p, x, t), (hand, jax, precision), directions, bad, tolerance, notes
         )
     else:
-        fd = oracles.finite_difference(spec, p, x, t, rel_step=fd_rel_step)
+        fd = oracles.finite_difference(spec, p, x, t, rel_step=fd_rel_step, checked=True)
         checked = compare_entries(hand, jax, fd, tolerance, precision, bad)
         checked += [structure_check(i, g) for i, g in sorted(bad) if g in p[i]]
     checked += [structure_check(i, g) for i, g in sorted(bad) if g not in p[i]]
@@ -210,7 +210,7 @@ def _escalate(
     rows = rows[np.argsort(-np.nan_to_num(excess[rows], nan=np.inf), kind="stable")]
     worst = rows[:ESCALATION_LIMIT]
     only = [(i, g, tuple(int(k) for k in np.unravel_index(r, shape))) for r in worst]
-    fd = oracles.finite_difference(spec, p, x, t, only=only)
+    fd = oracles.finite_difference(spec, p, x, t, only=only, checked=True)
     return compare_group(i, g, hand.reshape(shape), jax.reshape(shape), fd, tolerance, rows, prec)
 
 
