@@ -4,19 +4,24 @@ Per scalar entry with candidate ``h``, JAX ``j`` and finite difference ``f`` (er
 ``e``), the dtype's tolerance ``(rtol, atol, s)`` from :data:`TOLERANCES` and, for float32, the
 measured rounding ``p`` of that dtype (:func:`precision_allowance`):
 
-* hand and JAX agree when ``|h - j| <= atol + rtol * max(|j|, floor) + p``;
+* hand and JAX agree when ``|h - j| <= atol + rtol * max(|j|, floor) + p + k L eps m``;
 * hand and FD agree when ``|h - f| <= s * e + atol + rtol * max(|f|, floor) + p``;
 
-``floor = 1e-4 * max |j|`` over the entry's group allows for cancellation in the sums that
-make a small entry. The pattern names the failure: hand != JAX while JAX == FD is a
-``backprop-bug``; hand == JAX != FD an ``fd-artefact``. In a dtype with a measured rounding
-``p > 0`` (float32; float64 has none), hand != JAX with both inside the FD error and
-``|h - j| <= tol_jax + PRECISION_LIMIT * p`` is ``precision-limited``; in float64 it is a
-``backprop-bug``. An entry whose FD stencil crosses a relu kink is ``non-differentiable here``
-when hand is a valid (sub)gradient: equal to JAX, or, where the point sits on the kink, finite
-and between the one-sided derivatives ``l``, ``r`` of the FD stencil, ``min(l, r) - c <= h <=
-max(l, r) + c`` with ``c = s * e_side + atol + rtol * max(|l|, |r|, floor) + p``; otherwise it
-is a ``backprop-bug``. Those three are reported, not failed.
+``floor = 1e-4 * max |j|`` over the entry's group allows for cancellation in the sums that make
+a small entry. The cancellation term ``k L eps m`` bounds how far two correct implementations
+round apart: ``eps`` is the dtype's machine epsilon, ``L`` the number of layers, ``k =``
+:data:`CANCELLATION_PER_LAYER` and ``m`` the entry's term magnitude from the FD oracle
+(``FDResult.scales``: the delta rule run on absolute values, so ``m = |g|`` where nothing
+cancels and ``m >> |g|`` where the entry is a sum of terms much larger than itself). The pattern
+names the failure: hand != JAX while JAX == FD is a ``backprop-bug``; hand == JAX != FD an
+``fd-artefact``. In a dtype with a measured rounding ``p > 0`` (float32; float64 has none), hand
+!= JAX with both inside the FD error and ``|h - j| <= tol_jax + PRECISION_LIMIT * p`` is
+``precision-limited``; in float64 it is a ``backprop-bug``. An entry whose FD stencil crosses a
+relu kink is ``non-differentiable here`` when hand is a valid (sub)gradient: equal to JAX, or,
+where the point sits on the kink, finite and between the one-sided derivatives ``l``, ``r`` of
+the FD stencil, ``min(l, r) - c <= h <= max(l, r) + c`` with ``c = s * e_side + atol + rtol *
+max(|l|, |r|, floor) + p``; otherwise it is a ``backprop-bug``. Those three are reported, not
+failed.
 
 :func:`gradcheck.verify.verify` runs the candidate and both oracles and builds a
 :class:`NetworkVerdict` from these comparisons; the records live in :mod:`gradcheck.verdict` and
@@ -40,6 +45,7 @@ from gradcheck.verdict import (
 )
 
 __all__ = [
+    "CANCELLATION_PER_LAYER",
     "FAILING",
     "PRECISION_FACTOR",
     "PRECISION_LIMIT",
@@ -66,6 +72,7 @@ PROJECTION_THRESHOLD = 1000  # parameters; above it, FD checks random directions
 ESCALATION_LIMIT = 64  # per-entry finite differences per failing group, worst entries first
 PRECISION_FACTOR = 8.0  # room for the candidate rounding differently from JAX in its dtype
 PRECISION_LIMIT = 8.0  # precision-limited: |h - j| up to this many more measured allowances
+CANCELLATION_PER_LAYER = 16.0  # c: rounding allowance per layer, in eps times the term magnitude
 _GROUP_FLOOR = 1e-4
 _CODE = {name: code for code, name in enumerate(STATUSES)}
 
@@ -84,6 +91,7 @@ def tolerance_for(dtype: str, rtol: float | None = None, atol: float | None = No
             f"TOLERANCES: no entry for dtype {dtype!r} (have {sorted(TOLERANCES)})"
         )
     base = TOLERANCES[dtype]
+    eps = float(np.finfo(np.dtype(dtype)).eps)
     for name, value in (("rtol", rtol), ("atol", atol)):
         if value is not None and not (np.isfinite(value) and value >= 0):
             raise GradcheckError(f"{name}: expected a finite number >= 0, got {value!r}")
@@ -91,6 +99,7 @@ def tolerance_for(dtype: str, rtol: float | None = None, atol: float | None = No
         base.rtol if rtol is None else float(rtol),
         base.atol if atol is None else float(atol),
         base.fd_safety,
+        eps,
     )
 
 
@@ -105,10 +114,15 @@ def jax_tolerance(
     tolerance: Tolerance,
     floor: float | np.ndarray,
     precision: float | np.ndarray = 0.0,
+    scale: float | np.ndarray = 0.0,
+    depth: int = 1,
 ) -> np.ndarray:
-    """The allowed ``|h - j|`` per entry: ``atol + rtol * max(|j|, floor) + precision``."""
+    """The allowed ``|h - j|`` per entry: ``atol + rtol * max(|j|, floor) + precision + c L eps
+    scale``, with ``c = CANCELLATION_PER_LAYER``, ``L = depth`` layers and ``scale`` the term
+    magnitude of the entry (``FDResult.scales``; 0: no cancellation term)."""
     allowed: np.ndarray = tolerance.atol + tolerance.rtol * np.maximum(np.abs(jax), floor)
-    return allowed + precision
+    cancellation = CANCELLATION_PER_LAYER * depth * tolerance.eps * np.abs(scale)
+    return allowed + precision + cancellation
 
 
 def classify(
@@ -123,6 +137,8 @@ def classify(
     precision: float | np.ndarray = 0.0,
     *,
     one_sided: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    scale: float | np.ndarray = 0.0,
+    depth: int = 1,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Status codes and the allowed ``|h - j|``, ``|h - f|`` per entry (see the module doc).
 
@@ -133,9 +149,10 @@ def classify(
     kink) it is a bug. Where ``precision > 0``, hand != JAX with both inside the FD error and
     ``|h - j| <= tol_jax + PRECISION_LIMIT * precision`` is ``precision-limited``: the candidate
     rounds differently in that dtype by less than the independent oracle can resolve. Without a
-    measured precision (float64) the same pattern is a ``backprop-bug``.
+    measured precision (float64) the same pattern is a ``backprop-bug``. ``scale`` and ``depth``
+    give the cancellation term of the hand-vs-JAX tolerance (:func:`jax_tolerance`).
     """
-    tol_jax = jax_tolerance(jax, tolerance, floor, precision)
+    tol_jax = jax_tolerance(jax, tolerance, floor, precision, scale, depth)
     tol_fd = (
         tolerance.fd_safety * fd_error
         + tolerance.atol
@@ -191,9 +208,11 @@ def _classify_columns(
     floor: float | np.ndarray,
     precision: float | np.ndarray,
     one_sided: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    cancellation: tuple[float | np.ndarray, int] = (0.0, 1),
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """:func:`classify` on the ``hand``, ``jax``, ``fd`` and ``fd_error_estimate`` columns: the
-    status codes, and the columns with ``tol_jax`` and ``tol_fd`` added."""
+    status codes, and the columns with ``tol_jax`` and ``tol_fd`` added. ``cancellation`` is
+    ``(scale, depth)`` for :func:`jax_tolerance`."""
     status, tol_jax, tol_fd = classify(
         col["hand"],
         col["jax"],
@@ -205,6 +224,8 @@ def _classify_columns(
         floor,
         precision,
         one_sided=one_sided,
+        scale=cancellation[0],
+        depth=cancellation[1],
     )
     return status, {**col, "tol_jax": tol_jax, "tol_fd": tol_fd}
 
@@ -239,8 +260,9 @@ def compare_group(
         f[layer][group].reshape(-1)[rows] for f in (fd.left, fd.right, fd.one_sided_errors)
     )
     allowed = 0.0 if precision is None else np.reshape(precision, -1)[rows]
+    scale = fd.scales[layer][group].reshape(-1)[rows]
     status, col = _classify_columns(
-        col, kink, at_kink, tolerance, floor, allowed, (left, right, side)
+        col, kink, at_kink, tolerance, floor, allowed, (left, right, side), (scale, len(fd.values))
     )
     return GroupCheck(layer, group, "entry", np.shape(jax), rows, col, status)
 
@@ -270,6 +292,7 @@ def compare_entries(
             ("left", fd.left),
             ("right", fd.right),
             ("one_sided_error", fd.one_sided_errors),
+            ("scale", fd.scales),
         )
     }
     sizes = [a.size for a in flat["jax"]]
@@ -281,8 +304,9 @@ def compare_entries(
     col = {name: np.concatenate(parts) for name, parts in flat.items()}
     kink, at_kink = col.pop("kink").astype(bool), col.pop("at_kink").astype(bool)
     one_sided = (col.pop("left"), col.pop("right"), col.pop("one_sided_error"))
+    cancellation = (col.pop("scale"), len(fd.values))
     status, col = _classify_columns(
-        col, kink, at_kink, tolerance, floor, np.concatenate(allowed), one_sided
+        col, kink, at_kink, tolerance, floor, np.concatenate(allowed), one_sided, cancellation
     )
     checks = []
     bounds = np.cumsum([0, *sizes])
@@ -303,7 +327,7 @@ def compare_direction(
     precision: Array | None = None,
 ) -> GroupCheck:
     """Compare ``<hand, v>`` and ``<jax, v>`` with the FD derivative along ``v``; the rounding
-    scale of a dot product is ``sum |jax_k v_k|``."""
+    scale of a dot product is ``sum |jax_k v_k|``, its term magnitude ``sum |scale_k v_k|``."""
     v = fd.directions[layer][group]
     jv = np.asarray(jax, dtype=np.float64) * v
     col = {
@@ -316,7 +340,10 @@ def compare_direction(
     kink = np.array([fd.kinks[layer][group]])
     allowed = 0.0 if precision is None else float(np.sum(np.abs(v) * precision))
     floor = float(np.sum(np.abs(jv)))
-    status, col = _classify_columns(col, kink, np.zeros(1, bool), tolerance, floor, allowed)
+    cancellation = (float(np.sum(np.abs(fd.scales[layer][group] * v))), len(fd.values))
+    status, col = _classify_columns(
+        col, kink, np.zeros(1, bool), tolerance, floor, allowed, None, cancellation
+    )
     return GroupCheck(layer, group, "direction", np.shape(jv), np.zeros(1, int), col, status)
 
 

@@ -51,7 +51,8 @@ class FDResult:
     entry moves (the one-sided derivatives differ there); ``left``/``right``: the one-sided
     derivatives from ``E(p)``, ``E(p -+ h)``, ``E(p -+ 2h)``, ``one_sided_errors`` a bound on
     either's error (meaningful where the point is on a kink and no other lies within ``2h``);
-    ``loss``: ``E(params)``. Entries left out by ``only`` hold NaN and False.
+    ``loss``: ``E(params)``; ``scales``: the magnitude of the terms each entry sums (every
+    entry, ``only`` or not; see :func:`_scales`). Entries left out by ``only`` hold NaN and False.
     """
 
     values: Params
@@ -63,6 +64,7 @@ class FDResult:
     right: Params
     one_sided_errors: Params
     loss: float
+    scales: Params
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,8 @@ class DirectionalResult:
 
     ``directions[l][g]`` is ``v_g`` (shaped like the group, ``max |v_g| = 1``); ``values``,
     ``errors``, ``steps`` and ``kinks`` hold, per group, the Richardson value, its error estimate,
-    the step in ``t`` and whether the stencil still crossed a kink after one retry.
+    the step in ``t`` and whether the stencil still crossed a kink after one retry; ``scales``
+    the per-entry term magnitudes, as in :class:`FDResult` (the dot's is ``sum |scale| |v|``).
     """
 
     directions: Params
@@ -80,6 +83,7 @@ class DirectionalResult:
     steps: list[dict[str, float]]
     kinks: list[dict[str, bool]]
     loss: float
+    scales: Params
 
 
 def _activation(name: str, z: np.ndarray, slope: float) -> np.ndarray:
@@ -152,6 +156,54 @@ def _base_pass(
     t = np.asarray(targets, dtype=np.float64)
     loss = float(_loss(spec.loss, nets[-1][None], outs[-1][None], t)[0])
     return _Base(layers, nets, outs, t, loss, _rounding_scale(spec, nets[-1], outs[-1], t))
+
+
+def _loss_terms(spec: Spec, base: _Base) -> np.ndarray:
+    """``|dE/dnet_L|`` on the magnitudes of its terms: ``|out| + |t|`` for ``out - t`` (times
+    1/B for cross-entropy's ``softmax * sum t - t``, 2/n for mse); ``|dE/dout_L|`` otherwise."""
+    out, t = np.abs(base.outs[-1]), np.abs(base.targets)
+    if spec.loss == "softmax_cross_entropy":
+        net = base.nets[-1]
+        p = np.abs(_activation("softmax", net, 0.0))
+        return np.asarray((p * t.sum(axis=-1, keepdims=True) + t) / t.shape[0])
+    g = out + t if spec.loss == "half_sse" else 2.0 * (out + t) / t.size
+    return _through_activation(spec, len(base.nets) - 1, base, g)
+
+
+def _through_activation(spec: Spec, i: int, base: _Base, g: np.ndarray) -> np.ndarray:
+    """``|g| * |act'|`` with ``act'`` as the magnitude of its terms (tanh ``1 + o^2``, sigmoid
+    ``o (1 + o)``: ``1 - o`` cancels as ``o -> 1``); softmax ``|o| (|g| + sum |g o|)``."""
+    act, z, o = spec.activations[i], base.nets[i], base.outs[i + 1]
+    if act == "softmax":
+        return np.asarray(np.abs(o) * (g + np.sum(g * np.abs(o), axis=-1, keepdims=True)))
+    slope = abs(spec.slopes[i])
+    derivative = {
+        "identity": np.ones_like(z),
+        "sigmoid": o * (1.0 + o),
+        "tanh": 1.0 + o * o,
+        "relu": (z > 0).astype(np.float64),
+        "leaky_relu": np.where(z > 0, 1.0, slope),
+        "softplus": _activation("sigmoid", z, 0.0),
+    }[act]
+    return np.asarray(g * derivative)
+
+
+def _scales(spec: Spec, params: Params, base: _Base) -> Params:
+    """The delta rule on absolute values: ``|delta_L|`` from :func:`_loss_terms`, ``|delta_l| =
+    (|delta_{l+1}| @ |W_{l+1}|) |act_l'|``, ``scale_W = |delta|.T @ |out_{l-1}|``, ``scale_b =
+    sum |delta|`` (over samples, and neurons for a shared bias). Where nothing cancels this is
+    ``|grad|``; where terms cancel it is their size, which the rounding error scales with."""
+    scales: Params = [{} for _ in params]
+    delta = _loss_terms(spec, base)
+    for i in reversed(range(len(params))):
+        if "W" in params[i]:
+            scales[i]["W"] = delta.T @ np.abs(base.outs[i])
+        if "b" in params[i]:
+            per_neuron = delta.sum(axis=0)
+            scales[i]["b"] = per_neuron if np.ndim(params[i]["b"]) else np.asarray(per_neuron.sum())
+        if i > 0:
+            delta = _through_activation(spec, i - 1, base, delta @ np.abs(base.layers[i]["W"]))
+    return scales
 
 
 def _stencil_losses(
@@ -276,7 +328,7 @@ def finite_difference(
                 target = out[key][piece.layer][piece.group].reshape(-1)  # a view (contiguous)
                 target[piece.flat] = result[lo : lo + piece.flat.size]
             lo += piece.flat.size
-    return FDResult(**out, loss=base.loss)
+    return FDResult(**out, loss=base.loss, scales=_scales(spec, params, base))
 
 
 @dataclass(frozen=True)
@@ -359,6 +411,7 @@ def directional_finite_difference(
         [{} for _ in params],
         [{} for _ in params],
         base.loss,
+        _scales(spec, params, base),
     )
     for i, layer in enumerate(params):
         for group, a in layer.items():

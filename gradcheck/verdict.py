@@ -58,11 +58,13 @@ ENTRIES_SHOWN = 12  # failing entries printed per network by default
 class Tolerance:
     """``rtol``/``atol`` for candidate vs JAX; FD adds ``fd_safety`` times its error estimate.
 
-    The values per dtype live in :data:`gradcheck.compare.TOLERANCES`."""
+    The values per dtype live in :data:`gradcheck.compare.TOLERANCES`; ``eps`` is the machine
+    epsilon of the dtype the gradients were computed in (it scales the cancellation term)."""
 
     rtol: float
     atol: float
     fd_safety: float = 4.0
+    eps: float = float(np.finfo(np.float64).eps)
 
     def describe(self) -> str:
         return f"rtol={self.rtol:g} atol={self.atol:g} fd={self.fd_safety:g}x estimate"

@@ -179,7 +179,12 @@ def _projection_checks(
             h = np.asarray(hand[i][g], dtype=np.float64).reshape(-1)
             jf = np.asarray(j, dtype=np.float64).reshape(-1)
             allowed = jax_tolerance(
-                jf, tolerance, group_floor(jf), 0.0 if prec is None else prec.reshape(-1)
+                jf,
+                tolerance,
+                group_floor(jf),
+                0.0 if prec is None else prec.reshape(-1),
+                directions.scales[i][g].reshape(-1),
+                len(jax),
             )
             excess = np.abs(h - jf) / allowed
             rows = np.flatnonzero(~(excess <= 1.0))  # NaN counts as a disagreement

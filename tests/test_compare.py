@@ -8,6 +8,7 @@ import pytest
 from gradcheck import compare
 from gradcheck.backprop import hand_grads
 from gradcheck.compare import (
+    CANCELLATION_PER_LAYER,
     STATUSES,
     TOLERANCES,
     Tolerance,
@@ -17,7 +18,15 @@ from gradcheck.compare import (
     precision_allowance,
     tolerance_for,
 )
-from gradcheck.spec import Array, GradcheckError, Params, Spec, builtin_networks_dir, load_specs
+from gradcheck.spec import (
+    Array,
+    GradcheckError,
+    Params,
+    Spec,
+    builtin_networks_dir,
+    load_specs,
+    parse_spec,
+)
 from gradcheck.verify import verify
 
 TIGHT = Tolerance(rtol=1e-9, atol=1e-12, fd_safety=4.0)
@@ -171,3 +180,57 @@ def test_bad_tolerances_raise_one_line(
 ) -> None:
     with pytest.raises(GradcheckError, match=message):
         tolerance_for(dtype, rtol, atol)
+
+
+def test_the_cancellation_term_is_k_layers_eps_times_the_term_magnitude() -> None:
+    j = np.array([2.0, -3.0])
+    plain = jax_tolerance(j, TIGHT, 0.0)
+    # Where nothing cancels the term magnitude is |j|: 48 eps |j| ~ 1e-14 |j| beside rtol |j|.
+    widened = jax_tolerance(j, TIGHT, 0.0, 0.0, np.abs(j), depth=3)
+    eps = float(np.finfo(np.float64).eps)
+    np.testing.assert_allclose(widened - plain, CANCELLATION_PER_LAYER * 3 * eps * np.abs(j))
+    assert np.all(widened - plain < 2e-5 * TIGHT.rtol * np.abs(j))
+    assert tolerance_for("float32").eps == float(np.finfo(np.float32).eps)
+    assert tolerance_for("float64").eps == eps
+
+
+def _cancelling(w: float) -> Spec:
+    """1-1 identity, no bias, two samples x = 1 whose contributions ``(w x - t) x`` to dE/dW
+    are ``+1e4`` and ``-1e4 + 1e-11``: the gradient (~1e-11) is a sum of terms 1e15 larger."""
+    targets = [w - 1e4, w + 1e4 - 1e-11]
+    data = {
+        "name": "cancelling",
+        "loss": "half_sse",
+        "optimizer": {"learning_rate": 0.1},
+        "input": {"size": 1},
+        "layers": [
+            {"size": 1, "activation": "identity", "weights": [[w]], "bias": {"mode": "none"}}
+        ],
+        "samples": [{"input": [1.0], "target": [t]} for t in targets],
+    }
+    return parse_spec(data, "<cancelling>")
+
+
+def test_a_cancelling_entry_summed_in_another_order_passes_but_one_off_by_1e_6_fails() -> None:
+    w = 0.3
+    spec = _cancelling(w)
+
+    def expanded(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
+        # sum_s (w x_s - t_s) x_s as w sum x_s^2 - sum t_s x_s: the same math, rounded otherwise
+        x, t = inputs[:, 0], targets[:, 0]
+        grad = params[0]["W"][0, 0] * np.sum(x * x) - np.sum(t * x)
+        return [{"W": np.array([[grad]])}]
+
+    def off(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
+        grads = hand_grads(spec, params, inputs, targets)
+        return [{"W": grads[0]["W"] + 1e-6}]
+
+    passed = verify(expanded, spec)
+    assert passed.ok, passed.summary()
+    (entry,) = passed.entries
+    assert abs(entry.jax) < 1e-10
+    # The rounding gap is above the bound without the cancellation term, inside the one with it.
+    assert entry.abs_error_jax > float(jax_tolerance(np.array([entry.jax]), TIGHT, 0.0)[0])
+    assert entry.abs_error_jax <= entry.tol_jax < 1e-9
+    failed = verify(off, spec)
+    assert [e.status for e in failed.failures] == ["backprop-bug"]

@@ -262,3 +262,55 @@ def test_bad_arguments_raise_one_line_naming_the_field(
             oracle(spec, *mangle(p, x, t))
         assert message in str(err.value) and "\n" not in str(err.value)
         assert str(err.value).startswith(spec.path)
+
+
+def test_scales_are_the_gradient_magnitudes_where_no_sum_cancels() -> None:
+    # Identity layers, positive weights, biases and inputs, targets <= 0: every term of every
+    # sum the delta rule forms has one sign, so the term magnitude is |grad| itself.
+    data = {
+        "name": "positive",
+        "loss": "half_sse",
+        "optimizer": {"learning_rate": 0.1},
+        "input": {"size": 2},
+        "layers": [
+            {
+                "size": 3,
+                "activation": "identity",
+                "weights": [[0.5, 0.2], [0.1, 0.7], [0.3, 0.4]],
+                "bias": {"mode": "per_neuron", "value": [0.1, 0.2, 0.3]},
+            },
+            {
+                "size": 1,
+                "activation": "identity",
+                "weights": [[0.6, 0.9, 0.2]],
+                "bias": {"mode": "shared", "value": 0.25},
+            },
+        ],
+        "samples": [
+            {"input": [1.0, 2.0], "target": [-0.5]},
+            {"input": [0.5, 0.25], "target": [0.0]},
+        ],
+    }
+    spec, params, x, t = case(parse_spec(data, "<positive>"))
+    hand = hand_grads(spec, params, x, t)
+    for result in (
+        oracles.finite_difference(spec, params, x, t),
+        oracles.directional_finite_difference(spec, params, x, t),
+    ):
+        for scales, grads in zip(result.scales, hand, strict=True):
+            assert scales.keys() == grads.keys()
+            for g, a in grads.items():
+                np.testing.assert_allclose(scales[g], np.abs(a), rtol=1e-14)
+
+
+def test_scales_exceed_the_gradient_where_its_terms_cancel() -> None:
+    # Sample contributions (w x - t) x of +1e4 and -1e4 + 1e-11: the gradient is ~1e-11, the
+    # terms it sums are 2e4.
+    spec, params, _, _ = case(network((1, 1), ("identity",), bias=("none",), batch=2))
+    w = float(params[0]["W"][0, 0])
+    xs = np.array([[1.0], [1.0]])
+    ts = np.array([[w - 1e4], [w + 1e4 - 1e-11]])
+    result = oracles.finite_difference(spec, params, xs, ts)
+    grad = hand_grads(spec, params, xs, ts)[0]["W"]
+    assert abs(float(grad[0, 0])) < 1e-10
+    np.testing.assert_allclose(result.scales[0]["W"], 2e4 + 2 * abs(w), rtol=1e-12)
