@@ -4,7 +4,7 @@ A 128-256-256-10 network (tanh, tanh, softmax + cross-entropy, per-neuron biases
 parameters, 8 samples) is verified three ways in one run, each timed as the median of several
 repetitions after a warm-up:
 
-* ``gradcheck.verify.verify`` in its automatic mode (every entry against JAX, finite
+* ``gradcheck.verify`` in its automatic mode (every entry against JAX, finite
   differences along one random direction per group);
 * ``torch.autograd.gradcheck(..., fast_mode=True)`` on the same network and loss, float64
   (skipped, with a note, when torch is not importable);
@@ -27,9 +27,9 @@ import jax
 import numpy as np
 
 from gradcheck import oracles
-from gradcheck.backprop import hand_grads
+from gradcheck.checking.verification import verify
+from gradcheck.hand.backprop import hand_grads
 from gradcheck.spec import Array, Params, Spec, parse_spec
-from gradcheck.verify import verify
 
 SIZES = (128, 256, 256, 10)
 ACTIVATIONS = ("tanh", "tanh", "softmax")

@@ -31,7 +31,7 @@ _FIRST_CALL = """
 import json, time
 began = time.perf_counter()
 from gradcheck.spec import builtin_networks_dir, load_spec
-from gradcheck.train import train
+from gradcheck.training.runner import train
 spec = load_spec(builtin_networks_dir() / "sigmoid_2_2_2.toml")
 imported = time.perf_counter()
 result = train(spec, 10000, device="cpu")
@@ -44,7 +44,7 @@ _CACHED_CALL = """
 import json, sys, time
 import jax
 from gradcheck.spec import builtin_networks_dir, load_spec
-from gradcheck.train import enable_compilation_cache, train
+from gradcheck.training.runner import enable_compilation_cache, train
 events = {"hits": 0, "misses": 0}
 def listen(name, **_):
     if name == "/jax/compilation_cache/cache_hits":
@@ -104,9 +104,9 @@ def _torch_loop(steps: int) -> float | None:
 
 
 def seed_network(steps: int, repeats: int) -> None:
-    from gradcheck.backprop import train_numpy
+    from gradcheck.hand.backprop import train_numpy
     from gradcheck.spec import builtin_networks_dir, load_spec
-    from gradcheck.train import train
+    from gradcheck.training.runner import train
 
     first = [_fresh(_FIRST_CALL) for _ in range(3)]
     spec = load_spec(builtin_networks_dir() / "sigmoid_2_2_2.toml")
@@ -212,7 +212,7 @@ def _matmul_seconds(m: int, k: int, n: int, repeats: int) -> float:
 
 
 def mlp(steps: int) -> None:
-    from gradcheck.train import train
+    from gradcheck.training.runner import train
 
     batch, sizes = 256, (784, 256, 256, 10)
     spec = _mlp_spec(batch)

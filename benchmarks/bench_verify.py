@@ -1,7 +1,7 @@
 """Throughput of three-way verification on small random networks, against jax check_grads.
 
 Target: small networks (<= 4 layers, widths <= 8) drawn by Hypothesis and verified three ways
-(hand-derived vs JAX vs finite differences, ``gradcheck.verify.verify``) at >= 300 networks per
+(hand-derived vs JAX vs finite differences, ``gradcheck.verify``) at >= 300 networks per
 second after warm-up, and >= 5x the throughput of ``jax.test_util.check_grads`` on the same
 networks in the same run.
 
@@ -29,11 +29,11 @@ import numpy as np
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from jax.test_util import check_grads
 
-from gradcheck.backprop import hand_grads
+from gradcheck.checking.verification import verify
+from gradcheck.generate.strategies import Case, networks
+from gradcheck.hand.backprop import hand_grads
 from gradcheck.oracles import jax_cache_info
 from gradcheck.spec import Spec
-from gradcheck.strategies import Case, networks
-from gradcheck.verify import verify
 
 TARGET_RATE = 300.0
 TARGET_RATIO = 5.0

@@ -1,10 +1,10 @@
 """gradcheck: prove hand-derived backpropagation right or wrong.
 
-Networks are TOML data (:mod:`gradcheck.spec`); the hand-derived gradients
-(:mod:`gradcheck.backprop`) are checked against finite differences and JAX
-(:mod:`gradcheck.oracles`), compared with dtype-aware tolerances (:mod:`gradcheck.compare`)
-and rendered as a report (:mod:`gradcheck.report`). Check your own gradient function with
-``from gradcheck.verify import verify``.
+Networks are TOML data (:mod:`gradcheck.spec.network`); the hand-derived gradients
+(:mod:`gradcheck.hand.backprop`) are checked against finite differences and JAX
+(:mod:`gradcheck.oracles`), compared with dtype-aware tolerances (:mod:`gradcheck.checking.compare`)
+and rendered as a report (:mod:`gradcheck.report.render`). Check your own gradient function with
+``from gradcheck.checking.verification import verify``.
 
 Importing gradcheck neither imports JAX nor changes any global JAX setting.
 """

@@ -53,7 +53,7 @@ def golden(specs: tuple[str, ...], as_json: bool) -> int:
     from rich.markup import escape
     from rich.table import Table
 
-    from gradcheck.golden import GoldenRecord, check_spec, summarize
+    from gradcheck.golden.judging import GoldenRecord, check_spec, summarize
     from gradcheck.spec import builtin_networks_dir, load_specs
 
     loaded = load_specs(list(specs) or [builtin_networks_dir()])
@@ -146,12 +146,12 @@ def verify_command(
     """
     import functools
 
-    from gradcheck.backprop import hand_grads
-    from gradcheck.compare import TOLERANCES
+    from gradcheck.checking.compare import TOLERANCES
+    from gradcheck.checking.verdict import CANDIDATE_FAILURES
+    from gradcheck.checking.verification import load_candidate, verify, write_junit_xml
+    from gradcheck.generate.strategies import sample_networks
+    from gradcheck.hand.backprop import hand_grads
     from gradcheck.spec import builtin_networks_dir, load_specs
-    from gradcheck.strategies import sample_networks
-    from gradcheck.verdict import CANDIDATE_FAILURES
-    from gradcheck.verify import load_candidate, verify, write_junit_xml
 
     _enable_x64()
     fn = hand_grads if candidate is None else load_candidate(candidate)
@@ -186,7 +186,7 @@ _TRAIN_CHOICES = {
     "device": ("auto", "cpu", "gpu"),
     "optimizer": ("sgd", "momentum", "adam"),
     "rule": ("gradient", "sequential"),
-}  # kept equal to gradcheck.train's tuples by tests/test_train.py; listed here so that
+}  # kept equal to gradcheck.training.runner's tuples by tests/test_train.py; listed here so that
 # `gradcheck -h` does not import JAX
 _PROGRESS_WORK = 10**8  # steps x samples x parameters above which a TTY gets a progress bar
 _SAMPLES_SHOWN = 10  # outputs printed per run; --json has them all
@@ -241,7 +241,7 @@ def train_command(
     import functools
 
     from gradcheck.spec import load_spec
-    from gradcheck.train import TrainResult, enable_compilation_cache, train
+    from gradcheck.training.runner import TrainResult, enable_compilation_cache, train
 
     spec = load_spec(spec_path)
     if backend == "jax" and not no_cache:
@@ -324,8 +324,8 @@ def report_command(out: str, examples: int, seed: int, candidate: str | None) ->
     import shlex
     import time
 
-    from gradcheck.collect import collect
-    from gradcheck.report import make_out_dir, write_report
+    from gradcheck.report.render import make_out_dir, write_report
+    from gradcheck.report.run import collect
 
     start = time.perf_counter()
     make_out_dir(out)  # a bad --out fails now, not after the checks

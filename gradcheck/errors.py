@@ -2,7 +2,7 @@
 
 :class:`GradcheckError` is the base of them all: the CLI prints ``str(err)`` as one line and exits
 with status 2. :class:`SpecError` is bad input: it names the file, the field and the value, shown
-by :func:`show_value` as the user wrote it. Re-exported by :mod:`gradcheck.spec`.
+by :func:`show_value` as the user wrote it. Re-exported by :mod:`gradcheck.spec.network`.
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ failing layer and entry) when it disagrees::
     def test_my_backprop(gradcheck):
         gradcheck.verify(my_grads)                      # the built-in networks
         gradcheck.verify(my_grads, "nets/mine.toml")    # a spec file, folder or Spec
-        gradcheck.verify_generated(my_grads, depth=2)   # networks from gradcheck.strategies
+        gradcheck.verify_generated(my_grads, depth=2)   # networks from
+        gradcheck.generate.strategies
 
 Each checked network is recorded as a property of the test (``gradcheck[<network>]``: its
 summary line), so ``pytest --junitxml`` carries per-network results. The test runs with JAX's
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:  # imported when used: loading the plugin must not slow every pytest run
-    from gradcheck.compare import NetworkVerdict
+    from gradcheck.checking.compare import NetworkVerdict
     from gradcheck.spec import Array, GradientFn, Params, Spec
 
 __all__ = ["GradcheckFixture", "gradcheck"]
@@ -75,9 +76,9 @@ class GradcheckFixture:
     ) -> list[NetworkVerdict]:
         """Verify ``candidate`` on ``spec`` (a Spec, a TOML file, a folder of them; default:
         the built-in networks) and fail the test on any disagreement. ``options`` go to
-        :func:`gradcheck.verify.verify` (``mode``, ``fd_rel_step``, ...)."""
+        :func:`gradcheck.verify` (``mode``, ``fd_rel_step``, ...)."""
+        from gradcheck.checking.verification import verify
         from gradcheck.spec import Spec, builtin_networks_dir, load_specs
-        from gradcheck.verify import verify
 
         specs = [spec] if isinstance(spec, Spec) else load_specs([spec or builtin_networks_dir()])
         options = {"rtol": self.rtol, "atol": self.atol, **options}
@@ -88,10 +89,10 @@ class GradcheckFixture:
         self, candidate: GradientFn, n: int | None = None, seed: int | None = None, **shape: Any
     ) -> list[NetworkVerdict]:
         """Verify ``candidate`` on ``n`` networks drawn by
-        :func:`gradcheck.strategies.sample_networks` (``shape``: its keyword arguments, e.g.
+        :func:`gradcheck.sample_networks` (``shape``: its keyword arguments, e.g.
         ``depth=2, activations=("sigmoid",)``) and fail the test on any disagreement."""
-        from gradcheck.strategies import sample_networks
-        from gradcheck.verify import verify
+        from gradcheck.checking.verification import verify
+        from gradcheck.generate.strategies import sample_networks
 
         cases = sample_networks(
             self.examples if n is None else n, self.seed if seed is None else seed, **shape

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gradcheck.backprop import ACTIVATION_TABLE, LOSS_TABLE, backward, forward, full_params
+from gradcheck.hand.backprop import ACTIVATION_TABLE, LOSS_TABLE, backward, forward, full_params
 from gradcheck.spec import Array, GradientFn, Params, Spec
 
 Derivative = Callable[[str, Array, Array, float], Array]

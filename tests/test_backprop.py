@@ -1,4 +1,4 @@
-"""gradcheck.backprop: every hand-derived derivative against its closed form and against
+"""gradcheck.hand.backprop: every hand-derived derivative against its closed form and against
 central differences, both seed networks step by step, biases, frozen groups, float32."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gradcheck.backprop import (
+from gradcheck.hand.backprop import (
     ACTIVATION_TABLE,
     LOSS_TABLE,
     backward,

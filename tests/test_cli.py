@@ -67,7 +67,7 @@ input = [1.0, 2.0, 3.0]
 target = [0.5, -0.5]
 """
 DOUBLED = """
-from gradcheck.backprop import hand_grads
+from gradcheck.hand.backprop import hand_grads
 
 def grads(spec, params, inputs, targets):
     grads = hand_grads(spec, params, inputs, targets)

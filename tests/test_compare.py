@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gradcheck import compare
-from gradcheck.backprop import hand_grads
-from gradcheck.compare import (
+from gradcheck.checking import compare
+from gradcheck.checking.compare import (
     CANCELLATION_PER_LAYER,
     STATUSES,
     TOLERANCES,
@@ -18,6 +17,8 @@ from gradcheck.compare import (
     precision_allowance,
     tolerance_for,
 )
+from gradcheck.checking.verification import verify
+from gradcheck.hand.backprop import hand_grads
 from gradcheck.spec import (
     Array,
     GradcheckError,
@@ -27,7 +28,6 @@ from gradcheck.spec import (
     load_specs,
     parse_spec,
 )
-from gradcheck.verify import verify
 
 TIGHT = Tolerance(rtol=1e-9, atol=1e-12, fd_safety=4.0)
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from gradcheck.cli import main
-from gradcheck.golden import (
+from gradcheck.golden.judging import (
     GoldenRecord,
     check_spec,
     judge,

@@ -9,10 +9,18 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gradcheck import jax_oracle, oracles
-from gradcheck.backprop import hand_grads
-from gradcheck.spec import Params, Spec, SpecError, builtin_networks_dir, load_specs, parse_spec
-from gradcheck.strategies import sample_networks
+from gradcheck import oracles
+from gradcheck.generate.strategies import sample_networks
+from gradcheck.hand.backprop import hand_grads
+from gradcheck.oracles import jax_grad as jax_oracle
+from gradcheck.spec import (
+    Params,
+    Spec,
+    SpecError,
+    builtin_networks_dir,
+    load_specs,
+    parse_spec,
+)
 
 
 def network(
@@ -228,7 +236,7 @@ def test_float32_specs_compute_in_float32_unless_asked_for_float64() -> None:
 
 def test_importing_and_using_gradcheck_leaves_jax_x64_off() -> None:
     code = (
-        "import jax, gradcheck, gradcheck.oracles as o, gradcheck.verify as v\n"
+        "import jax, gradcheck, gradcheck.oracles as o, gradcheck.checking.verification as v\n"
         "from gradcheck.spec import builtin_networks_dir, load_specs\n"
         "s = load_specs([builtin_networks_dir()])[0]\n"
         "g = o.jax_grads(s, s.initial_params(), s.inputs(), s.targets())\n"

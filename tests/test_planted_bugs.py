@@ -17,11 +17,11 @@ import pytest
 from hypothesis import find, given, note, settings
 from hypothesis import strategies as st
 
-from gradcheck.backprop import sgd_step
+from gradcheck.checking.verification import verify
 from gradcheck.cli import main
+from gradcheck.generate.strategies import Case, networks, sample_networks
+from gradcheck.hand.backprop import sgd_step
 from gradcheck.spec import GradientFn, builtin_networks_dir, load_spec
-from gradcheck.strategies import Case, networks, sample_networks
-from gradcheck.verify import verify
 
 SHRINK = settings(database=None, derandomize=True, max_examples=300, deadline=None)
 SQUARED = ("half_sse", "mse")

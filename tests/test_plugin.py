@@ -9,7 +9,7 @@ import pytest
 pytest_plugins = ["pytester"]
 
 PASSING = """
-from gradcheck.backprop import hand_grads
+from gradcheck.hand.backprop import hand_grads
 
 def test_hand_grads(gradcheck):
     verdicts = gradcheck.verify(hand_grads)
@@ -18,7 +18,7 @@ def test_hand_grads(gradcheck):
 """
 
 FAILING = """
-from gradcheck.backprop import hand_grads
+from gradcheck.hand.backprop import hand_grads
 
 def off_by_half(spec, params, inputs, targets):
     grads = hand_grads(spec, params, inputs, targets)
@@ -73,7 +73,7 @@ def test_the_fixture_shows_at_most_twelve_failing_entries_per_network(
     )
     pytester.makepyfile(
         """
-        from gradcheck.backprop import hand_grads
+        from gradcheck.hand.backprop import hand_grads
 
         def doubled(spec, params, inputs, targets):
             return [{k: 2 * g for k, g in layer.items()}
@@ -95,7 +95,7 @@ def test_the_marker_sets_examples_and_seed(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
         import pytest
-        from gradcheck.backprop import hand_grads
+        from gradcheck.hand.backprop import hand_grads
 
         @pytest.mark.gradcheck(examples=3, seed=7)
         def test_marked(gradcheck):

@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import pytest
 
-from gradcheck.printed import evaluate_expression, judge, typo
+from gradcheck.golden.printed import evaluate_expression, judge, typo
 from gradcheck.spec import SpecError
 
 

@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 from hypothesis import given, note, settings
 
-from gradcheck.backprop import forward, hand_grads, sgd_step, train_numpy
+from gradcheck.checking.verification import verify
+from gradcheck.generate.strategies import Case, networks
+from gradcheck.hand.backprop import forward, hand_grads, sgd_step, train_numpy
 from gradcheck.oracles import jax_grads
 from gradcheck.spec import GradientFn, Params, Spec, parse_spec
-from gradcheck.strategies import Case, networks
-from gradcheck.verify import verify
 
 # Example counts sized for CI's time budget; a profile asking for more (HYPOTHESIS_PROFILE=dev,
 # see tests/conftest.py) gets its own count instead.

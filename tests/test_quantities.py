@@ -7,7 +7,7 @@ import tomllib
 
 import pytest
 
-from gradcheck.quantities import parse_quantity
+from gradcheck.golden.quantities import parse_quantity
 from gradcheck.spec import Spec, SpecError, builtin_networks_dir, load_spec, parse_spec
 
 

@@ -16,8 +16,9 @@ import jinja2
 import numpy as np
 import pytest
 
-from gradcheck import report, svg
 from gradcheck.cli import main
+from gradcheck.report import render as report
+from gradcheck.report import svg
 from gradcheck.spec import Spec, builtin_networks_dir, load_spec, parse_spec
 
 HOSTILE = "<script>alert('x')</script>"
@@ -235,7 +236,7 @@ def _data(
             "command": "gradcheck report --out reports --examples 100 --seed 0",
             "generated_at": "2026-01-01T00:00:00+00:00",
             "elapsed_s": 12.5,
-            "candidate": "gradcheck.backprop:hand_grads",
+            "candidate": "gradcheck.hand.backprop:hand_grads",
         },
     )
 
@@ -546,7 +547,7 @@ def test_report_command_writes_a_page_chromium_shows_with_nothing_loaded_from_ou
 
 
 BUGGY_CANDIDATE = """
-from gradcheck.backprop import hand_grads
+from gradcheck.hand.backprop import hand_grads
 
 
 def doubled_bias_grad(spec, params, inputs, targets):

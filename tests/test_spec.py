@@ -1,4 +1,5 @@
-"""gradcheck.spec: every bad input is one exact line; good specs load, freeze and round-trip."""
+"""gradcheck.spec.network: every bad input is one exact line; good specs load, freeze and
+round-trip."""
 
 from __future__ import annotations
 

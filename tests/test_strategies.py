@@ -1,5 +1,5 @@
-"""gradcheck.strategies: bounds checked at build time, drawn cases valid and in bounds, replays
-exact, shrinking minimal, sample_networks deterministic."""
+"""gradcheck.generate.strategies: bounds checked at build time, drawn cases valid and in bounds,
+replays exact, shrinking minimal, sample_networks deterministic."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 from hypothesis import find, given, settings
 from hypothesis.errors import InvalidArgument, NoSuchExample
 
-from gradcheck.backprop import forward
+from gradcheck.generate.strategies import KINK_MARGIN, Case, networks, sample_networks
+from gradcheck.hand.backprop import forward
 from gradcheck.spec import Spec
-from gradcheck.strategies import KINK_MARGIN, Case, networks, sample_networks
 
 BAD_ARGUMENTS: list[dict[str, Any]] = [
     {"depth": 0},
@@ -257,8 +257,9 @@ def test_sample_networks_is_deterministic_per_seed_and_varies_across_seeds() -> 
     assert len(a) == 25
     assert [x.replay() for x in a] == [x.replay() for x in b]
     assert [x.replay() for x in a] != [x.replay() for x in c]
-    assert 'description = "drawn by gradcheck.strategies.sample_networks(seed=7), case 3"' in (
-        a[3].replay()
+    assert (
+        'description = "drawn by gradcheck.generate.strategies.sample_networks(seed=7), case 3"'
+        in (a[3].replay())
     ), "the replay names its seed"
     prefix = sample_networks(5, seed=7)
     assert [x.replay() for x in prefix] == [x.replay() for x in a[:5]], "case i depends on i only"

@@ -1,6 +1,6 @@
-"""gradcheck.train: the compiled JAX loop against the hand-derived NumPy loop (seeds, a table of
-networks, generated networks, float32), compile once per shape, frozen and shared groups, the
-sequential rule and the seed document's 10000-step outputs, optax optimizers, data-parallel
+"""gradcheck.training.runner: the compiled JAX loop against the hand-derived NumPy loop (seeds, a
+table of networks, generated networks, float32), compile once per shape, frozen and shared groups,
+the sequential rule and the seed document's 10000-step outputs, optax optimizers, data-parallel
 sharding on several host devices, the persistent compilation cache, and the ``train`` command."""
 
 from __future__ import annotations
@@ -17,11 +17,18 @@ import pytest
 from hypothesis import given, settings
 
 from gradcheck import cli
-from gradcheck.backprop import forward, hand_grads, train_numpy
-from gradcheck.golden import output_first_grads
-from gradcheck.spec import GradcheckError, Params, Spec, builtin_networks_dir, load_spec, parse_spec
-from gradcheck.strategies import Case, networks
-from gradcheck.train import (
+from gradcheck.generate.strategies import Case, networks
+from gradcheck.golden.judging import output_first_grads
+from gradcheck.hand.backprop import forward, hand_grads, train_numpy
+from gradcheck.spec import (
+    GradcheckError,
+    Params,
+    Spec,
+    builtin_networks_dir,
+    load_spec,
+    parse_spec,
+)
+from gradcheck.training.runner import (
     BACKENDS,
     DEVICES,
     OPTIMIZERS,
@@ -363,7 +370,7 @@ def test_data_parallel_over_four_host_devices_equals_one_device() -> None:
     code = """
         import json, numpy as np
         from gradcheck.spec import parse_spec
-        from gradcheck.train import TrainError, train
+        from gradcheck.training.runner import TrainError, train
         rng = np.random.default_rng(0)
         spec = parse_spec({
             "name": "dp", "loss": "mse", "optimizer": {"learning_rate": 0.2},
@@ -402,7 +409,7 @@ def test_importing_changes_no_jax_setting_and_the_cache_spares_a_second_process_
 ) -> None:
     code = """
         import json, os, jax
-        import gradcheck.train as t
+        import gradcheck.training.runner as t
         from gradcheck.spec import builtin_networks_dir, load_spec
         untouched = (not jax.config.jax_enable_x64) and jax.config.jax_compilation_cache_dir is None
         events = {"hits": 0, "misses": 0}
@@ -497,7 +504,7 @@ def test_train_command_rejects_an_option_the_backend_cannot_run(
 
 def test_cheap_runs_skip_xla_backend_optimisation_and_big_ones_keep_it() -> None:
     """Compile time dominates a seed-sized run, so only there is optimisation traded away."""
-    from gradcheck.train import _compiler_options
+    from gradcheck.training.runner import _compiler_options
 
     seed = load_spec(builtin_networks_dir() / "sigmoid_2_2_2.toml")
     assert _compiler_options(seed, 10_000) == {"xla_backend_optimization_level": 0}

@@ -8,10 +8,10 @@ import json
 import numpy as np
 import pytest
 
-from gradcheck.backprop import hand_grads
+from gradcheck.checking.verdict import NetworkVerdict
+from gradcheck.checking.verification import verify
+from gradcheck.hand.backprop import hand_grads
 from gradcheck.spec import Array, Params, Spec, builtin_networks_dir, load_specs
-from gradcheck.verdict import NetworkVerdict
-from gradcheck.verify import verify
 
 
 def sigmoid_seed_verdict(scale_w7: float = 1.0) -> NetworkVerdict:

@@ -11,9 +11,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gradcheck import compare
-from gradcheck.backprop import hand_grads
+from gradcheck.checking import compare
+from gradcheck.checking.verification import CandidateError, load_candidate, verify, write_junit_xml
 from gradcheck.cli import main
+from gradcheck.generate.strategies import sample_networks
+from gradcheck.hand.backprop import hand_grads
 from gradcheck.spec import (
     Array,
     GradientFn,
@@ -23,8 +25,6 @@ from gradcheck.spec import (
     load_specs,
     parse_spec,
 )
-from gradcheck.strategies import sample_networks
-from gradcheck.verify import CandidateError, load_candidate, verify, write_junit_xml
 
 SEEDS = {s.name: s for s in load_specs([builtin_networks_dir()])}
 
@@ -232,7 +232,7 @@ def test_the_candidate_gets_copies() -> None:
 
 
 def test_load_candidate_imports_modules_and_files(tmp_path: Path) -> None:
-    assert load_candidate("gradcheck.backprop:hand_grads") is hand_grads
+    assert load_candidate("gradcheck.hand.backprop:hand_grads") is hand_grads
     (tmp_path / "mine.py").write_text("def grads(spec, p, x, t):\n    return 'mine'\n")
     assert load_candidate(f"{tmp_path / 'mine.py'}:grads")(None, None, None, None) == "mine"
 
@@ -240,10 +240,10 @@ def test_load_candidate_imports_modules_and_files(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("reference", "message"),
     [
-        ("gradcheck.backprop", "expected module:function or path/to/file.py:function"),
-        ("gradcheck.backprop:", "expected module:function"),
+        ("gradcheck.hand.backprop", "expected module:function or path/to/file.py:function"),
+        ("gradcheck.hand.backprop:", "expected module:function"),
         ("no_such_module_x:f", "cannot import no_such_module_x"),
-        ("gradcheck.backprop:nothing", "gradcheck.backprop has no function 'nothing'"),
+        ("gradcheck.hand.backprop:nothing", "gradcheck.hand.backprop has no function 'nothing'"),
         ("missing/file.py:f", "no such file missing/file.py"),
     ],
 )
@@ -287,7 +287,7 @@ def test_cli_verify_exits_1_and_names_the_entries_on_a_disagreement(
 ) -> None:
     module = tmp_path / "half.py"
     module.write_text(
-        "from gradcheck.backprop import hand_grads\n"
+        "from gradcheck.hand.backprop import hand_grads\n"
         "def grads(spec, p, x, t):\n"
         "    g = hand_grads(spec, p, x, t)\n"
         "    g[1]['W'][0, 1] *= 0.5\n"

@@ -1,9 +1,9 @@
 """Check a gradient function's arguments ``(spec, params, inputs, targets)`` where they enter.
 
-:func:`check_arguments` raises :class:`~gradcheck.spec.SpecError` with one line naming the field
+:func:`check_arguments` raises :class:`~gradcheck.SpecError` with one line naming the field
 and the bad value unless ``params`` holds exactly the spec's trainable groups in their shapes and
 ``inputs``/``targets`` are finite ``(batch, n_in)`` / ``(batch, n_out)`` arrays. Both oracles and
-:func:`gradcheck.verify.verify` call it; it only validates, so sharing it couples no checker to
+:func:`gradcheck.verify` call it; it only validates, so sharing it couples no checker to
 another.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.spec import Array, Params, Spec, SpecError
+from gradcheck.spec.network import Array, Params, Spec, SpecError
 
 __all__ = ["check_arguments"]
 

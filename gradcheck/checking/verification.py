@@ -1,9 +1,9 @@
 """Verify a gradient function against both oracles: the entry point users and the CLI call.
 
 ``verify(candidate, spec)`` runs ``candidate(spec, params, inputs, targets)``, the JAX oracle and
-finite differences on one network and returns a :class:`~gradcheck.compare.NetworkVerdict`.
-Up to :data:`~gradcheck.compare.PROJECTION_THRESHOLD` parameters every entry is compared with
-both oracles. Above it every entry is still compared with JAX (one backward pass), but finite
+finite differences on one network and returns a :class:`~gradcheck.checking.compare.NetworkVerdict`.
+Up to :data:`~gradcheck.checking.compare.PROJECTION_THRESHOLD` parameters every entry is compared
+with both oracles. Above it every entry is still compared with JAX (one backward pass), but finite
 differences run along one random direction per group (four forward passes each); a group whose
 entries disagree with JAX gets per-entry finite differences for its worst entries only.
 """
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from gradcheck import oracles
-from gradcheck.compare import (
+from gradcheck.checking.compare import (
     ESCALATION_LIMIT,
     PROJECTION_THRESHOLD,
     STATUSES,
@@ -67,7 +67,7 @@ def verify(
     """Check ``candidate(spec, params, inputs, targets)`` against JAX and finite differences.
 
     ``params``/``inputs``/``targets`` default to the spec's own; ``rtol``/``atol`` override the
-    dtype's row of :data:`~gradcheck.compare.TOLERANCES`; ``mode`` forces per-entry checks
+    dtype's row of :data:`~gradcheck.checking.compare.TOLERANCES`; ``mode`` forces per-entry checks
     (``"entries"``) or random-direction checks (``"projection"``); ``fd_rel_step`` overrides the
     finite-difference step ``h = fd_rel_step * max(|p|, 1)``; ``seed`` picks the directions.
     The candidate gets copies, so it may modify its arguments. An exception of a type in

@@ -1,15 +1,16 @@
 """Alternative update rules: hypotheses about how a document got its numbers, not product code.
 
 Each rule has the :data:`~gradcheck.spec.GradientFn` signature and returns what it would apply
-as ``dE/dparam`` in one SGD step; true gradient descent is :func:`gradcheck.backprop.hand_grads`.
-A rule that does not fit a network's shape raises :class:`NotApplicable`.
+as ``dE/dparam`` in one SGD step; true gradient descent is
+:func:`gradcheck.hand.backprop.hand_grads`. A rule that does not fit a network's shape raises
+:class:`NotApplicable`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from gradcheck.backprop import backward, forward, full_params, hand_grads
+from gradcheck.hand.backprop import backward, forward, full_params, hand_grads
 from gradcheck.spec import Array, GradientFn, Params, Spec, parse_spec
 
 __all__ = [

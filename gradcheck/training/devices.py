@@ -3,8 +3,8 @@
 Contract: :func:`resolve_devices` turns ``cpu``/``gpu``/``auto`` into JAX devices and
 :func:`placement` into the shardings of a compiled program's arguments (parameters replicated,
 the batch split when data-parallel), raising :class:`DeviceError` or :class:`TrainError` (both
-re-exported by :mod:`gradcheck.train`). :func:`enable_compilation_cache` is the only function
-here that changes a global JAX setting, when a caller asks for it.
+re-exported by :mod:`gradcheck.training.runner`). :func:`enable_compilation_cache` is the only
+function here that changes a global JAX setting, when a caller asks for it.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Reading never executes anything: :func:`read_toml` decodes UTF-8 (an editor's BOM allowed) and
 parses with :mod:`tomllib`, raising one :class:`~gradcheck.errors.SpecError` naming the file.
 :func:`validation_problems` turns a pydantic failure into ``field.path: problem (got value)``
-lines; :func:`dump_toml` writes a table back. :mod:`gradcheck.spec` builds on these.
+lines; :func:`dump_toml` writes a table back. :mod:`gradcheck.spec.network` builds on these.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any, get_args
 from pydantic import BaseModel, ValidationError
 
 from gradcheck.errors import SpecError, show_value
-from gradcheck.schema import SpecModel
+from gradcheck.spec.schema import SpecModel
 
 __all__ = [
     "builtin_networks_dir",
@@ -63,11 +63,11 @@ def toml_files(paths: Sequence[str | Path]) -> list[Path]:
 
 def builtin_networks_dir() -> Path:
     """The ``networks/`` folder shipped beside the package (repo checkout or installed data)."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here.parent / "networks", here / "networks"):
+    package = Path(__file__).resolve().parent.parent  # gradcheck/
+    for candidate in (package.parent / "networks", package / "networks"):
         if candidate.is_dir():
             return candidate
-    raise SpecError(f"{here.parent / 'networks'}: built-in networks folder not found")
+    raise SpecError(f"{package.parent / 'networks'}: built-in networks folder not found")
 
 
 # -- pydantic's errors as one line each ------------------------------------------------------

@@ -58,8 +58,9 @@ ENTRIES_SHOWN = 12  # failing entries printed per network by default
 class Tolerance:
     """``rtol``/``atol`` for candidate vs JAX; FD adds ``fd_safety`` times its error estimate.
 
-    The values per dtype live in :data:`gradcheck.compare.TOLERANCES`; ``eps`` is the machine
-    epsilon of the dtype the gradients were computed in (it scales the cancellation term)."""
+    The values per dtype live in :data:`gradcheck.checking.compare.TOLERANCES`; ``eps`` is the
+    machine epsilon of the dtype the gradients were computed in (it scales the cancellation
+    term)."""
 
     rtol: float
     atol: float

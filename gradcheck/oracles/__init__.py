@@ -2,15 +2,15 @@
 
 Both take ``(spec, params, inputs, targets)`` and return a structure shaped like ``params`` (the
 :data:`gradcheck.spec.GradientFn` contract). This module gathers them in one namespace:
-:mod:`gradcheck.fd_oracle` (batched float64 central differences with Richardson error estimates
-and kink flags) and :mod:`gradcheck.jax_oracle` (``jax.value_and_grad`` of a padded, bucketed
-jax.numpy forward pass). Neither imports the other nor :mod:`gradcheck.backprop`.
+:mod:`gradcheck.oracles.finite_differences` (batched float64 central differences with Richardson
+error estimates and kink flags) and :mod:`gradcheck.oracles.jax_grad` (``jax.value_and_grad`` of a
+padded, bucketed jax.numpy forward pass). Neither imports the other nor
+:mod:`gradcheck.hand.backprop`.
 """
 
 from __future__ import annotations
 
-from gradcheck.arguments import check_arguments
-from gradcheck.fd_oracle import (
+from gradcheck.oracles.finite_differences import (
     DEFAULT_REL_STEP,
     DirectionalResult,
     FDResult,
@@ -18,8 +18,11 @@ from gradcheck.fd_oracle import (
     finite_difference,
     finite_difference_grads,
 )
-from gradcheck.fd_oracle import BoolParams as BoolParams  # the FDResult flag type, as before
-from gradcheck.jax_oracle import jax_cache_info, jax_grads, jax_loss_and_grads
+from gradcheck.oracles.finite_differences import (
+    BoolParams as BoolParams,  # the FDResult flag type, as before
+)
+from gradcheck.oracles.jax_grad import jax_cache_info, jax_grads, jax_loss_and_grads
+from gradcheck.spec.arguments import check_arguments
 
 __all__ = [
     "DEFAULT_REL_STEP",

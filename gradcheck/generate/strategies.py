@@ -29,12 +29,12 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from gradcheck._draws import KINK_MARGIN as KINK_MARGIN
-from gradcheck._draws import KINKED, Bounds, build_case
-from gradcheck._draws import LEAKY_SLOPES as LEAKY_SLOPES
-from gradcheck._draws import SATURATING_SCALE as SATURATING_SCALE
-from gradcheck._sources import HypothesisSource, NumpySource, Redraw
-from gradcheck.case import Case
+from gradcheck.generate.case import Case
+from gradcheck.generate.draws import KINK_MARGIN as KINK_MARGIN
+from gradcheck.generate.draws import KINKED, Bounds, build_case
+from gradcheck.generate.draws import LEAKY_SLOPES as LEAKY_SLOPES
+from gradcheck.generate.draws import SATURATING_SCALE as SATURATING_SCALE
+from gradcheck.generate.sources import HypothesisSource, NumpySource, Redraw
 from gradcheck.spec import ACTIVATIONS, LOSSES
 
 __all__ = ["Case", "networks", "sample_networks"]
@@ -195,7 +195,7 @@ def networks(
 
     @st.composite
     def cases(draw: st.DrawFn) -> Case:
-        return build_case(HypothesisSource(draw), b, "gradcheck.strategies.networks")
+        return build_case(HypothesisSource(draw), b, "gradcheck.generate.strategies.networks")
 
     return cases()
 
@@ -221,7 +221,7 @@ def _sample_one(b: Bounds, seed: int, index: int) -> Case:
     rng = np.random.default_rng([seed, index])
     for _ in range(1000):
         try:
-            origin = f"gradcheck.strategies.sample_networks(seed={seed}), case {index}"
+            origin = f"gradcheck.generate.strategies.sample_networks(seed={seed}), case {index}"
             return build_case(NumpySource(rng), b, origin)
         except Redraw:
             continue

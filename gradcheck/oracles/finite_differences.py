@@ -7,7 +7,7 @@ pass, each joining it at its parameter's layer (``W[r, c] += h`` only moves ``ne
 ``h x[:, c]``; below it, nothing moves). Entries whose stencil moves a relu/leaky_relu
 pre-activation across zero are flagged as kinks; for those sitting on one, the one-sided
 derivatives ``(4 E(p +- h) - E(p +- 2h) - 3 E(p)) / (+-2h)`` bound the valid subgradients.
-Imports neither :mod:`gradcheck.backprop` nor the JAX oracle, so a bug in either cannot hide in
+Imports neither :mod:`gradcheck.hand.backprop` nor the JAX oracle, so a bug in either cannot hide in
 a shared helper.
 """
 
@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.arguments import check_arguments
 from gradcheck.spec import Array, Location, Params, Spec, SpecError
+from gradcheck.spec.arguments import check_arguments
 
 __all__ = [
     "DEFAULT_REL_STEP",

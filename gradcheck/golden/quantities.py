@@ -26,7 +26,14 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from gradcheck.backprop import LOSS_TABLE, backward, forward, full_params, loss_value, train_numpy
+from gradcheck.hand.backprop import (
+    LOSS_TABLE,
+    backward,
+    forward,
+    full_params,
+    loss_value,
+    train_numpy,
+)
 from gradcheck.spec import GradientFn, Location, Params, Spec, SpecError
 
 __all__ = [

@@ -105,9 +105,9 @@ class Sample(_Model):
 class Documented(_Model):
     """A number a document claims for this network, kept exactly as printed.
 
-    ``quantity`` names what it claims to be (see :mod:`gradcheck.quantities` for the grammar),
-    ``printed`` is the string as the document prints it, ``where`` locates it in the document,
-    ``expression`` is the document's own arithmetic for it, if it shows any: numbers,
+    ``quantity`` names what it claims to be (see :mod:`gradcheck.golden.quantities` for the
+    grammar), ``printed`` is the string as the document prints it, ``where`` locates it in the
+    document, ``expression`` is the document's own arithmetic for it, if it shows any: numbers,
     ``+ - * /``, ``**`` with a small integer exponent, and parentheses (checked by the golden
     command, which evaluates it exactly and never with ``eval``).
     """

@@ -4,7 +4,7 @@ Widths are padded up to powers of two (zero weights, masked outputs and samples)
 activations/losses are runtime switches, so one compiled function, cached by jit at module level,
 serves every network of a shape bucket; the parameters go in as one vector and loss and gradients
 come back as one. It runs with x64 switched on locally (``jax.enable_x64``), never globally, and
-imports neither :mod:`gradcheck.backprop` nor the finite-difference oracle.
+imports neither :mod:`gradcheck.hand.backprop` nor the finite-difference oracle.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gradcheck.arguments import check_arguments
 from gradcheck.spec import ACTIVATIONS, LOSSES, Array, Params, Spec
+from gradcheck.spec.arguments import check_arguments
 
 __all__ = ["jax_cache_info", "jax_grads", "jax_loss_and_grads"]
 

@@ -21,9 +21,9 @@ from typing import Any, Literal, TypedDict
 import numpy as np
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from gradcheck import svg
+from gradcheck.report import svg
+from gradcheck.report.svg import NetworkSketch
 from gradcheck.spec import GradcheckError, Spec
-from gradcheck.svg import NetworkSketch
 
 __all__ = [
     "CheckCount",
@@ -245,7 +245,7 @@ def _le(a: object, b: object) -> bool:
 
 def _environment() -> Environment:
     env = Environment(
-        loader=PackageLoader("gradcheck", "templates"),
+        loader=PackageLoader("gradcheck.report", "templates"),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,

@@ -4,9 +4,9 @@ Contract: ``train(spec, steps)`` runs full-batch training of the spec's network 
 :class:`TrainResult`. Parameters are the shared structure (``list[dict]`` of trainable ``"W"``
 and ``"b"``), carried through the scan with the optimizer state; frozen groups enter the
 compiled program as arguments and are never differentiated or updated; a shared bias stays a
-0-d array. The step is :mod:`gradcheck.train_step`'s own ``jax.numpy`` code (it shares nothing
-with :mod:`gradcheck.backprop`, which serves as the NumPy reference backend); devices, sharding
-and the persistent cache come from :mod:`gradcheck.devices`.
+0-d array. The step is :mod:`gradcheck.training.jax_step`'s own ``jax.numpy`` code (it shares
+nothing with :mod:`gradcheck.hand.backprop`, which serves as the NumPy reference backend); devices,
+sharding and the persistent cache come from :mod:`gradcheck.training.devices`.
 
 Update rules, per step with learning rate ``lr``:
 
@@ -32,10 +32,11 @@ from typing import Any
 import jax
 import numpy as np
 
-from gradcheck.backprop import forward as numpy_forward
-from gradcheck.backprop import loss_value as numpy_loss_value
-from gradcheck.backprop import train_numpy
-from gradcheck.devices import (
+from gradcheck.hand.backprop import forward as numpy_forward
+from gradcheck.hand.backprop import loss_value as numpy_loss_value
+from gradcheck.hand.backprop import train_numpy
+from gradcheck.spec import Array, Params, Spec
+from gradcheck.training.devices import (
     DEVICES,
     DeviceError,
     Placement,
@@ -44,11 +45,10 @@ from gradcheck.devices import (
     placement,
     resolve_devices,
 )
-from gradcheck.spec import Array, Params, Spec
-from gradcheck.train_step import MOMENTUM as MOMENTUM
-from gradcheck.train_step import Net, Tree, gradient_step, merge, sequential_step, transform
-from gradcheck.train_step import forward as jax_forward
-from gradcheck.train_step import loss as jax_loss
+from gradcheck.training.jax_step import MOMENTUM as MOMENTUM
+from gradcheck.training.jax_step import Net, Tree, gradient_step, merge, sequential_step, transform
+from gradcheck.training.jax_step import forward as jax_forward
+from gradcheck.training.jax_step import loss as jax_loss
 
 __all__ = [
     "BACKENDS",
@@ -347,7 +347,7 @@ def _train_numpy(
     record_every: int,
     start: Params,
 ) -> TrainResult:
-    """The hand-derived NumPy loop (:func:`gradcheck.backprop.train_numpy`) as a backend."""
+    """The hand-derived NumPy loop (:func:`gradcheck.hand.backprop.train_numpy`) as a backend."""
     if optimizer != "sgd" or rule != "gradient":
         raise TrainError(
             f"backend 'numpy' runs plain SGD with rule 'gradient' only, "

@@ -22,15 +22,15 @@ import numpy as np
 from hypothesis import HealthCheck, find, settings
 from hypothesis.errors import NoSuchExample
 
-from gradcheck.backprop import hand_grads
-from gradcheck.compare import tolerance_for
-from gradcheck.golden import Quantity, check_spec, judge, parse_quantity
-from gradcheck.report import SCHEMA, GoldenNetwork, ReportData, network_sketch, summarize
+from gradcheck.checking.compare import tolerance_for
+from gradcheck.checking.verdict import CANDIDATE_FAILURES, NetworkVerdict
+from gradcheck.checking.verification import load_candidate, verify
+from gradcheck.generate.strategies import Case, networks, sample_networks
+from gradcheck.golden.judging import Quantity, check_spec, judge, parse_quantity
+from gradcheck.hand.backprop import hand_grads
+from gradcheck.report.render import SCHEMA, GoldenNetwork, ReportData, network_sketch, summarize
 from gradcheck.spec import Array, GradientFn, Params, Spec, builtin_networks_dir, load_specs
-from gradcheck.strategies import Case, networks, sample_networks
-from gradcheck.train import TrainResult, train
-from gradcheck.verdict import CANDIDATE_FAILURES, NetworkVerdict
-from gradcheck.verify import load_candidate, verify
+from gradcheck.training.runner import TrainResult, train
 
 __all__ = ["collect"]
 
@@ -60,7 +60,7 @@ def collect(
     properties = _generated_record(candidate, examples, seed)
     training = [_training_record(s) for s in documented]
     environment = _environment_record(seed, command, start)
-    environment["candidate"] = candidate_ref or "gradcheck.backprop:hand_grads"
+    environment["candidate"] = candidate_ref or "gradcheck.hand.backprop:hand_grads"
     return ReportData(
         schema=SCHEMA,
         summary=summarize(golden, gradients, properties, training),
@@ -151,7 +151,7 @@ def _verify(
     inputs: Array | None = None,
     targets: Array | None = None,
 ) -> NetworkVerdict:
-    """:func:`~gradcheck.verify.verify`, where a candidate that raises fails the network."""
+    """:func:`~gradcheck.verify`, where a candidate that raises fails the network."""
     return verify(candidate, spec, params, inputs, targets, catch=CANDIDATE_FAILURES)
 
 

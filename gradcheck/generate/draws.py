@@ -1,8 +1,8 @@
 """How choices become a network: shape first, then values, built through ``parse_spec``.
 
-Contract: :func:`build_case` asks a :class:`~gradcheck._sources.Source` for every choice in a
-fixed order (layers, input width, a targeted kink, loss, dtype, weight scale, batch) within
-:class:`Bounds` and returns a valid :class:`~gradcheck.case.Case`; values come from 16-bit
+Contract: :func:`build_case` asks a :class:`~gradcheck.generate.sources.Source` for every choice in
+a fixed order (layers, input width, a targeted kink, loss, dtype, weight scale, batch) within
+:class:`Bounds` and returns a valid :class:`~gradcheck.generate.case.Case`; values come from 16-bit
 words laid out so that deleting a layer or narrowing one leaves every other draw valid.
 """
 
@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gradcheck._sources import Source
-from gradcheck.backprop import forward
-from gradcheck.case import Case
+from gradcheck.generate.case import Case
+from gradcheck.generate.sources import Source
+from gradcheck.hand.backprop import forward
 from gradcheck.spec import parse_spec
 
 __all__ = [
@@ -38,7 +38,7 @@ KINK_MARGIN = 1e-3
 
 @dataclass(frozen=True)
 class Bounds:
-    """Every argument of :func:`~gradcheck.strategies.networks`, validated once, when built."""
+    """Every argument of :func:`~gradcheck.networks`, validated once, when built."""
 
     depth: tuple[int, int]
     widths: tuple[int, int]

@@ -1,8 +1,9 @@
 """Golden cases: every number a document prints about a network, recomputed and judged.
 
-Each documented value names a quantity (:mod:`gradcheck.quantities` has the grammar) and keeps the
-string exactly as printed. It is recomputed with true gradient descent (:mod:`gradcheck.backprop`)
-and judged on the printed digits (:mod:`gradcheck.printed`), never with a float tolerance:
+Each documented value names a quantity (:mod:`gradcheck.golden.quantities` has the grammar) and
+keeps the string exactly as printed. It is recomputed with true gradient descent
+(:mod:`gradcheck.hand.backprop`) and judged on the printed digits (:mod:`gradcheck.golden.printed`),
+never with a float tolerance:
 
 * ``match``: the computed value rounded (half up) to the printed decimals equals the print;
 * ``match-truncated``: equal only when the computed value is cut at the printed decimals;
@@ -15,7 +16,7 @@ and judged on the printed digits (:mod:`gradcheck.printed`), never with a float 
   own arithmetic does not give it (``slip``); otherwise ``unexplained``.
 
 The alternative update rules the detectors try are hypotheses about how a document got its
-numbers (:mod:`gradcheck.rules`), not product code.
+numbers (:mod:`gradcheck.golden.update_rules`), not product code.
 """
 
 from __future__ import annotations
@@ -27,8 +28,7 @@ from decimal import Decimal
 
 import numpy as np
 
-from gradcheck.backprop import hand_grads
-from gradcheck.printed import (
+from gradcheck.golden.printed import (
     Verdict,
     decimals,
     evaluate_expression,
@@ -40,7 +40,7 @@ from gradcheck.printed import (
     show_digits,
     typo,
 )
-from gradcheck.quantities import (
+from gradcheck.golden.quantities import (
     Quantity,
     Trajectory,
     parse_quantity,
@@ -48,13 +48,14 @@ from gradcheck.quantities import (
     resolve_quantity,
     siblings,
 )
-from gradcheck.rules import (
+from gradcheck.golden.update_rules import (
     RULES,
     NotApplicable,
     code_layout_grads,
     output_first_grads,
     with_trained_biases,
 )
+from gradcheck.hand.backprop import hand_grads
 from gradcheck.spec import Documented, Spec, SpecError, parse_spec
 
 __all__ = [
@@ -129,7 +130,7 @@ def _is_given(q: Quantity) -> bool:
 
 
 def _reproduces_quantity(q: Quantity, printed: str, value: float) -> str | None:
-    """:func:`~gradcheck.printed.reproduces`, exact for a given constant (see
+    """:func:`~gradcheck.golden.printed.reproduces`, exact for a given constant (see
     :func:`_judge_quantity`)."""
     if _is_given(q):
         return "exact" if Decimal(printed) == exact_decimal(value) else None

@@ -1,7 +1,8 @@
-"""One full-batch training step as a pure ``jax.numpy`` function, for :mod:`gradcheck.train`.
+"""One full-batch training step as a pure ``jax.numpy`` function, for
+:mod:`gradcheck.training.runner`.
 
 Contract: the network's own forward pass and loss (sharing nothing with
-:mod:`gradcheck.backprop`), and the two update rules as ``step((params, state)) ->
+:mod:`gradcheck.hand.backprop`), and the two update rules as ``step((params, state)) ->
 ((params, state), loss before the step)``: ``gradient`` (optax, or plain SGD written out) and
 ``sequential`` (SGD from the output layer down through the already updated weights above).
 """

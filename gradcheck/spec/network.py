@@ -9,9 +9,10 @@ one dict per layer holding only the *trainable* groups (``"W"`` and/or ``"b"``).
 live in :meth:`Spec.frozen_params` and never appear in gradients or updates. A shared bias is a
 0-d array, a per-neuron bias has shape ``(n_out,)``.
 
-Loading never executes code: TOML is parsed by :mod:`tomllib` (:mod:`gradcheck.specfile`) and
-checked by pydantic models (:mod:`gradcheck.schema`). Every problem becomes one :class:`SpecError`
-line naming the file, the field path and the value. This module is the one to import from.
+Loading never executes code: TOML is parsed by :mod:`tomllib` (:mod:`gradcheck.spec.specfile`) and
+checked by pydantic models (:mod:`gradcheck.spec.schema`). Every problem becomes one
+:class:`SpecError` line naming the file, the field path and the value. This module is the one to
+import from.
 """
 
 from __future__ import annotations
@@ -27,8 +28,16 @@ from numpy.typing import NDArray
 from pydantic import ValidationError
 
 from gradcheck.errors import GradcheckError, SpecError
-from gradcheck.schema import ACTIVATIONS, LOSSES, Bias, Documented, Layer, SpecModel, cross_check
-from gradcheck.specfile import (
+from gradcheck.spec.schema import (
+    ACTIVATIONS,
+    LOSSES,
+    Bias,
+    Documented,
+    Layer,
+    SpecModel,
+    cross_check,
+)
+from gradcheck.spec.specfile import (
     builtin_networks_dir,
     dump_toml,
     read_toml,

@@ -23,18 +23,16 @@ the FD stencil, ``min(l, r) - c <= h <= max(l, r) + c`` with ``c = s * e_side + 
 max(|l|, |r|, floor) + p``; otherwise it is a ``backprop-bug``. Those three are reported, not
 failed.
 
-:func:`gradcheck.verify.verify` runs the candidate and both oracles and builds a
-:class:`NetworkVerdict` from these comparisons; the records live in :mod:`gradcheck.verdict` and
-are re-exported here.
+:func:`gradcheck.verify` runs the candidate and both oracles and builds a
+:class:`NetworkVerdict` from these comparisons; the records live in
+:mod:`gradcheck.checking.verdict` and are re-exported here.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from gradcheck.fd_oracle import DirectionalResult, FDResult
-from gradcheck.spec import Array, GradcheckError, Params
-from gradcheck.verdict import (
+from gradcheck.checking.verdict import (
     FAILING,
     STATUSES,
     Entry,
@@ -43,6 +41,8 @@ from gradcheck.verdict import (
     Status,
     Tolerance,
 )
+from gradcheck.oracles.finite_differences import DirectionalResult, FDResult
+from gradcheck.spec import Array, GradcheckError, Params
 
 __all__ = [
     "CANCELLATION_PER_LAYER",

@@ -1,0 +1,1 @@
+"""Generated networks: the public Hypothesis strategies and the replayable :class:`Case`."""

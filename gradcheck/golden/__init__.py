@@ -1,0 +1,1 @@
+"""Golden cases: every number a document prints, recomputed and judged on its printed digits."""
