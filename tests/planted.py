@@ -15,7 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from gradcheck.hand.backprop import ACTIVATION_TABLE, LOSS_TABLE, backward, forward, full_params
+from gradcheck.hand.activations import HAND_ACTIVATIONS
+from gradcheck.hand.backprop import backward, forward, full_params
+from gradcheck.hand.losses import HAND_LOSSES
 from gradcheck.spec import Array, GradientFn, Params, Spec
 
 Derivative = Callable[[str, Array, Array, float], Array]
@@ -24,7 +26,7 @@ WeightGrad = Callable[[Array, Array], Array]
 
 def right_derivative(act: str, net: Array, out: Array, slope: float) -> Array:
     """``act'(net)`` from the activation table (sigmoid: ``out (1 - out)``)."""
-    return ACTIVATION_TABLE[act][1](net, out, slope)
+    return HAND_ACTIVATIONS[act].derivative(net, out, slope)
 
 
 def right_weight_grad(delta: Array, below: Array) -> Array:
@@ -49,7 +51,7 @@ def delta_rule(
         raise ValueError("delta_rule handles elementwise activations only")
     fwd = forward(spec, params, inputs)
     layers = full_params(spec, params)
-    upstream = LOSS_TABLE[spec.loss][1](fwd.outs[-1], np.asarray(targets, dtype=spec.dtype))
+    upstream = HAND_LOSSES[spec.loss].gradient(fwd.outs[-1], np.asarray(targets, dtype=spec.dtype))
     grads: Params = [{} for _ in layers]
     for i in reversed(range(len(layers))):
         act, slope = spec.activations[i], spec.slopes[i]
@@ -66,7 +68,7 @@ def delta_rule(
 def sigmoid_derivative_at_out(act: str, net: Array, out: Array, slope: float) -> Array:
     """Bug: ``sigmoid'`` evaluated at the unit's output instead of its pre-activation."""
     if act == "sigmoid":
-        s = ACTIVATION_TABLE["sigmoid"][0](out, slope)
+        s = HAND_ACTIVATIONS["sigmoid"].value(out, slope)
         return s * (1.0 - s)
     return right_derivative(act, net, out, slope)
 

@@ -10,16 +10,15 @@ from typing import Any
 import numpy as np
 import pytest
 
+from gradcheck.hand.activations import HAND_ACTIVATIONS
 from gradcheck.hand.backprop import (
-    ACTIVATION_TABLE,
-    LOSS_TABLE,
     backward,
     forward,
     hand_grads,
     loss_value,
-    sgd_step,
-    train_numpy,
 )
+from gradcheck.hand.losses import HAND_LOSSES
+from gradcheck.hand.training import sgd_step, train_numpy
 from gradcheck.spec import (
     ACTIVATIONS,
     LOSSES,
@@ -59,13 +58,13 @@ def _central_difference(f: Callable[[np.ndarray], np.ndarray], z: np.ndarray) ->
 
 
 def test_every_activation_has_a_closed_form_here() -> None:
-    assert set(ACTIVATIONS) == set(ACTIVATION_TABLE) == {*CLOSED_FORMS, "softmax"}
-    assert set(LOSSES) == set(LOSS_TABLE)
+    assert set(ACTIVATIONS) == HAND_ACTIVATIONS.names() == {*CLOSED_FORMS, "softmax"}
+    assert set(LOSSES) == HAND_LOSSES.names()
 
 
 @pytest.mark.parametrize("name", sorted(CLOSED_FORMS))
 def test_activation_and_derivative_match_closed_form(name: str) -> None:
-    f, df = ACTIVATION_TABLE[name]
+    f, df = HAND_ACTIVATIONS[name].value, HAND_ACTIVATIONS[name].derivative
     closed_f, closed_df = CLOSED_FORMS[name]
     out = f(GRID, SLOPE)
     np.testing.assert_allclose(out, [closed_f(z) for z in GRID], rtol=1e-14, atol=1e-15)
@@ -76,23 +75,23 @@ def test_activation_and_derivative_match_closed_form(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(CLOSED_FORMS))
 def test_activation_derivative_matches_central_difference(name: str) -> None:
-    f, df = ACTIVATION_TABLE[name]
+    f, df = HAND_ACTIVATIONS[name].value, HAND_ACTIVATIONS[name].derivative
     numeric = _central_difference(lambda z: f(z, SLOPE), GRID)
     np.testing.assert_allclose(df(GRID, f(GRID, SLOPE), SLOPE), numeric, rtol=1e-7, atol=1e-9)
 
 
 def test_kinks_take_the_left_derivative() -> None:
     zero = np.zeros(1)
-    assert ACTIVATION_TABLE["relu"][1](zero, zero, 0.0).tolist() == [0.0]
-    assert ACTIVATION_TABLE["leaky_relu"][1](zero, zero, SLOPE).tolist() == [SLOPE]
+    assert HAND_ACTIVATIONS["relu"].derivative(zero, zero, 0.0).tolist() == [0.0]
+    assert HAND_ACTIVATIONS["leaky_relu"].derivative(zero, zero, SLOPE).tolist() == [SLOPE]
 
 
 def test_sigmoid_and_softplus_stay_finite_for_large_inputs() -> None:
     z = np.array([-800.0, -40.0, 40.0, 800.0])
     with np.errstate(over="raise", divide="raise", invalid="raise"):  # underflow to 0 is fine
-        s = ACTIVATION_TABLE["sigmoid"][0](z, 0.0)
-        ds = ACTIVATION_TABLE["sigmoid"][1](z, s, 0.0)
-        sp = ACTIVATION_TABLE["softplus"][0](z, 0.0)
+        s = HAND_ACTIVATIONS["sigmoid"].value(z, 0.0)
+        ds = HAND_ACTIVATIONS["sigmoid"].derivative(z, s, 0.0)
+        sp = HAND_ACTIVATIONS["softplus"].value(z, 0.0)
     np.testing.assert_allclose(s, [0.0, math.exp(-40.0), 1.0, 1.0], rtol=1e-12, atol=0.0)
     assert ds[0] == 0.0 and ds[-1] == 0.0
     np.testing.assert_allclose(sp, [0.0, math.exp(-40.0), 40.0, 800.0], rtol=1e-12, atol=0.0)
@@ -122,14 +121,14 @@ LOSS_CLOSED_FORMS: dict[str, tuple[float, np.ndarray]] = {
 @pytest.mark.parametrize("name", LOSSES)
 def test_loss_and_derivative_match_closed_form(name: str) -> None:
     value, grad = LOSS_CLOSED_FORMS[name]
-    loss, dloss = LOSS_TABLE[name]
+    loss, dloss = HAND_LOSSES[name].value, HAND_LOSSES[name].gradient
     assert float(loss(OUT, TARGET)) == pytest.approx(value, rel=1e-14)
     np.testing.assert_allclose(dloss(OUT, TARGET), grad, rtol=1e-14)
 
 
 @pytest.mark.parametrize("name", LOSSES)
 def test_loss_derivative_matches_central_difference(name: str) -> None:
-    loss, dloss = LOSS_TABLE[name]
+    loss, dloss = HAND_LOSSES[name].value, HAND_LOSSES[name].gradient
     numeric = np.zeros_like(OUT)
     h = 1e-6
     for idx in np.ndindex(OUT.shape):

@@ -26,14 +26,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from gradcheck.hand.backprop import (
-    LOSS_TABLE,
-    backward,
-    forward,
-    full_params,
-    loss_value,
-    train_numpy,
-)
+from gradcheck.hand.backprop import backward, forward, full_params, loss_value
+from gradcheck.hand.losses import HAND_LOSSES
+from gradcheck.hand.training import train_numpy
 from gradcheck.spec import GradientFn, Location, Params, Spec, SpecError
 
 __all__ = [
@@ -170,7 +165,7 @@ def quantity_value(q: Quantity, run: Trajectory) -> float:
         return float(fwd.nets[la - 1][s, ja])
     if q.kind == "error":
         return float(
-            LOSS_TABLE[spec.loss][0](
+            HAND_LOSSES[spec.loss].value(
                 fwd.outs[la][s : s + 1, ja : ja + 1], t[s : s + 1, ja : ja + 1]
             )
         )

@@ -17,7 +17,6 @@ import from.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -28,15 +27,10 @@ from numpy.typing import NDArray
 from pydantic import ValidationError
 
 from gradcheck.errors import GradcheckError, SpecError
-from gradcheck.spec.schema import (
-    ACTIVATIONS,
-    LOSSES,
-    Bias,
-    Documented,
-    Layer,
-    SpecModel,
-    cross_check,
-)
+from gradcheck.layers import ACTIVATIONS as _DECLARED_ACTIVATIONS
+from gradcheck.layers import LOSSES as _DECLARED_LOSSES
+from gradcheck.layers import kind_of
+from gradcheck.spec.schema import Documented, SpecModel, cross_check
 from gradcheck.spec.specfile import (
     builtin_networks_dir,
     dump_toml,
@@ -63,6 +57,11 @@ __all__ = [
     "spec_json_schema",
     "spec_to_toml",
 ]
+
+ACTIVATIONS: tuple[str, ...] = tuple(_DECLARED_ACTIVATIONS)
+"""The declared activation names, in order (:mod:`gradcheck.layers` has their declarations)."""
+LOSSES: tuple[str, ...] = tuple(_DECLARED_LOSSES)
+"""The declared loss names, in order."""
 
 Array = NDArray[np.floating[Any]]
 Params = list[dict[str, Array]]
@@ -96,6 +95,11 @@ class Spec:
     @property
     def sizes(self) -> tuple[int, ...]:
         return (self.model.input.size, *(layer.size for layer in self.model.layers))
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """Each layer's kind (``dense``), declared in :data:`gradcheck.layers.KINDS`."""
+        return tuple(layer.kind for layer in self.model.layers)
 
     @property
     def activations(self) -> tuple[str, ...]:
@@ -135,6 +139,7 @@ class Spec:
         trainable = tuple(tuple(sorted(p)) for p in self.initial_params())
         return (
             self.sizes,
+            self.kinds,
             self.activations,
             self.slopes,
             self.bias_modes,
@@ -147,14 +152,8 @@ class Spec:
     @cached_property
     def _all_params(self) -> list[dict[str, tuple[Array, bool]]]:
         out: list[dict[str, tuple[Array, bool]]] = []
-        for i, layer in enumerate(self.model.layers):
-            n_in, n_out = self.sizes[i], self.sizes[i + 1]
-            group: dict[str, tuple[Array, bool]] = {
-                "W": (_weights(layer, n_in, n_out, self.dtype), layer.trainable)
-            }
-            b = _bias(layer.bias, n_out, self.dtype)
-            if b is not None:
-                group["b"] = (b, layer.bias.trainable)
+        for layer, n_in in zip(self.model.layers, self.sizes, strict=False):
+            group = kind_of(layer).groups(layer, n_in, self.dtype)
             for array, _ in group.values():
                 array.flags.writeable = False  # the spec's own copy; callers get fresh ones
             out.append(group)
@@ -185,16 +184,11 @@ class Spec:
     @cached_property
     def param_names(self) -> dict[str, Location]:
         """Display name (``w5``, ``b1``) -> location in the params structure."""
-        names: dict[str, Location] = {}
-        for i, layer in enumerate(self.model.layers):
-            for r, row in enumerate(layer.weight_names or []):
-                for c, n in enumerate(row):
-                    names[n] = (i, "W", (r, c))
-            if layer.bias.mode == "shared" and layer.bias.name:
-                names[layer.bias.name] = (i, "b", ())
-            for j, n in enumerate(layer.bias.names or []):
-                names[n] = (i, "b", (j,))
-        return names
+        return {
+            name: location
+            for i, layer in enumerate(self.model.layers)
+            for name, location in kind_of(layer).param_names(layer, i)
+        }
 
     @cached_property
     def unit_names(self) -> dict[str, tuple[int, int]]:
@@ -203,7 +197,7 @@ class Spec:
         for j, n in enumerate(self.model.input.names or []):
             names[n] = (0, j)
         for i, layer in enumerate(self.model.layers, start=1):
-            for j, n in enumerate(layer.names or []):
+            for j, n in enumerate(kind_of(layer).unit_names(layer)):
                 names[n] = (i, j)
         return names
 
@@ -220,36 +214,6 @@ class Spec:
 
     def __repr__(self) -> str:
         return f"Spec({self.name!r}, sizes={self.sizes}, path={self.path!r})"
-
-
-def _weights(layer: Layer, n_in: int, n_out: int, dtype: np.dtype[Any]) -> Array:
-    if layer.weights is not None:
-        return np.array(layer.weights, dtype=dtype)
-    assert layer.init is not None  # guaranteed by schema.cross_check
-    rng = np.random.default_rng(layer.init.seed)
-    s = layer.init.scale
-    match layer.init.rule:
-        case "normal":
-            w = rng.normal(0.0, s, (n_out, n_in))
-        case "uniform":
-            w = rng.uniform(-s, s, (n_out, n_in))
-        case "xavier":
-            w = rng.normal(0.0, s * math.sqrt(2.0 / (n_in + n_out)), (n_out, n_in))
-        case "he":
-            w = rng.normal(0.0, s * math.sqrt(2.0 / n_in), (n_out, n_in))
-    return np.asarray(w, dtype=dtype)
-
-
-def _bias(bias: Bias, n_out: int, dtype: np.dtype[Any]) -> Array | None:
-    if bias.mode == "none":
-        return None
-    if bias.mode == "shared":
-        return np.array(0.0 if bias.value is None else bias.value, dtype=dtype)
-    if bias.value is None:
-        return np.zeros(n_out, dtype=dtype)
-    if isinstance(bias.value, float):
-        return np.full(n_out, bias.value, dtype=dtype)
-    return np.array(bias.value, dtype=dtype)
 
 
 def parse_spec(data: dict[str, Any], path: str = "<spec>") -> Spec:

@@ -1,0 +1,56 @@
+"""Hand-derived losses: each one's value and ``dE/dout``, side by side, in NumPy.
+
+``value(out, t)`` is ``E`` for the batch and ``gradient(out, t)`` is ``dE/dout``. ``fused`` names
+an output activation for which the loss is also written from the pre-activation ``net``:
+``fused_value(net, t)`` (stable where ``out`` underflows) and ``fused_delta(out, t) = dE/dnet``
+in closed form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from gradcheck.hand.activations import log_softmax
+from gradcheck.layers import Registry
+from gradcheck.spec import Array
+
+__all__ = ["HAND_LOSSES", "HandLoss"]
+
+
+@dataclass(frozen=True)
+class HandLoss:
+    value: Callable[[Array, Array], Array]
+    gradient: Callable[[Array, Array], Array]
+    fused: str | None = None
+    fused_value: Callable[[Array, Array], Array] | None = None
+    fused_delta: Callable[[Array, Array], Array] | None = None
+
+
+HAND_LOSSES: Registry[HandLoss] = Registry("hand-derived NumPy", "loss")
+
+# E = 1/2 sum (t - o)^2 over samples and outputs, as both seed documents define it.
+HAND_LOSSES.add(
+    "half_sse",
+    HandLoss(lambda o, t: np.asarray(0.5 * np.sum((t - o) ** 2)), lambda o, t: o - t),
+)
+# E = mean (o - t)^2 over samples and outputs.
+HAND_LOSSES.add(
+    "mse",
+    HandLoss(lambda o, t: np.asarray(np.mean((o - t) ** 2)), lambda o, t: 2.0 * (o - t) / o.size),
+)
+# E = -(1/B) sum t log o, dE/do = -t / (B o). With o = softmax(net) E is computed from
+# log_softmax(net), finite where o underflows, and J_softmax^T dE/do simplifies by hand to
+# delta = (o * sum_k t_k - t) / B, finite everywhere.
+HAND_LOSSES.add(
+    "softmax_cross_entropy",
+    HandLoss(
+        lambda o, t: np.asarray(-np.sum(t * np.log(o)) / o.shape[0]),
+        lambda o, t: -t / (o * o.shape[0]),
+        fused="softmax",
+        fused_value=lambda net, t: np.asarray(-np.sum(t * log_softmax(net)) / t.shape[0]),
+        fused_delta=lambda o, t: (o * t.sum(axis=-1, keepdims=True) - t) / t.shape[0],
+    ),
+)

@@ -1,0 +1,176 @@
+"""The ``dense`` layer kind, declared once: ``out = activation(W @ x + b)``.
+
+Its TOML table, its checks given the width below it, its parameter groups (``W`` of shape
+``(size, n_in)``, one row per output neuron, and an optional bias), their initial values, their
+display names and its diagram glyph. The sides implement it in :mod:`gradcheck.hand.dense`,
+:mod:`gradcheck.oracles.fd_network`, :mod:`gradcheck.oracles.jax_network` and
+:mod:`gradcheck.generate.draws`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field
+
+from gradcheck.errors import show_value
+from gradcheck.layers.activations import ACTIVATIONS
+from gradcheck.layers.tables import (
+    ActivationName,
+    Bias,
+    FiniteFloat,
+    Init,
+    Table,
+    bias_values,
+    init_weights,
+)
+
+__all__ = ["DenseLayer", "groups", "named", "numbers", "param_names", "problems", "unit_names"]
+
+GLYPH = "circle"  # the report draws each neuron of a dense layer as a circle
+Group = tuple[np.ndarray, bool]  # (initial values, trainable)
+Location = tuple[int, str, tuple[int, ...]]
+
+
+class DenseLayer(Table):
+    """One dense layer: ``out = activation(W @ x + b)``; ``W`` as a matrix (row = output neuron)
+    or an init rule; ``slope`` for leaky_relu only; ``trainable = false`` freezes ``W``."""
+
+    kind: Literal["dense"] = "dense"
+    size: int = Field(ge=1, le=100_000)
+    activation: ActivationName = "identity"
+    slope: FiniteFloat | None = Field(default=None, ge=0)
+    weights: list[list[FiniteFloat]] | None = None
+    init: Init | None = None
+    trainable: bool = True
+    weight_names: list[list[str]] | None = None
+    names: list[str] | None = None
+    bias: Bias = Bias(mode="none")
+
+
+def problems(layer: DenseLayer, at: str, n_in: int) -> list[str]:
+    """Shape, slope and bias problems of one layer fed ``n_in`` values."""
+    n_out = layer.size
+    found: list[str] = []
+    if (layer.weights is None) == (layer.init is None):
+        both = "both" if layer.weights is not None else "neither"
+        found.append(
+            f"{at}: give exactly one of 'weights' (a matrix) or 'init' (a rule) (got {both})"
+        )
+    for field, matrix in (("weights", layer.weights), ("weight_names", layer.weight_names)):
+        if matrix is not None and (len(matrix) != n_out or any(len(r) != n_in for r in matrix)):
+            found.append(
+                f"{at}.{field}: expected shape {n_out}x{n_in}, one row per output neuron and "
+                f"one column per input (got {_shape(matrix)})"
+            )
+    if layer.names is not None and len(layer.names) != n_out:
+        found.append(f"{at}.names: expected {n_out} names, one per neuron (got {len(layer.names)})")
+    takes_slope = ACTIVATIONS[layer.activation].takes_slope
+    if takes_slope and layer.slope is None:
+        found.append(f"{at}.slope: {layer.activation} needs a slope, e.g. slope = 0.01")
+    if not takes_slope and layer.slope is not None:
+        found.append(
+            f"{at}.slope: only leaky_relu takes a slope, this layer is {layer.activation} "
+            f"(got {layer.slope!r})"
+        )
+    return found + _bias_problems(layer.bias, at, n_out)
+
+
+def _bias_problems(b: Bias, at: str, n_out: int) -> list[str]:
+    found: list[str] = []
+    if b.mode == "none":
+        for field in ("value", "name", "names"):
+            if getattr(b, field) is not None:
+                found.append(
+                    f"{at}.bias.{field}: mode 'none' takes no {field} (got {getattr(b, field)!r})"
+                )
+        return found
+    if b.mode == "shared" and isinstance(b.value, list):
+        found.append(f"{at}.bias.value: a shared bias is one number (got {show_value(b.value)})")
+    if b.mode == "per_neuron" and isinstance(b.value, list) and len(b.value) != n_out:
+        found.append(
+            f"{at}.bias.value: expected {n_out} values, one per neuron (got {len(b.value)})"
+        )
+    if b.name is not None and b.mode != "shared":
+        found.append(
+            f"{at}.bias.name: only a shared bias has one name, use 'names' (got {b.name!r})"
+        )
+    if b.names is not None and b.mode != "per_neuron":
+        found.append(
+            f"{at}.bias.names: only a per_neuron bias has names, use 'name' "
+            f"(got {show_value(b.names)})"
+        )
+    elif b.names is not None and len(b.names) != n_out:
+        found.append(
+            f"{at}.bias.names: expected {n_out} names, one per neuron (got {len(b.names)})"
+        )
+    return found
+
+
+def _shape(matrix: Sequence[Sequence[object]]) -> str:
+    lengths = [len(row) for row in matrix]
+    if len(set(lengths)) <= 1:
+        return f"{len(matrix)}x{lengths[0] if lengths else 0}"
+    return f"{len(matrix)} rows of lengths {lengths}"
+
+
+def n_params(layer: DenseLayer, n_in: int) -> int:
+    """An upper bound on the layer's parameters: ``size * (n_in + 1)``."""
+    return layer.size * (n_in + 1)
+
+
+def groups(layer: DenseLayer, n_in: int, dtype: np.dtype[Any]) -> dict[str, Group]:
+    """``W`` (and ``b`` unless the bias mode is none), each with its trainable flag."""
+    if layer.weights is not None:
+        w = np.array(layer.weights, dtype=dtype)
+    else:
+        assert layer.init is not None  # guaranteed by problems()
+        w = init_weights(layer.init, (layer.size, n_in), n_in, layer.size, dtype)
+    found: dict[str, Group] = {"W": (w, layer.trainable)}
+    b = bias_values(layer.bias, layer.size, dtype)
+    if b is not None:
+        found["b"] = (b, layer.bias.trainable)
+    return found
+
+
+def param_names(layer: DenseLayer, i: int) -> Iterator[tuple[str, Location]]:
+    """Display names of scalar parameters (``w5``, ``b1``) with their locations in layer ``i``."""
+    for r, row in enumerate(layer.weight_names or []):
+        for c, n in enumerate(row):
+            yield n, (i, "W", (r, c))
+    if layer.bias.mode == "shared" and layer.bias.name:
+        yield layer.bias.name, (i, "b", ())
+    for j, n in enumerate(layer.bias.names or []):
+        yield n, (i, "b", (j,))
+
+
+def unit_names(layer: DenseLayer) -> list[str]:
+    """Display names of the layer's neurons (``h1``, ``o2``), if given."""
+    return list(layer.names or [])
+
+
+def named(layer: DenseLayer, at: str) -> Iterator[tuple[str, str]]:
+    """Every display name in the table with its field path (for the uniqueness check)."""
+    yield from ((f"{at}.names[{j}]", n) for j, n in enumerate(layer.names or []))
+    for r, row in enumerate(layer.weight_names or []):
+        yield from ((f"{at}.weight_names[{r}][{c}]", n) for c, n in enumerate(row))
+    if layer.bias.name is not None:
+        yield f"{at}.bias.name", layer.bias.name
+    yield from ((f"{at}.bias.names[{j}]", n) for j, n in enumerate(layer.bias.names or []))
+
+
+def numbers(layer: DenseLayer, at: str) -> Iterator[tuple[str, float]]:
+    """Every real number in the table with its field path (for the float32 range check)."""
+    for r, row in enumerate(layer.weights or []):
+        yield from ((f"{at}.weights[{r}][{c}]", v) for c, v in enumerate(row))
+    if layer.init is not None:
+        yield f"{at}.init.scale", layer.init.scale
+    if layer.slope is not None:
+        yield f"{at}.slope", layer.slope
+    value = layer.bias.value
+    if isinstance(value, list):
+        yield from ((f"{at}.bias.value[{j}]", v) for j, v in enumerate(value))
+    elif value is not None:
+        yield f"{at}.bias.value", value

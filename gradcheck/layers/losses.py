@@ -1,0 +1,45 @@
+"""The losses gradcheck knows, declared once: name, formula, reduction, pairing.
+
+Each side implements them on its own under these names. The reduction is part of the contract a
+candidate must meet: ``half_sse`` sums over samples and outputs, ``mse`` averages over both,
+``softmax_cross_entropy`` averages over samples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gradcheck.layers.registry import UnknownName
+
+__all__ = ["LOSSES", "LossInfo", "loss_info"]
+
+
+@dataclass(frozen=True)
+class LossInfo:
+    """``formula`` for people; ``output_activation``: the output activation the loss requires
+    (``None``: any)."""
+
+    name: str
+    formula: str
+    output_activation: str | None = None
+
+
+_DECLARED = (
+    LossInfo("half_sse", "E = 1/2 sum over samples and outputs of (t - o)^2"),
+    LossInfo("mse", "E = mean over samples and outputs of (o - t)^2"),
+    LossInfo(
+        "softmax_cross_entropy",
+        "E = -(1/B) sum over samples of sum_k t_k log softmax(net)_k",
+        output_activation="softmax",
+    ),
+)
+
+LOSSES: dict[str, LossInfo] = {loss.name: loss for loss in _DECLARED}
+"""Every declared loss by name, in the order the spec schema lists them."""
+
+
+def loss_info(name: str) -> LossInfo:
+    """The declaration of ``name``; an undeclared name raises ``UnknownName``."""
+    if name not in LOSSES:
+        raise UnknownName(f"no loss named {name!r} (declared: {', '.join(LOSSES)})")
+    return LOSSES[name]
