@@ -8,18 +8,16 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import builtin_names, make_spec, seed_spec
 
 from gradcheck import oracles
 from gradcheck.generate.strategies import sample_networks
-from gradcheck.hand.backprop import hand_grads
+from gradcheck.hand import hand_grads
 from gradcheck.oracles import jax_grad as jax_oracle
 from gradcheck.spec import (
     Params,
     Spec,
     SpecError,
-    builtin_networks_dir,
-    load_specs,
-    parse_spec,
 )
 
 
@@ -60,23 +58,13 @@ def network(
         targets = np.eye(sizes[-1])[rng.integers(0, sizes[-1], len(x))].tolist()
     else:
         targets = rng.uniform(-1, 1, (len(x), sizes[-1])).tolist()
-    data = {
-        "name": "test-" + "-".join(map(str, sizes)),
-        "dtype": dtype,
-        "loss": loss,
-        "optimizer": {"learning_rate": 0.1},
-        "input": {"size": sizes[0]},
-        "layers": layers,
-        "samples": [{"input": a, "target": b} for a, b in zip(x, targets, strict=True)],
-    }
-    return parse_spec(data, "<test>")
+    name = "test-" + "-".join(map(str, sizes))
+    return make_spec(layers, x, targets, name=name, loss=loss, dtype=dtype)
 
 
 def case(spec: Spec) -> tuple[Spec, Params, Any, Any]:
     return spec, spec.initial_params(), spec.inputs(), spec.targets()
 
-
-SEEDS = {s.name: s for s in load_specs([builtin_networks_dir()])}
 
 # Every activation, loss, bias mode, a frozen group of each kind, and float32.
 NETWORKS = {
@@ -93,9 +81,9 @@ NETWORKS = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(SEEDS))
-def test_both_oracles_agree_with_hand_grads_on_the_seed_networks(name: str) -> None:
-    spec, p, x, t = case(SEEDS[name])
+@pytest.mark.parametrize("name", builtin_names())
+def test_both_oracles_agree_with_hand_grads_on_the_builtin_networks(name: str) -> None:
+    spec, p, x, t = case(seed_spec(name))
     hand = hand_grads(spec, p, x, t)
     fd = oracles.finite_difference(spec, p, x, t)
     jax = oracles.jax_grads(spec, p, x, t)
@@ -139,8 +127,8 @@ def test_error_estimate_bounds_the_actual_error_on_generated_networks() -> None:
     assert checked > 300
 
 
-def test_error_estimate_grows_with_the_step_and_still_bounds_the_error() -> None:
-    spec, p, x, t = case(SEEDS["sigmoid-2-2-2"])
+def test_error_estimate_grows_with_the_step_and_still_bounds_the_error(sigmoid_seed: Spec) -> None:
+    spec, p, x, t = case(sigmoid_seed)
     exact = oracles.jax_grads(spec, p, x, t)
     small = oracles.finite_difference(spec, p, x, t)
     large = oracles.finite_difference(spec, p, x, t, rel_step=0.3)
@@ -151,8 +139,8 @@ def test_error_estimate_grows_with_the_step_and_still_bounds_the_error() -> None
             np.testing.assert_allclose(large.steps[i][g], 0.3 * np.maximum(np.abs(p[i][g]), 1))
 
 
-def test_only_differences_the_entries_asked_for() -> None:
-    spec, p, x, t = case(SEEDS["sigmoid-2-2-2"])
+def test_only_differences_the_entries_asked_for(sigmoid_seed: Spec) -> None:
+    spec, p, x, t = case(sigmoid_seed)
     fd = oracles.finite_difference(spec, p, x, t, only=[(1, "W", (1, 0))])
     full = oracles.finite_difference(spec, p, x, t)
     assert np.isnan(fd.values[0]["W"]).all()
@@ -204,7 +192,9 @@ def test_padding_to_a_shape_bucket_gives_the_unpadded_gradients(
     specs = [NETWORKS[n] for n in ("tanh-softmax cross-entropy", "sigmoid-tanh shared biases")]
     specs.append(NETWORKS["relu-identity mse"])  # mse: the mean must not count padded entries
     padded = [oracles.jax_loss_and_grads(*case(s)) for s in specs]
-    monkeypatch.setattr(jax_oracle, "_bucket", lambda n, smallest: n)  # exact shapes, no padding
+    monkeypatch.setattr(
+        jax_oracle, "_padded_width", lambda n, smallest: n
+    )  # exact shapes, no padding
     exact = [oracles.jax_loss_and_grads(*case(s)) for s in specs]
     for (loss_p, grads_p), (loss_e, grads_e) in zip(padded, exact, strict=True):
         assert loss_p == pytest.approx(loss_e, rel=1e-15)
@@ -262,9 +252,9 @@ BAD_ARGUMENTS = [
     ("what", "mangle", "message"), BAD_ARGUMENTS, ids=[b[0] for b in BAD_ARGUMENTS]
 )
 def test_bad_arguments_raise_one_line_naming_the_field(
-    what: str, mangle: Any, message: str
+    what: str, mangle: Any, message: str, sigmoid_seed: Spec
 ) -> None:
-    spec, p, x, t = case(SEEDS["sigmoid-2-2-2"])
+    spec, p, x, t = case(sigmoid_seed)
     for oracle in (oracles.finite_difference, oracles.jax_grads):
         with pytest.raises(SpecError) as err:
             oracle(spec, *mangle(p, x, t))
@@ -275,31 +265,24 @@ def test_bad_arguments_raise_one_line_naming_the_field(
 def test_scales_are_the_gradient_magnitudes_where_no_sum_cancels() -> None:
     # Identity layers, positive weights, biases and inputs, targets <= 0: every term of every
     # sum the delta rule forms has one sign, so the term magnitude is |grad| itself.
-    data = {
-        "name": "positive",
-        "loss": "half_sse",
-        "optimizer": {"learning_rate": 0.1},
-        "input": {"size": 2},
-        "layers": [
-            {
-                "size": 3,
-                "activation": "identity",
-                "weights": [[0.5, 0.2], [0.1, 0.7], [0.3, 0.4]],
-                "bias": {"mode": "per_neuron", "value": [0.1, 0.2, 0.3]},
-            },
-            {
-                "size": 1,
-                "activation": "identity",
-                "weights": [[0.6, 0.9, 0.2]],
-                "bias": {"mode": "shared", "value": 0.25},
-            },
-        ],
-        "samples": [
-            {"input": [1.0, 2.0], "target": [-0.5]},
-            {"input": [0.5, 0.25], "target": [0.0]},
-        ],
-    }
-    spec, params, x, t = case(parse_spec(data, "<positive>"))
+    layers = [
+        {
+            "size": 3,
+            "activation": "identity",
+            "weights": [[0.5, 0.2], [0.1, 0.7], [0.3, 0.4]],
+            "bias": {"mode": "per_neuron", "value": [0.1, 0.2, 0.3]},
+        },
+        {
+            "size": 1,
+            "activation": "identity",
+            "weights": [[0.6, 0.9, 0.2]],
+            "bias": {"mode": "shared", "value": 0.25},
+        },
+    ]
+    positive = make_spec(
+        layers, [[1.0, 2.0], [0.5, 0.25]], [[-0.5], [0.0]], name="positive", path="<positive>"
+    )
+    spec, params, x, t = case(positive)
     hand = hand_grads(spec, params, x, t)
     for result in (
         oracles.finite_difference(spec, params, x, t),

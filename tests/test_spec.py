@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 import numpy as np
 import pytest
+from helpers import RunCli, assert_params_equal
 
 from gradcheck import cli
 from gradcheck.spec import (
@@ -178,8 +179,8 @@ BAD_INPUTS = [
         "unknown-layer-field",
         ACT0,
         ACT0 + "\nactivaton = 'tanh'",
-        "layers[0].activaton: unknown field, expected one of activation, bias, init, names, "
-        "size, slope, trainable, weight_names, weights (got 'tanh')",
+        "layers[0].activaton: unknown field, expected one of activation, bias, init, kind, "
+        "names, size, slope, trainable, weight_names, weights (got 'tanh')",
     ),
     (
         "unknown-bias-field",
@@ -447,16 +448,14 @@ def _load_command(path: str) -> int:
 def test_cli_reports_bad_spec_in_one_line_with_status_2(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    run_cli: RunCli,
     text: str,
     field: str,
 ) -> None:
     monkeypatch.setitem(cli.app.commands, "load-for-test", _load_command)
     path = _write(tmp_path, text)
-    with pytest.raises(SystemExit) as exit_:
-        cli.main(["load-for-test", str(path)])
-    assert exit_.value.code == 2
-    out, err = capsys.readouterr()
+    status, out, err = run_cli(["load-for-test", str(path)])
+    assert status == 2
     assert out == ""
     assert err.count("\n") == 1
     assert err.startswith(f"gradcheck: error: {path}: {field}: ")
@@ -464,33 +463,28 @@ def test_cli_reports_bad_spec_in_one_line_with_status_2(
 
 
 def test_cli_reports_missing_file_in_one_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: RunCli
 ) -> None:
     monkeypatch.setitem(cli.app.commands, "load-for-test", _load_command)
-    with pytest.raises(SystemExit) as exit_:
-        cli.main(["load-for-test", str(tmp_path / "nope.toml")])
-    assert exit_.value.code == 2
-    assert capsys.readouterr().err == f"gradcheck: error: {tmp_path / 'nope.toml'}: no such file\n"
+    status, _, err = run_cli(["load-for-test", str(tmp_path / "nope.toml")])
+    assert status == 2
+    assert err == f"gradcheck: error: {tmp_path / 'nope.toml'}: no such file\n"
 
 
-def test_cli_usage_error_is_one_line_with_status_2(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exit_:
-        cli.main(["no-such-command"])
-    assert exit_.value.code == 2
-    assert capsys.readouterr().err == (
-        "gradcheck: error: No such command 'no-such-command' (see 'gradcheck -h')\n"
-    )
+def test_cli_usage_error_is_one_line_with_status_2(run_cli: RunCli) -> None:
+    status, _, err = run_cli(["no-such-command"])
+    assert status == 2
+    assert err == "gradcheck: error: No such command 'no-such-command' (see 'gradcheck -h')\n"
 
 
-def test_schema_command_prints_the_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exit_:
-        cli.main(["schema"])
-    assert exit_.value.code == 0
-    schema = json.loads(capsys.readouterr().out)
+def test_schema_command_prints_the_json_schema(run_cli: RunCli) -> None:
+    status, out, _ = run_cli(["schema"])
+    assert status == 0
+    schema = json.loads(out)
     assert schema == spec_json_schema()
     assert set(schema["required"]) == {"name", "loss", "optimizer", "input", "layers", "samples"}
     assert schema["properties"]["loss"]["enum"] == list(LOSSES)
-    layer = schema["$defs"]["Layer"]
+    layer = schema["$defs"]["DenseLayer"]
     assert layer["properties"]["activation"]["enum"] == list(ACTIVATIONS)
     assert layer["additionalProperties"] is False
     assert schema["additionalProperties"] is False
@@ -541,21 +535,13 @@ printed = "1.0"
 """
 
 
-def _assert_same_params(a: list[dict[str, np.ndarray]], b: list[dict[str, np.ndarray]]) -> None:
-    assert [sorted(layer) for layer in a] == [sorted(layer) for layer in b]
-    for la, lb in zip(a, b, strict=True):
-        for k in la:
-            assert la[k].dtype == lb[k].dtype
-            np.testing.assert_array_equal(la[k], lb[k])
-
-
 @pytest.mark.parametrize("text", [BASE, FULL], ids=["base", "every-feature"])
 def test_spec_to_toml_round_trips(text: str) -> None:
     spec = parse_spec(tomllib.loads(text), "original")
     again = parse_spec(tomllib.loads(spec_to_toml(spec)), "round-trip")
     assert again.model == spec.model
-    _assert_same_params(again.initial_params(), spec.initial_params())
-    _assert_same_params(again.frozen_params(), spec.frozen_params())
+    assert_params_equal(again.initial_params(), spec.initial_params())
+    assert_params_equal(again.frozen_params(), spec.frozen_params())
     np.testing.assert_array_equal(again.inputs(), spec.inputs())
 
 

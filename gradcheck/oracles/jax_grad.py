@@ -4,12 +4,12 @@ Widths are padded up to powers of two (zero weights, masked outputs and samples)
 activations/losses are runtime switches, so one compiled function, cached by jit at module level,
 serves every network of a shape bucket; the parameters go in as one vector and loss and gradients
 come back as one. It runs with x64 switched on locally (``jax.enable_x64``), never globally, and
-imports neither :mod:`gradcheck.hand.backprop` nor the finite-difference oracle.
+imports neither :mod:`gradcheck.hand` nor the finite-difference oracle. The network itself
+(activations, losses, kinds) is :mod:`gradcheck.oracles.jax_network`'s.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from itertools import pairwise
 from typing import Any
 
@@ -17,40 +17,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gradcheck.spec import ACTIVATIONS, LOSSES, Array, Params, Spec
-from gradcheck.spec.arguments import check_arguments
+from gradcheck.layers import UnknownName
+from gradcheck.oracles.jax_network import JAX_ACTIVATIONS, JAX_KINDS, JAX_LOSSES, dense_net
+from gradcheck.spec import ACTIVATIONS, LOSSES, Array, Params, Spec, check_arguments
 
 __all__ = ["jax_cache_info", "jax_grads", "jax_loss_and_grads"]
 
 
-def _jax_softmax(z: Any, slope: Any, mask: Any) -> Any:
-    return jax.nn.softmax(jnp.where(mask, z, -1e30), axis=-1)  # padded units get e^-1e30 = 0
-
-
-_JAX_ACTIVATIONS: dict[str, Callable[[Any, Any, Any], Any]] = {
-    "identity": lambda z, slope, mask: z,
-    "sigmoid": lambda z, slope, mask: jax.nn.sigmoid(z),
-    "tanh": lambda z, slope, mask: jnp.tanh(z),
-    # Derivative at 0 is the left one (0, slope): where() picks the branch that was taken.
-    "relu": lambda z, slope, mask: jnp.where(z > 0, z, jnp.zeros_like(z)),
-    "leaky_relu": lambda z, slope, mask: jnp.where(z > 0, z, slope * z),
-    "softplus": lambda z, slope, mask: jnp.logaddexp(z, 0.0),
-    "softmax": _jax_softmax,
-}
-
-
-def _jax_cross_entropy(net: Any, out: Any, t: Any, weight: Any, mask: Any, count: Any) -> Any:
-    log_p = jax.nn.log_softmax(jnp.where(mask, net, -1e30), axis=-1)
-    return -jnp.sum(weight * t * log_p) / (count / jnp.sum(mask))  # count / n_out = batch
-
-
-_JAX_LOSSES: dict[str, Callable[..., Any]] = {
-    "half_sse": lambda net, out, t, weight, mask, count: 0.5 * jnp.sum(weight * (out - t) ** 2),
-    "mse": lambda net, out, t, weight, mask, count: jnp.sum(weight * (out - t) ** 2) / count,
-    "softmax_cross_entropy": _jax_cross_entropy,
-}
-_ACTIVATION_BRANCHES = [_JAX_ACTIVATIONS[name] for name in ACTIVATIONS]
-_LOSS_BRANCHES = [_JAX_LOSSES[name] for name in LOSSES]
+# lax.switch branches in the declared order: a layer's activation code is its declared index.
+_ACTIVATION_BRANCHES = JAX_ACTIVATIONS.in_order(ACTIVATIONS)
+_LOSS_BRANCHES = JAX_LOSSES.in_order(LOSSES)
 _TRACES: dict[str, int] = {"traces": 0}
 _BUCKETS: set[tuple[Any, ...]] = set()
 
@@ -73,7 +49,7 @@ def _padded_loss(
         w = theta[offset : offset + n_out * n_in].reshape(n_out, n_in)
         b = theta[offset + n_out * n_in : offset + n_out * (n_in + 1)]
         offset += n_out * (n_in + 1) + 1
-        net = out @ w.T + b + theta[offset - 1]
+        net = dense_net({"W": w, "b": b}, out) + theta[offset - 1]
         out = jax.lax.switch(codes[i], _ACTIVATION_BRANCHES, net, slopes[i], masks[i])
     samples = jnp.arange(x.shape[0]) < codes[-1]
     weight = (samples[:, None] & masks[-1][None, :]).astype(x.dtype)
@@ -92,7 +68,7 @@ def _loss_and_flat_grad(
 _LOSS_AND_GRAD = jax.jit(_loss_and_flat_grad, static_argnums=5)
 
 
-def _bucket(n: int, smallest: int) -> int:
+def _padded_width(n: int, smallest: int) -> int:
     """Round a width or batch up to a power of two, at least ``smallest``."""
     return max(smallest, 1 << max(n - 1, 0).bit_length())
 
@@ -110,7 +86,7 @@ def _packed_arguments(
     """The arguments of :func:`_padded_loss`, the padded widths, and where each layer's ``W``,
     ``b`` (per-neuron) and ``c`` (shared) sit in ``theta``."""
     sizes = spec.sizes
-    padded = tuple(_bucket(n, 8) for n in sizes)
+    padded = tuple(_padded_width(n, 8) for n in sizes)
     batch = np.shape(inputs)[0]
     theta = np.zeros(1 + sum(m * (n + 1) + 1 for n, m in pairwise(padded)), dtype)
     places: list[dict[str, slice]] = []
@@ -130,8 +106,8 @@ def _packed_arguments(
     codes += [*sizes[1:], batch]
     arguments = (
         theta[1:],
-        _pad(inputs, (_bucket(batch, 4), padded[0]), dtype),
-        _pad(targets, (_bucket(batch, 4), padded[-1]), dtype),
+        _pad(inputs, (_padded_width(batch, 4), padded[0]), dtype),
+        _pad(targets, (_padded_width(batch, 4), padded[-1]), dtype),
         np.array(codes, dtype=np.int32),
         np.array(spec.slopes, dtype=dtype),
     )
@@ -152,6 +128,9 @@ def jax_loss_and_grads(
     ``checked=True``: the caller has already run ``check_arguments`` on these arguments."""
     if not checked:
         check_arguments(spec, params, inputs, targets)
+    for kind in spec.kinds:  # the padded layout packs dense layers; any other kind raises here
+        if JAX_KINDS[kind] is not dense_net:
+            raise UnknownName(f"JAX oracle: layer kind {kind!r} has no padded layout")
     run = spec.dtype if dtype is None else np.dtype(dtype)
     arguments, padded, places = _packed_arguments(spec, params, inputs, targets, run)
     _BUCKETS.add((padded, arguments[1].shape, run.name))

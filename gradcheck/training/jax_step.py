@@ -16,8 +16,12 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from gradcheck.layers import Registry
+from gradcheck.oracles.jax_network import JAX_ACTIVATIONS, JAX_KINDS, JAX_LOSSES
+
 __all__ = [
     "MOMENTUM",
+    "OPTIMIZERS",
     "Net",
     "Step",
     "Tree",
@@ -34,21 +38,11 @@ MOMENTUM = 0.9
 Tree = Any  # a pytree of jax arrays shaped like Params (or an optax state)
 Step = Callable[[tuple[Tree, Tree]], tuple[tuple[Tree, Tree], jax.Array]]
 
-_ACTIVATIONS: dict[str, Callable[[jax.Array, float], jax.Array]] = {
-    "identity": lambda z, s: z,
-    "sigmoid": lambda z, s: jax.nn.sigmoid(z),
-    "tanh": lambda z, s: jnp.tanh(z),
-    # where(), not maximum(): the derivative at 0 is the left one (0, and slope), as documented.
-    "relu": lambda z, s: jnp.where(z > 0, z, jnp.zeros_like(z)),
-    "leaky_relu": lambda z, s: jnp.where(z > 0, z, s * z),
-    "softplus": lambda z, s: jnp.logaddexp(0.0, z),
-    "softmax": lambda z, s: jax.nn.softmax(z, axis=-1),
-}
-
 
 class Net(NamedTuple):
     """What the compiled code needs to know about a network besides array shapes."""
 
+    kinds: tuple[str, ...]
     activations: tuple[str, ...]
     slopes: tuple[float, ...]
     loss: str
@@ -59,10 +53,10 @@ def merge(params: Tree, frozen: Tree) -> list[dict[str, jax.Array]]:
     return [{**f, **p} for p, f in zip(params, frozen, strict=True)]
 
 
-def _affine(layer: dict[str, jax.Array], x: jax.Array) -> jax.Array:
-    """``net = x @ W.T + b`` (``b`` a scalar for a shared bias, absent for none)."""
-    z = x @ layer["W"].T
-    return z + layer["b"] if "b" in layer else z
+def _activation(net: Net, i: int) -> Callable[[jax.Array], jax.Array]:
+    """Layer ``i``'s activation over all its units (none padded)."""
+    act, slope = JAX_ACTIVATIONS[net.activations[i]], net.slopes[i]
+    return lambda z: act(z, slope, True)
 
 
 def forward(
@@ -71,33 +65,34 @@ def forward(
     """``nets[l-1] = net_l`` and ``outs[l] = act_l(net_l)`` for every layer; ``outs[0] = x``."""
     nets: list[jax.Array] = []
     outs = [x]
-    for layer, act, slope in zip(layers, net.activations, net.slopes, strict=True):
-        nets.append(_affine(layer, outs[-1]))
-        outs.append(_ACTIVATIONS[act](nets[-1], slope))
+    for i, (layer, kind) in enumerate(zip(layers, net.kinds, strict=True)):
+        nets.append(JAX_KINDS[kind](layer, outs[-1]))
+        outs.append(_activation(net, i)(nets[-1]))
     return nets, outs
 
 
 def loss(net: Net, z: jax.Array, t: jax.Array) -> jax.Array:
     """The spec's loss from the output layer's net input ``z`` (``o = act_L(z)``)."""
-    if net.loss == "softmax_cross_entropy":
-        return -jnp.sum(t * jax.nn.log_softmax(z, axis=-1)) / z.shape[0]
-    o = _ACTIVATIONS[net.activations[-1]](z, net.slopes[-1])
-    if net.loss == "mse":
-        return jnp.mean((o - t) ** 2)
-    return 0.5 * jnp.sum((t - o) ** 2)
+    o = _activation(net, len(net.activations) - 1)(z)
+    every = jnp.ones(z.shape[-1], dtype=bool)
+    return JAX_LOSSES[net.loss](z, o, t, 1.0, every, float(z.size))
 
 
 def _total_loss(net: Net, params: Tree, frozen: Tree, x: jax.Array, t: jax.Array) -> jax.Array:
     return loss(net, forward(net, merge(params, frozen), x)[0][-1], t)
 
 
+OPTIMIZERS: Registry[Callable[[Any], optax.GradientTransformation]] = Registry(
+    "JAX training", "optimizer"
+)
+OPTIMIZERS.add("sgd", lambda lr: optax.sgd(lr))
+OPTIMIZERS.add("momentum", lambda lr: optax.sgd(lr, momentum=MOMENTUM))
+OPTIMIZERS.add("adam", lambda lr: optax.adam(lr))
+
+
 def transform(optimizer: str, lr: Any) -> optax.GradientTransformation:
     """The optax update of ``optimizer``: sgd, sgd with momentum 0.9, or adam's defaults."""
-    if optimizer == "momentum":
-        return optax.sgd(lr, momentum=MOMENTUM)
-    if optimizer == "adam":
-        return optax.adam(lr)
-    return optax.sgd(lr)
+    return OPTIMIZERS[optimizer](lr)
 
 
 def gradient_step(
@@ -128,10 +123,10 @@ def sequential_step(net: Net, lr: jax.Array, frozen: Tree, x: jax.Array, t: jax.
         new = list(params)
         for i in reversed(range(len(layers))):
             if i < len(layers) - 1:
-                act, slope = _ACTIVATIONS[net.activations[i]], net.slopes[i]
-                _, act_vjp = jax.vjp(lambda z, a=act, s=slope: a(z, s), nets[i])
+                _, act_vjp = jax.vjp(_activation(net, i), nets[i])
                 delta = act_vjp(delta @ {**frozen[i + 1], **new[i + 1]}["W"])[0]
-            _, affine_vjp = jax.vjp(lambda g, below=outs[i]: _affine(g, below), layers[i])
+            kind = JAX_KINDS[net.kinds[i]]
+            _, affine_vjp = jax.vjp(lambda g, k=kind, below=outs[i]: k(g, below), layers[i])
             grads = affine_vjp(delta)[0]
             new[i] = {k: v - lr * grads[k] for k, v in params[i].items()}
         return (new, state), value

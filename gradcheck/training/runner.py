@@ -32,9 +32,9 @@ from typing import Any
 import jax
 import numpy as np
 
-from gradcheck.hand.backprop import forward as numpy_forward
-from gradcheck.hand.backprop import loss_value as numpy_loss_value
-from gradcheck.hand.backprop import train_numpy
+from gradcheck.hand import forward as numpy_forward
+from gradcheck.hand import loss_value as numpy_loss_value
+from gradcheck.hand import train_numpy
 from gradcheck.spec import Array, Params, Spec
 from gradcheck.training.devices import (
     DEVICES,
@@ -46,6 +46,7 @@ from gradcheck.training.devices import (
     resolve_devices,
 )
 from gradcheck.training.jax_step import MOMENTUM as MOMENTUM
+from gradcheck.training.jax_step import OPTIMIZERS as STEP_OPTIMIZERS
 from gradcheck.training.jax_step import Net, Tree, gradient_step, merge, sequential_step, transform
 from gradcheck.training.jax_step import forward as jax_forward
 from gradcheck.training.jax_step import loss as jax_loss
@@ -65,7 +66,7 @@ __all__ = [
 ]
 
 BACKENDS = ("jax", "numpy")
-OPTIMIZERS = ("sgd", "momentum", "adam")
+OPTIMIZERS = tuple(STEP_OPTIMIZERS)
 RULES = ("gradient", "sequential")
 
 # -- the compiled loop ------------------------------------------------------------------------
@@ -293,7 +294,7 @@ def _train_jax(
     start: Params,
     on_progress: Callable[[int], None] | None,
 ) -> TrainResult:
-    net = Net(spec.activations, spec.slopes, spec.loss)
+    net = Net(spec.kinds, spec.activations, spec.slopes, spec.loss)
     rep, batch = place.replicated, place.batch
     params = jax.device_put(start, rep)
     frozen = jax.device_put(spec.frozen_params(), rep)

@@ -1,0 +1,65 @@
+"""The network in ``jax.numpy``: activations, losses and layer kinds, registered by name.
+
+Written apart from :mod:`gradcheck.hand` (the code under test) and from the finite-difference
+network. The JAX oracle (:mod:`gradcheck.oracles.jax_grad`) differentiates it with
+``jax.value_and_grad``; the training step (:mod:`gradcheck.training.jax_step`) trains with it.
+Both are JAX and neither is the code under test, so they share it.
+
+Conventions: an activation is ``act(z, slope, mask)`` where ``mask`` marks the real units of a
+width padded with dead ones (``True``: every unit is real); a loss is ``E(net, out, t, weight,
+mask, count)`` where ``weight`` (0 or 1 per entry) drops padded samples and units and ``count``
+is the number of real entries (samples times outputs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from gradcheck.layers import Registry
+
+__all__ = ["JAX_ACTIVATIONS", "JAX_KINDS", "JAX_LOSSES", "dense_net"]
+
+JAX_ACTIVATIONS: Registry[Callable[[Any, Any, Any], Any]] = Registry("JAX network", "activation")
+JAX_LOSSES: Registry[Callable[..., Any]] = Registry("JAX network", "loss")
+JAX_KINDS: Registry[Callable[[dict[str, Any], Any], Any]] = Registry("JAX network", "layer kind")
+
+
+def _softmax(z: Any, slope: Any, mask: Any) -> Any:
+    return jax.nn.softmax(jnp.where(mask, z, -1e30), axis=-1)  # padded units get e^-1e30 = 0
+
+
+JAX_ACTIVATIONS.add("identity", lambda z, slope, mask: z)
+JAX_ACTIVATIONS.add("sigmoid", lambda z, slope, mask: jax.nn.sigmoid(z))
+JAX_ACTIVATIONS.add("tanh", lambda z, slope, mask: jnp.tanh(z))
+# where(), not maximum(): the derivative at 0 is the left one (0, and slope), as documented.
+JAX_ACTIVATIONS.add("relu", lambda z, slope, mask: jnp.where(z > 0, z, jnp.zeros_like(z)))
+JAX_ACTIVATIONS.add("leaky_relu", lambda z, slope, mask: jnp.where(z > 0, z, slope * z))
+JAX_ACTIVATIONS.add("softplus", lambda z, slope, mask: jnp.logaddexp(z, 0.0))
+JAX_ACTIVATIONS.add("softmax", _softmax)
+
+
+def _cross_entropy(net: Any, out: Any, t: Any, weight: Any, mask: Any, count: Any) -> Any:
+    log_p = jax.nn.log_softmax(jnp.where(mask, net, -1e30), axis=-1)
+    return -jnp.sum(weight * t * log_p) / (count / jnp.sum(mask))  # count / n_out = batch
+
+
+JAX_LOSSES.add(
+    "half_sse", lambda net, out, t, weight, mask, count: 0.5 * jnp.sum(weight * (out - t) ** 2)
+)
+JAX_LOSSES.add(
+    "mse", lambda net, out, t, weight, mask, count: jnp.sum(weight * (out - t) ** 2) / count
+)
+JAX_LOSSES.add("softmax_cross_entropy", _cross_entropy)
+
+
+def dense_net(layer: dict[str, Any], x: Any) -> Any:
+    """``net = x @ W.T + b`` (``b`` a scalar for a shared bias, absent for none)."""
+    z = x @ layer["W"].T
+    return z + layer["b"] if "b" in layer else z
+
+
+JAX_KINDS.add("dense", dense_net)
