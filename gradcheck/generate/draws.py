@@ -8,6 +8,7 @@ words laid out so that deleting a layer or narrowing one leaves every other draw
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -16,24 +17,32 @@ from numpy.typing import NDArray
 
 from gradcheck.generate.case import Case
 from gradcheck.generate.sources import Source
-from gradcheck.hand.backprop import forward
+from gradcheck.hand import forward
+from gradcheck.layers import ACTIVATIONS, Registry
 from gradcheck.spec import parse_spec
 
 __all__ = [
+    "DRAWN_KIND",
+    "GENERATE_KINDS",
     "KINKED",
     "KINK_MARGIN",
     "LEAKY_SLOPES",
     "SATURATING_SCALE",
     "Bounds",
+    "KindDraw",
     "build_case",
 ]
 
-KINKED = ("relu", "leaky_relu")
+KINKED = tuple(name for name, a in ACTIVATIONS.items() if a.kinked)
 LEAKY_SLOPES = (0.1, 0.01, 0.2)
 SATURATING_SCALE = (6.0, 12.0)
 # |pre-activation| a relu keeps from 0 so no finite-difference step crosses the kink (the FD
 # oracle runs in float64 with relative steps of about 6e-6, whatever the spec's dtype).
 KINK_MARGIN = 1e-3
+
+
+def _takes_slope(activation: str) -> bool:
+    return ACTIVATIONS[activation].takes_slope
 
 
 @dataclass(frozen=True)
@@ -115,7 +124,7 @@ class _LayerDraw:
         flags = src.integer(0, 16 * len(b.bias_modes) - 1)
         mode, frozen = b.bias_modes[flags // 16], flags % 16 if b.allow_frozen else 0
         words = src.words(self.max_out * (self.max_in + 1) + 1)
-        slope = LEAKY_SLOPES[words[-1] % len(LEAKY_SLOPES)] if activation == "leaky_relu" else None
+        slope = LEAKY_SLOPES[words[-1] % len(LEAKY_SLOPES)] if _takes_slope(activation) else None
         return _RawLayer(
             size=size,
             activation=activation,
@@ -135,12 +144,13 @@ def build_case(src: Source, b: Bounds, origin: str) -> Case:
     # element leaves a network whose new output layer keeps its activation, bias and flags.
     max_in = max(b.n_inputs[1], b.widths[1])
     any_width = (min(b.widths[0], b.n_outputs[0]), max(b.widths[1], b.n_outputs[1]))
-    drawn = src.many(*b.depth, _LayerDraw(b, b.activations, any_width, max_in, any_width[1]))
+    kind = GENERATE_KINDS[DRAWN_KIND]
+    drawn = src.many(*b.depth, kind.choices(b, b.activations, any_width, max_in, any_width[1]))
     n_in = src.integer(*b.n_inputs)
     kink: tuple[str, float | None] | None = None
     if b.target_kinks:
         act = src.choice([a for a in b.activations if a in KINKED])
-        kink = (act, src.choice(LEAKY_SLOPES) if act == "leaky_relu" else None)
+        kink = (act, src.choice(LEAKY_SLOPES) if _takes_slope(act) else None)
     losses = b.losses
     if kink is not None and len(drawn) == 1:  # the kinked first layer is the output
         losses = tuple(x for x in losses if x != "softmax_cross_entropy")
@@ -165,7 +175,7 @@ def build_case(src: Source, b: Bounds, origin: str) -> Case:
         "optimizer": {"name": "sgd", "learning_rate": b.learning_rate},
         "input": {"size": n_in},
         "layers": [
-            _layer_table(r, sizes[i], scale, dtype, kinked=kink is not None and i == 0)
+            kind.table(r, sizes[i], scale, dtype, kink is not None and i == 0)
             for i, r in enumerate(layers)
         ],
         "samples": samples,
@@ -205,7 +215,7 @@ def _as_hidden(r: _RawLayer, b: Bounds) -> _RawLayer:
     if r.activation != "softmax":
         return replace(r, size=size)
     act = next(a for a in b.activations if a != "softmax")
-    slope = LEAKY_SLOPES[0] if act == "leaky_relu" else None
+    slope = LEAKY_SLOPES[0] if _takes_slope(act) else None
     return replace(r, size=size, activation=act, slope=slope)
 
 
@@ -264,3 +274,18 @@ def _near_kink(case: Case, kink_layer: int | None) -> bool:
         if np.any(near & movable):
             return True
     return False
+
+
+@dataclass(frozen=True)
+class KindDraw:
+    """How the generator draws one layer kind: ``choices(bounds, activations, widths, max_in,
+    max_out)`` is a draw of one layer's choices, ``table(choices, n_in, scale, dtype, kinked)``
+    its spec table."""
+
+    choices: Callable[[Bounds, tuple[str, ...], tuple[int, int], int, int], Callable[..., Any]]
+    table: Callable[[Any, int, float, str, bool], dict[str, Any]]
+
+
+GENERATE_KINDS: Registry[KindDraw] = Registry("network generator", "layer kind")
+GENERATE_KINDS.add("dense", KindDraw(_LayerDraw, _layer_table))
+DRAWN_KIND = "dense"  # the kind generated networks are built of today

@@ -1,0 +1,146 @@
+"""Every side registers every declared layer kind, activation and loss; unknown names raise.
+
+The registries are found by walking the package, so a registry added on a new side is held to
+the declarations without editing this file.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections import defaultdict
+
+import pytest
+
+import gradcheck
+from gradcheck.layers import (
+    ACTIVATIONS,
+    KINDS,
+    LOSSES,
+    UPDATE_RULES,
+    Registry,
+    UnknownName,
+    activation_info,
+    kind_of,
+    loss_info,
+)
+from gradcheck.spec import SpecError, parse_spec
+
+DECLARED = {
+    "activation": set(ACTIVATIONS),
+    "loss": set(LOSSES),
+    "layer kind": set(KINDS),
+    "update rule": set(UPDATE_RULES),
+}
+# Concepts only one side has, so there is nothing to keep equal.
+ONE_SIDED = {"optimizer"}
+# The independent sides every declared activation, loss and kind must be implemented on.
+SIDES = {
+    "activation": {"hand-derived NumPy", "finite-difference oracle", "error model", "JAX network"},
+    "loss": {"hand-derived NumPy", "finite-difference oracle", "error model", "JAX network"},
+    "layer kind": {
+        "hand-derived NumPy",
+        "finite-difference oracle",
+        "JAX network",
+        "network generator",
+    },
+}
+
+
+def _registries() -> dict[str, list[Registry[object]]]:
+    found: dict[str, list[Registry[object]]] = defaultdict(list)
+    for info in pkgutil.walk_packages(gradcheck.__path__, "gradcheck."):
+        module = importlib.import_module(info.name)
+        for value in vars(module).values():
+            if isinstance(value, Registry) and value not in found[value.concept]:
+                found[value.concept].append(value)
+    return found
+
+
+REGISTRIES = _registries()
+
+
+def test_every_registry_is_of_a_declared_concept() -> None:
+    assert set(REGISTRIES) <= set(DECLARED) | ONE_SIDED
+
+
+@pytest.mark.parametrize("concept", sorted(SIDES))
+def test_every_independent_side_has_a_registry(concept: str) -> None:
+    assert {r.side for r in REGISTRIES[concept]} >= SIDES[concept]
+
+
+@pytest.mark.parametrize(
+    "registry",
+    [r for concept in DECLARED for r in REGISTRIES[concept]],
+    ids=lambda r: f"{r.side}: {r.concept}",
+)
+def test_every_registry_holds_exactly_the_declared_names(registry: Registry[object]) -> None:
+    assert registry.names() == DECLARED[registry.concept]
+
+
+@pytest.mark.parametrize(
+    "registry",
+    [r for rs in REGISTRIES.values() for r in rs],
+    ids=lambda r: f"{r.side}: {r.concept}",
+)
+def test_an_unknown_name_raises_naming_side_concept_and_name(registry: Registry[object]) -> None:
+    with pytest.raises(UnknownName) as err:
+        registry["gelu"]
+    message = str(err.value)
+    assert message.startswith(f"{registry.side}: no {registry.concept} named 'gelu'")
+    assert "\n" not in message
+
+
+def test_a_name_registered_twice_raises() -> None:
+    registry: Registry[int] = Registry("test side", "activation")
+    registry.add("tanh", 1)
+    with pytest.raises(gradcheck.GradcheckError, match="registered twice"):
+        registry.add("tanh", 2)
+
+
+def test_declaration_lookups_raise_for_unknown_names() -> None:
+    with pytest.raises(UnknownName, match="no activation named 'gelu'"):
+        activation_info("gelu")
+    with pytest.raises(UnknownName, match="no loss named 'hinge'"):
+        loss_info("hinge")
+    with pytest.raises(UnknownName, match="no layer kind named 'conv2d'"):
+        kind_of(type("Table", (), {"kind": "conv2d"})())
+
+
+def test_the_training_optimizer_has_no_fallback() -> None:
+    from gradcheck.training.jax_step import transform
+
+    with pytest.raises(UnknownName, match="no optimizer named 'rmsprop'"):
+        transform("rmsprop", 0.1)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("activation", "gelu"), ("kind", "conv2d")], ids=["activation", "kind"]
+)
+def test_a_spec_naming_an_undeclared_layer_name_is_one_line(field: str, value: str) -> None:
+    layer = {"size": 1, "weights": [[1.0]], field: value}
+    data = {
+        "name": "n",
+        "loss": "half_sse",
+        "optimizer": {"learning_rate": 0.1},
+        "input": {"size": 1},
+        "layers": [layer],
+        "samples": [{"input": [1.0], "target": [0.0]}],
+    }
+    with pytest.raises(SpecError) as err:
+        parse_spec(data, "net.toml")
+    assert str(err.value).startswith(f"net.toml: layers[0].{field}: must be ")
+    assert repr(value) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_an_undeclared_loss_is_one_line() -> None:
+    data = {
+        "name": "n",
+        "loss": "hinge",
+        "optimizer": {"learning_rate": 0.1},
+        "input": {"size": 1},
+        "layers": [{"size": 1, "weights": [[1.0]]}],
+        "samples": [{"input": [1.0], "target": [0.0]}],
+    }
+    with pytest.raises(SpecError, match=r"^net.toml: loss: must be one of .* \(got 'hinge'\)$"):
+        parse_spec(data, "net.toml")
