@@ -75,7 +75,8 @@ def loss(net: Net, z: jax.Array, t: jax.Array) -> jax.Array:
     """The spec's loss from the output layer's net input ``z`` (``o = act_L(z)``)."""
     o = _activation(net, len(net.activations) - 1)(z)
     every = jnp.ones(z.shape[-1], dtype=bool)
-    return JAX_LOSSES[net.loss](z, o, t, 1.0, every, float(z.size))
+    value: jax.Array = JAX_LOSSES[net.loss](z, o, t, 1.0, every, float(z.size))
+    return value
 
 
 def _total_loss(net: Net, params: Tree, frozen: Tree, x: jax.Array, t: jax.Array) -> jax.Array:
