@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from gradcheck.generate.case import Case
 from gradcheck.generate.sources import Source
 from gradcheck.hand import forward
-from gradcheck.layers import ACTIVATIONS, Registry
+from gradcheck.layers import ACTIVATIONS, LOSSES, Registry
 from gradcheck.spec import parse_spec
 
 __all__ = [
@@ -153,7 +153,7 @@ def build_case(src: Source, b: Bounds, origin: str) -> Case:
         kink = (act, src.choice(LEAKY_SLOPES) if _takes_slope(act) else None)
     losses = b.losses
     if kink is not None and len(drawn) == 1:  # the kinked first layer is the output
-        losses = tuple(x for x in losses if x != "softmax_cross_entropy")
+        losses = tuple(x for x in losses if LOSSES[x].output_activation is None)
     loss = src.choice(losses)
     layers = [_as_hidden(r, b) for r in drawn[:-1]] + [_as_output(drawn[-1], b, loss)]
     if kink is not None:
@@ -210,20 +210,22 @@ def _draw_samples(
 
 
 def _as_hidden(r: _RawLayer, b: Bounds) -> _RawLayer:
-    """A drawn layer below the output: width within ``widths``, no softmax."""
+    """A drawn layer below the output: width within ``widths``, no output-only activation."""
     size = min(max(r.size, b.widths[0]), b.widths[1])
-    if r.activation != "softmax":
+    if not ACTIVATIONS[r.activation].output_only:
         return replace(r, size=size)
-    act = next(a for a in b.activations if a != "softmax")
+    act = next(a for a in b.activations if not ACTIVATIONS[a].output_only)
     slope = LEAKY_SLOPES[0] if _takes_slope(act) else None
     return replace(r, size=size, activation=act, slope=slope)
 
 
 def _as_output(r: _RawLayer, b: Bounds, loss: str) -> _RawLayer:
-    """The last drawn layer: width within ``n_outputs``, softmax under cross-entropy."""
+    """The last drawn layer: width within ``n_outputs``, the activation the loss needs (softmax
+    under cross-entropy)."""
     size = min(max(r.size, b.n_outputs[0]), b.n_outputs[1])
-    if loss == "softmax_cross_entropy":
-        return replace(r, size=size, activation="softmax", slope=None)
+    needs = LOSSES[loss].output_activation
+    if needs is not None:
+        return replace(r, size=size, activation=needs, slope=None)
     return replace(r, size=size)
 
 

@@ -35,6 +35,7 @@ from gradcheck.generate.draws import KINKED, Bounds, build_case
 from gradcheck.generate.draws import LEAKY_SLOPES as LEAKY_SLOPES
 from gradcheck.generate.draws import SATURATING_SCALE as SATURATING_SCALE
 from gradcheck.generate.sources import HypothesisSource, NumpySource, Redraw
+from gradcheck.layers import ACTIVATIONS as DECLARED_ACTIVATIONS
 from gradcheck.spec import ACTIVATIONS, LOSSES
 
 __all__ = ["Case", "networks", "sample_networks"]
@@ -89,8 +90,8 @@ def _bounds(**kw: Any) -> Bounds:
     n_out = widths if kw["n_outputs"] is None else _int_pair("n_outputs", kw["n_outputs"])
     acts = _names("activations", kw["activations"], ACTIVATIONS)
     losses = _names("losses", kw["losses"], LOSSES)
-    if depth[1] > 1 and acts == ("softmax",):
-        raise InvalidArgument("activations=('softmax',): hidden layers need another activation")
+    if depth[1] > 1 and all(DECLARED_ACTIVATIONS[a].output_only for a in acts):
+        raise InvalidArgument(f"activations={acts!r}: hidden layers need another activation")
     lr = kw["learning_rate"]
     if not (isinstance(lr, int | float) and np.isfinite(lr) and lr > 0):
         raise InvalidArgument(f"learning_rate={lr!r}: expected a finite number > 0")
@@ -127,7 +128,8 @@ _DEFAULTS: dict[str, Any] = {
     "widths": (1, 6),
     "n_inputs": None,
     "n_outputs": None,
-    "activations": ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "softplus"),
+    # every declared activation a hidden layer may have, in declared order
+    "activations": tuple(name for name, a in DECLARED_ACTIVATIONS.items() if not a.output_only),
     "losses": LOSSES,
     "bias_modes": BIAS_MODES,
     "allow_frozen": True,
