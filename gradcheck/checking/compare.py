@@ -1,18 +1,8 @@
 """Compare a candidate gradient with both oracles and classify every disagreement.
 
-Per scalar entry with candidate ``h``, JAX ``j`` and finite difference ``f`` (error estimate
-``e``), the dtype's tolerance ``(rtol, atol, s)`` from :data:`TOLERANCES` and, for float32, the
-measured rounding ``p`` of that dtype (:func:`precision_allowance`):
-
-* hand and JAX agree when ``|h - j| <= atol + rtol * max(|j|, floor) + p + k L eps m``;
-* hand and FD agree when ``|h - f| <= s * e + atol + rtol * max(|f|, floor) + p``;
-
-``floor = 1e-4 * max |j|`` over the entry's group allows for cancellation in the sums that make
-a small entry. The cancellation term ``k L eps m`` bounds how far two correct implementations
-round apart: ``eps`` is the dtype's machine epsilon, ``L`` the number of layers, ``k =``
-:data:`CANCELLATION_PER_LAYER` and ``m`` the entry's term magnitude from the FD oracle
-(``FDResult.scales``: the delta rule run on absolute values, so ``m = |g|`` where nothing
-cancels and ``m >> |g|`` where the entry is a sum of terms much larger than itself). The pattern
+Each scalar entry has candidate ``h``, JAX ``j`` and finite difference ``f``; hand and JAX agree
+within ``tol_jax``, hand and FD within ``tol_fd``, the dtype's tolerances with the measured
+rounding ``p`` of float32 (:mod:`gradcheck.checking.tolerances` has the formulas). The pattern
 names the failure: hand != JAX while JAX == FD is a ``backprop-bug``; hand == JAX != FD an
 ``fd-artefact``. In a dtype with a measured rounding ``p > 0`` (float32; float64 has none), hand
 != JAX with both inside the FD error and ``|h - j| <= tol_jax + PRECISION_LIMIT * p`` is
@@ -23,106 +13,36 @@ the FD stencil, ``min(l, r) - c <= h <= max(l, r) + c`` with ``c = s * e_side + 
 max(|l|, |r|, floor) + p``; otherwise it is a ``backprop-bug``. Those three are reported, not
 failed.
 
-:func:`gradcheck.verify` runs the candidate and both oracles and builds a
-:class:`NetworkVerdict` from these comparisons; the records live in
-:mod:`gradcheck.checking.verdict` and are re-exported here.
+The :class:`~gradcheck.checking.verdict.GroupCheck` records built here live in
+:mod:`gradcheck.checking.verdict`; :mod:`gradcheck.checking.verification` runs the candidate and
+both oracles and collects them into a verdict.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from gradcheck.checking.verdict import (
-    FAILING,
-    STATUSES,
-    Entry,
-    GroupCheck,
-    NetworkVerdict,
-    Status,
-    Tolerance,
-)
+from gradcheck.checking.tolerances import fd_tolerance, group_floor, jax_tolerance
+from gradcheck.checking.verdict import STATUSES, GroupCheck, Status, Tolerance
 from gradcheck.oracles.finite_differences import DirectionalResult, FDResult
-from gradcheck.spec import Array, GradcheckError, Params
+from gradcheck.spec import Array, Params
 
 __all__ = [
-    "CANCELLATION_PER_LAYER",
-    "FAILING",
-    "PRECISION_FACTOR",
+    "ESCALATION_LIMIT",
     "PRECISION_LIMIT",
     "PROJECTION_THRESHOLD",
-    "STATUSES",
-    "TOLERANCES",
-    "Entry",
-    "GroupCheck",
-    "NetworkVerdict",
-    "Status",
-    "Tolerance",
     "classify",
     "compare_direction",
     "compare_entries",
     "compare_group",
-    "group_floor",
-    "jax_tolerance",
-    "precision_allowance",
+    "past_limit_status",
     "structure_check",
-    "tolerance_for",
 ]
 
 PROJECTION_THRESHOLD = 1000  # parameters; above it, FD checks random directions per group
 ESCALATION_LIMIT = 64  # per-entry finite differences per failing group, worst entries first
-PRECISION_FACTOR = 8.0  # room for the candidate rounding differently from JAX in its dtype
 PRECISION_LIMIT = 8.0  # precision-limited: |h - j| up to this many more measured allowances
-CANCELLATION_PER_LAYER = 16.0  # c: rounding allowance per layer, in eps times the term magnitude
-_GROUP_FLOOR = 1e-4
 _CODE = {name: code for code, name in enumerate(STATUSES)}
-
-
-# Keyed by dtype name, like jax._src.public_test_util; assign a new Tolerance to override.
-TOLERANCES: dict[str, Tolerance] = {
-    "float64": Tolerance(rtol=1e-9, atol=1e-12),
-    "float32": Tolerance(rtol=1e-4, atol=1e-6),
-}
-
-
-def tolerance_for(dtype: str, rtol: float | None = None, atol: float | None = None) -> Tolerance:
-    """The table's tolerance for ``dtype`` with ``rtol``/``atol`` overridden where given."""
-    if dtype not in TOLERANCES:
-        raise GradcheckError(
-            f"TOLERANCES: no entry for dtype {dtype!r} (have {sorted(TOLERANCES)})"
-        )
-    base = TOLERANCES[dtype]
-    eps = float(np.finfo(np.dtype(dtype)).eps)
-    for name, value in (("rtol", rtol), ("atol", atol)):
-        if value is not None and not (np.isfinite(value) and value >= 0):
-            raise GradcheckError(f"{name}: expected a finite number >= 0, got {value!r}")
-    return Tolerance(
-        base.rtol if rtol is None else float(rtol),
-        base.atol if atol is None else float(atol),
-        base.fd_safety,
-        eps,
-    )
-
-
-# -- classification ------------------------------------------------------------------------
-def group_floor(jax: Array) -> float:
-    """``1e-4 * max |j|`` over a group: the magnitude below which entries are sums that cancel."""
-    return _GROUP_FLOOR * float(np.max(np.abs(jax), initial=0.0))
-
-
-def jax_tolerance(
-    jax: np.ndarray,
-    tolerance: Tolerance,
-    floor: float | np.ndarray,
-    precision: float | np.ndarray = 0.0,
-    scale: float | np.ndarray = 0.0,
-    depth: int = 1,
-) -> np.ndarray:
-    """The allowed ``|h - j|`` per entry: ``atol + rtol * max(|j|, floor) + precision + c L eps
-    scale``, with ``c = CANCELLATION_PER_LAYER``, ``L = depth`` layers and ``scale`` the term
-    magnitude of the entry (``FDResult.scales``; 0: no cancellation term)."""
-    allowed: np.ndarray = tolerance.atol + tolerance.rtol * np.maximum(np.abs(jax), floor)
-    cancellation = CANCELLATION_PER_LAYER * depth * tolerance.eps * np.abs(scale)
-    return allowed + precision + cancellation
 
 
 def classify(
@@ -150,15 +70,11 @@ def classify(
     ``|h - j| <= tol_jax + PRECISION_LIMIT * precision`` is ``precision-limited``: the candidate
     rounds differently in that dtype by less than the independent oracle can resolve. Without a
     measured precision (float64) the same pattern is a ``backprop-bug``. ``scale`` and ``depth``
-    give the cancellation term of the hand-vs-JAX tolerance (:func:`jax_tolerance`).
+    give the cancellation term of the hand-vs-JAX tolerance
+    (:func:`~gradcheck.checking.tolerances.jax_tolerance`).
     """
     tol_jax = jax_tolerance(jax, tolerance, floor, precision, scale, depth)
-    tol_fd = (
-        tolerance.fd_safety * fd_error
-        + tolerance.atol
-        + tolerance.rtol * np.maximum(np.abs(fd), floor)
-        + precision
-    )
+    tol_fd = fd_tolerance(fd, fd_error, tolerance, floor, precision)
     with np.errstate(invalid="ignore"):
         hj = np.abs(hand - jax) <= tol_jax
         limited = (precision > 0) & (np.abs(hand - jax) <= tol_jax + PRECISION_LIMIT * precision)
@@ -193,8 +109,7 @@ def _between(
         return np.zeros(np.shape(hand), dtype=bool)
     left, right, error = one_sided
     lo, hi = np.minimum(left, right), np.maximum(left, right)
-    scale = np.maximum(np.maximum(np.abs(lo), np.abs(hi)), floor)
-    slack = tolerance.fd_safety * error + tolerance.atol + tolerance.rtol * scale + precision
+    slack = fd_tolerance(np.maximum(np.abs(lo), np.abs(hi)), error, tolerance, floor, precision)
     with np.errstate(invalid="ignore"):
         inside: np.ndarray = np.isfinite(hand) & (hand >= lo - slack) & (hand <= hi + slack)
     return inside
@@ -212,7 +127,7 @@ def _classify_columns(
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """:func:`classify` on the ``hand``, ``jax``, ``fd`` and ``fd_error_estimate`` columns: the
     status codes, and the columns with ``tol_jax`` and ``tol_fd`` added. ``cancellation`` is
-    ``(scale, depth)`` for :func:`jax_tolerance`."""
+    ``(scale, depth)`` for :func:`~gradcheck.checking.tolerances.jax_tolerance`."""
     status, tol_jax, tol_fd = classify(
         col["hand"],
         col["jax"],
@@ -230,14 +145,6 @@ def _classify_columns(
     return status, {**col, "tol_jax": tol_jax, "tol_fd": tol_fd}
 
 
-def precision_allowance(jax: Array, jax64: Array) -> Array:
-    """``8 (|d_k| + rms d)`` with ``d = jax - jax64``: the spec dtype's measured rounding error
-    per entry, with room for the candidate rounding differently (0 for float64 specs)."""
-    d = np.abs(np.asarray(jax, dtype=np.float64) - np.asarray(jax64, dtype=np.float64))
-    allowance: Array = PRECISION_FACTOR * (d + np.sqrt(np.mean(d * d)) if d.size else d)
-    return allowance
-
-
 def compare_group(
     layer: int,
     group: str,
@@ -247,8 +154,13 @@ def compare_group(
     tolerance: Tolerance,
     rows: np.ndarray | None = None,
     precision: Array | None = None,
+    past_limit: Status | None = None,
 ) -> GroupCheck:
-    """Compare one group entry by entry (all entries, or the flat indices ``rows``)."""
+    """Compare one group entry by entry (all entries, or the flat indices ``rows``).
+
+    ``past_limit``, where given, is the status of the rows after the first
+    :data:`ESCALATION_LIMIT`: an escalated group's worst entries alone get finite differences of
+    their own (:func:`past_limit_status` judges the rest)."""
     j_all = np.asarray(jax, dtype=np.float64).reshape(-1)
     rows = np.arange(j_all.size) if rows is None else rows
     floor = group_floor(j_all)
@@ -264,7 +176,18 @@ def compare_group(
     status, col = _classify_columns(
         col, kink, at_kink, tolerance, floor, allowed, (left, right, side), (scale, len(fd.values))
     )
+    if past_limit is not None:
+        status[ESCALATION_LIMIT:] = _CODE[past_limit]
     return GroupCheck(layer, group, "entry", np.shape(jax), rows, col, status)
+
+
+def past_limit_status(direction: GroupCheck) -> Status:
+    """The status of a group's entries past :data:`ESCALATION_LIMIT`, which have no finite
+    difference of their own: ``backprop-bug`` where JAX agreed with FD along the group's random
+    direction (``direction``, from :func:`compare_direction`), else ``unresolved``."""
+    c = direction.columns
+    jax_agrees_fd = bool(np.abs(c["jax"] - c["fd"])[0] <= c["tol_fd"][0])
+    return "backprop-bug" if jax_agrees_fd else "unresolved"
 
 
 def compare_entries(

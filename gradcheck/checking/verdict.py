@@ -19,7 +19,6 @@ import numpy as np
 from gradcheck.spec import Spec
 
 __all__ = [
-    "CANDIDATE_FAILURES",
     "ENTRIES_SHOWN",
     "FAILING",
     "STATUSES",
@@ -47,10 +46,6 @@ FAILING: frozenset[str] = frozenset(
 )
 _WARNED = ("fd-artefact", "precision-limited", "non-differentiable here")
 _FAILING_CODES = [code for code, name in enumerate(STATUSES) if name in FAILING]
-# What a candidate may raise and still get a verdict: it is user code, so any Exception (a
-# shape error, an unsupported activation, a RuntimeError) fails that network, naming the
-# exception, instead of the run; KeyboardInterrupt and SystemExit are not Exceptions and stop it.
-CANDIDATE_FAILURES: tuple[type[Exception], ...] = (Exception,)
 ENTRIES_SHOWN = 12  # failing entries printed per network by default
 
 
@@ -58,7 +53,7 @@ ENTRIES_SHOWN = 12  # failing entries printed per network by default
 class Tolerance:
     """``rtol``/``atol`` for candidate vs JAX; FD adds ``fd_safety`` times its error estimate.
 
-    The values per dtype live in :data:`gradcheck.checking.compare.TOLERANCES`; ``eps`` is the
+    The values per dtype live in :data:`gradcheck.checking.tolerances.TOLERANCES`; ``eps`` is the
     machine epsilon of the dtype the gradients were computed in (it scales the cancellation
     term)."""
 

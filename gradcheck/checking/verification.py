@@ -1,23 +1,18 @@
 """Verify a gradient function against both oracles: the entry point users and the CLI call.
 
 ``verify(candidate, spec)`` runs ``candidate(spec, params, inputs, targets)``, the JAX oracle and
-finite differences on one network and returns a :class:`~gradcheck.checking.compare.NetworkVerdict`.
+finite differences on one network and returns a :class:`~gradcheck.checking.verdict.NetworkVerdict`.
 Up to :data:`~gradcheck.checking.compare.PROJECTION_THRESHOLD` parameters every entry is compared
 with both oracles. Above it every entry is still compared with JAX (one backward pass), but finite
 differences run along one random direction per group (four forward passes each); a group whose
 entries disagree with JAX gets per-entry finite differences for its worst entries only.
+Loading a candidate by name is :mod:`~gradcheck.checking.candidates`; writing verdicts as JUnit
+XML, :mod:`~gradcheck.checking.junit`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import importlib
-import importlib.util
-import os
-import sys
-import xml.etree.ElementTree as ET
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -26,28 +21,24 @@ from gradcheck import oracles
 from gradcheck.checking.compare import (
     ESCALATION_LIMIT,
     PROJECTION_THRESHOLD,
-    STATUSES,
-    GroupCheck,
-    NetworkVerdict,
-    Tolerance,
     compare_direction,
     compare_entries,
     compare_group,
+    past_limit_status,
+    structure_check,
+)
+from gradcheck.checking.tolerances import (
     group_floor,
     jax_tolerance,
     precision_allowance,
-    structure_check,
     tolerance_for,
 )
+from gradcheck.checking.verdict import GroupCheck, NetworkVerdict, Tolerance
 from gradcheck.spec import Array, GradcheckError, GradientFn, Params, Spec
 
-__all__ = ["CandidateError", "load_candidate", "verify", "write_junit_xml"]
+__all__ = ["verify"]
 
 _MODES = ("auto", "entries", "projection")
-
-
-class CandidateError(GradcheckError, ValueError):
-    """A candidate gradient function could not be loaded (``--candidate module:function``)."""
 
 
 def verify(
@@ -67,12 +58,13 @@ def verify(
     """Check ``candidate(spec, params, inputs, targets)`` against JAX and finite differences.
 
     ``params``/``inputs``/``targets`` default to the spec's own; ``rtol``/``atol`` override the
-    dtype's row of :data:`~gradcheck.checking.compare.TOLERANCES`; ``mode`` forces per-entry checks
-    (``"entries"``) or random-direction checks (``"projection"``); ``fd_rel_step`` overrides the
-    finite-difference step ``h = fd_rel_step * max(|p|, 1)``; ``seed`` picks the directions.
-    The candidate gets copies, so it may modify its arguments. An exception of a type in
-    ``catch`` raised by the candidate becomes a failed verdict naming it (the CLI passes the
-    usual shape errors, so one unsupported network does not stop a run); others propagate.
+    dtype's row of :data:`~gradcheck.checking.tolerances.TOLERANCES`; ``mode`` forces per-entry
+    checks (``"entries"``) or random-direction checks (``"projection"``); ``fd_rel_step``
+    overrides the finite-difference step ``h = fd_rel_step * max(|p|, 1)``; ``seed`` picks the
+    directions. The candidate gets copies, so it may modify its arguments. An exception of a
+    type in ``catch`` raised by the candidate becomes a failed verdict naming it (the CLI and the
+    report pass :data:`~gradcheck.checking.candidates.CANDIDATE_FAILURES`, so one network the
+    candidate cannot handle does not stop a run); others propagate.
     """
     p = spec.initial_params() if params is None else params
     x = spec.inputs() if inputs is None else np.asarray(inputs)
@@ -189,9 +181,9 @@ def _projection_checks(
             excess = np.abs(h - jf) / allowed
             rows = np.flatnonzero(~(excess <= 1.0))  # NaN counts as a disagreement
             if rows.size:
-                check = _escalate(spec, data, (i, g), (h, jf, prec), rows, excess, tolerance)
-                _convict_rest(check, direction)
-                checked.append(check)
+                checked.append(
+                    _escalate(spec, data, (i, g), (h, jf, prec), rows, excess, direction, tolerance)
+                )
                 if rows.size > ESCALATION_LIMIT:
                     notes.append(
                         f"layer {i + 1} {g}: {rows.size} entries differ from JAX; finite "
@@ -207,92 +199,18 @@ def _escalate(
     grads: tuple[np.ndarray, np.ndarray, Array | None],
     rows: np.ndarray,
     excess: np.ndarray,
+    direction: GroupCheck,
     tolerance: Tolerance,
 ) -> GroupCheck:
-    """Per-entry finite differences for the worst ``ESCALATION_LIMIT`` of ``rows`` (first)."""
+    """Per-entry finite differences for the worst ``ESCALATION_LIMIT`` of ``rows`` (first); the
+    rest of ``rows`` are judged by the group's ``direction`` check (:func:`past_limit_status`)."""
     (i, g), (p, x, t), (hand, jax, prec) = where, data, grads
     shape = np.shape(p[i][g])
     rows = rows[np.argsort(-np.nan_to_num(excess[rows], nan=np.inf), kind="stable")]
     worst = rows[:ESCALATION_LIMIT]
     only = [(i, g, tuple(int(k) for k in np.unravel_index(r, shape))) for r in worst]
     fd = oracles.finite_difference(spec, p, x, t, only=only, checked=True)
-    return compare_group(i, g, hand.reshape(shape), jax.reshape(shape), fd, tolerance, rows, prec)
-
-
-def _convict_rest(check: GroupCheck, direction: GroupCheck) -> None:
-    """Entries past the escalation limit have no FD of their own: where JAX agreed with FD along
-    the group's direction they are backprop bugs, otherwise unresolved."""
-    c = direction.columns
-    jax_agrees_fd = bool(np.abs(c["jax"] - c["fd"])[0] <= c["tol_fd"][0])
-    verdict = "backprop-bug" if jax_agrees_fd else "unresolved"
-    check.status[ESCALATION_LIMIT:] = STATUSES.index(verdict)
-
-
-def load_candidate(reference: str) -> GradientFn:
-    """Import ``module:function`` or ``path/to/file.py:function`` as a gradient function."""
-    target, sep, name = reference.rpartition(":")
-    if not sep or not target or not name.isidentifier():
-        raise CandidateError(
-            f"--candidate {reference!r}: expected module:function or path/to/file.py:function"
-        )
-    if target.endswith(".py"):
-        path = Path(target)
-        spec = importlib.util.spec_from_file_location(path.stem, path)
-        if not path.is_file() or spec is None or spec.loader is None:
-            raise CandidateError(f"--candidate {reference!r}: no such file {path}")
-        module = importlib.util.module_from_spec(spec)
-        # Loading runs the user's module body, which may raise anything (a NameError, a failed
-        # assert): every such failure is bad input for the run, reported as one line.
-        try:
-            spec.loader.exec_module(module)
-        except Exception as exc:
-            raise CandidateError(
-                f"--candidate {reference!r}: cannot load {path}: {type(exc).__name__}: {exc}"
-            ) from None
-    else:
-        sys.path.insert(0, os.getcwd())  # as `python -m` would: modules beside the user
-        try:
-            module = importlib.import_module(target)
-        except Exception as exc:  # the user's module body, as above
-            raise CandidateError(
-                f"--candidate {reference!r}: cannot import {target}: {type(exc).__name__}: {exc}"
-            ) from None
-        finally:
-            sys.path.remove(os.getcwd())
-    fn = getattr(module, name, None)
-    if not callable(fn):
-        raise CandidateError(f"--candidate {reference!r}: {target} has no function {name!r}")
-    return fn  # type: ignore[no-any-return]
-
-
-def write_junit_xml(verdicts: Sequence[NetworkVerdict], path: str | Path) -> None:
-    """One JUnit ``testcase`` per network (failure message: the summary line), written to a
-    temporary file beside ``path`` and renamed into place."""
-    failures = sum(not v.ok for v in verdicts)
-    suite = ET.Element(
-        "testsuite",
-        name="gradcheck verify",
-        tests=str(len(verdicts)),
-        failures=str(failures),
-        errors="0",
+    rest = past_limit_status(direction)
+    return compare_group(
+        i, g, hand.reshape(shape), jax.reshape(shape), fd, tolerance, rows, prec, rest
     )
-    for v in verdicts:
-        case = ET.SubElement(
-            suite, "testcase", classname="gradcheck.verify", name=v.name, file=v.path
-        )
-        if not v.ok:
-            failure = ET.SubElement(case, "failure", message=v.summary(), type="gradient mismatch")
-            failure.text = "\n".join(e.describe() for e in v.failures)
-        else:
-            ET.SubElement(case, "system-out").text = v.summary()
-    target = Path(path)
-    temporary = target.with_name(f".{target.name}.tmp{os.getpid()}")
-    root = ET.Element("testsuites")
-    root.append(suite)
-    try:
-        ET.ElementTree(root).write(temporary, encoding="utf-8", xml_declaration=True)
-        os.replace(temporary, target)
-    except OSError as exc:
-        with contextlib.suppress(OSError):  # the folder itself may be what is wrong
-            temporary.unlink(missing_ok=True)
-        raise GradcheckError(f"--junit-xml {target}: cannot write ({exc.strerror})") from None
