@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:  # imported when used: loading the plugin must not slow every pytest run
-    from gradcheck.checking.compare import NetworkVerdict
+    from gradcheck.checking.verdict import NetworkVerdict
     from gradcheck.spec import Array, GradientFn, Params, Spec
 
 __all__ = ["GradcheckFixture", "gradcheck"]

@@ -55,7 +55,7 @@ from gradcheck.golden.update_rules import (
     output_first_grads,
     with_trained_biases,
 )
-from gradcheck.hand.backprop import hand_grads
+from gradcheck.hand import hand_grads
 from gradcheck.spec import Documented, Spec, SpecError, parse_spec
 
 __all__ = [
@@ -69,8 +69,8 @@ __all__ = [
     "judge",
     "output_first_grads",
     "parse_quantity",
-    "summarize",
     "typo",
+    "verdict_counts",
 ]
 
 
@@ -170,7 +170,7 @@ def check_spec(spec: Spec) -> list[GoldenRecord]:
     return records
 
 
-def summarize(records: Sequence[GoldenRecord]) -> dict[str, dict[str, int]]:
+def verdict_counts(records: Sequence[GoldenRecord]) -> dict[str, dict[str, int]]:
     """Counts per verdict per network, every verdict present."""
     out: dict[str, dict[str, int]] = {}
     for r in records:

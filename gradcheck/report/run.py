@@ -1,9 +1,10 @@
-"""Run every check the report shows and collect the records it renders.
+"""Run every check for the report and collect the records.
 
 :func:`collect` runs the golden cases, verifies the built-in and ``n`` generated networks
 (shrinking a counterexample with Hypothesis if one fails), trains the seed networks with JAX and
-NumPy, and reads the environment. It returns plain JSON-able data (:class:`ReportData`); the
-report module only renders it.
+NumPy (their agreement judged by :mod:`gradcheck.checking.training_agreement`), and reads the
+environment. It returns plain JSON-able data (:class:`~gradcheck.report.data.ReportData`);
+:mod:`gradcheck.report.render` only renders it.
 """
 
 from __future__ import annotations
@@ -18,17 +19,19 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import jax
-import numpy as np
 from hypothesis import HealthCheck, find, settings
 from hypothesis.errors import NoSuchExample
 
-from gradcheck.checking.compare import tolerance_for
-from gradcheck.checking.verdict import CANDIDATE_FAILURES, NetworkVerdict
-from gradcheck.checking.verification import load_candidate, verify
+from gradcheck.checking.candidates import CANDIDATE_FAILURES, load_candidate
+from gradcheck.checking.tolerances import tolerance_for
+from gradcheck.checking.training_agreement import judge_training
+from gradcheck.checking.verdict import NetworkVerdict
+from gradcheck.checking.verification import verify
 from gradcheck.generate.strategies import Case, networks, sample_networks
 from gradcheck.golden.judging import Quantity, check_spec, judge, parse_quantity
-from gradcheck.hand.backprop import hand_grads
-from gradcheck.report.render import SCHEMA, GoldenNetwork, ReportData, network_sketch, summarize
+from gradcheck.hand import hand_grads
+from gradcheck.layers import GRADIENT_DESCENT, OUTPUT_FIRST
+from gradcheck.report.data import SCHEMA, GoldenNetwork, ReportData, network_sketch, summary_counts
 from gradcheck.spec import Array, GradientFn, Params, Spec, builtin_networks_dir, load_specs
 from gradcheck.training.runner import TrainResult, train
 
@@ -63,7 +66,7 @@ def collect(
     environment["candidate"] = candidate_ref or "gradcheck.hand.backprop:hand_grads"
     return ReportData(
         schema=SCHEMA,
-        summary=summarize(golden, gradients, properties, training),
+        summary=summary_counts(golden, gradients, properties, training),
         golden=golden,
         gradients=gradients,
         properties=properties,
@@ -127,7 +130,7 @@ def _generated_record(candidate: GradientFn, n: int, seed: int) -> dict[str, Any
         "loss": Counter(c.spec.loss for c in cases),
         "bias": Counter(b for c in cases for b in c.spec.bias_modes),
         "dtype": Counter(c.spec.model.dtype for c in cases),
-        "parameters": Counter(_bucket(c.spec.n_params) for c in cases),
+        "parameters": Counter(_param_count_bucket(c.spec.n_params) for c in cases),
     }
     failing = [c for c, row in zip(cases, rows, strict=True) if not row["ok"]]
     return {
@@ -169,7 +172,7 @@ def _sort_key(table: str, value: str) -> tuple[int, str]:
     return (_PARAM_BUCKETS.index(value), "") if table == "parameters" else (0, value)
 
 
-def _bucket(n_params: int) -> str:
+def _param_count_bucket(n_params: int) -> str:
     """Which of :data:`_PARAM_BUCKETS` a parameter count falls in."""
     return _PARAM_BUCKETS[sum(n_params > edge for edge in (10, 30, 100, 300))]
 
@@ -202,7 +205,8 @@ def _counterexample(candidate: GradientFn, failing: Sequence[Case]) -> dict[str,
 
 def _training_record(spec: Spec) -> dict[str, Any]:
     """The seed network trained by JAX and by the NumPy loop, checked against each other
-    (compare's tolerance) and against the document's values after training."""
+    (:func:`~gradcheck.checking.training_agreement.judge_training`) and against the document's
+    values after training."""
 
     last = len(spec.sizes) - 1
     wanted = [(d, parse_quantity(spec, d.quantity)) for d in spec.documented]
@@ -222,26 +226,23 @@ def _training_record(spec: Spec) -> dict[str, Any]:
             )
         return runs[backend, rule, n]
 
-    jax_run, numpy_run = run("jax", "gradient", steps), run("numpy", "gradient", steps)
-    tol = tolerance_for(spec.model.dtype)
-    pairs = [(jax_run.loss_history, numpy_run.loss_history)] + [
-        (jax_run.params[i][k], numpy_run.params[i][k])
-        for i, group in enumerate(numpy_run.params)
-        for k in group
-    ]
-    diffs = [np.abs(np.asarray(a) - np.asarray(b)) for a, b in pairs]
-    agree = all(
-        bool(np.all(d <= tol.atol + tol.rtol * np.abs(b)))
-        for d, (_, b) in zip(diffs, pairs, strict=True)
+    jax_run = run("jax", GRADIENT_DESCENT, steps)
+    numpy_run = run("numpy", GRADIENT_DESCENT, steps)
+    agreement = judge_training(
+        spec.model.dtype,
+        jax_losses=jax_run.loss_history,
+        numpy_losses=numpy_run.loss_history,
+        jax_params=jax_run.params,
+        numpy_params=numpy_run.params,
     )
     finals = []
     for d, q in after:
         values = {
             name: _trained_value(q, run(backend, rule, q.step))
             for name, backend, rule in (
-                ("jax", "jax", "gradient"),
-                ("numpy", "numpy", "gradient"),
-                ("sequential", "jax", "sequential"),
+                ("jax", "jax", GRADIENT_DESCENT),
+                ("numpy", "numpy", GRADIENT_DESCENT),
+                ("output_first", "jax", OUTPUT_FIRST),
             )
         }
         finals.append(
@@ -251,14 +252,12 @@ def _training_record(spec: Spec) -> dict[str, Any]:
                 "documented": d.printed,
                 **values,
                 "verdict": judge(d.printed, values["jax"]),
-                "verdict_sequential": judge(d.printed, values["sequential"]),
+                "verdict_output_first": judge(d.printed, values["output_first"]),
             }
         )
     return {
         "network": spec.name,
-        "status": "agree" if agree else "disagree",
-        "max_abs_diff": max(float(d.max(initial=0.0)) for d in diffs),
-        "tolerance": tol.to_dict(),
+        **agreement.to_dict(),
         "jax": jax_run.to_dict(),
         "numpy": numpy_run.to_dict(),
         "finals": finals,

@@ -14,9 +14,9 @@ from typing import TypedDict
 
 from markupsafe import Markup
 
+from gradcheck.report.data import BiasSketch, NetworkSketch
+
 __all__ = [
-    "BiasSketch",
-    "NetworkSketch",
     "Series",
     "error_histogram",
     "log_ticks",
@@ -25,26 +25,6 @@ __all__ = [
 ]
 
 FONT = "font-family='ui-monospace,Menlo,Consolas,monospace'"
-
-
-class BiasSketch(TypedDict):
-    """A layer's bias: one label/value when ``shared``, else one per neuron."""
-
-    labels: list[str]
-    values: list[float]
-    shared: bool
-    trainable: bool
-
-
-class NetworkSketch(TypedDict):
-    """What the diagram draws: unit names per layer (layer 0 = inputs), each layer's ``W``
-    (row = output neuron) with the document's labels, activation and bias per layer."""
-
-    units: list[list[str]]
-    activations: list[str]
-    weights: list[list[list[float]]]
-    weight_labels: list[list[list[str]]]
-    biases: list[BiasSketch | None]
 
 
 class Series(TypedDict):
