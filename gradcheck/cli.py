@@ -10,6 +10,7 @@ import sys
 
 import click
 
+from gradcheck.layers import GRADIENT_DESCENT, UPDATE_RULES
 from gradcheck.spec import GradcheckError, spec_json_schema
 
 
@@ -53,7 +54,7 @@ def golden(specs: tuple[str, ...], as_json: bool) -> int:
     from rich.markup import escape
     from rich.table import Table
 
-    from gradcheck.golden.judging import GoldenRecord, check_spec, summarize
+    from gradcheck.golden.judging import GoldenRecord, check_spec, verdict_counts
     from gradcheck.spec import builtin_networks_dir, load_specs
 
     loaded = load_specs(list(specs) or [builtin_networks_dir()])
@@ -73,7 +74,7 @@ def golden(specs: tuple[str, ...], as_json: bool) -> int:
         verdict = f"[{colour}]{r.verdict}[/]"
         return escape(r.quantity) + where, escape(r.documented), computed, verdict, escape(r.cause)
 
-    console, counts = Console(), summarize(records)
+    console, counts = Console(), verdict_counts(records)
     for network in counts:
         table = Table(title=network, title_justify="left")
         for column in ("quantity", "printed", "computed", "verdict", "cause"):
@@ -146,11 +147,12 @@ def verify_command(
     """
     import functools
 
-    from gradcheck.checking.compare import TOLERANCES
-    from gradcheck.checking.verdict import CANDIDATE_FAILURES
-    from gradcheck.checking.verification import load_candidate, verify, write_junit_xml
+    from gradcheck.checking.candidates import CANDIDATE_FAILURES, load_candidate
+    from gradcheck.checking.junit import write_junit_xml
+    from gradcheck.checking.tolerances import TOLERANCES
+    from gradcheck.checking.verification import verify
     from gradcheck.generate.strategies import sample_networks
-    from gradcheck.hand.backprop import hand_grads
+    from gradcheck.hand import hand_grads
     from gradcheck.spec import builtin_networks_dir, load_specs
 
     _enable_x64()
@@ -185,7 +187,7 @@ _TRAIN_CHOICES = {
     "backend": ("jax", "numpy"),
     "device": ("auto", "cpu", "gpu"),
     "optimizer": ("sgd", "momentum", "adam"),
-    "rule": ("gradient", "sequential"),
+    "rule": tuple(UPDATE_RULES),
 }  # kept equal to gradcheck.training.runner's tuples by tests/test_train.py; listed here so that
 # `gradcheck -h` does not import JAX
 _PROGRESS_WORK = 10**8  # steps x samples x parameters above which a TTY gets a progress bar
@@ -209,8 +211,8 @@ def _default_cache_dir() -> str:
 @click.option(
     "--rule",
     type=click.Choice(_TRAIN_CHOICES["rule"]),
-    default="gradient",
-    help="sequential: update layers from the output down, each delta from updated weights.",
+    default=GRADIENT_DESCENT,
+    help="output-first: update layers from the output down, each delta from updated weights.",
 )
 @click.option("--learning-rate", type=float, help="Default: the spec's.")
 @click.option("--data-parallel", is_flag=True, help="Shard the samples across all devices.")

@@ -1,6 +1,6 @@
 """gradcheck.training.runner: the compiled JAX loop against the hand-derived NumPy loop (seeds, a
 table of networks, generated networks, float32), compile once per shape, frozen and shared groups,
-the sequential rule and the seed document's 10000-step outputs, optax optimizers, data-parallel
+the output-first rule and the seed document's 10000-step outputs, optax optimizers, data-parallel
 sharding on several host devices, the persistent compilation cache, and the ``train`` command."""
 
 from __future__ import annotations
@@ -14,19 +14,17 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import RunCli, assert_params_close, builtin_names, make_spec, seed_path, seed_spec
 from hypothesis import given, settings
 
 from gradcheck import cli
 from gradcheck.generate.strategies import Case, networks
 from gradcheck.golden.judging import output_first_grads
-from gradcheck.hand.backprop import forward, hand_grads, train_numpy
+from gradcheck.hand import forward, hand_grads, train_numpy
 from gradcheck.spec import (
     GradcheckError,
     Params,
     Spec,
-    builtin_networks_dir,
-    load_spec,
-    parse_spec,
 )
 from gradcheck.training.runner import (
     BACKENDS,
@@ -41,10 +39,6 @@ from gradcheck.training.runner import (
 # Agreement of two float implementations after N steps: each step rounds differently
 # (fused multiply-adds, summation order), and the differences compound over steps.
 TOLERANCE = {"float64": (1e-9, 1e-12), "float32": (2e-4, 1e-5)}  # (rtol, atol)
-
-
-def _seed(name: str) -> Spec:
-    return load_spec(builtin_networks_dir() / name)
 
 
 def _network(
@@ -63,18 +57,10 @@ def _network(
         targets = np.eye(n_out)[rng.integers(0, n_out, size=batch)]
     else:
         targets = rng.uniform(0.1, 0.9, size=(batch, n_out))
-    data = {
-        "name": "table",
-        "dtype": dtype,
-        "loss": loss,
-        "optimizer": {"learning_rate": lr},
-        "input": {"size": n_in},
-        "layers": layers,
-        "samples": [
-            {"input": list(rng.uniform(-1.0, 1.0, size=n_in)), "target": list(t)} for t in targets
-        ],
-    }
-    return parse_spec(data, "<test>")
+    inputs = [rng.uniform(-1.0, 1.0, size=n_in) for _ in targets]
+    return make_spec(
+        layers, inputs, targets, name="table", loss=loss, dtype=dtype, learning_rate=lr
+    )
 
 
 def _layer(size: int, activation: str, seed: int, **extra: Any) -> dict[str, Any]:
@@ -87,12 +73,7 @@ def _layer(size: int, activation: str, seed: int, **extra: Any) -> dict[str, Any
 
 
 def _assert_params_close(got: Params, want: Params, dtype: str) -> None:
-    rtol, atol = TOLERANCE[dtype]
-    assert [sorted(g) for g in got] == [sorted(w) for w in want]
-    for i, (g, w) in enumerate(zip(got, want, strict=True)):
-        for k in w:
-            assert g[k].shape == w[k].shape, f"layers[{i}].{k} shape"
-            np.testing.assert_allclose(g[k], w[k], rtol=rtol, atol=atol, err_msg=f"layers[{i}].{k}")
+    assert_params_close(got, want, *TOLERANCE[dtype])
 
 
 def _assert_matches_numpy(spec: Spec, steps: int) -> None:
@@ -106,9 +87,9 @@ def _assert_matches_numpy(spec: Spec, steps: int) -> None:
 
 
 # -- equivalence with the hand-derived NumPy loop ---------------------------------------------
-@pytest.mark.parametrize("name", ["linear_2_2_1.toml", "sigmoid_2_2_2.toml"])
-def test_jax_loop_gives_the_numpy_loops_params_on_both_seed_networks(name: str) -> None:
-    _assert_matches_numpy(_seed(name), 1000)
+@pytest.mark.parametrize("name", builtin_names())
+def test_jax_loop_gives_the_numpy_loops_params_on_the_builtin_networks(name: str) -> None:
+    _assert_matches_numpy(seed_spec(name), 1000)
 
 
 TABLE = {
@@ -177,8 +158,8 @@ def test_float32_training_stays_float32_and_float64_override_changes_it() -> Non
 
 
 # -- compiled once per shape ------------------------------------------------------------------
-def test_a_second_run_of_the_same_shape_does_not_retrace() -> None:
-    spec = _seed("sigmoid_2_2_2.toml")
+def test_a_second_run_of_the_same_shape_does_not_retrace(sigmoid_seed: Spec) -> None:
+    spec = sigmoid_seed
     train(spec, 300, device="cpu")
     before = trace_count()
     again = train(spec, 300, device="cpu")
@@ -204,8 +185,8 @@ def test_chunked_run_equals_one_scan_and_reports_progress_per_chunk() -> None:
     _assert_params_close(chunked.params, whole.params, "float64")
 
 
-def test_zero_steps_returns_the_starting_params_outputs_and_loss() -> None:
-    spec = _seed("sigmoid_2_2_2.toml")
+def test_zero_steps_returns_the_starting_params_outputs_and_loss(sigmoid_seed: Spec) -> None:
+    spec = sigmoid_seed
     result = train(spec, 0, device="cpu")
     _assert_params_close(result.params, spec.initial_params(), "float64")
     assert result.loss_history.shape == (0,)
@@ -230,33 +211,35 @@ def test_shared_bias_stays_one_trained_scalar() -> None:
         assert end["b"] != start["b"]
 
 
-# -- the sequential rule and the seed document ------------------------------------------------
-def _numpy_sequential(spec: Spec, steps: int) -> Params:
-    """Reference for the sequential rule: the NumPy loop with golden's output-first gradients
+# -- the output-first rule and the seed document ------------------------------------------------
+def _numpy_output_first(spec: Spec, steps: int) -> Params:
+    """Reference for the output-first rule: the NumPy loop with golden's output-first gradients
     (top layer first, each delta sent down through the *updated* weights above it)."""
     return train_numpy(spec, steps, grad_fn=output_first_grads)[0]
 
 
-def test_sequential_rule_reproduces_the_seed_documents_10000_step_outputs() -> None:
-    spec = _seed("sigmoid_2_2_2.toml")
-    sequential = train(spec, 10000, device="cpu", rule="sequential")
+def test_output_first_rule_reproduces_the_seed_documents_10000_step_outputs(
+    sigmoid_seed: Spec,
+) -> None:
+    spec = sigmoid_seed
+    output_first = train(spec, 10000, device="cpu", rule="output-first")
     gradient = train(spec, 10000, device="cpu")
     # As printed in seed 001 after 10000 steps: o1 = 0.015912196, o2 = 0.984065734.
-    assert [f"{v:.9f}" for v in sequential.outputs[0]] == ["0.015912196", "0.984065734"]
+    assert [f"{v:.9f}" for v in output_first.outputs[0]] == ["0.015912196", "0.984065734"]
     # True gradient descent lands elsewhere in the 6th significant digit.
     assert [f"{v:.8f}" for v in gradient.outputs[0]] == ["0.01591362", "0.98406427"]
-    _assert_params_close(sequential.params, _numpy_sequential(spec, 10000), "float64")
+    _assert_params_close(output_first.params, _numpy_output_first(spec, 10000), "float64")
 
 
-def test_sequential_rule_matches_its_numpy_reference_on_a_deeper_network() -> None:
+def test_output_first_rule_matches_its_numpy_reference_on_a_deeper_network() -> None:
     spec = TABLE["tanh-relu-per-neuron-bias"]
-    sequential = train(spec, 100, device="cpu", rule="sequential")
-    _assert_params_close(sequential.params, _numpy_sequential(spec, 100), "float64")
+    output_first = train(spec, 100, device="cpu", rule="output-first")
+    _assert_params_close(output_first.params, _numpy_output_first(spec, 100), "float64")
     gradient = train(spec, 100, device="cpu")
     differs = max(
         float(np.abs(a - b).max())
         for a, b in zip(
-            (v for g in sequential.params for v in g.values()),
+            (v for g in output_first.params for v in g.values()),
             (v for g in gradient.params for v in g.values()),
             strict=True,
         )
@@ -273,8 +256,8 @@ def test_momentum_and_adam_reduce_the_loss(optimizer: str) -> None:
     assert result.loss < 0.5 * result.loss_history[0]
 
 
-def test_adams_first_step_is_minus_lr_times_the_sign_of_the_gradient() -> None:
-    spec = _seed("sigmoid_2_2_2.toml")
+def test_adams_first_step_is_minus_lr_times_the_sign_of_the_gradient(sigmoid_seed: Spec) -> None:
+    spec = sigmoid_seed
     lr = 0.01
     result = train(spec, 1, device="cpu", optimizer="adam", learning_rate=lr)
     start = spec.initial_params()
@@ -285,8 +268,8 @@ def test_adams_first_step_is_minus_lr_times_the_sign_of_the_gradient() -> None:
         np.testing.assert_allclose(step, -lr * np.sign(g["W"]), rtol=1e-8 / np.abs(g["W"]).min())
 
 
-def test_momentums_second_step_adds_0_9_of_the_first() -> None:
-    spec = _seed("linear_2_2_1.toml")
+def test_momentums_second_step_adds_0_9_of_the_first(linear_seed: Spec) -> None:
+    spec = linear_seed
     lr = spec.learning_rate
     x, t = spec.inputs(), spec.targets()
     p0 = spec.initial_params()
@@ -302,7 +285,7 @@ def test_momentums_second_step_adds_0_9_of_the_first() -> None:
 # -- options and devices ----------------------------------------------------------------------
 BAD_OPTIONS = [
     ({"optimizer": "rmsprop"}, "optimizer 'rmsprop': must be one of sgd, momentum, adam"),
-    ({"rule": "backwards"}, "rule 'backwards': must be one of gradient, sequential"),
+    ({"rule": "backwards"}, "rule 'backwards': must be one of gradient-descent, output-first"),
     ({"backend": "torch"}, "backend 'torch': must be one of jax, numpy"),
     ({"dtype": "float16"}, "dtype 'float16': must be one of float64, float32"),
     ({"device": "tpu"}, "device 'tpu': must be one of cpu, gpu, auto"),
@@ -310,7 +293,7 @@ BAD_OPTIONS = [
     ({"record_every": 0}, "record_every: must be at least 1, got 0"),
     ({"chunks": 0}, "chunks: must be at least 1, got 0"),
     ({"learning_rate": float("nan")}, "learning_rate: must be a finite number > 0, got nan"),
-    ({"rule": "sequential", "optimizer": "adam"}, "rule 'sequential' is plain SGD"),
+    ({"rule": "output-first", "optimizer": "adam"}, "rule 'output-first' is plain SGD"),
     ({"backend": "numpy", "optimizer": "adam"}, "backend 'numpy' runs plain SGD"),
     (
         {"backend": "numpy", "data_parallel": True},
@@ -322,9 +305,9 @@ BAD_OPTIONS = [
 
 @pytest.mark.parametrize(("options", "message"), BAD_OPTIONS)
 def test_bad_training_options_raise_one_line_naming_the_option(
-    options: dict[str, Any], message: str | None
+    options: dict[str, Any], message: str | None, linear_seed: Spec
 ) -> None:
-    spec = _seed("linear_2_2_1.toml")
+    spec = linear_seed
     kwargs = {"steps": 2, **options}
     steps = kwargs.pop("steps")
     if message is None:
@@ -346,10 +329,10 @@ def _has_gpu() -> bool:
 
 
 @pytest.mark.skipif(_has_gpu(), reason="needs a machine where JAX sees no GPU")
-def test_asking_for_a_gpu_without_one_is_a_device_error() -> None:
+def test_asking_for_a_gpu_without_one_is_a_device_error(linear_seed: Spec) -> None:
     with pytest.raises(DeviceError, match="JAX sees no GPU here"):
-        train(_seed("linear_2_2_1.toml"), 1, device="gpu")
-    assert train(_seed("linear_2_2_1.toml"), 1, device="auto").device == "cpu:0"
+        train(linear_seed, 1, device="gpu")
+    assert train(linear_seed, 1, device="auto").device == "cpu:0"
 
 
 def _python(code: str, **env: str) -> dict[str, Any]:
@@ -429,8 +412,8 @@ def test_importing_changes_no_jax_setting_and_the_cache_spares_a_second_process_
 
 
 # -- results and the command line -------------------------------------------------------------
-def test_to_dict_is_json_with_params_by_display_name() -> None:
-    result = train(_seed("sigmoid_2_2_2.toml"), 20, device="cpu", record_every=5)
+def test_to_dict_is_json_with_params_by_display_name(sigmoid_seed: Spec) -> None:
+    result = train(sigmoid_seed, 20, device="cpu", record_every=5)
     record = json.loads(json.dumps(result.to_dict()))
     assert sorted(record["params"]) == ["w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8"]
     assert record["params"]["w5"] == float(result.params[1]["W"][0, 0])
@@ -452,18 +435,11 @@ def test_cli_choices_are_trains_choices() -> None:
     assert set(cli._TRAIN_CHOICES["rule"]) == set(RULES)
 
 
-def _run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_:
-        cli.main(args)
-    out, err = capsys.readouterr()
-    return int(exit_.value.code or 0), out, err
-
-
 def test_train_command_json_has_loss_outputs_params_and_history(
-    capsys: pytest.CaptureFixture[str],
+    run_cli: RunCli,
 ) -> None:
-    seed = str(builtin_networks_dir() / "sigmoid_2_2_2.toml")
-    status, out, _ = _run_cli(["train", seed, "--steps", "1000", "--json", "--no-cache"], capsys)
+    seed = str(seed_path("sigmoid-2-2-2"))
+    status, out, _ = run_cli(["train", seed, "--steps", "1000", "--json", "--no-cache"])
     record = json.loads(out)
     assert status == 0
     for key in ("loss", "outputs", "params", "steps", "backend", "device", "loss_history"):
@@ -472,10 +448,10 @@ def test_train_command_json_has_loss_outputs_params_and_history(
     assert len(record["loss_history"]) == 500 and record["loss"] < record["loss_history"][0]
 
 
-def test_train_command_prints_loss_outputs_and_speed(capsys: pytest.CaptureFixture[str]) -> None:
-    seed = str(builtin_networks_dir() / "sigmoid_2_2_2.toml")
-    args = ["train", seed, "--steps", "10000", "--rule", "sequential", "--no-cache"]
-    status, out, _ = _run_cli(args, capsys)
+def test_train_command_prints_loss_outputs_and_speed(run_cli: RunCli) -> None:
+    seed = str(seed_path("sigmoid-2-2-2"))
+    args = ["train", seed, "--steps", "10000", "--rule", "output-first", "--no-cache"]
+    status, out, _ = run_cli(args)
     assert status == 0
     assert "sample 1: o1 = 0.015912196, o2 = 0.984065734" in out
     assert "final loss (half_sse):" in out and "steps/s" in out
@@ -483,10 +459,10 @@ def test_train_command_prints_loss_outputs_and_speed(capsys: pytest.CaptureFixtu
 
 @pytest.mark.skipif(_has_gpu(), reason="needs a machine where JAX sees no GPU")
 def test_train_command_on_a_missing_gpu_exits_2_with_one_line(
-    capsys: pytest.CaptureFixture[str],
+    run_cli: RunCli,
 ) -> None:
-    seed = str(builtin_networks_dir() / "linear_2_2_1.toml")
-    status, out, err = _run_cli(["train", seed, "--steps", "5", "--device", "gpu"], capsys)
+    seed = str(seed_path("linear-2-2-1"))
+    status, out, err = run_cli(["train", seed, "--steps", "5", "--device", "gpu"])
     assert status == 2 and out == ""
     assert err.count("\n") == 1 and err.startswith(
         "gradcheck: error: device 'gpu': JAX sees no GPU"
@@ -494,18 +470,18 @@ def test_train_command_on_a_missing_gpu_exits_2_with_one_line(
 
 
 def test_train_command_rejects_an_option_the_backend_cannot_run(
-    capsys: pytest.CaptureFixture[str],
+    run_cli: RunCli,
 ) -> None:
-    seed = str(builtin_networks_dir() / "linear_2_2_1.toml")
+    seed = str(seed_path("linear-2-2-1"))
     args = ["train", seed, "--steps", "5", "--backend", "numpy", "--optimizer", "adam"]
-    status, _, err = _run_cli(args, capsys)
+    status, _, err = run_cli(args)
     assert status == 2 and err.count("\n") == 1 and "backend 'numpy' runs plain SGD" in err
 
 
-def test_cheap_runs_skip_xla_backend_optimisation_and_big_ones_keep_it() -> None:
+def test_cheap_runs_skip_xla_backend_optimisation_and_big_ones_keep_it(sigmoid_seed: Spec) -> None:
     """Compile time dominates a seed-sized run, so only there is optimisation traded away."""
     from gradcheck.training.runner import _compiler_options
 
-    seed = load_spec(builtin_networks_dir() / "sigmoid_2_2_2.toml")
+    seed = sigmoid_seed
     assert _compiler_options(seed, 10_000) == {"xla_backend_optimization_level": 0}
     assert _compiler_options(seed, 10_000_000) == {}

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradcheck.hand.backprop import backward, forward, full_params, hand_grads
+from gradcheck.hand import backward, forward, full_params, hand_grads
+from gradcheck.layers import GRADIENT_DESCENT, OUTPUT_FIRST, UPDATE_RULES
 from gradcheck.spec import Array, GradientFn, Params, Spec, parse_spec
 
 __all__ = [
@@ -65,11 +66,9 @@ def _top_down_grads(
 
 
 RULES: dict[str, tuple[GradientFn, str]] = {
-    "gradient-descent": (hand_grads, "every gradient at the old weights"),
-    "output-first": (
-        output_first_grads,
-        "output weights updated first, hidden deltas through the updated output weights",
-    ),
+    # the declared rules, with the declared descriptions, then the golden cases' own hypotheses
+    GRADIENT_DESCENT: (hand_grads, UPDATE_RULES[GRADIENT_DESCENT]),
+    OUTPUT_FIRST: (output_first_grads, UPDATE_RULES[OUTPUT_FIRST]),
     "code-layout": (
         code_layout_grads,
         "output weights updated first, each hidden weight paired with the updated output "

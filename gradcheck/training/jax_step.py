@@ -4,7 +4,8 @@
 Contract: the network's own forward pass and loss (sharing nothing with
 :mod:`gradcheck.hand.backprop`), and the two update rules as ``step((params, state)) ->
 ((params, state), loss before the step)``: ``gradient`` (optax, or plain SGD written out) and
-``sequential`` (SGD from the output layer down through the already updated weights above).
+``output-first`` (SGD from the output layer down through the already updated weights above),
+registered in :data:`UPDATE_RULES` under the names :mod:`gradcheck.layers.update_rules` declares.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from gradcheck.layers import Registry
+from gradcheck.layers import GRADIENT_DESCENT, OUTPUT_FIRST, Registry
 from gradcheck.oracles.jax_network import JAX_ACTIVATIONS, JAX_KINDS, JAX_LOSSES
 
 __all__ = [
     "MOMENTUM",
     "OPTIMIZERS",
+    "UPDATE_RULES",
     "Net",
     "Step",
     "Tree",
@@ -29,7 +31,7 @@ __all__ = [
     "gradient_step",
     "loss",
     "merge",
-    "sequential_step",
+    "output_first_step",
     "transform",
 ]
 
@@ -113,8 +115,11 @@ def gradient_step(
     return step
 
 
-def sequential_step(net: Net, lr: jax.Array, frozen: Tree, x: jax.Array, t: jax.Array) -> Step:
-    """SGD from the output layer down; ``delta_l = J_act_l^T (delta_{l+1} @ W_{l+1}^new)``."""
+def output_first_step(
+    net: Net, optimizer: str, lr: jax.Array, frozen: Tree, x: jax.Array, t: jax.Array
+) -> Step:
+    """SGD from the output layer down; ``delta_l = J_act_l^T (delta_{l+1} @ W_{l+1}^new)``
+    (plain SGD only: ``optimizer`` must be ``sgd``, which the caller checks)."""
 
     def step(carry: tuple[Tree, Tree]) -> tuple[tuple[Tree, Tree], jax.Array]:
         params, state = carry
@@ -133,3 +138,8 @@ def sequential_step(net: Net, lr: jax.Array, frozen: Tree, x: jax.Array, t: jax.
         return (new, state), value
 
     return step
+
+
+UPDATE_RULES: Registry[Callable[..., Step]] = Registry("JAX training", "update rule")
+UPDATE_RULES.add(GRADIENT_DESCENT, gradient_step)
+UPDATE_RULES.add(OUTPUT_FIRST, output_first_step)

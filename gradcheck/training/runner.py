@@ -10,9 +10,9 @@ sharding and the persistent cache come from :mod:`gradcheck.training.devices`.
 
 Update rules, per step with learning rate ``lr``:
 
-* ``gradient``: ``p <- p + update(dE/dp)`` with ``update`` from optax (``sgd``: ``-lr g``;
-  ``momentum``: heavy ball with 0.9; ``adam``: optax defaults) - true gradient descent.
-* ``sequential``: plain SGD layer by layer from the output down, each layer's delta computed
+* ``gradient-descent``: ``p <- p + update(dE/dp)`` with ``update`` from optax (``sgd``:
+  ``-lr g``; ``momentum``: heavy ball with 0.9; ``adam``: optax defaults).
+* ``output-first``: plain SGD layer by layer from the output down, each layer's delta computed
   with the *already updated* weights above it (the rule some hand-worked documents use).
 
 One compiled program per network shape, optimizer, rule, step count and placement: a second
@@ -35,6 +35,7 @@ import numpy as np
 from gradcheck.hand import forward as numpy_forward
 from gradcheck.hand import loss_value as numpy_loss_value
 from gradcheck.hand import train_numpy
+from gradcheck.layers import GRADIENT_DESCENT, OUTPUT_FIRST
 from gradcheck.spec import Array, Params, Spec
 from gradcheck.training.devices import (
     DEVICES,
@@ -47,7 +48,8 @@ from gradcheck.training.devices import (
 )
 from gradcheck.training.jax_step import MOMENTUM as MOMENTUM
 from gradcheck.training.jax_step import OPTIMIZERS as STEP_OPTIMIZERS
-from gradcheck.training.jax_step import Net, Tree, gradient_step, merge, sequential_step, transform
+from gradcheck.training.jax_step import UPDATE_RULES as STEP_RULES
+from gradcheck.training.jax_step import Net, Tree, merge, transform
 from gradcheck.training.jax_step import forward as jax_forward
 from gradcheck.training.jax_step import loss as jax_loss
 
@@ -67,7 +69,7 @@ __all__ = [
 
 BACKENDS = ("jax", "numpy")
 OPTIMIZERS = tuple(STEP_OPTIMIZERS)
-RULES = ("gradient", "sequential")
+RULES = tuple(STEP_RULES)
 
 # -- the compiled loop ------------------------------------------------------------------------
 _TRACES = [0]
@@ -90,10 +92,7 @@ def _loop(
         params: Tree, state: Tree, frozen: Tree, x: jax.Array, t: jax.Array, lr: jax.Array
     ) -> tuple[Tree, Tree, jax.Array, jax.Array, jax.Array]:
         _TRACES[0] += 1  # a Python side effect: runs once per trace, never per step
-        if rule == "sequential":
-            step = sequential_step(net, lr, frozen, x, t)
-        else:
-            step = gradient_step(net, optimizer, lr, frozen, x, t)
+        step = STEP_RULES[rule](net, optimizer, lr, frozen, x, t)
 
         def record(carry: tuple[Tree, Tree], _: None) -> tuple[tuple[Tree, Tree], jax.Array]:
             carry, loss = step(carry)
@@ -211,7 +210,7 @@ def train(
     *,
     backend: str = "jax",
     optimizer: str = "sgd",
-    rule: str = "gradient",
+    rule: str = GRADIENT_DESCENT,
     learning_rate: float | None = None,
     dtype: str | None = None,
     device: str = "auto",
@@ -238,8 +237,8 @@ def train(
         raise TrainError(f"chunks: must be at least 1, got {chunks}")
     if learning_rate is not None and not (math.isfinite(learning_rate) and learning_rate > 0):
         raise TrainError(f"learning_rate: must be a finite number > 0, got {learning_rate!r}")
-    if rule == "sequential" and optimizer != "sgd":
-        raise TrainError(f"rule 'sequential' is plain SGD; it cannot use optimizer {optimizer!r}")
+    if rule == OUTPUT_FIRST and optimizer != "sgd":
+        raise TrainError(f"rule {rule!r} is plain SGD; it cannot use optimizer {optimizer!r}")
     trained = _with_options(spec, dtype, learning_rate)
     start = trained.initial_params() if params is None else params
     start = [{k: np.asarray(a, dtype=trained.dtype) for k, a in g.items()} for g in start]
@@ -349,9 +348,9 @@ def _train_numpy(
     start: Params,
 ) -> TrainResult:
     """The hand-derived NumPy loop (:func:`gradcheck.hand.backprop.train_numpy`) as a backend."""
-    if optimizer != "sgd" or rule != "gradient":
+    if optimizer != "sgd" or rule != GRADIENT_DESCENT:
         raise TrainError(
-            f"backend 'numpy' runs plain SGD with rule 'gradient' only, "
+            f"backend 'numpy' runs plain SGD with rule {GRADIENT_DESCENT!r} only, "
             f"not optimizer {optimizer!r} with rule {rule!r}; use backend 'jax'"
         )
     if device == "gpu" or data_parallel:
