@@ -28,7 +28,7 @@ import numpy as np
 
 from gradcheck import oracles
 from gradcheck.checking.verification import verify
-from gradcheck.hand.backprop import hand_grads
+from gradcheck.hand import hand_grads
 from gradcheck.spec import Array, Params, Spec, parse_spec
 
 SIZES = (128, 256, 256, 10)

@@ -104,7 +104,7 @@ def _torch_loop(steps: int) -> float | None:
 
 
 def seed_network(steps: int, repeats: int) -> None:
-    from gradcheck.hand.backprop import train_numpy
+    from gradcheck.hand import train_numpy
     from gradcheck.spec import builtin_networks_dir, load_spec
     from gradcheck.training.runner import train
 

@@ -31,7 +31,7 @@ from jax.test_util import check_grads
 
 from gradcheck.checking.verification import verify
 from gradcheck.generate.strategies import Case, networks
-from gradcheck.hand.backprop import hand_grads
+from gradcheck.hand import hand_grads
 from gradcheck.oracles import jax_cache_info
 from gradcheck.spec import Spec
 

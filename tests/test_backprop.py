@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import assert_params_close, make_spec
 
 from gradcheck.hand.activations import HAND_ACTIVATIONS
 from gradcheck.hand.backprop import (
@@ -25,9 +26,6 @@ from gradcheck.spec import (
     GradcheckError,
     Params,
     Spec,
-    builtin_networks_dir,
-    load_specs,
-    parse_spec,
 )
 
 SLOPE = 0.07
@@ -140,27 +138,6 @@ def test_loss_derivative_matches_central_difference(name: str) -> None:
 
 
 # -- small networks built in the tests -----------------------------------------------------------
-def _spec(
-    layers: list[dict[str, Any]],
-    inputs: list[list[float]],
-    targets: list[list[float]],
-    loss: str = "half_sse",
-    dtype: str = "float64",
-    learning_rate: float = 0.1,
-) -> Spec:
-    return parse_spec(
-        {
-            "name": "test-net",
-            "loss": loss,
-            "dtype": dtype,
-            "optimizer": {"learning_rate": learning_rate},
-            "input": {"size": len(inputs[0])},
-            "layers": layers,
-            "samples": [{"input": i, "target": t} for i, t in zip(inputs, targets, strict=True)],
-        }
-    )
-
-
 INPUTS = [[0.5, -1.0, 2.0], [1.5, 0.25, -0.75], [-0.3, 0.8, 0.1], [0.0, -2.0, 1.0]]
 
 
@@ -169,7 +146,7 @@ def _mixed(loss: str, out_act: str, out_bias: dict[str, Any], dtype: str = "floa
     targets = {
         "softmax_cross_entropy": [[1.0, 0.0], [0.0, 1.0], [0.3, 0.7], [0.5, 0.5]],
     }.get(loss, [[0.1, 0.9], [0.4, -0.2], [0.0, 0.5], [1.0, 0.3]])
-    return _spec(
+    return make_spec(
         [
             {
                 "size": 4,
@@ -215,13 +192,6 @@ def _numeric_grads(spec: Spec, params: Params) -> Params:
     return grads
 
 
-def _assert_params_close(a: Params, b: Params, rtol: float, atol: float) -> None:
-    assert [sorted(layer) for layer in a] == [sorted(layer) for layer in b]
-    for i, (la, lb) in enumerate(zip(a, b, strict=True)):
-        for k in la:
-            np.testing.assert_allclose(la[k], lb[k], rtol=rtol, atol=atol, err_msg=f"{i} {k}")
-
-
 @pytest.mark.parametrize(
     ("loss", "out_act", "out_bias"),
     [
@@ -239,7 +209,7 @@ def test_hand_grads_match_central_differences(
     spec = _mixed(loss, out_act, out_bias)
     params = spec.initial_params()
     grads = hand_grads(spec, params, spec.inputs(), spec.targets())
-    _assert_params_close(grads, _numeric_grads(spec, params), rtol=1e-6, atol=1e-8)
+    assert_params_close(grads, _numeric_grads(spec, params), rtol=1e-6, atol=1e-8)
 
 
 def _softmax_jacobian(s: np.ndarray) -> np.ndarray:
@@ -250,7 +220,7 @@ def _softmax_jacobian(s: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize("loss", ["half_sse", "softmax_cross_entropy"])
 def test_softmax_delta_is_the_explicit_jacobian_applied(loss: str) -> None:
     targets = [[0.0, 1.0, 0.0], [0.2, 0.2, 0.6]]
-    spec = _spec(
+    spec = make_spec(
         [{"size": 3, "activation": "softmax", "weights": [[1.0, -2.0], [0.5, 0.3], [-1.0, 2.0]]}],
         [[0.4, 0.9], [-1.2, 0.7]],
         targets,
@@ -267,7 +237,7 @@ def test_softmax_delta_is_the_explicit_jacobian_applied(loss: str) -> None:
 
 
 def test_softmax_cross_entropy_is_stable_for_saturated_outputs() -> None:
-    spec = _spec(
+    spec = make_spec(
         [{"size": 2, "activation": "softmax", "weights": [[500.0], [-500.0]]}],
         [[2.0]],
         [[0.0, 1.0]],
@@ -282,13 +252,8 @@ def test_softmax_cross_entropy_is_stable_for_saturated_outputs() -> None:
 
 
 # -- the two seed networks -----------------------------------------------------------------------
-def _seed(name: str) -> Spec:
-    by_name = {s.name: s for s in load_specs([builtin_networks_dir()])}
-    return by_name[name]
-
-
-def test_linear_seed_forward_values() -> None:
-    spec = _seed("linear-2-2-1")
+def test_linear_seed_forward_values(linear_seed: Spec) -> None:
+    spec = linear_seed
     fwd = forward(spec, spec.initial_params(), spec.inputs())
     h1, h2 = 2 * 0.15 + 3 * 0.20, 2 * 0.10 + 3 * 0.05
     out = h1 * 0.16 + h2 * 0.20
@@ -299,8 +264,8 @@ def test_linear_seed_forward_values() -> None:
     assert loss == pytest.approx(0.5 * (out - 1.0) ** 2, rel=1e-14)
 
 
-def test_linear_seed_one_step_update() -> None:
-    spec = _seed("linear-2-2-1")
+def test_linear_seed_one_step_update(linear_seed: Spec) -> None:
+    spec = linear_seed
     lr, (i1, i2), (w1, w2, w3, w4, w5, w6) = 0.05, (2.0, 3.0), (0.15, 0.20, 0.10, 0.05, 0.16, 0.20)
     h1, h2 = i1 * w1 + i2 * w2, i1 * w3 + i2 * w4
     delta = h1 * w5 + h2 * w6 - 1.0  # dE/dout for E = (out - t)^2 / 2
@@ -338,8 +303,8 @@ def _sigmoid_seed_by_hand(steps: int) -> tuple[list[float], list[float], list[fl
     return w, v, o, loss
 
 
-def test_sigmoid_seed_forward_values() -> None:
-    spec = _seed("sigmoid-2-2-2")
+def test_sigmoid_seed_forward_values(sigmoid_seed: Spec) -> None:
+    spec = sigmoid_seed
     fwd = forward(spec, spec.initial_params(), spec.inputs())
     net_h = [0.15 * 0.05 + 0.20 * 0.10 + 0.35, 0.25 * 0.05 + 0.30 * 0.10 + 0.35]
     assert net_h == pytest.approx([0.3775, 0.3925], rel=1e-14)
@@ -357,8 +322,8 @@ def test_sigmoid_seed_forward_values() -> None:
     assert loss == pytest.approx(_sigmoid_seed_by_hand(0)[3], rel=1e-14)
 
 
-def test_sigmoid_seed_one_step_update() -> None:
-    spec = _seed("sigmoid-2-2-2")
+def test_sigmoid_seed_one_step_update(sigmoid_seed: Spec) -> None:
+    spec = sigmoid_seed
     w, v, _, _ = _sigmoid_seed_by_hand(1)
     stepped = sgd_step(
         spec.initial_params(),
@@ -372,8 +337,8 @@ def test_sigmoid_seed_one_step_update() -> None:
     assert stepped[0]["W"][0, 0] == pytest.approx(0.149780716, abs=5e-10)
 
 
-def test_sigmoid_seed_after_10000_steps_of_gradient_descent() -> None:
-    spec = _seed("sigmoid-2-2-2")
+def test_sigmoid_seed_after_10000_steps_of_gradient_descent(sigmoid_seed: Spec) -> None:
+    spec = sigmoid_seed
     params, losses = train_numpy(spec, 10_000, record_every=1000)
     out = forward(spec, params, spec.inputs()).outs[-1][0]
     w, v, by_hand, loss = _sigmoid_seed_by_hand(10_000)
@@ -391,7 +356,7 @@ def test_sigmoid_seed_after_10000_steps_of_gradient_descent() -> None:
 def _biased(mode: str, trainable: bool = True, weights_trainable: bool = True) -> Spec:
     bias: dict[str, Any] = {"mode": mode, "trainable": trainable}
     bias["value"] = 0.3 if mode == "shared" else [0.3, 0.3, 0.3]
-    return _spec(
+    return make_spec(
         [
             {
                 "size": 3,
@@ -456,8 +421,8 @@ def test_frozen_groups_get_no_gradient_and_never_move(
     assert losses[-1] < losses[0]
 
 
-def test_sigmoid_seed_shared_biases_stay_frozen() -> None:
-    spec = _seed("sigmoid-2-2-2")
+def test_sigmoid_seed_shared_biases_stay_frozen(sigmoid_seed: Spec) -> None:
+    spec = sigmoid_seed
     grads = hand_grads(spec, spec.initial_params(), spec.inputs(), spec.targets())
     assert [sorted(g) for g in grads] == [["W"], ["W"]]
     trained, _ = train_numpy(spec, 5)
@@ -472,7 +437,7 @@ def test_batch_gradient_is_the_sum_of_single_sample_gradients() -> None:
     batch = hand_grads(spec, params, x, t)
     singles = [hand_grads(spec, params, x[n : n + 1], t[n : n + 1]) for n in range(len(x))]
     summed = [{k: sum(s[i][k] for s in singles) for k in layer} for i, layer in enumerate(batch)]
-    _assert_params_close(batch, summed, rtol=1e-13, atol=1e-15)  # type: ignore[arg-type]
+    assert_params_close(batch, summed, rtol=1e-13, atol=1e-15)  # type: ignore[arg-type]
 
 
 # -- dtype and arguments -------------------------------------------------------------------------
@@ -489,7 +454,7 @@ def test_float32_spec_computes_in_float32_end_to_end() -> None:
     # float64 inputs are cast to the spec's dtype rather than promoting the computation.
     assert forward(spec32, spec64.initial_params(), spec64.inputs()).outs[-1].dtype == np.float32
     grads64 = hand_grads(spec64, spec64.initial_params(), spec64.inputs(), spec64.targets())
-    _assert_params_close(bwd.grads, grads64, rtol=1e-4, atol=1e-6)
+    assert_params_close(bwd.grads, grads64, rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -499,14 +464,16 @@ def test_float32_spec_computes_in_float32_end_to_end() -> None:
         (3, 0, "train: record_every must be >= 1 (got 0)"),
     ],
 )
-def test_train_numpy_rejects_bad_arguments(steps: int, record_every: int, message: str) -> None:
+def test_train_numpy_rejects_bad_arguments(
+    steps: int, record_every: int, message: str, linear_seed: Spec
+) -> None:
     with pytest.raises(GradcheckError) as err:
-        train_numpy(_seed("linear-2-2-1"), steps, record_every=record_every)
+        train_numpy(linear_seed, steps, record_every=record_every)
     assert str(err.value) == message
 
 
-def test_train_numpy_records_the_loss_before_each_recorded_step() -> None:
-    spec = _seed("sigmoid-2-2-2")
+def test_train_numpy_records_the_loss_before_each_recorded_step(sigmoid_seed: Spec) -> None:
+    spec = sigmoid_seed
     params, losses = train_numpy(spec, 4, record_every=2)
     one, _ = train_numpy(spec, 2)
     x, t = spec.inputs(), spec.targets()
@@ -515,4 +482,4 @@ def test_train_numpy_records_the_loss_before_each_recorded_step() -> None:
         loss_value(spec, one, x, t),
     ]
     again, _ = train_numpy(spec, 2, params=one)
-    _assert_params_close(params, again, rtol=0.0, atol=0.0)
+    assert_params_close(params, again, rtol=0.0, atol=0.0)

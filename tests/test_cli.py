@@ -7,20 +7,16 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import (
+    DOUBLED_CANDIDATE,
+    RunCli,
+    assert_one_error_line,
+    builtin_names,
+    seed_path,
+    wide_3_4_2_toml,
+)
 
-from gradcheck.cli import main
-from gradcheck.spec import builtin_networks_dir
-
-LINEAR = str(Path(builtin_networks_dir()) / "linear_2_2_1.toml")
-
-
-def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Exit status, stdout and stderr of ``gradcheck ARGS``."""
-    with pytest.raises(SystemExit) as exited:
-        main(args)
-    code = exited.value.code
-    out, err = capsys.readouterr()
-    return (code if isinstance(code, int) else 1), out, err
+LINEAR = str(seed_path("linear-2-2-1"))
 
 
 def _candidate(tmp_path: Path, body: str) -> str:
@@ -30,59 +26,23 @@ def _candidate(tmp_path: Path, body: str) -> str:
     return f"{path}:grads"
 
 
-def _assert_one_error_line(err: str, *fragments: str) -> None:
-    assert err.count("\n") == 1 and err.startswith("gradcheck: error: "), err
-    assert "Traceback" not in err
-    for fragment in fragments:
-        assert fragment in err, err
-
-
 def test_candidate_module_that_raises_while_loading_is_a_one_line_error(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, run_cli: RunCli
 ) -> None:
     candidate = _candidate(tmp_path, "undefined_name\ndef grads(s, p, x, t):\n    return p\n")
-    status, out, err = _run(["verify", LINEAR, "--examples", "0", "--candidate", candidate], capsys)
+    status, out, err = run_cli(["verify", LINEAR, "--examples", "0", "--candidate", candidate])
     assert status == 2 and out == ""
-    _assert_one_error_line(err, "candidate.py", "NameError", "undefined_name")
-
-
-WIDE = """
-name = "wide-3-4-2"
-loss = "half_sse"
-[optimizer]
-name = "sgd"
-learning_rate = 0.1
-[input]
-size = 3
-[[layers]]
-size = 4
-activation = "identity"
-weights = [[0.1, 0.2, 0.3], [0.4, 0.5, 0.6], [0.7, 0.8, 0.9], [1.0, 1.1, 1.2]]
-[[layers]]
-size = 2
-activation = "identity"
-weights = [[0.1, 0.2, 0.3, 0.4], [0.5, 0.6, 0.7, 0.8]]
-[[samples]]
-input = [1.0, 2.0, 3.0]
-target = [0.5, -0.5]
-"""
-DOUBLED = """
-from gradcheck.hand.backprop import hand_grads
-
-def grads(spec, params, inputs, targets):
-    grads = hand_grads(spec, params, inputs, targets)
-    return [{k: 2 * g for k, g in layer.items()} for layer in grads]
-"""
+    assert_one_error_line(err, "candidate.py", "NameError", "undefined_name")
 
 
 def test_verify_prints_the_first_twelve_failing_entries_then_how_many_more(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, run_cli: RunCli
 ) -> None:
     network = tmp_path / "wide.toml"
-    network.write_text(WIDE)
-    candidate = _candidate(tmp_path, DOUBLED)
-    status, out, err = _run(
-        ["verify", str(network), "--examples", "0", "--candidate", candidate], capsys
+    network.write_text(wide_3_4_2_toml("wide-3-4-2"))
+    candidate = _candidate(tmp_path, DOUBLED_CANDIDATE)
+    status, out, err = run_cli(
+        ["verify", str(network), "--examples", "0", "--candidate", candidate]
     )
     assert status == 1 and err == ""
     lines = out.splitlines()
@@ -97,10 +57,10 @@ RAISES = "def grads(spec, params, inputs, targets):\n    raise RuntimeError('boo
 
 
 def test_verify_fails_the_network_a_candidate_raises_on_instead_of_crashing(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, run_cli: RunCli
 ) -> None:
     candidate = _candidate(tmp_path, RAISES)
-    status, out, err = _run(["verify", LINEAR, "--examples", "0", "--candidate", candidate], capsys)
+    status, out, err = run_cli(["verify", LINEAR, "--examples", "0", "--candidate", candidate])
     assert status == 1 and err == ""
     first = out.splitlines()[0]
     assert first.startswith("FAIL linear-2-2-1: FAILED")
@@ -108,16 +68,17 @@ def test_verify_fails_the_network_a_candidate_raises_on_instead_of_crashing(
 
 
 def test_report_records_a_candidate_that_raises_as_failures_instead_of_crashing(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, run_cli: RunCli
 ) -> None:
     candidate = _candidate(tmp_path, RAISES)
     out_dir = tmp_path / "report"
     args = ["report", "--out", str(out_dir), "--examples", "1", "--candidate", candidate]
-    status, out, err = _run(args, capsys)
+    status, out, err = run_cli(args)
     assert status == 1 and err == ""
-    assert out.startswith("3 failures: wrote ")  # 2 built-in networks, 1 generated
+    builtin = len(builtin_names())
+    assert out.startswith(f"{builtin + 1} failures: wrote ")  # the built-in networks, 1 generated
     data = json.loads((out_dir / "report.json").read_text())
-    assert [g["ok"] for g in data["gradients"]] == [False, False]
+    assert [g["ok"] for g in data["gradients"]] == [False] * builtin
     assert all(g["notes"] == ["candidate raised RuntimeError: boom"] for g in data["gradients"])
     generated = data["properties"]
     assert [n["ok"] for n in generated["networks"]] == [False]
@@ -133,11 +94,11 @@ def test_report_records_a_candidate_that_raises_as_failures_instead_of_crashing(
     ],
 )
 def test_out_of_range_options_are_one_line_errors(
-    args: list[str], fragment: str, capsys: pytest.CaptureFixture[str]
+    args: list[str], fragment: str, run_cli: RunCli
 ) -> None:
-    status, out, err = _run(args, capsys)
+    status, out, err = run_cli(args)
     assert status == 2 and out == ""
-    _assert_one_error_line(err, fragment)
+    assert_one_error_line(err, fragment)
 
 
 @pytest.mark.parametrize(
@@ -150,13 +111,13 @@ def test_out_of_range_options_are_one_line_errors(
     ],
 )
 def test_report_rejects_a_bad_out_path_before_running_the_checks(
-    out: str, fragment: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    out: str, fragment: str, tmp_path: Path, run_cli: RunCli
 ) -> None:
     (tmp_path / "taken").write_text("a file, not a folder")
     before = sorted(tmp_path.iterdir())
-    status, stdout, err = _run(["report", "--out", str(tmp_path / out) if out else out], capsys)
+    status, stdout, err = run_cli(["report", "--out", str(tmp_path / out) if out else out])
     assert status == 2 and stdout == ""
-    _assert_one_error_line(err, fragment)
+    assert_one_error_line(err, fragment)
     assert sorted(tmp_path.iterdir()) == before
 
 
@@ -175,7 +136,7 @@ def test_report_rejects_a_bad_out_path_before_running_the_checks(
     ],
 )
 def test_bad_input_is_one_line_naming_the_thing_and_status_2(
-    args: list[str], fragment: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    args: list[str], fragment: str, tmp_path: Path, run_cli: RunCli
 ) -> None:
     (tmp_path / "empty").mkdir()
     (tmp_path / "afile").write_text("a file where a folder should be")
@@ -183,6 +144,6 @@ def test_bad_input_is_one_line_naming_the_thing_and_status_2(
     (tmp_path / "undocumented.toml").write_text(documented)
     names = {"tmp": str(tmp_path), "candidate": _candidate(tmp_path, RAISES).split(":")[0]}
     argv = [a.format(**names) for a in args] + (["--examples", "0"] if "verify" in args else [])
-    status, out, err = _run(argv, capsys)
+    status, out, err = run_cli(argv)
     assert status == 2 and out == ""
-    _assert_one_error_line(err, fragment.format(**names))
+    assert_one_error_line(err, fragment.format(**names))

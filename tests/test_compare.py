@@ -4,29 +4,26 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import builtin_specs, changed, make_spec
 
-from gradcheck.checking import compare
-from gradcheck.checking.compare import (
+from gradcheck.checking import tolerances
+from gradcheck.checking.compare import classify
+from gradcheck.checking.tolerances import (
     CANCELLATION_PER_LAYER,
-    STATUSES,
     TOLERANCES,
-    Tolerance,
-    classify,
     group_floor,
     jax_tolerance,
     precision_allowance,
     tolerance_for,
 )
+from gradcheck.checking.verdict import STATUSES, Tolerance
 from gradcheck.checking.verification import verify
-from gradcheck.hand.backprop import hand_grads
+from gradcheck.hand import hand_grads
 from gradcheck.spec import (
     Array,
     GradcheckError,
     Params,
     Spec,
-    builtin_networks_dir,
-    load_specs,
-    parse_spec,
 )
 
 TIGHT = Tolerance(rtol=1e-9, atol=1e-12, fd_safety=4.0)
@@ -105,14 +102,10 @@ def test_precision_limited_needs_a_measured_precision_and_stays_within_it(
     assert tol[0] == pytest.approx(1e-12 + 1e-9 * jax + 2e-7)
 
 
-def test_float64_has_no_precision_limited_a_relative_error_of_1e_8_is_a_bug() -> None:
-    def scaled(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
-        grads = hand_grads(spec, params, inputs, targets)
-        grads[1]["W"] = grads[1]["W"] * (1 + 1e-8)
-        return grads
-
-    seed = {s.name: s for s in load_specs([builtin_networks_dir()])}["sigmoid-2-2-2"]
-    verdict = verify(scaled, seed)
+def test_float64_has_no_precision_limited_a_relative_error_of_1e_8_is_a_bug(
+    sigmoid_seed: Spec,
+) -> None:
+    verdict = verify(changed((1, "W"), Ellipsis, 1 + 1e-8), sigmoid_seed)
     assert not verdict.ok
     assert {e.location for e in verdict.failures} == {
         f"layer 2 W[{r},{c}]" for r in range(2) for c in range(2)
@@ -151,7 +144,7 @@ def test_precision_allowance_measures_the_difference_to_float64() -> None:
     rounded = exact + np.array([0.0, 0.0, 0.0, 4e-7])
     allowance = precision_allowance(rounded, exact)
     assert allowance[3] > allowance[0] > 0  # per entry, plus the group's rms for the others
-    assert allowance[3] == pytest.approx(compare.PRECISION_FACTOR * (4e-7 + 2e-7))
+    assert allowance[3] == pytest.approx(tolerances.PRECISION_FACTOR * (4e-7 + 2e-7))
 
 
 def test_tolerance_for_reads_the_dtype_table_and_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -160,7 +153,7 @@ def test_tolerance_for_reads_the_dtype_table_and_overrides(monkeypatch: pytest.M
     assert tolerance_for("float32", atol=0.0).atol == 0.0
     assert tolerance_for("float32").rtol > tolerance_for("float64").rtol
     monkeypatch.setitem(TOLERANCES, "float64", Tolerance(rtol=0.5, atol=0.25, fd_safety=2.0))
-    spec = load_specs([builtin_networks_dir()])[0]
+    spec = builtin_specs()[0]
     verdict = verify(hand_grads, spec)
     assert verdict.tolerance == Tolerance(0.5, 0.25, 2.0)
     assert "rtol=0.5 atol=0.25 fd=2x estimate" in verdict.summary()
@@ -197,18 +190,9 @@ def test_the_cancellation_term_is_k_layers_eps_times_the_term_magnitude() -> Non
 def _cancelling(w: float) -> Spec:
     """1-1 identity, no bias, two samples x = 1 whose contributions ``(w x - t) x`` to dE/dW
     are ``+1e4`` and ``-1e4 + 1e-11``: the gradient (~1e-11) is a sum of terms 1e15 larger."""
-    targets = [w - 1e4, w + 1e4 - 1e-11]
-    data = {
-        "name": "cancelling",
-        "loss": "half_sse",
-        "optimizer": {"learning_rate": 0.1},
-        "input": {"size": 1},
-        "layers": [
-            {"size": 1, "activation": "identity", "weights": [[w]], "bias": {"mode": "none"}}
-        ],
-        "samples": [{"input": [1.0], "target": [t]} for t in targets],
-    }
-    return parse_spec(data, "<cancelling>")
+    layer = {"size": 1, "activation": "identity", "weights": [[w]], "bias": {"mode": "none"}}
+    targets = [[w - 1e4], [w + 1e4 - 1e-11]]
+    return make_spec([layer], [[1.0], [1.0]], targets, name="cancelling", path="<cancelling>")
 
 
 def test_a_cancelling_entry_summed_in_another_order_passes_but_one_off_by_1e_6_fails() -> None:

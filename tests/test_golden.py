@@ -11,19 +11,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import RunCli, assert_one_error_line, builtin_specs, linear_with_documented, seed_path
 
-from gradcheck.cli import main
 from gradcheck.golden.judging import (
     GoldenRecord,
     check_spec,
     judge,
-    summarize,
+    verdict_counts,
 )
 from gradcheck.spec import (
     Spec,
     SpecError,
-    builtin_networks_dir,
-    load_spec,
     parse_spec,
     spec_to_toml,
 )
@@ -32,13 +30,13 @@ REQUIRED_KEYS = {"network", "quantity", "where", "documented", "computed", "verd
 
 
 @pytest.fixture(scope="module")
-def linear() -> list[GoldenRecord]:
-    return check_spec(load_spec(builtin_networks_dir() / "linear_2_2_1.toml"))
+def linear(linear_seed: Spec) -> list[GoldenRecord]:
+    return check_spec(linear_seed)
 
 
 @pytest.fixture(scope="module")
-def sigmoid() -> list[GoldenRecord]:
-    return check_spec(load_spec(builtin_networks_dir() / "sigmoid_2_2_2.toml"))
+def sigmoid(sigmoid_seed: Spec) -> list[GoldenRecord]:
+    return check_spec(sigmoid_seed)
 
 
 def _table(text: str) -> list[tuple[str, str, str]]:
@@ -91,7 +89,7 @@ LINEAR = _table("""
 
 def test_linear_seed_every_documented_value_gets_its_verdict(linear: list[GoldenRecord]) -> None:
     assert [(r.quantity, r.verdict, r.finding) for r in linear] == LINEAR
-    assert summarize(linear) == {
+    assert verdict_counts(linear) == {
         "linear-2-2-1": {"match": 15, "match-truncated": 5, "discrepancy": 11}
     }
     assert all(r.cause == "" for r in linear if r.verdict != "discrepancy")
@@ -210,7 +208,7 @@ SIGMOID = _table("""
 
 def test_sigmoid_seed_every_documented_value_gets_its_verdict(sigmoid: list[GoldenRecord]) -> None:
     assert [(r.quantity, r.verdict, r.finding) for r in sigmoid] == SIGMOID
-    assert summarize(sigmoid) == {
+    assert verdict_counts(sigmoid) == {
         "sigmoid-2-2-2": {"match": 57, "match-truncated": 3, "discrepancy": 15}
     }
 
@@ -297,15 +295,9 @@ def test_sigmoid_10000_steps_reproduce_the_document_only_with_output_weights_fir
 
 
 # -- detectors on synthetic cases ------------------------------------------------------------
-def _linear_with(documented: list[dict[str, str]]) -> Spec:
-    data = tomllib.loads((builtin_networks_dir() / "linear_2_2_1.toml").read_text())
-    data["documented"] = documented
-    return parse_spec(data, "synthetic.toml")
-
-
 def test_correct_values_never_get_a_cause() -> None:
     records = check_spec(
-        _linear_with(
+        linear_with_documented(
             [
                 {"quantity": "out:h1", "printed": "0.9", "expression": "2 * 0.15 + 3 * 0.20"},
                 {"quantity": "updated:w1", "printed": "0.162576"},
@@ -353,13 +345,13 @@ def test_correct_values_never_get_a_cause() -> None:
 def test_each_detector_fires_on_its_own_case(
     entry: dict[str, str], finding: str, phrase: str
 ) -> None:
-    (record,) = check_spec(_linear_with([entry]))
+    (record,) = check_spec(linear_with_documented([entry]))
     assert (record.verdict, record.finding) == ("discrepancy", finding)
     assert phrase in record.cause
 
 
 def test_every_bad_entry_is_reported_in_one_error() -> None:
-    spec = _linear_with(
+    spec = linear_with_documented(
         [
             {"quantity": "grad:w9", "printed": "1"},
             {"quantity": "loss", "printed": "1", "expression": "os.sep"},
@@ -373,55 +365,47 @@ def test_every_bad_entry_is_reported_in_one_error() -> None:
 
 
 # -- the command -----------------------------------------------------------------------------
-def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as done:
-        main(argv)
-    out, err = capsys.readouterr()
-    return int(done.value.code or 0), out, err
-
-
-def test_cli_json_lists_every_record_of_both_seeds(
-    capsys: pytest.CaptureFixture[str], linear: list[GoldenRecord], sigmoid: list[GoldenRecord]
+def test_cli_json_lists_every_record_of_every_documented_builtin_network(
+    run_cli: RunCli, linear: list[GoldenRecord], sigmoid: list[GoldenRecord]
 ) -> None:
-    status, out, _ = _run(["golden", "--json"], capsys)
+    status, out, _ = run_cli(["golden", "--json"])
     assert status == 0
     rows: list[dict[str, Any]] = json.loads(out)
     assert all(row.keys() >= REQUIRED_KEYS for row in rows)
     assert all(isinstance(row["computed"], float) for row in rows)
-    expected = [(r.network, r.quantity, r.verdict, r.cause) for r in [*linear, *sigmoid]]
+    seeds = {"linear-2-2-1": linear, "sigmoid-2-2-2": sigmoid}  # checked already
+    checked = [seeds.get(s.name) or check_spec(s) for s in builtin_specs() if s.documented]
+    expected = [(r.network, r.quantity, r.verdict, r.cause) for records in checked for r in records]
     assert [(r["network"], r["quantity"], r["verdict"], r["cause"]) for r in rows] == expected
 
 
-def test_cli_tables_end_with_counts_per_verdict(capsys: pytest.CaptureFixture[str]) -> None:
-    path = str(builtin_networks_dir() / "linear_2_2_1.toml")
-    status, out, _ = _run(["golden", path], capsys)
+def test_cli_tables_end_with_counts_per_verdict(run_cli: RunCli) -> None:
+    path = str(seed_path("linear-2-2-1"))
+    status, out, _ = run_cli(["golden", path])
     assert status == 0
     assert "linear-2-2-1: 15 match, 5 match-truncated, 11 discrepancy" in out
     assert "out:h2@1" in out and "discrepancy" in out
 
 
-def test_cli_bad_quantity_is_one_line_with_file_and_field(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_cli_bad_quantity_is_one_line_with_file_and_field(tmp_path: Path, run_cli: RunCli) -> None:
     bad = tmp_path / "bad.toml"
-    bad.write_text(spec_to_toml(_linear_with([{"quantity": "updated:w7", "printed": "0.5"}])))
-    status, out, err = _run(["golden", str(bad)], capsys)
+    bad.write_text(
+        spec_to_toml(linear_with_documented([{"quantity": "updated:w7", "printed": "0.5"}]))
+    )
+    status, out, err = run_cli(["golden", str(bad)])
     assert status == 2 and out == ""
-    assert err.count("\n") == 1
-    assert str(bad) in err and "documented[0].quantity" in err and "'w7'" in err
+    assert_one_error_line(err, str(bad), "documented[0].quantity", "'w7'")
 
 
-def test_cli_spec_without_documented_values_is_bad_input(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_cli_spec_without_documented_values_is_bad_input(tmp_path: Path, run_cli: RunCli) -> None:
     bare = tmp_path / "bare.toml"
-    bare.write_text(spec_to_toml(_linear_with([])))
-    status, _, err = _run(["golden", str(bare)], capsys)
+    bare.write_text(spec_to_toml(linear_with_documented([])))
+    status, _, err = run_cli(["golden", str(bare)])
     assert status == 2 and "no [[documented]] values" in err
 
 
 def test_a_float32_spec_is_judged_in_float64() -> None:
-    data = tomllib.loads((builtin_networks_dir() / "linear_2_2_1.toml").read_text())
+    data = tomllib.loads(seed_path("linear-2-2-1").read_text())
     as64 = check_spec(parse_spec(data, "linear.toml"))
     as32 = check_spec(parse_spec({**data, "dtype": "float32"}, "linear.toml"))
     assert [(r.verdict, r.cause) for r in as32] == [(r.verdict, r.cause) for r in as64]

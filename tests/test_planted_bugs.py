@@ -8,20 +8,18 @@ The minimal networks are printed (``pytest -s``) as replayable TOML.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import planted
-import pytest
+from helpers import RunCli, seed_path
 from hypothesis import find, given, note, settings
 from hypothesis import strategies as st
 
 from gradcheck.checking.verification import verify
-from gradcheck.cli import main
 from gradcheck.generate.strategies import Case, networks, sample_networks
-from gradcheck.hand.backprop import sgd_step
-from gradcheck.spec import GradientFn, builtin_networks_dir, load_spec
+from gradcheck.hand import sgd_step
+from gradcheck.spec import GradientFn, Spec
 
 SHRINK = settings(database=None, derandomize=True, max_examples=300, deadline=None)
 SQUARED = ("half_sse", "mse")
@@ -58,12 +56,13 @@ def test_the_bug_free_delta_rule_harness_passes(case: Case) -> None:
     assert verdict.ok
 
 
-def test_wrong_sigmoid_derivative_is_caught_and_shrinks_to_one_sigmoid_unit() -> None:
+def test_wrong_sigmoid_derivative_is_caught_and_shrinks_to_one_sigmoid_unit(
+    sigmoid_seed: Spec,
+) -> None:
     case = _minimal_failure(planted.wrong_sigmoid_derivative, networks(losses=SQUARED))
     assert case.spec.sizes == (1, 1)
     assert case.spec.activations == ("sigmoid",)
     assert case.inputs.shape == (1, 1)
-    sigmoid_seed = load_spec(builtin_networks_dir() / "sigmoid_2_2_2.toml")
     assert not verify(planted.wrong_sigmoid_derivative, sigmoid_seed).ok
 
 
@@ -82,20 +81,21 @@ def test_shared_bias_not_summed_is_caught_and_shrinks_to_two_units_sharing_a_bia
     assert [(e.layer, e.group) for e in failures] == [(0, "b")]
 
 
-def test_a_gradient_for_a_frozen_group_is_caught_and_shrinks_to_one_frozen_group() -> None:
+def test_a_gradient_for_a_frozen_group_is_caught_and_shrinks_to_one_frozen_group(
+    sigmoid_seed: Spec,
+) -> None:
     case = _minimal_failure(planted.frozen_group_updated, networks())
     assert case.spec.sizes == (1, 1)
     assert _n_frozen(case) == 1 and case.spec.n_params == 0, "one frozen weight, nothing else"
     failures = verify(planted.frozen_group_updated, *case).failures
     assert failures and all(e.status == "structure" for e in failures)
-    sigmoid_seed = load_spec(builtin_networks_dir() / "sigmoid_2_2_2.toml")
     verdict = verify(planted.frozen_group_updated, sigmoid_seed)
     assert {e.label for e in verdict.failures} == {"b1", "b2"}
 
 
-def test_seed_code_candidate_reproduces_the_documents_updated_weights() -> None:
+def test_seed_code_candidate_reproduces_the_documents_updated_weights(linear_seed: Spec) -> None:
     # The document prints these after one step; matching them shows the re-expression is faithful.
-    spec = load_spec(builtin_networks_dir() / "linear_2_2_1.toml")
+    spec = linear_seed
     params = spec.initial_params()
     grads = planted.seed_code(spec, params, spec.inputs(), spec.targets())
     stepped = sgd_step(params, grads, spec.learning_rate)
@@ -105,9 +105,10 @@ def test_seed_code_candidate_reproduces_the_documents_updated_weights() -> None:
     np.testing.assert_allclose(stepped[1]["W"], [[0.19537, 0.213755]], atol=5e-9)
 
 
-def test_seed_code_candidate_fails_on_the_seed_network_in_the_hidden_layer_only() -> None:
-    spec = load_spec(builtin_networks_dir() / "linear_2_2_1.toml")
-    verdict = verify(planted.seed_code, spec)
+def test_seed_code_candidate_fails_on_the_seed_network_in_the_hidden_layer_only(
+    linear_seed: Spec,
+) -> None:
+    verdict = verify(planted.seed_code, linear_seed)
     assert not verdict.ok
     assert {e.label for e in verdict.failures} == {"w1", "w2", "w3", "w4"}
     assert {e.label for e in verdict.entries if e.status == "ok"} == {"w5", "w6"}
@@ -121,13 +122,11 @@ def test_seed_code_candidate_fails_on_generated_2_k_1_linear_networks() -> None:
     assert case.spec.sizes == (2, 1, 1)
 
 
-def test_verify_command_shows_the_seed_code_failure(capsys: pytest.CaptureFixture[str]) -> None:
-    network = Path(builtin_networks_dir()) / "linear_2_2_1.toml"
+def test_verify_command_shows_the_seed_code_failure(run_cli: RunCli) -> None:
+    network = seed_path("linear-2-2-1")
     candidate = f"{planted.SEED_CODE_PATH}:grads"  # path/to/file.py:function
-    with pytest.raises(SystemExit) as exit_info:
-        main(["verify", str(network), "--candidate", candidate, "--examples", "0"])
-    text = capsys.readouterr().out
-    assert exit_info.value.code == 1
+    status, text, _ = run_cli(["verify", str(network), "--candidate", candidate, "--examples", "0"])
+    assert status == 1
     assert "linear-2-2-1: FAILED 4 of 6 entries" in text
     failing = [line for line in text.splitlines() if "[backprop-bug]" in line]
     assert [line.split()[0] for line in failing] == ["w1", "w2", "w3", "w4"]

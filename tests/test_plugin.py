@@ -5,20 +5,21 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import pytest
+from helpers import DOUBLED_CANDIDATE, builtin_names, wide_3_4_2_toml
 
 pytest_plugins = ["pytester"]
 
 PASSING = """
-from gradcheck.hand.backprop import hand_grads
+from gradcheck.hand import hand_grads
 
 def test_hand_grads(gradcheck):
     verdicts = gradcheck.verify(hand_grads)
-    assert [v.name for v in verdicts] == ["linear-2-2-1", "sigmoid-2-2-2"]
+    assert [v.name for v in verdicts] == {names!r}
     assert len(gradcheck.verify_generated(hand_grads)) == {examples}
 """
 
 FAILING = """
-from gradcheck.hand.backprop import hand_grads
+from gradcheck.hand import hand_grads
 
 def off_by_half(spec, params, inputs, targets):
     grads = hand_grads(spec, params, inputs, targets)
@@ -33,23 +34,24 @@ def test_mine(gradcheck):
 def test_the_fixture_passes_a_right_gradient_and_records_each_network(
     pytester: pytest.Pytester,
 ) -> None:
-    pytester.makepyfile(PASSING.format(examples=2))
+    pytester.makepyfile(PASSING.format(names=builtin_names(), examples=2))
     result = pytester.runpytest("--gradcheck-examples", "2", "--junitxml", "out.xml")
     result.assert_outcomes(passed=1)
     case = ET.parse(pytester.path / "out.xml").getroot().find(".//testcase")
     assert case is not None
     properties = {p.get("name"): p.get("value") for p in case.iter("property")}
     assert properties["gradcheck[sigmoid-2-2-2]"].startswith("sigmoid-2-2-2: verified, 8 entries")
-    assert len(properties) == 4  # two built-in and two generated networks
+    assert len(properties) == len(builtin_names()) + 2  # the built-in and 2 generated networks
 
 
 def test_the_fixture_fails_a_wrong_gradient_naming_the_entry(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(FAILING)
     result = pytester.runpytest()
     result.assert_outcomes(failed=1)
+    n = len(builtin_names())  # off_by_half is wrong on every built-in network
     result.stdout.fnmatch_lines(
         [
-            "*gradcheck: 2 of 2 networks disagree*",
+            f"*gradcheck: {n} of {n} networks disagree*",
             "*linear-2-2-1: FAILED 1 of 6 entries*",
             "*w5 (layer 2 W?0,0?): hand * vs JAX *?backprop-bug?",  # fnmatch: ? for [ and ]
             "*sigmoid-2-2-2: FAILED 1 of 8 entries*",
@@ -61,28 +63,9 @@ def test_the_fixture_fails_a_wrong_gradient_naming_the_entry(pytester: pytest.Py
 def test_the_fixture_shows_at_most_twelve_failing_entries_per_network(
     pytester: pytest.Pytester,
 ) -> None:
-    network = pytester.path / "wide.toml"  # 3-4-2, linear: 20 weights, no biases
-    network.write_text(
-        'name = "wide"\nloss = "half_sse"\n[optimizer]\nname = "sgd"\nlearning_rate = 0.1\n'
-        "[input]\nsize = 3\n"
-        '[[layers]]\nsize = 4\nactivation = "identity"\n'
-        "weights = [[0.1, 0.2, 0.3], [0.4, 0.5, 0.6], [0.7, 0.8, 0.9], [1.0, 1.1, 1.2]]\n"
-        '[[layers]]\nsize = 2\nactivation = "identity"\n'
-        "weights = [[0.1, 0.2, 0.3, 0.4], [0.5, 0.6, 0.7, 0.8]]\n"
-        "[[samples]]\ninput = [1.0, 2.0, 3.0]\ntarget = [0.5, -0.5]\n"
-    )
-    pytester.makepyfile(
-        """
-        from gradcheck.hand.backprop import hand_grads
-
-        def doubled(spec, params, inputs, targets):
-            return [{k: 2 * g for k, g in layer.items()}
-                    for layer in hand_grads(spec, params, inputs, targets)]
-
-        def test_wide(gradcheck):
-            gradcheck.verify(doubled, "wide.toml")
-        """
-    )
+    (pytester.path / "wide.toml").write_text(wide_3_4_2_toml("wide"))  # 20 weights, no biases
+    test_wide = 'def test_wide(gradcheck):\n    gradcheck.verify(grads, "wide.toml")\n'
+    pytester.makepyfile(DOUBLED_CANDIDATE + "\n\n" + test_wide)
     result = pytester.runpytest()
     result.assert_outcomes(failed=1)
     text = result.stdout.str().split("short test summary info")[0]  # CI=true repeats it there
@@ -95,7 +78,7 @@ def test_the_marker_sets_examples_and_seed(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
         import pytest
-        from gradcheck.hand.backprop import hand_grads
+        from gradcheck.hand import hand_grads
 
         @pytest.mark.gradcheck(examples=3, seed=7)
         def test_marked(gradcheck):

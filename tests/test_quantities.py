@@ -3,18 +3,11 @@ have no gradient to document."""
 
 from __future__ import annotations
 
-import tomllib
-
 import pytest
+from helpers import linear_with_documented
 
 from gradcheck.golden.quantities import parse_quantity
-from gradcheck.spec import Spec, SpecError, builtin_networks_dir, load_spec, parse_spec
-
-
-def _linear_with(documented: list[dict[str, str]]) -> Spec:
-    data = tomllib.loads((builtin_networks_dir() / "linear_2_2_1.toml").read_text())
-    data["documented"] = documented
-    return parse_spec(data, "synthetic.toml")
+from gradcheck.spec import Spec, SpecError
 
 
 @pytest.mark.parametrize(
@@ -34,15 +27,14 @@ def _linear_with(documented: list[dict[str, str]]) -> Spec:
     ],
 )
 def test_bad_quantities_name_the_field_and_the_problem(text: str, message: str) -> None:
-    spec = _linear_with([])
+    spec = linear_with_documented([])
     with pytest.raises(SpecError) as err:
         parse_quantity(spec, text, "documented[3].quantity")
     assert str(err.value).startswith("synthetic.toml: documented[3].quantity: ")
     assert message in str(err.value)
 
 
-def test_frozen_parameter_has_no_gradient_to_document() -> None:
-    spec = load_spec(builtin_networks_dir() / "sigmoid_2_2_2.toml")
+def test_frozen_parameter_has_no_gradient_to_document(sigmoid_seed: Spec) -> None:
     with pytest.raises(SpecError, match="'b1' is frozen"):
-        parse_quantity(spec, "grad:b1")
-    assert parse_quantity(spec, "param:b1").param == (0, "b", ())
+        parse_quantity(sigmoid_seed, "grad:b1")
+    assert parse_quantity(sigmoid_seed, "param:b1").param == (0, "b", ())

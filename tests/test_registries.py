@@ -11,6 +11,7 @@ import pkgutil
 from collections import defaultdict
 
 import pytest
+from helpers import make_spec
 
 import gradcheck
 from gradcheck.layers import (
@@ -24,7 +25,7 @@ from gradcheck.layers import (
     kind_of,
     loss_info,
 )
-from gradcheck.spec import SpecError, parse_spec
+from gradcheck.spec import SpecError
 
 DECLARED = {
     "activation": set(ACTIVATIONS),
@@ -119,28 +120,13 @@ def test_the_training_optimizer_has_no_fallback() -> None:
 )
 def test_a_spec_naming_an_undeclared_layer_name_is_one_line(field: str, value: str) -> None:
     layer = {"size": 1, "weights": [[1.0]], field: value}
-    data = {
-        "name": "n",
-        "loss": "half_sse",
-        "optimizer": {"learning_rate": 0.1},
-        "input": {"size": 1},
-        "layers": [layer],
-        "samples": [{"input": [1.0], "target": [0.0]}],
-    }
     with pytest.raises(SpecError) as err:
-        parse_spec(data, "net.toml")
+        make_spec([layer], [[1.0]], [[0.0]], name="n", path="net.toml")
     assert str(err.value).startswith(f"net.toml: layers[0].{field}: must be ")
     assert repr(value) in str(err.value) and "\n" not in str(err.value)
 
 
 def test_an_undeclared_loss_is_one_line() -> None:
-    data = {
-        "name": "n",
-        "loss": "hinge",
-        "optimizer": {"learning_rate": 0.1},
-        "input": {"size": 1},
-        "layers": [{"size": 1, "weights": [[1.0]]}],
-        "samples": [{"input": [1.0], "target": [0.0]}],
-    }
+    layer = {"size": 1, "weights": [[1.0]]}
     with pytest.raises(SpecError, match=r"^net.toml: loss: must be one of .* \(got 'hinge'\)$"):
-        parse_spec(data, "net.toml")
+        make_spec([layer], [[1.0]], [[0.0]], name="n", loss="hinge", path="net.toml")

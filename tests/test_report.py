@@ -15,33 +15,27 @@ from typing import Any
 import jinja2
 import numpy as np
 import pytest
+from helpers import RunCli, builtin_specs, make_spec, seed_spec
 
-from gradcheck.cli import main
+from gradcheck.report import data as report_data
 from gradcheck.report import render as report
 from gradcheck.report import svg
-from gradcheck.spec import Spec, builtin_networks_dir, load_spec, parse_spec
+from gradcheck.spec import Spec, parse_spec
 
 HOSTILE = "<script>alert('x')</script>"
 
 
-def _spec(name: str) -> Spec:
-    return load_spec(builtin_networks_dir() / f"{name.replace('-', '_')}.toml")
-
-
 def _hostile_spec() -> Spec:
-    return parse_spec(
-        {
-            "name": HOSTILE,
-            "loss": "half_sse",
-            "optimizer": {"learning_rate": 0.1},
-            "input": {"size": 1, "names": ["<img src=x onerror=alert(1)>"]},
-            "layers": [{"size": 1, "weights": [[0.5]], "weight_names": [["<b>w</b>"]]}],
-            "samples": [{"input": [1.0], "target": [0.0]}],
-        }
+    return make_spec(
+        [{"size": 1, "weights": [[0.5]], "weight_names": [["<b>w</b>"]]}],
+        [[1.0]],
+        [[0.0]],
+        name=HOSTILE,
+        input={"size": 1, "names": ["<img src=x onerror=alert(1)>"]},
     )
 
 
-def _golden(spec: Spec, rows: list[tuple[str, str, float, str, str]]) -> report.GoldenNetwork:
+def _golden(spec: Spec, rows: list[tuple[str, str, float, str, str]]) -> report_data.GoldenNetwork:
     """Records shaped like golden.GoldenRecord.to_dict()."""
     records = [
         {
@@ -61,10 +55,10 @@ def _golden(spec: Spec, rows: list[tuple[str, str, float, str, str]]) -> report.
         }
         for k, (quantity, printed, computed, verdict, cause) in enumerate(rows)
     ]
-    return report.GoldenNetwork(
+    return report_data.GoldenNetwork(
         network=spec.name,
         source=spec.model.source,
-        sketch=report.network_sketch(spec),
+        sketch=report_data.network_sketch(spec),
         records=records,
     )
 
@@ -117,7 +111,7 @@ def _train_result(network: str, backend: str) -> dict[str, Any]:
         "n_devices": 1,
         "dtype": "float64",
         "optimizer": "sgd",
-        "rule": "gradient",
+        "rule": "gradient-descent",
         "learning_rate": 0.5,
         "steps": 10000,
         "loss": 3.510187783e-05,
@@ -146,9 +140,9 @@ def _training(network: str, status: str = "agree") -> dict[str, Any]:
                 "documented": "0.015912196",
                 "jax": 0.01591362044,
                 "numpy": 0.01591362044,
-                "sequential": 0.01591219633,
+                "output_first": 0.01591219633,
                 "verdict": "discrepancy",
-                "verdict_sequential": "match",
+                "verdict_output_first": "match",
             }
         ],
     }
@@ -205,8 +199,8 @@ def _data(
     generated: tuple[bool, ...] = (True,) * 5,
     training_status: str = "agree",
     spec: Spec | None = None,
-) -> report.ReportData:
-    spec = spec or _spec("sigmoid-2-2-2")
+) -> report_data.ReportData:
+    spec = spec or seed_spec("sigmoid-2-2-2")
     rows = [
         (
             f"out:o{k + 1}",
@@ -221,9 +215,9 @@ def _data(
     gradients = [_gradients(name, gradient_status)]
     properties = _properties(list(generated))
     training = [_training(name, training_status)]
-    return report.ReportData(
-        schema=report.SCHEMA,
-        summary=report.summarize(golden, gradients, properties, training),
+    return report_data.ReportData(
+        schema=report_data.SCHEMA,
+        summary=report_data.summary_counts(golden, gradients, properties, training),
         golden=golden,
         gradients=gradients,
         properties=properties,
@@ -269,15 +263,17 @@ def test_summary_is_ok_with_document_discrepancies_alone() -> None:
 
 
 def test_unknown_verdict_word_counts_as_failure_not_success() -> None:
-    assert report.status_of("match-truncated") == "warn"
-    assert report.status_of("MATCH") == "pass"
-    assert report.status_of("something new") == "fail"
-    assert report.status_of("non-differentiable here") == "warn"
-    assert report.status_of("backprop-bug") == "fail"
+    assert report_data.status_of("match-truncated") == "warn"
+    assert report_data.status_of("MATCH") == "pass"
+    assert report_data.status_of("something new") == "fail"
+    assert report_data.status_of("non-differentiable here") == "warn"
+    assert report_data.status_of("backprop-bug") == "fail"
 
 
-def test_network_sketch_labels_weights_and_frozen_biases_as_the_document_does() -> None:
-    sketch = report.network_sketch(_spec("sigmoid-2-2-2"))
+def test_network_sketch_labels_weights_and_frozen_biases_as_the_document_does(
+    sigmoid_seed: Spec,
+) -> None:
+    sketch = report_data.network_sketch(sigmoid_seed)
     assert sketch["units"] == [["i1", "i2"], ["h1", "h2"], ["o1", "o2"]]
     assert sketch["weight_labels"] == [[["w1", "w2"], ["w3", "w4"]], [["w5", "w6"], ["w7", "w8"]]]
     assert sketch["weights"][1] == [[0.40, 0.45], [0.50, 0.55]]
@@ -288,17 +284,14 @@ def test_network_sketch_labels_weights_and_frozen_biases_as_the_document_does() 
 
 
 def test_network_sketch_falls_back_to_positional_labels() -> None:
-    spec = parse_spec(
-        {
-            "name": "plain",
-            "loss": "mse",
-            "optimizer": {"learning_rate": 0.1},
-            "input": {"size": 2},
-            "layers": [{"size": 1, "weights": [[1.0, 2.0]], "bias": {"mode": "per_neuron"}}],
-            "samples": [{"input": [1.0, 1.0], "target": [0.0]}],
-        }
+    spec = make_spec(
+        [{"size": 1, "weights": [[1.0, 2.0]], "bias": {"mode": "per_neuron"}}],
+        [[1.0, 1.0]],
+        [[0.0]],
+        name="plain",
+        loss="mse",
     )
-    sketch = report.network_sketch(spec)
+    sketch = report_data.network_sketch(spec)
     assert sketch["units"] == [["x1", "x2"], ["n1.1"]]
     assert sketch["weight_labels"] == [[["layer 1 W[0,0]", "layer 1 W[0,1]"]]]
     assert sketch["biases"] == [
@@ -308,11 +301,11 @@ def test_network_sketch_falls_back_to_positional_labels() -> None:
 
 def test_to_jsonable_turns_numpy_and_non_finite_values_into_strict_json() -> None:
     value = {"a": np.float32(0.5), "b": np.array([1.0, np.inf]), "c": (1, float("nan")), 3: None}
-    out = report.to_jsonable(value)
+    out = report_data.to_jsonable(value)
     assert out == {"a": 0.5, "b": [1.0, "inf"], "c": [1, "nan"], "3": None}
     json.dumps(out, allow_nan=False)
-    with pytest.raises(report.ReportError, match="cannot write object"):
-        report.to_jsonable({"x": object()})
+    with pytest.raises(report_data.ReportError, match="cannot write object"):
+        report_data.to_jsonable({"x": object()})
 
 
 # -- HTML -------------------------------------------------------------------------------------
@@ -358,7 +351,7 @@ def test_report_json_holds_the_same_content_as_the_page(tmp_path: Path) -> None:
     data = _data()
     html_path, json_path = report.write_report(data, tmp_path / "out")
     saved = json.loads(json_path.read_text())
-    assert saved == report.to_jsonable(data)
+    assert saved == report_data.to_jsonable(data)
     assert saved["summary"]["ok"] is True
     assert html_path.read_text() == report.render_html(saved)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["index.html", "report.json"]
@@ -392,14 +385,16 @@ def test_a_crash_while_renaming_leaves_no_temporary_files(
 def test_out_path_that_is_a_file_is_a_one_line_error(tmp_path: Path) -> None:
     target = tmp_path / "taken"
     target.write_text("not a folder")
-    with pytest.raises(report.ReportError, match=r"taken: --out must be a folder") as err:
+    with pytest.raises(report_data.ReportError, match=r"taken: --out must be a folder") as err:
         report.write_report(_data(), target)
     assert "\n" not in str(err.value)
 
 
 def test_out_path_the_os_refuses_is_a_one_line_error_naming_it(tmp_path: Path) -> None:
     too_long = tmp_path / ("a" * 300)  # longer than any file system allows one name to be
-    with pytest.raises(report.ReportError, match=r"a{300}: cannot write the report \(File name"):
+    with pytest.raises(
+        report_data.ReportError, match=r"a{300}: cannot write the report \(File name"
+    ):
         report.write_report(_data(), too_long)
     assert list(tmp_path.iterdir()) == []
 
@@ -411,7 +406,7 @@ def test_an_os_error_while_writing_leaves_no_temporary_files(
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(os, "replace", disk_full)
-    with pytest.raises(report.ReportError, match=r"cannot write the report \(No space left"):
+    with pytest.raises(report_data.ReportError, match=r"cannot write the report \(No space left"):
         report.write_report(_data(), tmp_path)
     assert list(tmp_path.iterdir()) == []
 
@@ -473,35 +468,25 @@ def _chromium() -> str:
     return found
 
 
-def _run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    with pytest.raises(SystemExit) as exited:
-        main(args)
-    code = exited.value.code
-    return (code if isinstance(code, int) else 1), capsys.readouterr().out
-
-
 def test_report_command_writes_a_page_chromium_shows_with_nothing_loaded_from_outside(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, run_cli: RunCli
 ) -> None:
     out = tmp_path / "reports"
-    status, stdout = _run_cli(
-        ["report", "--out", str(out), "--examples", "6", "--seed", "3"], capsys
-    )
+    status, stdout, _ = run_cli(["report", "--out", str(out), "--examples", "6", "--seed", "3"])
     assert status == 0, stdout
     assert re.fullmatch(
         r"all verified: wrote .*index\.html \(\d+ KiB\) and .*report\.json in [\d.]+ s\n", stdout
     )
     data = json.loads((out / "report.json").read_text())
-    assert data["schema"] == report.SCHEMA and data["summary"]["ok"] is True
-    assert [g["network"] for g in data["golden"]] == ["linear-2-2-1", "sigmoid-2-2-2"]
-    assert [len(g["records"]) for g in data["golden"]] == [
-        len(_spec(n).documented) for n in ("linear-2-2-1", "sigmoid-2-2-2")
-    ]
+    assert data["schema"] == report_data.SCHEMA and data["summary"]["ok"] is True
+    documented = [s for s in builtin_specs() if s.documented]  # the built-in networks' values
+    assert [g["network"] for g in data["golden"]] == [s.name for s in documented]
+    assert [len(g["records"]) for g in data["golden"]] == [len(s.documented) for s in documented]
     assert len(data["properties"]["networks"]) == 6 and data["properties"]["seed"] == 3
     assert data["environment"]["command"] == f"gradcheck report --out {out} --examples 6 --seed 3"
     trained = {t["network"]: t for t in data["training"]}
     assert trained["sigmoid-2-2-2"]["jax"]["steps"] == 10000  # the document's 10000 updates
-    assert {f["verdict_sequential"] for f in trained["sigmoid-2-2-2"]["finals"]} == {"match"}
+    assert {f["verdict_output_first"] for f in trained["sigmoid-2-2-2"]["finals"]} == {"match"}
 
     from playwright.sync_api import sync_playwright
 
@@ -532,7 +517,7 @@ def test_report_command_writes_a_page_chromium_shows_with_nothing_loaded_from_ou
                 Path(os.environ["GRADCHECK_SCREENSHOT"]).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(shot, os.environ["GRADCHECK_SCREENSHOT"])
             tables = page.locator("table.golden-table")
-            assert tables.count() == 2
+            assert tables.count() == len(documented)
             for k, golden in enumerate(data["golden"]):
                 table = tables.nth(k)
                 table.scroll_into_view_if_needed()
@@ -547,7 +532,7 @@ def test_report_command_writes_a_page_chromium_shows_with_nothing_loaded_from_ou
 
 
 BUGGY_CANDIDATE = """
-from gradcheck.hand.backprop import hand_grads
+from gradcheck.hand import hand_grads
 
 
 def doubled_bias_grad(spec, params, inputs, targets):
@@ -557,13 +542,13 @@ def doubled_bias_grad(spec, params, inputs, targets):
 
 
 def test_report_on_a_buggy_candidate_fails_and_shows_a_shrunk_counterexample(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, run_cli: RunCli
 ) -> None:
     candidate = tmp_path / "buggy.py"
     candidate.write_text(BUGGY_CANDIDATE)
     out = tmp_path / "reports"
     args = ["report", "--out", str(out), "--examples", "8", "--candidate"]
-    status, stdout = _run_cli([*args, f"{candidate}:doubled_bias_grad"], capsys)
+    status, stdout, _ = run_cli([*args, f"{candidate}:doubled_bias_grad"])
     data = json.loads((out / "report.json").read_text())
     failed = [n for n in data["properties"]["networks"] if not n["ok"]]
     assert status == 1 and failed

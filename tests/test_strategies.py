@@ -7,11 +7,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import assert_params_equal
 from hypothesis import find, given, settings
 from hypothesis.errors import InvalidArgument, NoSuchExample
 
 from gradcheck.generate.strategies import KINK_MARGIN, Case, networks, sample_networks
-from gradcheck.hand.backprop import forward
+from gradcheck.hand import forward
 from gradcheck.spec import Spec
 
 BAD_ARGUMENTS: list[dict[str, Any]] = [
@@ -147,15 +148,8 @@ def test_cases_respect_narrow_bounds(case: Case) -> None:
 def _same_network(a: Case, b: Case) -> None:
     assert a.spec.shape_signature() == b.spec.shape_signature()
     assert a.spec.learning_rate == b.spec.learning_rate
-    for got, want in [
-        (a.spec.initial_params(), b.spec.initial_params()),
-        (a.spec.frozen_params(), b.spec.frozen_params()),
-    ]:
-        for g, w in zip(got, want, strict=True):
-            assert g.keys() == w.keys()
-            for k in g:
-                assert g[k].dtype == w[k].dtype
-                np.testing.assert_array_equal(g[k], w[k])
+    assert_params_equal(a.spec.initial_params(), b.spec.initial_params())
+    assert_params_equal(a.spec.frozen_params(), b.spec.frozen_params())
     np.testing.assert_array_equal(a.inputs, b.inputs)
     np.testing.assert_array_equal(a.targets, b.targets)
     assert a.inputs.dtype == b.inputs.dtype

@@ -7,22 +7,16 @@ import json
 
 import numpy as np
 import pytest
+from helpers import changed, seed_spec
 
 from gradcheck.checking.verdict import NetworkVerdict
 from gradcheck.checking.verification import verify
-from gradcheck.hand.backprop import hand_grads
-from gradcheck.spec import Array, Params, Spec, builtin_networks_dir, load_specs
+from gradcheck.hand import hand_grads
+from gradcheck.spec import Array, Params, Spec
 
 
 def sigmoid_seed_verdict(scale_w7: float = 1.0) -> NetworkVerdict:
-    spec = next(s for s in load_specs([builtin_networks_dir()]) if s.name == "sigmoid-2-2-2")
-
-    def candidate(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
-        grads = hand_grads(spec, params, inputs, targets)
-        grads[1]["W"][1, 0] *= scale_w7
-        return grads
-
-    return verify(candidate, spec)
+    return verify(changed((1, "W"), (1, 0), scale_w7), seed_spec("sigmoid-2-2-2"))
 
 
 def test_verdict_records_are_json_and_name_every_entry() -> None:
@@ -55,8 +49,8 @@ def test_failures_and_entries_are_built_lazily_from_the_arrays() -> None:
     assert not verdict.ok and verdict.counts["backprop-bug"] == 1
 
 
-def test_relative_errors_against_an_exact_zero_are_zero_or_infinite() -> None:
-    spec = next(s for s in load_specs([builtin_networks_dir()]) if s.name == "linear-2-2-1")
+def test_relative_errors_against_an_exact_zero_are_zero_or_infinite(linear_seed: Spec) -> None:
+    spec = linear_seed
     zero_input = np.zeros((1, 2))  # every layer-1 weight gradient is exactly 0
     right = verify(hand_grads, spec, inputs=zero_input)
     assert [e.rel_error_jax for e in right.entries[:4]] == [0.0] * 4 and right.ok

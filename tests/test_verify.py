@@ -6,48 +6,46 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
+from helpers import (
+    RunCli,
+    assert_one_error_line,
+    builtin_names,
+    changed,
+    make_spec,
+    seed_path,
+    seed_spec,
+)
 
 from gradcheck.checking import compare
-from gradcheck.checking.verification import CandidateError, load_candidate, verify, write_junit_xml
-from gradcheck.cli import main
+from gradcheck.checking.candidates import CandidateError, load_candidate
+from gradcheck.checking.junit import write_junit_xml
+from gradcheck.checking.verification import verify
 from gradcheck.generate.strategies import sample_networks
-from gradcheck.hand.backprop import hand_grads
+from gradcheck.hand import hand_grads
 from gradcheck.spec import (
     Array,
     GradientFn,
     Params,
     Spec,
-    builtin_networks_dir,
-    load_specs,
     parse_spec,
 )
-
-SEEDS = {s.name: s for s in load_specs([builtin_networks_dir()])}
 
 
 def relu_at_kink(net0: float) -> Spec:
     """2-2-1, relu hidden layer; hidden unit 0's pre-activation is ``net0`` for the one sample."""
-    data = {
-        "name": "relu-kink",
-        "loss": "half_sse",
-        "optimizer": {"learning_rate": 0.1},
-        "input": {"size": 2},
-        "layers": [
-            {
-                "size": 2,
-                "activation": "relu",
-                "weights": [[1.0, 0.0], [0.5, 0.5]],
-                "bias": {"mode": "per_neuron", "value": [net0 - 0.5, 0.1]},
-            },
-            {"size": 1, "activation": "identity", "weights": [[1.0, -2.0]]},
-        ],
-        "samples": [{"input": [0.5, 1.0], "target": [3.0]}],
-    }
-    return parse_spec(data, "<kink>")
+    layers = [
+        {
+            "size": 2,
+            "activation": "relu",
+            "weights": [[1.0, 0.0], [0.5, 0.5]],
+            "bias": {"mode": "per_neuron", "value": [net0 - 0.5, 0.1]},
+        },
+        {"size": 1, "activation": "identity", "weights": [[1.0, -2.0]]},
+    ]
+    return make_spec(layers, [[0.5, 1.0]], [[3.0]], name="relu-kink", path="<kink>")
 
 
 def wide(sizes: tuple[int, ...] = (20, 40, 40, 5)) -> Spec:
@@ -62,35 +60,14 @@ def wide(sizes: tuple[int, ...] = (20, 40, 40, 5)) -> Spec:
         }
         for i, (n, act) in enumerate(zip(sizes[1:], ("tanh", "sigmoid", "identity"), strict=True))
     ]
-    samples = [
-        {"input": rng.normal(size=sizes[0]).tolist(), "target": rng.normal(size=sizes[-1]).tolist()}
-        for _ in range(4)
-    ]
-    data = {
-        "name": "wide",
-        "loss": "mse",
-        "optimizer": {"learning_rate": 0.1},
-        "input": {"size": sizes[0]},
-        "layers": layers,
-        "samples": samples,
-    }
-    return parse_spec(data, "<wide>")
+    samples = [(rng.normal(size=sizes[0]), rng.normal(size=sizes[-1])) for _ in range(4)]
+    inputs, targets = [x for x, _ in samples], [t for _, t in samples]
+    return make_spec(layers, inputs, targets, name="wide", loss="mse", path="<wide>")
 
 
-def changed(group: tuple[int, str], index: Any, factor: float) -> Any:
-    """hand_grads with ``grads[layer][group][index] *= factor``."""
-
-    def candidate(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
-        grads = hand_grads(spec, params, inputs, targets)
-        grads[group[0]][group[1]][index] *= factor
-        return grads
-
-    return candidate
-
-
-@pytest.mark.parametrize("name", sorted(SEEDS))
-def test_the_seed_networks_verify(name: str) -> None:
-    verdict = verify(hand_grads, SEEDS[name])
+@pytest.mark.parametrize("name", builtin_names())
+def test_the_builtin_networks_verify(name: str) -> None:
+    verdict = verify(hand_grads, seed_spec(name))
     assert verdict.ok and verdict.mode == "entries"
     assert verdict.counts["ok"] == verdict.n_params == len(verdict.entries)
 
@@ -104,8 +81,8 @@ def test_a_float32_network_verifies_with_its_measured_precision() -> None:
     assert not verify(changed((0, "W"), (2, 3), 1.01), spec32).ok  # 1% is far above float32
 
 
-def test_a_planted_bug_is_a_backprop_bug_named_by_its_entry() -> None:
-    verdict = verify(changed((1, "W"), (1, 0), 1.001), SEEDS["sigmoid-2-2-2"])
+def test_a_planted_bug_is_a_backprop_bug_named_by_its_entry(sigmoid_seed: Spec) -> None:
+    verdict = verify(changed((1, "W"), (1, 0), 1.001), sigmoid_seed)
     assert not verdict.ok
     assert [(e.label, e.location, e.status) for e in verdict.failures] == [
         ("w7", "layer 2 W[1,0]", "backprop-bug")
@@ -154,8 +131,8 @@ def test_off_the_kink_a_subgradient_for_the_kink_is_a_bug() -> None:
     assert {e.label for e in off.failures} == {"layer 1 W[0,0]", "layer 1 W[0,1]", "layer 1 b[0]"}
 
 
-def test_a_too_large_step_is_an_fd_artefact_not_a_failure() -> None:
-    verdict = verify(hand_grads, SEEDS["sigmoid-2-2-2"], fd_rel_step=100.0)
+def test_a_too_large_step_is_an_fd_artefact_not_a_failure(sigmoid_seed: Spec) -> None:
+    verdict = verify(hand_grads, sigmoid_seed, fd_rel_step=100.0)
     assert verdict.counts["fd-artefact"] == 8 and verdict.ok
     assert all(e.step >= 100.0 for e in verdict.entries)
 
@@ -190,12 +167,12 @@ def test_a_bug_in_a_whole_large_group_escalates_only_its_worst_entries() -> None
     )
 
 
-def test_a_misshapen_result_is_a_structure_failure() -> None:
+def test_a_misshapen_result_is_a_structure_failure(linear_seed: Spec) -> None:
     def wrong_shapes(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
         grads = hand_grads(spec, params, inputs, targets)
         return [grads[0], {"W": grads[1]["W"].T, "b": np.zeros(1)}]
 
-    verdict = verify(wrong_shapes, SEEDS["linear-2-2-1"])
+    verdict = verify(wrong_shapes, linear_seed)
     assert not verdict.ok
     assert {(e.location, e.status) for e in verdict.failures} == {
         ("layer 2 W", "structure"),
@@ -207,18 +184,18 @@ def test_a_misshapen_result_is_a_structure_failure() -> None:
     )
 
 
-def test_candidate_exceptions_propagate_unless_caught() -> None:
+def test_candidate_exceptions_propagate_unless_caught(linear_seed: Spec) -> None:
     def broken(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
         raise IndexError("no such unit")
 
     with pytest.raises(IndexError):
-        verify(broken, SEEDS["linear-2-2-1"])
-    verdict = verify(broken, SEEDS["linear-2-2-1"], catch=(IndexError,))
+        verify(broken, linear_seed)
+    verdict = verify(broken, linear_seed, catch=(IndexError,))
     assert not verdict.ok and verdict.notes == ("candidate raised IndexError: no such unit",)
 
 
-def test_the_candidate_gets_copies() -> None:
-    spec = SEEDS["sigmoid-2-2-2"]
+def test_the_candidate_gets_copies(sigmoid_seed: Spec) -> None:
+    spec = sigmoid_seed
 
     def vandal(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
         grads = hand_grads(spec, params, inputs, targets)
@@ -252,10 +229,12 @@ def test_bad_candidate_references_raise_one_line(reference: str, message: str) -
         load_candidate(reference)
 
 
-def test_junit_xml_has_one_testcase_per_network_and_no_temporary_left(tmp_path: Path) -> None:
+def test_junit_xml_has_one_testcase_per_network_and_no_temporary_left(
+    tmp_path: Path, linear_seed: Spec, sigmoid_seed: Spec
+) -> None:
     verdicts = [
-        verify(hand_grads, SEEDS["sigmoid-2-2-2"]),
-        verify(changed((0, "W"), (0, 1), 2.0), SEEDS["linear-2-2-1"]),
+        verify(hand_grads, sigmoid_seed),
+        verify(changed((0, "W"), (0, 1), 2.0), linear_seed),
     ]
     target = tmp_path / "out.xml"
     write_junit_xml(verdicts, target)
@@ -268,34 +247,28 @@ def test_junit_xml_has_one_testcase_per_network_and_no_temporary_left(tmp_path: 
     assert [p.name for p in tmp_path.iterdir()] == ["out.xml"]
 
 
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_:
-        main(args)
-    out, err = capsys.readouterr()
-    return int(exit_.value.code or 0), out, err
-
-
-def test_cli_verify_exits_0_when_everything_verifies(capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, _ = run_cli(["verify", "--examples", "3", "--seed", "4"], capsys)
+def test_cli_verify_exits_0_when_everything_verifies(run_cli: RunCli) -> None:
+    status, out, _ = run_cli(["verify", "--examples", "3", "--seed", "4"])
     assert status == 0
-    assert "hand-derived backprop: 5 of 5 networks verified" in out
+    n = len(builtin_names()) + 3  # the built-in networks and 3 generated ones
+    assert f"hand-derived backprop: {n} of {n} networks verified" in out
     assert "ok   sigmoid-2-2-2: verified, 8 entries" in out
 
 
 def test_cli_verify_exits_1_and_names_the_entries_on_a_disagreement(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, run_cli: RunCli
 ) -> None:
     module = tmp_path / "half.py"
     module.write_text(
-        "from gradcheck.hand.backprop import hand_grads\n"
+        "from gradcheck.hand import hand_grads\n"
         "def grads(spec, p, x, t):\n"
         "    g = hand_grads(spec, p, x, t)\n"
         "    g[1]['W'][0, 1] *= 0.5\n"
         "    return g\n"
     )
-    network = str(builtin_networks_dir() / "linear_2_2_1.toml")
+    network = str(seed_path("linear-2-2-1"))
     status, out, _ = run_cli(
-        ["verify", network, "--examples", "0", "--candidate", f"{module}:grads"], capsys
+        ["verify", network, "--examples", "0", "--candidate", f"{module}:grads"]
     )
     assert status == 1
     assert "FAIL linear-2-2-1: FAILED 1 of 6 entries" in out
@@ -303,17 +276,17 @@ def test_cli_verify_exits_1_and_names_the_entries_on_a_disagreement(
     assert out.strip().endswith("0 of 1 networks verified, 1 FAILED")
 
 
-def test_cli_verify_json_and_junit_xml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_verify_json_and_junit_xml(tmp_path: Path, run_cli: RunCli) -> None:
     xml = tmp_path / "verify.xml"
-    status, out, _ = run_cli(
-        ["verify", "--examples", "1", "--json", "--junit-xml", str(xml)], capsys
-    )
+    status, out, _ = run_cli(["verify", "--examples", "1", "--json", "--junit-xml", str(xml)])
     data = json.loads(out)
     assert status == 0 and data["ok"] is True
     assert set(data["tolerances"]) == {"float64", "float32"}
-    assert [n["name"] for n in data["networks"]][:2] == ["linear-2-2-1", "sigmoid-2-2-2"]
+    builtin = builtin_names()
+    assert [n["name"] for n in data["networks"]][: len(builtin)] == builtin
     assert set(data["networks"][0]) >= {"ok", "dtype", "mode", "tolerance", "counts", "entries"}
-    assert len(ET.parse(xml).getroot().find("testsuite").findall("testcase")) == 3  # type: ignore[union-attr]
+    suite = ET.parse(xml).getroot().find("testsuite")
+    assert suite is not None and len(suite.findall("testcase")) == len(builtin) + 1
 
 
 @pytest.mark.parametrize(
@@ -326,11 +299,11 @@ def test_cli_verify_json_and_junit_xml(tmp_path: Path, capsys: pytest.CaptureFix
     ],
 )
 def test_cli_verify_bad_input_is_one_line_and_exit_2(
-    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+    args: list[str], message: str, run_cli: RunCli
 ) -> None:
-    status, out, err = run_cli(args, capsys)
+    status, out, err = run_cli(args)
     assert status == 2 and out == ""
-    assert message in err and err.count("\n") == 1 and err.startswith("gradcheck: error: ")
+    assert_one_error_line(err, message)
 
 
 def test_hand_grads_pass_on_300_saturating_float64_networks() -> None:
