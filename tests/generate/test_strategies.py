@@ -13,6 +13,8 @@ from hypothesis.errors import InvalidArgument, NoSuchExample
 
 from gradcheck.generate.strategies import KINK_MARGIN, Case, networks, sample_networks
 from gradcheck.hand import forward
+from gradcheck.layers import ACTIVATIONS as DECLARED_ACTIVATIONS
+from gradcheck.layers import LOSSES as DECLARED_LOSSES
 from gradcheck.spec import Spec
 
 BAD_ARGUMENTS: list[dict[str, Any]] = [
@@ -94,8 +96,9 @@ DEFAULT_BOUNDS = {
     "widths": (1, 6),
     "n_inputs": (1, 6),
     "n_outputs": (1, 6),
-    "activations": ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "softplus"),
-    "losses": ("half_sse", "mse", "softmax_cross_entropy"),
+    # every declared activation a hidden layer may have, and every declared loss
+    "activations": tuple(n for n, a in DECLARED_ACTIVATIONS.items() if not a.output_only),
+    "losses": tuple(DECLARED_LOSSES),
     "bias_modes": ("none", "shared", "per_neuron"),
     "dtypes": ("float64",),
     "batch": (1, 4),
