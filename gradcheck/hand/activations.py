@@ -82,6 +82,14 @@ HAND_ACTIVATIONS.add(
 HAND_ACTIVATIONS.add(
     "softplus", HandActivation(lambda z, s: np.logaddexp(0.0, z), lambda z, o, s: sigmoid(z))
 )
+# elu'(z) = 1 for z > 0, e^z below (continuous at 0: both sides are 1).
+HAND_ACTIVATIONS.add(
+    "elu",
+    HandActivation(
+        lambda z, s: np.where(z > 0, z, np.expm1(np.minimum(z, 0.0))),
+        lambda z, o, s: np.where(z > 0, 1.0, np.exp(np.minimum(z, 0.0))).astype(z.dtype),
+    ),
+)
 # Softmax's Jacobian is not diagonal: derivative() is its diagonal out_j (1 - out_j), kept for
 # display; backprop applies the full Jacobian-vector product.
 HAND_ACTIVATIONS.add(

@@ -36,6 +36,7 @@ _DECLARED = (
         "leaky_relu", "z if z > 0 else slope z; derivative at 0 taken as slope", True, True
     ),
     ActivationInfo("softplus", "log(1 + exp(z))"),
+    ActivationInfo("elu", "z if z > 0 else exp(z) - 1"),
     ActivationInfo("softmax", "exp(z_j) / sum_k exp(z_k), per sample", output_only=True),
 )
 

@@ -38,6 +38,7 @@ ERROR_ACTIVATIONS.add("tanh", lambda g, z, o, s: g * (1.0 + o * o))
 ERROR_ACTIVATIONS.add("relu", lambda g, z, o, s: g * (z > 0))
 ERROR_ACTIVATIONS.add("leaky_relu", lambda g, z, o, s: g * np.where(z > 0, 1.0, abs(s)))
 ERROR_ACTIVATIONS.add("softplus", lambda g, z, o, s: g * FD_ACTIVATIONS["sigmoid"](z, 0.0))
+ERROR_ACTIVATIONS.add("elu", lambda g, z, o, s: g * np.exp(np.minimum(z, 0.0)))
 ERROR_ACTIVATIONS.add(
     "softmax",
     lambda g, z, o, s: np.abs(o) * (g + np.sum(g * np.abs(o), axis=-1, keepdims=True)),

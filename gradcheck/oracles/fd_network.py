@@ -53,6 +53,7 @@ FD_ACTIVATIONS.add("tanh", lambda z, slope: np.tanh(z))
 FD_ACTIVATIONS.add("relu", lambda z, slope: np.maximum(z, 0.0))
 FD_ACTIVATIONS.add("leaky_relu", lambda z, slope: np.where(z > 0, z, slope * z))
 FD_ACTIVATIONS.add("softplus", lambda z, slope: np.logaddexp(0.0, z))
+FD_ACTIVATIONS.add("elu", lambda z, slope: np.where(z > 0, z, np.expm1(np.minimum(z, 0.0))))
 FD_ACTIVATIONS.add("softmax", _softmax)
 
 

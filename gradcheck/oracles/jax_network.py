@@ -39,6 +39,7 @@ JAX_ACTIVATIONS.add("tanh", lambda z, slope, mask: jnp.tanh(z))
 JAX_ACTIVATIONS.add("relu", lambda z, slope, mask: jnp.where(z > 0, z, jnp.zeros_like(z)))
 JAX_ACTIVATIONS.add("leaky_relu", lambda z, slope, mask: jnp.where(z > 0, z, slope * z))
 JAX_ACTIVATIONS.add("softplus", lambda z, slope, mask: jnp.logaddexp(z, 0.0))
+JAX_ACTIVATIONS.add("elu", lambda z, slope, mask: jax.nn.elu(z))
 JAX_ACTIVATIONS.add("softmax", _softmax)
 
 

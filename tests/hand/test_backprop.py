@@ -45,6 +45,7 @@ CLOSED_FORMS: dict[str, tuple[Callable[[float], float], Callable[[float], float]
     "relu": (lambda z: max(z, 0.0), lambda z: 1.0 if z > 0 else 0.0),
     "leaky_relu": (lambda z: z if z > 0 else SLOPE * z, lambda z: 1.0 if z > 0 else SLOPE),
     "softplus": (lambda z: math.log1p(math.exp(z)), lambda z: 1.0 / (1.0 + math.exp(-z))),
+    "elu": (lambda z: z if z > 0 else math.expm1(z), lambda z: 1.0 if z > 0 else math.exp(z)),
 }
 
 
