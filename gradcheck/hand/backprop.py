@@ -90,7 +90,7 @@ def backward(spec: Spec, params: Params, fwd: Forward, targets: Array) -> Backwa
     grads: Params = [{} for _ in range(n)]
     t = np.asarray(targets, dtype=spec.dtype)
     loss = HAND_LOSSES[spec.loss]
-    with np.errstate(divide="ignore", invalid="ignore"):  # -t/(B out) may be inf; shown only
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):  # -t/(B out): shown only
         upstream = loss.gradient(fwd.outs[-1], t)
     for i in reversed(range(n)):
         activation, slope = HAND_ACTIVATIONS[spec.activations[i]], spec.slopes[i]
