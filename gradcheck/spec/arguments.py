@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.spec.network import Array, Params, Spec, SpecError
+from gradcheck.errors import SpecError
+from gradcheck.spec.network import Array, Params, Spec
 
 __all__ = ["check_arguments"]
 

@@ -1,8 +1,9 @@
-"""Network specs: TOML data, validated once where it enters, frozen afterwards.
+"""The frozen :class:`Spec`: a validated network, its parameters, names and samples.
 
-A spec describes a fully connected network layer by layer. Layer ``l`` (1-based, the input is
-layer 0) maps ``x`` of width ``sizes[l-1]`` to ``out = act(W @ x + b)`` of width ``sizes[l]``;
-``W`` has one *row per output neuron*, so a document's ``w1, w2`` (into ``h1``) are row 0.
+A spec describes a network layer by layer, each layer of a declared kind
+(:data:`gradcheck.layers.KINDS`; today ``dense``: layer ``l``, 1-based with the input as layer 0,
+maps ``x`` of width ``sizes[l-1]`` to ``out = act(W @ x + b)`` of width ``sizes[l]``; ``W`` has
+one *row per output neuron*, so a document's ``w1, w2`` (into ``h1``) are row 0).
 
 Parameters are one structure shared by every gradient source: ``list[dict[str, ndarray]]``,
 one dict per layer holding only the *trainable* groups (``"W"`` and/or ``"b"``). Frozen groups
@@ -11,8 +12,8 @@ live in :meth:`Spec.frozen_params` and never appear in gradients or updates. A s
 
 Loading never executes code: TOML is parsed by :mod:`tomllib` (:mod:`gradcheck.spec.specfile`) and
 checked by pydantic models (:mod:`gradcheck.spec.schema`). Every problem becomes one
-:class:`SpecError` line naming the file, the field path and the value. This module is the one to
-import from.
+:class:`SpecError` line naming the file, the field path and the value. Import from
+:mod:`gradcheck.spec`.
 """
 
 from __future__ import annotations
@@ -26,13 +27,12 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import ValidationError
 
-from gradcheck.errors import GradcheckError, SpecError
+from gradcheck.errors import SpecError
 from gradcheck.layers import ACTIVATIONS as _DECLARED_ACTIVATIONS
 from gradcheck.layers import LOSSES as _DECLARED_LOSSES
 from gradcheck.layers import kind_of
 from gradcheck.spec.schema import Documented, SpecModel, cross_check
 from gradcheck.spec.specfile import (
-    builtin_networks_dir,
     dump_toml,
     read_toml,
     toml_files,
@@ -43,14 +43,10 @@ __all__ = [
     "ACTIVATIONS",
     "LOSSES",
     "Array",
-    "Documented",
-    "GradcheckError",
     "GradientFn",
     "Location",
     "Params",
     "Spec",
-    "SpecError",
-    "builtin_networks_dir",
     "load_spec",
     "load_specs",
     "parse_spec",

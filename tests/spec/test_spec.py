@@ -64,7 +64,8 @@ ACT0 = 'activation = "sigmoid"\nnames = ["h1", "h2"]'
 BIAS0 = 'bias = { mode = "shared", value = 0.35, trainable = false, name = "b1" }'
 BIAS1 = 'bias = { mode = "per_neuron", value = [0.6, 0.6] }'
 SAMPLE = "input = [0.05, 0.10]\ntarget = [0.01, 0.99]"
-ACTS = "'identity', 'sigmoid', 'tanh', 'relu', 'leaky_relu', 'softplus' or 'softmax'"
+# the declared activations as pydantic lists them: "'identity', ..., 'tanh' or 'softmax'"
+ACTS = ", ".join(map(repr, ACTIVATIONS[:-1])) + f" or {ACTIVATIONS[-1]!r}"
 
 # (case id, text to replace in BASE, replacement, the exact message after "PATH: "); a case
 # needing two edits gives two (text, replacement) pairs instead.
