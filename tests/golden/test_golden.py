@@ -87,14 +87,6 @@ LINEAR = _table("""
 """)
 
 
-def test_linear_seed_every_documented_value_gets_its_verdict(linear: list[GoldenRecord]) -> None:
-    assert [(r.quantity, r.verdict, r.finding) for r in linear] == LINEAR
-    assert verdict_counts(linear) == {
-        "linear-2-2-1": {"match": 15, "match-truncated": 5, "discrepancy": 11}
-    }
-    assert all(r.cause == "" for r in linear if r.verdict != "discrepancy")
-
-
 def test_linear_second_forward_pass_follows_from_truncated_weights_and_a_slip(
     linear: list[GoldenRecord],
 ) -> None:
@@ -206,11 +198,31 @@ SIGMOID = _table("""
 """)
 
 
-def test_sigmoid_seed_every_documented_value_gets_its_verdict(sigmoid: list[GoldenRecord]) -> None:
-    assert [(r.quantity, r.verdict, r.finding) for r in sigmoid] == SIGMOID
-    assert verdict_counts(sigmoid) == {
-        "sigmoid-2-2-2": {"match": 57, "match-truncated": 3, "discrepancy": 15}
-    }
+@pytest.mark.parametrize(
+    ("seed", "table", "counts"),
+    [
+        (
+            "linear",
+            LINEAR,
+            {"linear-2-2-1": {"match": 15, "match-truncated": 5, "discrepancy": 11}},
+        ),
+        (
+            "sigmoid",
+            SIGMOID,
+            {"sigmoid-2-2-2": {"match": 57, "match-truncated": 3, "discrepancy": 15}},
+        ),
+    ],
+)
+def test_each_seed_documented_value_gets_its_verdict(
+    seed: str,
+    table: list[tuple[str, str, str]],
+    counts: dict[str, int],
+    request: pytest.FixtureRequest,
+) -> None:
+    records: list[GoldenRecord] = request.getfixturevalue(seed)
+    assert [(r.quantity, r.verdict, r.finding) for r in records] == table
+    assert verdict_counts(records) == counts
+    assert all(r.cause == "" for r in records if r.verdict != "discrepancy")
 
 
 @pytest.mark.parametrize(
