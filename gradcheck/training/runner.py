@@ -16,18 +16,18 @@ Update rules, per step with learning rate ``lr``:
   with the *already updated* weights above it (the rule some hand-worked documents use).
 
 One compiled program per network shape, optimizer, rule, step count and placement: a second
-run of the same shape reuses it (:func:`trace_count` counts traces). Nothing here changes a
-global JAX setting except :func:`enable_compilation_cache`, which a caller asks for.
+run of the same shape reuses it (:func:`trace_count` counts traces); that program and its cache
+are in :mod:`gradcheck.training.compiled`, and the result record in
+:mod:`gradcheck.training.result`. This module holds :func:`train`, which checks its options and
+runs one of the two backends, and re-exports the names callers import from here. Nothing here
+changes a global JAX setting except :func:`enable_compilation_cache`, which a caller asks for.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
 
 import jax
 import numpy as np
@@ -37,6 +37,7 @@ from gradcheck.hand import loss_value as numpy_loss_value
 from gradcheck.hand import train_numpy
 from gradcheck.layers import GRADIENT_DESCENT, OUTPUT_FIRST
 from gradcheck.spec import Array, Params, Spec
+from gradcheck.training.compiled import _compiled, _compiler_options, _loop, trace_count
 from gradcheck.training.devices import (
     DEVICES,
     DeviceError,
@@ -49,9 +50,8 @@ from gradcheck.training.devices import (
 from gradcheck.training.jax_step import MOMENTUM as MOMENTUM
 from gradcheck.training.jax_step import OPTIMIZERS as STEP_OPTIMIZERS
 from gradcheck.training.jax_step import UPDATE_RULES as STEP_RULES
-from gradcheck.training.jax_step import Net, Tree, merge, transform
-from gradcheck.training.jax_step import forward as jax_forward
-from gradcheck.training.jax_step import loss as jax_loss
+from gradcheck.training.jax_step import Net, transform
+from gradcheck.training.result import TrainResult
 
 __all__ = [
     "BACKENDS",
@@ -70,138 +70,6 @@ __all__ = [
 BACKENDS = ("jax", "numpy")
 OPTIMIZERS = tuple(STEP_OPTIMIZERS)
 RULES = tuple(STEP_RULES)
-
-# -- the compiled loop ------------------------------------------------------------------------
-_TRACES = [0]
-_COMPILED: OrderedDict[tuple[Any, ...], Any] = OrderedDict()  # most recently used last
-_KEEP_COMPILED = 64  # programs kept per process; generated-network sweeps would grow unbounded
-
-
-def trace_count() -> int:
-    """How many times this process has traced a training or evaluation program."""
-    return _TRACES[0]
-
-
-def _loop(
-    net: Net, optimizer: str, rule: str, n_records: int, every: int
-) -> Callable[..., tuple[Tree, Tree, jax.Array, jax.Array, jax.Array]]:
-    """``n_records * every`` steps, recording the loss before every ``every``-th step, then the
-    outputs and loss after the last one."""
-
-    def run(
-        params: Tree, state: Tree, frozen: Tree, x: jax.Array, t: jax.Array, lr: jax.Array
-    ) -> tuple[Tree, Tree, jax.Array, jax.Array, jax.Array]:
-        _TRACES[0] += 1  # a Python side effect: runs once per trace, never per step
-        step = STEP_RULES[rule](net, optimizer, lr, frozen, x, t)
-
-        def record(carry: tuple[Tree, Tree], _: None) -> tuple[tuple[Tree, Tree], jax.Array]:
-            carry, loss = step(carry)
-            if every > 1:
-                carry = jax.lax.fori_loop(0, every - 1, lambda _i, c: step(c)[0], carry)
-            return carry, loss
-
-        (params, state), losses = jax.lax.scan(record, (params, state), None, length=n_records)
-        nets, outs = jax_forward(net, merge(params, frozen), x)
-        return params, state, losses, outs[-1], jax_loss(net, nets[-1], t)
-
-    return run
-
-
-# Below this much arithmetic (multiply-adds, whole run) XLA's compile time dwarfs the run: such
-# programs are compiled without backend optimisation. On the 2-2-2 seed (10000 steps) that takes
-# the compile from ~100 ms to ~65 ms and the run from ~0.9 ms to ~1.8 ms.
-_CHEAP_RUN = 1e8
-
-
-def _compiler_options(spec: Spec, steps: int) -> dict[str, Any]:
-    """XLA options for a run of ``steps``: no backend optimisation when the run is cheap."""
-    work = 6.0 * spec.n_params * len(spec.model.samples) * steps
-    return {"xla_backend_optimization_level": 0} if work < _CHEAP_RUN else {}
-
-
-def _compiled(
-    key: tuple[Any, ...],
-    fn: Callable[..., Any],
-    args: Sequence[Any],
-    shardings: tuple[Sequence[Any], Sequence[Any]],
-    options: dict[str, Any],
-) -> tuple[Any, float]:
-    """The compiled program for ``key`` and argument shapes, and the seconds spent tracing and
-    compiling it now (0 when an earlier run of the same shape compiled it)."""
-    full_key = (*key, tuple(sorted(options.items())), jax.tree.structure(args), _avals(args))
-    if full_key in _COMPILED:
-        _COMPILED.move_to_end(full_key)
-        return _COMPILED[full_key], 0.0
-    start = time.perf_counter()
-    jitted = jax.jit(fn, in_shardings=tuple(shardings[0]), out_shardings=tuple(shardings[1]))
-    compiled = jitted.lower(*args).compile(options or None)
-    _COMPILED[full_key] = compiled
-    if len(_COMPILED) > _KEEP_COMPILED:
-        _COMPILED.popitem(last=False)
-    return compiled, time.perf_counter() - start
-
-
-def _avals(args: Sequence[Any]) -> tuple[tuple[tuple[int, ...], str], ...]:
-    return tuple((tuple(a.shape), str(a.dtype)) for a in jax.tree.leaves(args))
-
-
-# -- running ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class TrainResult:
-    """One training run. ``loss_history[i]`` is the loss before step ``i * record_every``;
-    ``loss`` and ``outputs`` are after the last step; ``seconds`` excludes compiling."""
-
-    spec: Spec  # the network as trained (dtype and learning rate as used)
-    backend: str
-    device: str
-    n_devices: int
-    optimizer: str
-    rule: str
-    steps: int
-    record_every: int
-    params: Params
-    outputs: Array
-    loss: float
-    loss_history: Array
-    seconds: float
-    compile_seconds: float
-
-    @property
-    def steps_per_second(self) -> float:
-        return self.steps / self.seconds if self.seconds > 0 else math.inf
-
-    def named_params(self) -> dict[str, float]:
-        """Every trained scalar by its display name (``w5``), else ``layer 2 W[1,0]``."""
-        return {
-            self.spec.label(i, group, idx): float(a[idx])
-            for i, layer in enumerate(self.params)
-            for group, a in layer.items()
-            for idx in np.ndindex(a.shape)
-        }
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-able record (plain floats, ints, strings and lists)."""
-        return {
-            "network": self.spec.name,
-            "backend": self.backend,
-            "device": self.device,
-            "n_devices": self.n_devices,
-            "dtype": self.spec.model.dtype,
-            "optimizer": self.optimizer,
-            "rule": self.rule,
-            "learning_rate": self.spec.learning_rate,
-            "steps": self.steps,
-            "loss": self.loss,
-            "outputs": self.outputs.tolist(),
-            "params": self.named_params(),
-            "loss_history": self.loss_history.tolist(),
-            "loss_history_every": self.record_every,
-            "seconds": self.seconds,
-            "compile_seconds": self.compile_seconds,
-            "steps_per_second": None
-            if math.isinf(self.steps_per_second)
-            else self.steps_per_second,
-        }
 
 
 def train(

@@ -17,7 +17,7 @@ import pytest
 from helpers import RunCli, assert_params_close, builtin_names, make_spec, seed_path, seed_spec
 from hypothesis import given, settings
 
-from gradcheck import cli
+from gradcheck.cli import train_command
 from gradcheck.generate.strategies import Case, networks
 from gradcheck.golden.judging import output_first_grads
 from gradcheck.hand import forward, hand_grads, train_numpy
@@ -429,10 +429,10 @@ def test_unnamed_params_are_labelled_by_layer_and_index() -> None:
 
 
 def test_cli_choices_are_trains_choices() -> None:
-    assert set(cli._TRAIN_CHOICES["backend"]) == set(BACKENDS)
-    assert set(cli._TRAIN_CHOICES["device"]) == set(DEVICES)
-    assert set(cli._TRAIN_CHOICES["optimizer"]) == set(OPTIMIZERS)
-    assert set(cli._TRAIN_CHOICES["rule"]) == set(RULES)
+    assert set(train_command._TRAIN_CHOICES["backend"]) == set(BACKENDS)
+    assert set(train_command._TRAIN_CHOICES["device"]) == set(DEVICES)
+    assert set(train_command._TRAIN_CHOICES["optimizer"]) == set(OPTIMIZERS)
+    assert set(train_command._TRAIN_CHOICES["rule"]) == set(RULES)
 
 
 def test_train_command_json_has_loss_outputs_params_and_history(

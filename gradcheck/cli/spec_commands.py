@@ -1,0 +1,68 @@
+"""The commands about network specs themselves: ``schema`` prints the JSON Schema a spec (TOML
+file) follows, and ``golden`` recomputes every number a network's document prints and judges it
+on its printed digits (issue 2), as a table per network or as JSON records.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from gradcheck.cli import app
+from gradcheck.spec import GradcheckError, spec_json_schema
+
+
+@app.command()
+def schema() -> int:
+    """Print the JSON Schema of a network spec (TOML file) as JSON."""
+    click.echo(json.dumps(spec_json_schema(), indent=2))
+    return 0
+
+
+@app.command()
+@click.argument("specs", nargs=-1, type=click.Path(path_type=str))
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of records instead.")
+def golden(specs: tuple[str, ...], as_json: bool) -> int:
+    """Recompute every number a network's document prints and judge it.
+
+    SPECS are TOML files or folders (default: the built-in networks with documented values).
+    Each value gets match, match-truncated or discrepancy (with its cause). Exit status 0 once
+    every value has a verdict: discrepancies are findings about the document, not failures.
+    """
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from gradcheck.golden.judging import GoldenRecord, check_spec, verdict_counts
+    from gradcheck.spec import builtin_networks_dir, load_specs
+
+    loaded = load_specs(list(specs) or [builtin_networks_dir()])
+    checked = [s for s in loaded if s.documented]
+    if not checked:
+        paths = ", ".join(s.path for s in loaded) or ", ".join(specs)
+        raise GradcheckError(f"{paths}: no [[documented]] values to check")
+    records = [r for s in checked for r in check_spec(s)]
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in records], indent=2))
+        return 0
+
+    def row(r: GoldenRecord) -> tuple[str, ...]:
+        colour = {"match": "green", "match-truncated": "yellow", "discrepancy": "red"}[r.verdict]
+        where = f"\n[dim]{escape(r.where)}[/]" if r.where else ""
+        computed = f"{r.computed:.{r.digits + 3}f}"
+        verdict = f"[{colour}]{r.verdict}[/]"
+        return escape(r.quantity) + where, escape(r.documented), computed, verdict, escape(r.cause)
+
+    console, counts = Console(), verdict_counts(records)
+    for network in counts:
+        table = Table(title=network, title_justify="left")
+        for column in ("quantity", "printed", "computed", "verdict", "cause"):
+            table.add_column(column, no_wrap=column != "cause" and column != "quantity")
+        for r in records:
+            if r.network == network:
+                table.add_row(*row(r))
+        console.print(table)
+    for network, by_verdict in counts.items():
+        console.print(f"{escape(network)}: " + ", ".join(f"{n} {v}" for v, n in by_verdict.items()))
+    return 0
