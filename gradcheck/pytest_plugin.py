@@ -11,14 +11,16 @@ failing layer and entry) when it disagrees::
         gradcheck.generate.strategies
 
 Each checked network is recorded as a property of the test (``gradcheck[<network>]``: its
-summary line), so ``pytest --junitxml`` carries per-network results. The test runs with JAX's
-x64 switched on for its own duration only. ``--gradcheck-examples N`` / ``--gradcheck-seed S``
-(or ``@pytest.mark.gradcheck(examples=N, seed=S, rtol=..., atol=...)``) set how many generated
-networks ``verify_generated`` checks and which.
+summary line), so ``pytest --junitxml`` carries per-network results; a call whose networks all
+had nothing to check (every group frozen) passes with a warning, since it verified nothing. The
+test runs with JAX's x64 switched on for its own duration only. ``--gradcheck-examples N`` /
+``--gradcheck-seed S`` (or ``@pytest.mark.gradcheck(examples=N, seed=S, rtol=..., atol=...)``)
+set how many generated networks ``verify_generated`` checks and which.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,6 +106,11 @@ class GradcheckFixture:
     def _judge(self, verdicts: list[NetworkVerdict]) -> list[NetworkVerdict]:
         for v in verdicts:
             self.record(f"gradcheck[{v.name}]", v.summary(limit=0))
+        if verdicts and all(v.nothing_to_check for v in verdicts):
+            names = ", ".join(v.name for v in verdicts)
+            warnings.warn(
+                f"gradcheck: nothing to check in {names}: every group is frozen", stacklevel=3
+            )
         failed = [v for v in verdicts if not v.ok]
         if failed:
             lines = [f"gradcheck: {len(failed)} of {len(verdicts)} networks disagree"]

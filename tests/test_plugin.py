@@ -103,3 +103,67 @@ def test_x64_is_on_inside_the_test_and_off_after_it(pytester: pytest.Pytester) -
     )
     # A fresh process: this one has x64 switched on globally by tests/conftest.py.
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
+
+
+FROZEN_TOML = """
+name = "frozen-1-1"
+loss = "half_sse"
+[optimizer]
+name = "sgd"
+learning_rate = 0.1
+[input]
+size = 1
+[[layers]]
+size = 1
+activation = "identity"
+weights = [[0.5]]
+trainable = false
+[[samples]]
+input = [1.0]
+target = [2.0]
+"""
+
+
+def test_the_fixture_passes_a_network_with_nothing_to_check_with_a_warning(
+    pytester: pytest.Pytester,
+) -> None:
+    (pytester.path / "frozen.toml").write_text(FROZEN_TOML)
+    pytester.makepyfile(
+        """
+        from gradcheck.hand import hand_grads
+
+        def test_frozen(gradcheck):
+            (verdict,) = gradcheck.verify(hand_grads, "frozen.toml")
+            assert verdict.summary() == "frozen-1-1: nothing to check, every group is frozen"
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1, warnings=1)
+    result.stdout.fnmatch_lines(
+        ["*UserWarning: gradcheck: nothing to check in frozen-1-1: every group is frozen"]
+    )
+
+
+def test_the_fixture_names_a_dtype_mismatch_with_both_dtypes(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        from gradcheck.hand import hand_grads
+
+        def in_float32(spec, params, inputs, targets):
+            grads = hand_grads(spec, params, inputs, targets)
+            return [{k: a.astype("float32") for k, a in layer.items()} for layer in grads]
+
+        def test_float32(gradcheck):
+            gradcheck.verify(in_float32, "mine.toml")
+        """
+    )
+    (pytester.path / "mine.toml").write_text(wide_3_4_2_toml("mine"))
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "mine: FAILED 20 of 20 entries; candidate returned float32 for a float64 network: "
+            "layer 1 W, layer 2 W ?float64 rtol=1e-09 atol=1e-12 fd=4x estimate?",
+            "    layer 1 W?0,0?: hand 6.48000002 vs JAX 6.48, FD 6.48 +- * ?dtype-mismatch?",
+        ]
+    )

@@ -3,20 +3,23 @@
 A candidate is user code ``(spec, params, inputs, targets) -> grads``, named on the command line
 as ``module:function`` or ``path/to/file.py:function``. :func:`load_candidate` imports it;
 :data:`CANDIDATE_FAILURES` are the exceptions that, raised by the candidate, fail its network
-(naming the exception) instead of the run.
+instead of the run, and :func:`raised_note` names one with the candidate's own file and line.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
+import inspect
 import os
 import sys
+import traceback
 from pathlib import Path
 
 from gradcheck.spec import GradcheckError, GradientFn
 
-__all__ = ["CANDIDATE_FAILURES", "CandidateError", "load_candidate"]
+__all__ = ["CANDIDATE_FAILURES", "CandidateError", "load_candidate", "raised_note"]
 
 # What a candidate may raise and still get a verdict: it is user code, so any Exception (a
 # shape error, an unsupported activation, a RuntimeError) fails that network, naming the
@@ -63,3 +66,32 @@ def load_candidate(reference: str) -> GradientFn:
     if not callable(fn):
         raise CandidateError(f"--candidate {reference!r}: {target} has no function {name!r}")
     return fn  # type: ignore[no-any-return]
+
+
+def raised_note(candidate: object, exc: BaseException) -> str:
+    """``candidate raised ValueError: <message> at my_backprop.py:12``: the exception's type,
+    its message on one line and where it was raised in the candidate's own file (the innermost
+    traceback frame there; a frame in a library it called is not where the user's mistake is).
+    Without such a frame (a builtin candidate), the innermost frame below the caller's."""
+    message = " ".join(str(exc).split())
+    frames = traceback.extract_tb(exc.__traceback__)[1:]  # [0]: the caller's own call
+    own = _source_file(candidate)
+    mine = [f for f in frames if f.filename == own] or frames
+    at = f" at {Path(mine[-1].filename).name}:{mine[-1].lineno}" if mine else ""
+    return f"candidate raised {type(exc).__name__}{': ' if message else ''}{message}{at}"
+
+
+def _source_file(candidate: object) -> str | None:
+    """The file a candidate's code was compiled from, as its traceback frames name it
+    (through ``functools.partial``, decorators that set ``__wrapped__`` and ``__call__``)."""
+    while True:
+        if isinstance(candidate, functools.partial):
+            candidate = candidate.func
+        elif hasattr(candidate, "__wrapped__"):
+            candidate = candidate.__wrapped__
+        else:
+            break
+    if not (inspect.isfunction(candidate) or inspect.ismethod(candidate)) and callable(candidate):
+        candidate = type(candidate).__call__  # an instance of a class with __call__
+    code = getattr(candidate, "__code__", None)
+    return None if code is None else str(code.co_filename)

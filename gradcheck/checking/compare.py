@@ -20,10 +20,12 @@ both oracles and collects them into a verdict.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from gradcheck.checking.tolerances import fd_tolerance, group_floor, jax_tolerance
-from gradcheck.checking.verdict import STATUSES, GroupCheck, Status, Tolerance
+from gradcheck.checking.verdict import FAILING, STATUSES, GroupCheck, Status, Tolerance
 from gradcheck.oracles.finite_differences import DirectionalResult, FDResult
 from gradcheck.spec import Array, Params
 
@@ -35,6 +37,7 @@ __all__ = [
     "compare_direction",
     "compare_entries",
     "compare_group",
+    "dtype_mismatch",
     "past_limit_status",
     "structure_check",
 ]
@@ -276,3 +279,14 @@ def structure_check(layer: int, group: str) -> GroupCheck:
     col |= {"tol_jax": np.full(1, np.nan), "tol_fd": np.full(1, np.nan)}
     code = np.array([_CODE["structure"]])
     return GroupCheck(layer, group, "entry", (), np.zeros(1, int), col, code)
+
+
+def dtype_mismatch(check: GroupCheck, keep_failures: bool = True) -> GroupCheck:
+    """``check`` of a group the candidate returned in a narrower dtype than the network's,
+    compared at that dtype's tolerance: every entry that passed (or was only reported) there
+    becomes ``dtype-mismatch``; a failure even at that tolerance keeps its status, so a real bug
+    in a float32 result still reads as one. ``keep_failures=False`` (a dtype with no tolerance of
+    its own, compared at the network's): every entry is ``dtype-mismatch``."""
+    failing = np.isin(check.status, [_CODE[s] for s in STATUSES if s in FAILING]) & keep_failures
+    status = np.where(failing, check.status, _CODE["dtype-mismatch"])
+    return dataclasses.replace(check, status=status)

@@ -1,51 +1,46 @@
 """Verdict records: what one verification of one network found, ready to print or serialise.
 
 :class:`GroupCheck` holds one group's comparison as flat arrays with status codes into
-:data:`STATUSES`; :class:`NetworkVerdict` collects them, builds :class:`Entry` records on demand
-and gives ``summary()`` (one line) and ``to_dict()`` (JSON-able). A verdict fails on the statuses
-in :data:`FAILING`; records compute nothing beyond counts and relative errors.
+:data:`STATUSES` (each described in :data:`STATUS_MEANINGS`); :class:`NetworkVerdict` collects
+them, builds :class:`Entry` records on demand and gives ``summary()`` (one line) and
+``to_dict()`` (JSON-able); :func:`tally` is the one line for many networks. A verdict fails on
+the statuses in :data:`FAILING` and on a ``problem`` with the candidate's whole result; records
+compute nothing beyond counts and relative errors.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import islice
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 import numpy as np
 
+from gradcheck.checking.statuses import (
+    FAILING,
+    FAILING_CODES,
+    STATUS_MEANINGS,
+    STATUSES,
+    WARNED,
+    Status,
+)
 from gradcheck.spec import Spec
 
 __all__ = [
     "ENTRIES_SHOWN",
     "FAILING",
     "STATUSES",
+    "STATUS_MEANINGS",
     "Entry",
     "GroupCheck",
     "NetworkVerdict",
     "Status",
     "Tolerance",
+    "tally",
 ]
 
-Status = Literal[
-    "ok",
-    "backprop-bug",
-    "fd-artefact",
-    "precision-limited",
-    "non-differentiable here",
-    "structure",
-    "oracle-disagreement",
-    "unresolved",
-]
-STATUSES: tuple[Status, ...] = get_args(Status)
-# A verdict fails on these; the other statuses but "ok" are reported, not failed.
-FAILING: frozenset[str] = frozenset(
-    {"backprop-bug", "structure", "oracle-disagreement", "unresolved"}
-)
-_WARNED = ("fd-artefact", "precision-limited", "non-differentiable here")
-_FAILING_CODES = [code for code, name in enumerate(STATUSES) if name in FAILING]
 ENTRIES_SHOWN = 12  # failing entries printed per network by default
 
 
@@ -146,10 +141,12 @@ class GroupCheck:
 class NetworkVerdict:
     """Everything one verification found for one network.
 
-    ``ok``: no entry has a status in :data:`FAILING`; ``failures``: those entries; ``entries``:
+    ``ok``: no ``problem`` (the candidate raised, or returned no list of one dict per layer)
+    and no entry with a status in :data:`FAILING`; ``failures``: those entries; ``entries``:
     every compared entry (projection mode: one direction per group plus the entries that
-    disagree); ``summary()``: one line naming the network, the verdict, the first failing
-    entries and the tolerance; ``to_dict()``: JSON-able, for ``--json`` and the report.
+    disagree; a ``structure`` entry stands for a whole group); ``nothing_to_check``: ok with no
+    trainable parameter; ``summary()``: one line naming the network, the verdict, the first
+    failing entries and the tolerance; ``to_dict()``: JSON-able, for ``--json`` and the report.
     """
 
     name: str
@@ -161,6 +158,7 @@ class NetworkVerdict:
     tolerance: Tolerance
     checked: tuple[GroupCheck, ...] = field(repr=False)
     notes: tuple[str, ...] = ()
+    problem: str = ""  # with the candidate's whole result, e.g. "candidate raised ... at f.py:3"
     spec: Spec | None = field(default=None, repr=False, compare=False)
 
     @cached_property
@@ -172,7 +170,12 @@ class NetworkVerdict:
 
     @property
     def ok(self) -> bool:
-        return not any(self.counts[s] for s in FAILING)
+        return not self.problem and not any(self.counts[s] for s in FAILING)
+
+    @property
+    def nothing_to_check(self) -> bool:
+        """Passed only because no group is trainable: every group is frozen."""
+        return self.ok and self.n_params == 0
 
     @cached_property
     def entries(self) -> tuple[Entry, ...]:
@@ -184,32 +187,46 @@ class NetworkVerdict:
 
     def _iter_entries(self, failing_only: bool) -> Iterator[Entry]:
         for c in self.checked:
-            rows = np.flatnonzero(np.isin(c.status, _FAILING_CODES)) if failing_only else None
+            rows = np.flatnonzero(np.isin(c.status, FAILING_CODES)) if failing_only else None
             for r in range(c.status.size) if rows is None else rows:
                 yield _entry(self.spec, c, int(r))
 
     def summary(self, limit: int = 3) -> str:
-        """One line: ``name: verified, ...`` or ``name: FAILED n of m entries: <the first
-        ``limit`` failures>``, then the notes and the tolerance used."""
-        total = sum(self.counts.values())
+        """One line: ``name: verified, <n> entries: ...``; ``name: nothing to check, ...``;
+        ``name: FAILED: <problem>; <n> of <m> groups unchecked``; or ``name: FAILED <n> of <m>
+        groups and <k> of <t> entries`` (a ``structure`` failure is a group, any other an entry)
+        and the first ``limit`` failures; then the notes and the tolerance used."""
+        if self.nothing_to_check:
+            return f"{self.name}: nothing to check, every group is frozen"
+        broken, groups = self.counts["structure"], len({(c.layer, c.group) for c in self.checked})
+        of_groups = f"{broken} of {groups} group{'' if groups == 1 else 's'}"
+        if self.problem:  # the only note
+            return f"{self.name}: FAILED: {self.problem}; " + (
+                f"{of_groups} unchecked" if groups else "every group is frozen"
+            )
+        total = sum(self.counts.values()) - broken
         what = "entr" + ("y" if total == 1 else "ies")
         if self.mode == "projection":
             what = f"check{'' if total == 1 else 's'} (projection)"
-        warned = [f"{n} {s}" for s, n in self.counts.items() if n and s in _WARNED]
         tol = f"[{self.dtype} {self.tolerance.describe()}]"
         if self.ok:
-            extra = "".join(f"; {w}" for w in warned)
-            return f"{self.name}: verified, {total} {what}: hand = JAX = FD{extra} {tol}"
-        failed = sum(self.counts[s] for s in FAILING)
+            warned = "".join(f"; {n} {s}" for s, n in self.counts.items() if n and s in WARNED)
+            return f"{self.name}: verified, {total} {what}: hand = JAX = FD{warned} {tol}"
+        failed = sum(self.counts[s] for s in FAILING) - broken
+        counted = [of_groups] if broken else []
+        counted += [f"{failed} of {total} {what}"] if failed or not broken else []
         shown = [e.describe() for e in islice(self._iter_entries(True), limit)]
-        if failed > len(shown) > 0:
-            shown.append(f"and {failed - len(shown)} more")
+        if failed + broken > len(shown) > 0:
+            shown.append(f"and {failed + broken - len(shown)} more")
         details = "".join(f"; {x}" for x in [*shown, *self.notes])
-        return f"{self.name}: FAILED {failed} of {total} {what}{details} {tol}"
+        return f"{self.name}: FAILED {' and '.join(counted)}{details} {tol}"
 
     def failure_lines(self, limit: int = ENTRIES_SHOWN, more: str | None = None) -> list[str]:
         """The first ``limit`` failing entries, one ``Entry.describe()`` line each; then, if
-        ``more`` is given and some were left out, ``... <how many> more<more>``."""
+        ``more`` is given and some were left out, ``... <how many> more<more>``; none where the
+        whole result failed (``problem``: the summary says why)."""
+        if self.problem:
+            return []
         lines = [e.describe() for e in self.failures[:limit]]
         left = len(self.failures) - len(lines)
         return lines + ([f"... {left} more{more}"] if more is not None and left > 0 else [])
@@ -219,6 +236,7 @@ class NetworkVerdict:
             "name": self.name,
             "path": self.path,
             "ok": self.ok,
+            "nothing_to_check": self.nothing_to_check,
             "dtype": self.dtype,
             "mode": self.mode,
             "n_params": self.n_params,
@@ -227,8 +245,19 @@ class NetworkVerdict:
             "counts": dict(self.counts),
             "summary": self.summary(),
             "notes": list(self.notes),
+            "problem": self.problem,
             "entries": [e.to_dict() for e in self.entries],
         }
+
+
+def tally(verdicts: Iterable[NetworkVerdict]) -> str:
+    """``10 of 12 networks verified, 1 with nothing to check, 1 FAILED``: the networks with
+    nothing to check (every group frozen) are counted apart, neither verified nor failed."""
+    found = list(verdicts)
+    empty, failed = sum(v.nothing_to_check for v in found), sum(not v.ok for v in found)
+    line = f"{len(found) - empty - failed} of {len(found)} networks verified"
+    line += f", {empty} with nothing to check" if empty else ""
+    return line + (f", {failed} FAILED" if failed else "")
 
 
 def _entry(spec: Spec | None, c: GroupCheck, row: int) -> Entry:

@@ -6,28 +6,36 @@ Up to :data:`~gradcheck.checking.compare.PROJECTION_THRESHOLD` parameters every 
 with both oracles. Above it every entry is still compared with JAX (one backward pass), but finite
 differences run along one random direction per group (four forward passes each); a group whose
 entries disagree with JAX gets per-entry finite differences for its worst entries only.
-Loading a candidate by name is :mod:`~gradcheck.checking.candidates`; writing verdicts as JUnit
-XML, :mod:`~gradcheck.checking.junit`.
+
+What the candidate returned is checked first: a result that is not one dict per layer, or a
+candidate that raised, is the verdict's ``problem``; a group missing, misshapen or not numeric is
+a ``structure`` failure; a group in a narrower float dtype than the network's (float32 for a
+float64 network) is compared at that dtype's tolerance and is a ``dtype-mismatch`` where it agrees
+there. Loading a candidate by name is :mod:`~gradcheck.checking.candidates`; writing verdicts as
+JUnit XML, :mod:`~gradcheck.checking.junit`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from gradcheck import oracles
+from gradcheck.checking.candidates import raised_note
 from gradcheck.checking.compare import (
     ESCALATION_LIMIT,
     PROJECTION_THRESHOLD,
     compare_direction,
     compare_entries,
     compare_group,
+    dtype_mismatch,
     past_limit_status,
     structure_check,
 )
 from gradcheck.checking.tolerances import (
+    TOLERANCES,
     group_floor,
     jax_tolerance,
     precision_allowance,
@@ -39,6 +47,18 @@ from gradcheck.spec import Array, GradcheckError, GradientFn, Params, Spec
 __all__ = ["verify"]
 
 _MODES = ("auto", "entries", "projection")
+Group = tuple[int, str]  # (layer index, "W" or "b")
+
+
+class Returned(NamedTuple):
+    """What the candidate returned, judged before any value is: ``problem`` with the whole
+    result, groups that are ``bad`` (structure), groups returned in a ``narrower`` float dtype
+    than the network's (group -> that dtype's name), and one note per finding."""
+
+    problem: str
+    bad: set[Group]
+    narrower: dict[Group, str]
+    notes: list[str]
 
 
 def verify(
@@ -62,9 +82,10 @@ def verify(
     checks (``"entries"``) or random-direction checks (``"projection"``); ``fd_rel_step``
     overrides the finite-difference step ``h = fd_rel_step * max(|p|, 1)``; ``seed`` picks the
     directions. The candidate gets copies, so it may modify its arguments. An exception of a
-    type in ``catch`` raised by the candidate becomes a failed verdict naming it (the CLI and the
-    report pass :data:`~gradcheck.checking.candidates.CANDIDATE_FAILURES`, so one network the
-    candidate cannot handle does not stop a run); others propagate.
+    type in ``catch`` raised by the candidate becomes a failed verdict naming it and the line of
+    the candidate's file it came from (the CLI and the report pass
+    :data:`~gradcheck.checking.candidates.CANDIDATE_FAILURES`, so one network the candidate
+    cannot handle does not stop a run); others propagate.
     """
     p = spec.initial_params() if params is None else params
     x = spec.inputs() if inputs is None else np.asarray(inputs)
@@ -80,10 +101,9 @@ def verify(
             spec, [{k: np.array(a) for k, a in g.items()} for g in p], x.copy(), t.copy()
         )
     except catch as exc:
-        raised = f"candidate raised {type(exc).__name__}: {exc}"
-    bad, notes = _structure(p, hand)
-    if raised:
-        notes = [raised]
+        raised = raised_note(candidate, exc)
+    returned = _structure(p, hand, spec.dtype, raised)
+    bad, narrower, notes = returned.bad, returned.narrower, returned.notes
     loss, jax = oracles.jax_loss_and_grads(spec, p, x, t, checked=True)
     precision: list[dict[str, Any]] = [dict.fromkeys(g) for g in p]
     if spec.dtype != np.float64:  # measure the dtype's rounding: JAX again, in float64
@@ -94,18 +114,33 @@ def verify(
         ]
     n_params = sum(int(np.size(a)) for g in p for a in g.values())
     projection = mode == "projection" or (mode == "auto" and n_params > PROJECTION_THRESHOLD)
+    oracle: oracles.FDResult | oracles.DirectionalResult
     if projection:
-        directions = oracles.directional_finite_difference(
+        oracle = oracles.directional_finite_difference(
             spec, p, x, t, seed=seed, rel_step=fd_rel_step, checked=True
         )
-        checked = _projection_checks(
-            spec, (p, x, t), (hand, jax, precision), directions, bad, tolerance, notes
-        )
     else:
-        fd = oracles.finite_difference(spec, p, x, t, rel_step=fd_rel_step, checked=True)
-        checked = compare_entries(hand, jax, fd, tolerance, precision, bad)
-        checked += [structure_check(i, g) for i, g in sorted(bad) if g in p[i]]
-    checked += [structure_check(i, g) for i, g in sorted(bad) if g not in p[i]]
+        oracle = oracles.finite_difference(spec, p, x, t, rel_step=fd_rel_step, checked=True)
+
+    trainable = [(i, g) for i, layer in enumerate(p) for g in layer]
+
+    def compare(tol: Tolerance, only: set[Group]) -> list[GroupCheck]:
+        """The groups ``only``, compared at ``tol`` with whichever oracle ran."""
+        skip = set(trainable) - only
+        if isinstance(oracle, oracles.DirectionalResult):
+            grads = (hand, jax, precision)
+            return _projection_checks(spec, (p, x, t), grads, oracle, skip, tol, notes)
+        return compare_entries(hand, jax, oracle, tol, precision, skip)
+
+    checked = compare(tolerance, set(trainable) - bad - set(narrower))
+    for dtype in sorted(set(narrower.values())):  # at that dtype's tolerance, where it has one
+        only = {group for group, d in narrower.items() if d == dtype}
+        known = dtype in TOLERANCES
+        at = tolerance_for(dtype, rtol, atol) if known else tolerance
+        checked += [dtype_mismatch(c, keep_failures=known) for c in compare(at, only)]
+    checked += [structure_check(i, g) for i, g in sorted(bad)]
+    order = {group: k for k, group in enumerate(trainable)}  # then what was not trainable
+    checked.sort(key=lambda c: order.get((c.layer, c.group), len(order)))  # stable
     return NetworkVerdict(
         name=spec.name,
         path=spec.path,
@@ -116,17 +151,21 @@ def verify(
         tolerance=tolerance,
         checked=tuple(checked),
         notes=tuple(notes),
+        problem=returned.problem,
         spec=spec,
     )
 
 
-def _structure(params: Params, hand: Any) -> tuple[set[tuple[int, str]], list[str]]:
-    """Groups the candidate got structurally wrong (missing, extra, misshapen, not numbers)."""
+def _structure(params: Params, hand: Any, dtype: np.dtype[Any], raised: str) -> Returned:
+    """Judge what the candidate returned (see :class:`Returned`), or that it ``raised`` (the
+    note naming the exception); values are not looked at."""
     every = {(i, g) for i, layer in enumerate(params) for g in layer}
-    if not isinstance(hand, list | tuple) or len(hand) != len(params):
+    if raised or not isinstance(hand, list | tuple) or len(hand) != len(params):
         got = f"{len(hand)} items" if isinstance(hand, list | tuple) else type(hand).__name__
-        return every, [f"candidate returned {got}, expected a list of {len(params)} dicts"]
-    bad: set[tuple[int, str]] = set()
+        problem = raised or f"candidate returned {got}, expected a list of {len(params)} dicts"
+        return Returned(problem, every, {}, [problem])
+    bad: set[Group] = set()
+    narrower: dict[Group, str] = {}
     notes: list[str] = []
     for i, (want, got) in enumerate(zip(params, hand, strict=True)):
         if not isinstance(got, Mapping):
@@ -141,11 +180,16 @@ def _structure(params: Params, hand: Any) -> tuple[set[tuple[int, str]], list[st
             else:
                 a = np.asarray(got[g])
                 if a.dtype.kind in "fiu" and a.shape == np.shape(want[g]):
+                    if a.dtype.kind == "f" and np.finfo(a.dtype).eps > np.finfo(dtype).eps:
+                        narrower[i, g] = a.dtype.name
                     continue
                 problem = f"shape {a.shape} dtype {a.dtype}, expected {np.shape(want[g])}"
             bad.add((i, g))
             notes.append(f"candidate: layer {i + 1} {g}: {problem}")
-    return bad, notes
+    for name in sorted(set(narrower.values())):
+        where = ", ".join(f"layer {i + 1} {g}" for (i, g), d in narrower.items() if d == name)
+        notes.append(f"candidate returned {name} for a {dtype.name} network: {where}")
+    return Returned("", bad, narrower, notes)
 
 
 def _projection_checks(
@@ -153,17 +197,17 @@ def _projection_checks(
     data: tuple[Params, Array, Array],
     grads: tuple[Params, Params, list[dict[str, Any]]],
     directions: oracles.DirectionalResult,
-    bad: set[tuple[int, str]],
+    skip: set[Group],
     tolerance: Tolerance,
     notes: list[str],
 ) -> list[GroupCheck]:
-    """One direction per group; per-entry checks only where an entry disagrees with JAX."""
+    """One direction per group but ``skip``; per-entry checks only where an entry disagrees
+    with JAX."""
     hand, jax, precision = grads
     checked: list[GroupCheck] = []
     for i, layer in enumerate(jax):
         for g, j in layer.items():
-            if (i, g) in bad:
-                checked.append(structure_check(i, g))
+            if (i, g) in skip:
                 continue
             prec = precision[i][g]
             direction = compare_direction(i, g, hand[i][g], j, directions, tolerance, prec)

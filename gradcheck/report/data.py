@@ -29,6 +29,7 @@ __all__ = [
     "ReportError",
     "Summary",
     "network_sketch",
+    "network_word",
     "status_of",
     "summary_counts",
     "to_jsonable",
@@ -113,14 +114,17 @@ class ReportData(TypedDict):
 # Every verdict word the producing modules use, mapped to a chip colour.
 _STATUS: dict[str, BannerStatus] = {
     **dict.fromkeys(("match", "ok", "pass", "verified", "agree"), "pass"),
-    # a truncated print, an FD step that was the problem, a kink: reported, not failed
+    # a truncated print, an FD step that was the problem, a kink, every group frozen: reported
     **dict.fromkeys(
-        ("match-truncated", "fd-artefact", "precision-limited", "non-differentiable here", "warn"),
+        ("match-truncated", "fd-artefact", "precision-limited", "non-differentiable here"),
         "warn",
     ),
+    **dict.fromkeys(("nothing to check", "warn"), "warn"),
     **dict.fromkeys(
-        ("discrepancy", "backprop-bug", "structure", "oracle-disagreement", "unresolved"), "fail"
+        ("discrepancy", "backprop-bug", "structure", "dtype-mismatch", "oracle-disagreement"),
+        "fail",
     ),
+    "unresolved": "fail",
     **dict.fromkeys(("fail", "failed", "error", "disagree"), "fail"),
 }
 
@@ -128,6 +132,14 @@ _STATUS: dict[str, BannerStatus] = {
 def status_of(verdict: object) -> BannerStatus:
     """Chip colour of a verdict word; an unknown word is shown as a failure, never hidden."""
     return _STATUS.get(str(verdict).lower(), "fail")
+
+
+def network_word(verdict: Record) -> str:
+    """``verified``, ``failed`` or ``nothing to check`` (ok, every group frozen): a
+    ``NetworkVerdict.to_dict()``'s verdict in one word."""
+    if verdict.get("nothing_to_check"):
+        return "nothing to check"
+    return "verified" if verdict["ok"] else "failed"
 
 
 def _count(check: str, section: str, words: Sequence[str], order: Sequence[str]) -> CheckCount:
@@ -156,7 +168,7 @@ def summary_counts(
         _count(
             "gradient checks",
             "gradients",
-            ["verified" if v["ok"] else "failed" for v in gradients],
+            [network_word(v) for v in gradients],
             ("verified", "failed"),
         ),
         _count(

@@ -20,7 +20,13 @@ import numpy as np
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from gradcheck.report import svg
-from gradcheck.report.data import ReportData, ReportError, status_of, to_jsonable
+from gradcheck.report.data import (
+    ReportData,
+    ReportError,
+    network_word,
+    status_of,
+    to_jsonable,
+)
 
 __all__ = ["make_out_dir", "render_html", "write_report"]
 
@@ -60,6 +66,7 @@ def _environment() -> Environment:
     env.filters["num"] = _fmt
     env.filters["sci"] = lambda v: _fmt(v, ".2e")
     env.filters["status"] = status_of
+    env.filters["network_word"] = network_word
     env.filters["tolerance"] = _tolerance
     env.filters["le"] = _le
     env.filters["tojson_pretty"] = lambda v: json.dumps(to_jsonable(v), indent=2)
