@@ -1,10 +1,13 @@
 """The command line on bad input: one line on stderr naming the thing, exit status 2, no
-traceback; a candidate that raises fails its network (exit status 1) instead of the run."""
+traceback; a candidate that raises fails its network (exit status 1) instead of the run; help
+for every option with each command's exit statuses, Ctrl-C as one line and status 130, and
+click's shell completion."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import (
@@ -79,7 +82,8 @@ def test_report_records_a_candidate_that_raises_as_failures_instead_of_crashing(
     assert out.startswith(f"{builtin + 1} failures: wrote ")  # the built-in networks, 1 generated
     data = json.loads((out_dir / "report.json").read_text())
     assert [g["ok"] for g in data["gradients"]] == [False] * builtin
-    assert all(g["notes"] == ["candidate raised RuntimeError: boom"] for g in data["gradients"])
+    raised = "candidate raised RuntimeError: boom at candidate.py:2"
+    assert all(g["notes"] == [raised] for g in data["gradients"])
     generated = data["properties"]
     assert [n["ok"] for n in generated["networks"]] == [False]
     assert "candidate raised RuntimeError: boom" in generated["counterexample"]["summary"]
@@ -129,8 +133,7 @@ def test_report_rejects_a_bad_out_path_before_running_the_checks(
         (["verify", "--candidate", "{candidate}:missing"], "has no function 'missing'"),
         (["verify", "--candidate", "no_such_module_here:grads"], "ModuleNotFoundError"),
         (["verify", "{tmp}/empty"], "{tmp}/empty: no .toml files"),
-        (["verify", LINEAR, "--junit-xml", "{tmp}/nowhere/x.xml"], "--junit-xml {tmp}/nowhere"),
-        (["verify", LINEAR, "--junit-xml", "{tmp}/afile/x.xml"], "(Not a directory)"),
+        (["verify", LINEAR, "--junit-xml", "{tmp}/afile/x.xml"], "({tmp}/afile is not a folder)"),
         (["golden", "{tmp}/undocumented.toml"], "no [[documented]] values to check"),
         (["train", "{tmp}/none.toml", "--steps", "1"], "{tmp}/none.toml: no such file"),
     ],
@@ -147,3 +150,75 @@ def test_bad_input_is_one_line_naming_the_thing_and_status_2(
     status, out, err = run_cli(argv)
     assert status == 2 and out == ""
     assert_one_error_line(err, fragment.format(**names))
+
+
+# -- help, exit statuses, Ctrl-C and shell completion ------------------------------------------
+def test_every_option_has_help_and_every_command_names_its_exit_statuses() -> None:
+    import click
+
+    from gradcheck.cli import app
+
+    assert app.commands
+    for name, command in app.commands.items():
+        for param in command.params:
+            if isinstance(param, click.Option):
+                assert (param.help or "").strip(), f"{name} {param.opts[0]} has no help"
+        with click.Context(command, info_name=name) as ctx:
+            text = " ".join(command.get_help(ctx).split()).lower()
+        assert "exit status" in text and "130 interrupted" in text, name
+    with click.Context(app, info_name="gradcheck") as ctx:
+        text = " ".join(app.get_help(ctx).split())
+    assert "Exit status: 0 ok, 1 a check failed" in text and "130 interrupted" in text
+    for shell in ("bash", "zsh", "fish"):
+        assert f"_GRADCHECK_COMPLETE={shell}_source gradcheck" in text
+
+
+def test_ctrl_c_in_a_command_is_one_line_and_status_130(
+    monkeypatch: pytest.MonkeyPatch, run_cli: RunCli
+) -> None:
+    from gradcheck.training import runner
+
+    def interrupted(*_: object, on_progress: Any = None, **__: object) -> None:
+        on_progress(40)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "train", interrupted)
+    status, out, err = run_cli(["train", LINEAR, "--steps", "100", "--json", "--no-cache"])
+    assert (status, out, err) == (130, "", "gradcheck: train: interrupted after 40 of 100 steps\n")
+
+    def schema() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("gradcheck.cli.spec_commands.spec_json_schema", schema)
+    assert run_cli(["schema"]) == (130, "", "gradcheck: schema: interrupted\n")
+
+
+@pytest.mark.parametrize(
+    ("words", "cword", "want"),
+    [
+        ("gradcheck tr", 1, ["plain,train"]),
+        ("gradcheck train --opt", 2, ["plain,--optimizer"]),
+        ("gradcheck train --device", 3, ["plain,auto", "plain,cpu", "plain,gpu"]),
+        ("gradcheck verify net", 2, ["file,net"]),
+        ("gradcheck train net", 2, ["file,net"]),
+    ],
+)
+def test_shell_completion_completes_commands_options_choices_and_files(
+    words: str, cword: int, want: list[str], monkeypatch: pytest.MonkeyPatch, run_cli: RunCli
+) -> None:
+    monkeypatch.setenv("_GRADCHECK_COMPLETE", "bash_complete")
+    monkeypatch.setenv("COMP_WORDS", words)  # word COMP_CWORD, past the end here, is ""
+    monkeypatch.setenv("COMP_CWORD", str(cword))
+    assert run_cli([]) == (0, "\n".join(want) + "\n", "")
+
+
+@pytest.mark.parametrize(
+    ("shell", "marker"),
+    [("bash", "complete -o"), ("zsh", "#compdef"), ("fish", "complete --no-files")],
+)
+def test_shell_completion_scripts_are_printed_for_bash_zsh_and_fish(
+    shell: str, marker: str, monkeypatch: pytest.MonkeyPatch, run_cli: RunCli
+) -> None:
+    monkeypatch.setenv("_GRADCHECK_COMPLETE", f"{shell}_source")
+    status, out, err = run_cli([])
+    assert status == 0 and err == "" and marker in out and "_gradcheck_completion" in out

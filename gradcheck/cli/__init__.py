@@ -5,18 +5,57 @@ the console entry point and the one place that turns errors into exit statuses: 
 check disagreed, 2 bad input (one line on stderr, no traceback). Each command lives in a module
 named for it and registers itself on :data:`app` when imported; the imports at the end of this
 module make sure they all are. Anything that imports JAX is imported inside a command, so that
-``gradcheck -h`` stays quick.
+``gradcheck -h`` stays quick. Ctrl-C (SIGINT) ends any command with one line and status 130
+(:class:`Interrupted`); shell completion is click's, enabled as the group's epilog says.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
 
 from gradcheck.spec import GradcheckError
 
-__all__ = ["app", "main"]
+__all__ = ["Interrupted", "app", "main"]
+
+# Shown by `gradcheck -h`; "\b" keeps click from rewrapping the paragraph after it.
+_EPILOG = """Exit status: 0 ok, 1 a check failed (verify, report), 2 bad input (one line on stderr,
+no traceback), 130 interrupted (Ctrl-C).
+
+\b
+Shell completion: add the line for your shell to its startup file (or save the
+script once, e.g. _GRADCHECK_COMPLETE=bash_source gradcheck > ~/.gradcheck.bash,
+and source that file, for a quicker shell start).
+  bash, ~/.bashrc:  eval "$(_GRADCHECK_COMPLETE=bash_source gradcheck)"
+  zsh, ~/.zshrc:    eval "$(_GRADCHECK_COMPLETE=zsh_source gradcheck)"
+  fish, ~/.config/fish/completions/gradcheck.fish:
+                    _GRADCHECK_COMPLETE=fish_source gradcheck | source
+"""
+
+
+class Interrupted(Exception):
+    """Ctrl-C (SIGINT) stopped a command: :func:`main` prints the message as one line on stderr
+    and exits with status 130."""
+
+
+class _Group(click.Group):
+    """The command group; a KeyboardInterrupt in any command becomes :class:`Interrupted` here,
+    before click would turn it into an abort with a blank line."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise Interrupted(f"{ctx.invoked_subcommand or 'gradcheck'}: interrupted") from None
+
+
+def exit_statuses(ok: str, failed: str | None = None) -> str:
+    """A command's help epilog naming its exit statuses: 0 ``ok``, 1 ``failed`` (if it has one),
+    2 bad input, 130 interrupted."""
+    one = f", 1 {failed}" if failed else ""
+    return f"Exit status: 0 {ok}{one}, 2 bad input (one line on stderr), 130 interrupted (Ctrl-C)."
 
 
 def _enable_x64() -> None:
@@ -26,14 +65,14 @@ def _enable_x64() -> None:
     jax.config.update("jax_enable_x64", True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]}, epilog=_EPILOG)
 @click.version_option(package_name="gradcheck")
 def app() -> None:
     """Prove hand-derived backpropagation right or wrong."""
 
 
 # Each command returns its exit status (0 ok, 1 disagreement); bad input raises a
-# GradcheckError, which main() turns into one line and status 2.
+# GradcheckError, which main() turns into one line and status 2; Ctrl-C raises Interrupted.
 
 
 def _error_line(message: str) -> None:
@@ -43,9 +82,19 @@ def _error_line(message: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: project errors and usage errors become one line on stderr and exit
-    status 2; a command's returned int is the exit status."""
+    status 2, Ctrl-C one line and status 130; a command's returned int is the exit status.
+    (``_GRADCHECK_COMPLETE=..._source`` in the environment: click's shell completion instead.)"""
     try:
         status = app.main(args=argv, prog_name="gradcheck", standalone_mode=False)
+    except Interrupted as exc:
+        if sys.stderr.isatty():
+            click.echo(err=True)  # past the terminal's "^C"
+        click.echo(f"gradcheck: {exc}", err=True)
+        if argv is None:  # the console entry point: end now, not after Python's shutdown,
+            sys.stdout.flush()  # which takes about a second once XLA is loaded
+            sys.stderr.flush()
+            os._exit(130)
+        sys.exit(130)
     except GradcheckError as exc:
         _error_line(str(exc))
         sys.exit(2)

@@ -6,13 +6,21 @@ from __future__ import annotations
 
 import click
 
-from gradcheck.cli import _enable_x64, app
+from gradcheck.cli import _enable_x64, app, exit_statuses
 
 _REPORT_EXAMPLES = 100  # generated networks by default; the whole report then takes ~15 s
 
 
-@app.command("report")
-@click.option("--out", default="reports", show_default=True, help="Folder for index.html + JSON.")
+@app.command(
+    "report", epilog=exit_statuses("everything verified", "a check failed (the report says which)")
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=str),
+    default="reports",
+    show_default=True,
+    help="Folder for index.html + JSON.",
+)
 @click.option(
     "--examples",
     type=click.IntRange(min=0),
@@ -20,7 +28,13 @@ _REPORT_EXAMPLES = 100  # generated networks by default; the whole report then t
     show_default=True,
     help="Generated networks to verify.",
 )
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seed of the generated networks.",
+)
 @click.option(
     "--candidate",
     metavar="MODULE:FUNCTION",

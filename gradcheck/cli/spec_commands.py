@@ -9,26 +9,26 @@ import json
 
 import click
 
-from gradcheck.cli import app
+from gradcheck.cli import app, exit_statuses
 from gradcheck.spec import GradcheckError, spec_json_schema
 
 
-@app.command()
+@app.command(epilog=exit_statuses("printed"))
 def schema() -> int:
     """Print the JSON Schema of a network spec (TOML file) as JSON."""
     click.echo(json.dumps(spec_json_schema(), indent=2))
     return 0
 
 
-@app.command()
+@app.command(epilog=exit_statuses("every value has a verdict"))
 @click.argument("specs", nargs=-1, type=click.Path(path_type=str))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of records instead.")
 def golden(specs: tuple[str, ...], as_json: bool) -> int:
     """Recompute every number a network's document prints and judge it.
 
     SPECS are TOML files or folders (default: the built-in networks with documented values).
-    Each value gets match, match-truncated or discrepancy (with its cause). Exit status 0 once
-    every value has a verdict: discrepancies are findings about the document, not failures.
+    Each value gets match, match-truncated or discrepancy (with its cause): discrepancies are
+    findings about the document, not failures of the command.
     """
     from rich.console import Console
     from rich.markup import escape

@@ -10,10 +10,10 @@ import json
 
 import click
 
-from gradcheck.cli import _enable_x64, app
+from gradcheck.cli import _enable_x64, app, exit_statuses
 
 
-@app.command("verify")
+@app.command("verify", epilog=exit_statuses("every network verified", "a network disagreed"))
 @click.argument("specs", nargs=-1, type=click.Path(path_type=str))
 @click.option(
     "--examples",
@@ -64,18 +64,21 @@ def verify_command(
     """Check a gradient function against JAX and finite differences.
 
     SPECS are TOML files or folders (default: the built-in networks), plus --examples
-    generated networks. Exit status 0 when every network verifies, 1 when any disagrees.
+    generated networks.
     """
     import functools
 
     from gradcheck.checking.candidates import CANDIDATE_FAILURES, load_candidate
-    from gradcheck.checking.junit import write_junit_xml
+    from gradcheck.checking.junit import prepare_junit_path, write_junit_xml
     from gradcheck.checking.tolerances import TOLERANCES
+    from gradcheck.checking.verdict import tally
     from gradcheck.checking.verification import verify
     from gradcheck.generate.strategies import sample_networks
     from gradcheck.hand import hand_grads
     from gradcheck.spec import builtin_networks_dir, load_specs
 
+    if junit_xml:
+        prepare_junit_path(junit_xml)  # a bad path fails now, not after every check ran
     _enable_x64()
     fn = hand_grads if candidate is None else load_candidate(candidate)
     check = functools.partial(verify, fn, rtol=rtol, atol=atol, mode=mode, catch=CANDIDATE_FAILURES)
@@ -94,10 +97,6 @@ def verify_command(
         click.echo(f"{mark} {v.summary(limit=0)}")
         for line in v.failure_lines(more=" (see --json)"):
             click.echo(f"     {line}")
-    failed = sum(not v.ok for v in verdicts)
     who = "hand-derived backprop" if candidate is None else candidate
-    click.echo(
-        f"{who}: {len(verdicts) - failed} of {len(verdicts)} networks verified"
-        + (f", {failed} FAILED" if failed else "")
-    )
+    click.echo(f"{who}: {tally(verdicts)}")
     return 0 if ok else 1

@@ -13,8 +13,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
+from jax import numpy as jnp
 
 from gradcheck.spec import Spec
+from gradcheck.training.calls import CALL_RECORDS
 from gradcheck.training.jax_step import UPDATE_RULES as STEP_RULES
 from gradcheck.training.jax_step import Net, Tree, merge
 from gradcheck.training.jax_step import forward as jax_forward
@@ -91,3 +93,37 @@ def _compiled(
 
 def _avals(args: Sequence[Any]) -> tuple[tuple[tuple[int, ...], str], ...]:
     return tuple((tuple(a.shape), str(a.dtype)) for a in jax.tree.leaves(args))
+
+
+def _timed_loop(
+    net: Net, optimizer: str, rule: str
+) -> Callable[..., tuple[Tree, Tree, jax.Array, jax.Array, jax.Array]]:
+    """Like :func:`gradcheck.training.compiled._loop`, but the number of records (at most
+    CALL_RECORDS; the losses past it are zeros) and the steps per record are run-time
+    arguments, so one compiled program serves calls of any size."""
+
+    def run(
+        params: Tree,
+        state: Tree,
+        frozen: Tree,
+        x: jax.Array,
+        t: jax.Array,
+        lr: jax.Array,
+        n_records: jax.Array,
+        every: jax.Array,
+    ) -> tuple[Tree, Tree, jax.Array, jax.Array, jax.Array]:
+        _TRACES[0] += 1  # once per trace, as in _loop
+        step = STEP_RULES[rule](net, optimizer, lr, frozen, x, t)
+
+        def record(i: jax.Array, carry: tuple[Tree, jax.Array]) -> tuple[Tree, jax.Array]:
+            (params_state, losses) = carry
+            params_state, loss = step(params_state)
+            params_state = jax.lax.fori_loop(0, every - 1, lambda _i, c: step(c)[0], params_state)
+            return params_state, losses.at[i].set(loss)
+
+        losses = jnp.zeros(CALL_RECORDS, dtype=x.dtype)
+        (params, state), losses = jax.lax.fori_loop(0, n_records, record, ((params, state), losses))
+        nets, outs = jax_forward(net, merge(params, frozen), x)
+        return params, state, losses, outs[-1], jax_loss(net, nets[-1], t)
+
+    return run

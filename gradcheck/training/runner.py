@@ -15,9 +15,10 @@ Update rules, per step with learning rate ``lr``:
 * ``output-first``: plain SGD layer by layer from the output down, each layer's delta computed
   with the *already updated* weights above it (the rule some hand-worked documents use).
 
-One compiled program per network shape, optimizer, rule, step count and placement: a second
-run of the same shape reuses it (:func:`trace_count` counts traces); that program and its cache
-are in :mod:`gradcheck.training.compiled`, and the result record in
+One compiled program per network shape, optimizer, rule, step count and placement (a run timed
+with ``chunk_seconds``: one whatever its step count and call sizes, :func:`_timed_loop`): a
+second run of the same shape reuses it (:func:`trace_count` counts traces); that program and its
+cache are in :mod:`gradcheck.training.compiled`, and the result record in
 :mod:`gradcheck.training.result`. This module holds :func:`train`, which checks its options and
 runs one of the two backends, and re-exports the names callers import from here. Nothing here
 changes a global JAX setting except :func:`enable_compilation_cache`, which a caller asks for.
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 
 import jax
 import numpy as np
@@ -37,7 +38,21 @@ from gradcheck.hand import loss_value as numpy_loss_value
 from gradcheck.hand import train_numpy
 from gradcheck.layers import GRADIENT_DESCENT, OUTPUT_FIRST
 from gradcheck.spec import Array, Params, Spec
-from gradcheck.training.compiled import _compiled, _compiler_options, _loop, trace_count
+from gradcheck.training.calls import (
+    CALL_RECORDS,
+    Call,
+    first_call,
+    fixed_calls,
+    segments,
+    timed_calls,
+)
+from gradcheck.training.compiled import (
+    _compiled,
+    _compiler_options,
+    _loop,
+    _timed_loop,
+    trace_count,
+)
 from gradcheck.training.devices import (
     DEVICES,
     DeviceError,
@@ -85,6 +100,7 @@ def train(
     data_parallel: bool = False,
     record_every: int = 1,
     chunks: int = 1,
+    chunk_seconds: float | None = None,
     params: Params | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> TrainResult:
@@ -92,7 +108,10 @@ def train(
 
     ``learning_rate``/``dtype`` default to the spec's. ``chunks`` splits the run into that many
     calls of one compiled program, calling ``on_progress(steps_done)`` after each.
-    ``data_parallel`` shards the samples across every device of the chosen kind.
+    ``chunk_seconds`` instead sizes the calls from measured time so that each takes about that
+    long (one compiled program with run-time step counts, whatever the sizes): a caller can then
+    act between calls (Ctrl-C cannot stop a call). ``data_parallel`` shards the samples across
+    every device of the chosen kind. The NumPy backend runs in one piece, without progress.
     """
     _check_choice("backend", backend, BACKENDS)
     _check_choice("optimizer", optimizer, OPTIMIZERS)
@@ -103,6 +122,10 @@ def train(
             raise TrainError(f"{name}: must be at least {least}, got {value}")
     if chunks < 1:
         raise TrainError(f"chunks: must be at least 1, got {chunks}")
+    if chunk_seconds is not None and not (math.isfinite(chunk_seconds) and chunk_seconds > 0):
+        raise TrainError(f"chunk_seconds: must be a finite number > 0, got {chunk_seconds!r}")
+    if chunk_seconds is not None and chunks > 1:
+        raise TrainError("chunks and chunk_seconds: give one or the other")
     if learning_rate is not None and not (math.isfinite(learning_rate) and learning_rate > 0):
         raise TrainError(f"learning_rate: must be a finite number > 0, got {learning_rate!r}")
     if rule == OUTPUT_FIRST and optimizer != "sgd":
@@ -116,8 +139,13 @@ def train(
         )
     with jax.enable_x64(trained.dtype == np.float64):
         place = placement(device, data_parallel, len(trained.model.samples))
+        calls = (
+            timed_calls(steps, record_every, chunk_seconds, first_call(trained))
+            if chunk_seconds is not None and steps > 0
+            else None
+        )
         return _train_jax(
-            trained, steps, optimizer, rule, place, record_every, chunks, start, on_progress
+            trained, steps, optimizer, rule, place, record_every, chunks, calls, start, on_progress
         )
 
 
@@ -137,19 +165,6 @@ def _with_options(spec: Spec, dtype: str | None, learning_rate: float | None) ->
     return spec if model is spec.model else Spec(model, spec.path)
 
 
-def _segments(steps: int, every: int, chunks: int) -> list[tuple[int, int]]:
-    """``(records, steps per record)`` per compiled call: equal chunks of whole records, any
-    leftover records, then one short record when ``every`` does not divide ``steps``."""
-    full, rest = divmod(steps, every)
-    per_chunk = max(1, math.ceil(full / chunks))
-    segments = [(per_chunk, every)] * (full // per_chunk)
-    if full % per_chunk:
-        segments.append((full % per_chunk, every))
-    if rest:
-        segments.append((1, rest))
-    return segments
-
-
 def _train_jax(
     spec: Spec,
     steps: int,
@@ -158,6 +173,7 @@ def _train_jax(
     place: Placement,
     record_every: int,
     chunks: int,
+    timed: Generator[Call, float, None] | None,
     start: Params,
     on_progress: Callable[[int], None] | None,
 ) -> TrainResult:
@@ -171,22 +187,37 @@ def _train_jax(
     compile_s = run_s = 0.0
     history: list[Array] = []
     done = 0
-    segments = _segments(steps, record_every, chunks) or [(0, 1)]  # 0 steps: outputs only
     options = _compiler_options(spec, steps)
-    for n_records, every in segments:
-        key = ("loop", net, optimizer, rule, n_records, every, place.key)
-        args = (params, state, frozen, x, t, lr)
-        shardings = ((rep, rep, rep, batch, batch, rep), (rep,) * 5)
-        program = _loop(net, optimizer, rule, n_records, every)
+    parts = segments(steps, record_every, chunks) or [(0, 1)]  # 0 steps: outputs only
+    calls = timed or fixed_calls(parts)
+    call: Call | None = next(calls)
+    while call is not None:
+        n_records, every, keep = call
+        args: tuple[object, ...] = (params, state, frozen, x, t, lr)
+        if timed is None:
+            key: tuple[object, ...] = ("loop", net, optimizer, rule, n_records, every, place.key)
+            program = _loop(net, optimizer, rule, n_records, every)
+        else:
+            key = ("timed", net, optimizer, rule, CALL_RECORDS, place.key)
+            program = _timed_loop(net, optimizer, rule)
+            args += (np.int32(n_records), np.int32(every))
+        shardings = ((rep, rep, rep, batch, batch, rep) + (rep,) * (len(args) - 6), (rep,) * 5)
         run, seconds = _compiled(key, program, args, shardings, options)
         compile_s += seconds
         began = time.perf_counter()
         params, state, losses, outputs, loss = run(*args)
-        history.append(np.array(losses))  # waits for the chunk to finish
-        run_s += time.perf_counter() - began
+        losses = np.array(losses)  # waits for the call to finish
+        took = time.perf_counter() - began
+        run_s += took
+        if keep:
+            history.append(losses[:n_records])
         done += n_records * every
         if on_progress is not None:
             on_progress(done)
+        try:
+            call = calls.send(took)
+        except StopIteration:
+            call = None
     return TrainResult(
         spec=spec,
         backend="jax",

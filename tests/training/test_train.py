@@ -1,15 +1,20 @@
 """gradcheck.training.runner: the compiled JAX loop against the hand-derived NumPy loop (seeds, a
 table of networks, generated networks, float32), compile once per shape, frozen and shared groups,
 the output-first rule and the seed document's 10000-step outputs, optax optimizers, data-parallel
-sharding on several host devices, the persistent compilation cache, and the ``train`` command."""
+sharding on several host devices, the persistent compilation cache, runs in calls sized from
+measured time, and the ``train`` command with its progress and Ctrl-C."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -26,6 +31,7 @@ from gradcheck.spec import (
     Params,
     Spec,
 )
+from gradcheck.training import calls as call_plan
 from gradcheck.training.runner import (
     BACKENDS,
     DEVICES,
@@ -485,3 +491,134 @@ def test_cheap_runs_skip_xla_backend_optimisation_and_big_ones_keep_it(sigmoid_s
     seed = sigmoid_seed
     assert _compiler_options(seed, 10_000) == {"xla_backend_optimization_level": 0}
     assert _compiler_options(seed, 10_000_000) == {}
+
+
+# -- timed calls, progress and Ctrl-C ----------------------------------------------------------
+def _timed_plan(steps: int, every: int, first: int, step_seconds: float) -> list[tuple[int, ...]]:
+    """The calls a timed run of 0.2 s calls makes when each step takes ``step_seconds``."""
+    plan = call_plan.timed_calls(steps, every, 0.2, first)
+    calls = [next(plan)]
+    while True:
+        try:
+            calls.append(plan.send(calls[-1][0] * calls[-1][1] * step_seconds))
+        except StopIteration:
+            return calls
+
+
+@pytest.mark.parametrize(
+    ("steps", "every", "first", "step_seconds"),
+    [(10**9, 2 * 10**6, 125_000, 1e-7), (10**6, 1, 10, 1e-6), (12_345, 100, 1, 1e-3)],
+)
+def test_timed_calls_take_about_the_time_asked_and_keep_one_loss_per_record(
+    steps: int, every: int, first: int, step_seconds: float
+) -> None:
+    calls = _timed_plan(steps, every, first, step_seconds)
+    assert calls[0][0] * calls[0][1] <= first
+    assert sum(n * k for n, k, _ in calls) == steps
+    assert sum(n for n, _, keep in calls if keep) == -(-steps // every)  # one loss per record
+    assert all(n * k * step_seconds <= 0.2 + 1e-9 for n, k, _ in calls)
+    assert all(n <= call_plan.CALL_RECORDS for n, _, _ in calls)
+    if steps * step_seconds > 10:  # a long run: past the first calls, about 0.2 s each
+        assert np.median([n * k * step_seconds for n, k, _ in calls]) > 0.05
+
+
+def test_timed_run_equals_one_scan_in_one_program_and_reports_progress_per_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(call_plan, "FIRST_CALL_WORK", 1)  # a first call of one step
+    spec = TABLE["tanh-relu-per-neuron-bias"]
+    whole = train(spec, 3000, device="cpu", record_every=7)
+    seen: list[int] = []
+    before = trace_count()
+    timed = train(
+        spec, 3000, device="cpu", record_every=7, chunk_seconds=1e-4, on_progress=seen.append
+    )
+    assert trace_count() - before <= 1  # one program whatever the call sizes (0: compiled before)
+    assert len(seen) > 3 and seen[0] == 1 and seen == sorted(seen) and seen[-1] == 3000
+    assert len(timed.loss_history) == len(whole.loss_history) == 429
+    np.testing.assert_allclose(timed.loss_history, whole.loss_history, rtol=1e-12)
+    _assert_params_close(timed.params, whole.params, "float64")
+    assert timed.loss == pytest.approx(whole.loss, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"chunk_seconds": 0.0}, "chunk_seconds: must be a finite number > 0, got 0.0"),
+        ({"chunk_seconds": 0.1, "chunks": 2}, "chunks and chunk_seconds: give one or the other"),
+    ],
+)
+def test_bad_chunk_seconds_raise_one_line(
+    options: dict[str, Any], message: str, linear_seed: Spec
+) -> None:
+    with pytest.raises(GradcheckError, match=message):
+        train(linear_seed, 2, **options)
+
+
+PROGRESS_LINE = re.compile(
+    r"gradcheck: train: (\d+) of 1000000000 steps, about \d+(\.\d)? (s|min|h) left"
+)
+
+
+def test_train_command_stops_on_sigint_within_a_second_with_status_130() -> None:
+    """A JAX run goes in calls of about 0.2 s, so SIGINT ends it between two: status 130, one
+    line, nothing on stdout; off a terminal it first printed a progress line with an estimate."""
+    seed = str(seed_path("sigmoid-2-2-2"))
+    command = [sys.executable, "-m", "gradcheck", "train", seed, "--steps", "1000000000"]
+    proc = subprocess.Popen(
+        [*command, "--json", "--no-cache"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    watchdog = threading.Timer(60, proc.kill)
+    watchdog.start()
+    try:
+        first = proc.stderr.readline() if proc.stderr else ""  # after 1 s of training
+        shown = PROGRESS_LINE.fullmatch(first.rstrip("\n"))
+        assert shown, first
+        time.sleep(0.3)  # so that the signal comes mid-call, not just after a line
+        signalled = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+        took = time.monotonic() - signalled
+    finally:
+        watchdog.cancel()
+        proc.kill()
+    assert proc.returncode == 130 and took < 3, (proc.returncode, took, err)
+    assert out == "" and "Traceback" not in err and len(err.splitlines()) == 1, err
+    stopped = re.fullmatch(r"gradcheck: train: interrupted after (\d+) of 1000000000 steps\n", err)
+    assert stopped and int(stopped[1]) >= int(shown[1])
+
+
+def test_progress_is_quiet_for_a_second_then_a_line_every_five_seconds(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clock = [100.0]
+    monkeypatch.setattr(train_command.time, "monotonic", lambda: clock[0])
+    progress = train_command._Progress("net", 1_000_000, terminal=False)
+    for now, done in [
+        (100.0, 1000),
+        (100.5, 51_000),
+        (101.0, 101_000),
+        (103.0, 301_000),
+        (106.0, 601_000),
+        (106.5, 651_000),
+        (140.0, 1_000_000),
+    ]:
+        clock[0] = now
+        progress(done)
+    assert capsys.readouterr().err.splitlines() == [
+        "gradcheck: train: 101000 of 1000000 steps, about 9 s left",
+        "gradcheck: train: 601000 of 1000000 steps, about 4 s left",
+    ]  # 100,000 steps/s since the first report; nothing once done
+    assert train_command._duration(200) == "3 min" and train_command._duration(9000) == "2.5 h"
+    assert progress.done == 1_000_000
+
+
+def test_output_is_printed_whole_ctrl_c_is_ignored_meanwhile() -> None:
+    before = signal.getsignal(signal.SIGINT)
+    with train_command._uninterrupted():
+        os.kill(os.getpid(), signal.SIGINT)  # would raise KeyboardInterrupt outside
+        time.sleep(0.01)
+    assert signal.getsignal(signal.SIGINT) is before
