@@ -46,6 +46,7 @@ _ACT: dict[str, Callable[[Any, float], Any]] = {
     "relu": lambda z, s: jax.nn.relu(z),
     "leaky_relu": lambda z, s: jnp.where(z > 0, z, s * z),
     "softplus": lambda z, s: jax.nn.softplus(z),
+    "elu": lambda z, s: jax.nn.elu(z),
     "softmax": lambda z, s: jax.nn.softmax(z, axis=-1),
 }
 

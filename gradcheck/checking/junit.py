@@ -11,12 +11,26 @@ from pathlib import Path
 from gradcheck.checking.verdict import NetworkVerdict
 from gradcheck.spec import GradcheckError
 
-__all__ = ["write_junit_xml"]
+__all__ = ["prepare_junit_path", "write_junit_xml"]
+
+
+def prepare_junit_path(path: str | Path) -> Path:
+    """The JUnit file's folder, created if missing (like ``report --out``), checked before any
+    check runs: a path below a regular file is a one-line error."""
+    target = Path(path)
+    blocked = next((p for p in target.parents if p.exists() and not p.is_dir()), None)
+    if blocked is not None:
+        raise GradcheckError(f"--junit-xml {target}: cannot write ({blocked} is not a folder)")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GradcheckError(f"--junit-xml {target}: cannot write ({exc.strerror})") from None
+    return target
 
 
 def write_junit_xml(verdicts: Sequence[NetworkVerdict], path: str | Path) -> None:
     """One JUnit ``testcase`` per network (failure message: the summary line), written to a
-    temporary file beside ``path`` and renamed into place."""
+    temporary file beside ``path`` (its folder created if missing) and renamed into place."""
     failures = sum(not v.ok for v in verdicts)
     suite = ET.Element(
         "testsuite",
@@ -38,6 +52,7 @@ def write_junit_xml(verdicts: Sequence[NetworkVerdict], path: str | Path) -> Non
     temporary = target.with_name(f".{target.name}.tmp{os.getpid()}")
     root = ET.Element("testsuites")
     root.append(suite)
+    prepare_junit_path(target)
     try:
         ET.ElementTree(root).write(temporary, encoding="utf-8", xml_declaration=True)
         os.replace(temporary, target)

@@ -191,7 +191,10 @@ def test_candidate_exceptions_propagate_unless_caught(linear_seed: Spec) -> None
     with pytest.raises(IndexError):
         verify(broken, linear_seed)
     verdict = verify(broken, linear_seed, catch=(IndexError,))
-    assert not verdict.ok and verdict.notes == ("candidate raised IndexError: no such unit",)
+    at = f"test_verify.py:{broken.__code__.co_firstlineno + 1}"  # where the candidate raised
+    assert not verdict.ok and verdict.notes == (
+        f"candidate raised IndexError: no such unit at {at}",
+    )
 
 
 def test_the_candidate_gets_copies(sigmoid_seed: Spec) -> None:
@@ -245,6 +248,13 @@ def test_junit_xml_has_one_testcase_per_network_and_no_temporary_left(
     failure = cases[1].find("failure")
     assert failure is not None and "w2 (layer 1 W[0,1])" in failure.get("message", "")
     assert [p.name for p in tmp_path.iterdir()] == ["out.xml"]
+
+
+def test_junit_xml_creates_its_missing_folders(tmp_path: Path, sigmoid_seed: Spec) -> None:
+    target = tmp_path / "reports" / "ci" / "junit.xml"
+    write_junit_xml([verify(hand_grads, sigmoid_seed)], target)
+    assert [p.name for p in target.parent.iterdir()] == ["junit.xml"]
+    assert ET.parse(target).getroot().find("testsuite") is not None
 
 
 def test_cli_verify_exits_0_when_everything_verifies(run_cli: RunCli) -> None:
