@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
 from gradcheck.spec import GradcheckError
+
+Command = TypeVar("Command", bound=Callable[..., Any])
 
 __all__ = ["Interrupted", "app", "main"]
 
@@ -56,6 +60,29 @@ def exit_statuses(ok: str, failed: str | None = None) -> str:
     2 bad input, 130 interrupted."""
     one = f", 1 {failed}" if failed else ""
     return f"Exit status: 0 {ok}{one}, 2 bad input (one line on stderr), 130 interrupted (Ctrl-C)."
+
+
+def generated_options(examples: int, what: str) -> Callable[[Command], Command]:
+    """``--examples N`` (default ``examples``) and ``--seed S``: the generated networks a
+    command checks (``what``: what they are checked besides)."""
+
+    def decorate(command: Command) -> Command:
+        command = click.option(
+            "--seed",
+            type=click.IntRange(min=0),
+            default=0,
+            show_default=True,
+            help="Seed of the generated networks.",
+        )(command)
+        return click.option(
+            "--examples",
+            type=click.IntRange(min=0),
+            default=examples,
+            show_default=True,
+            help=f"Generated networks checked besides {what} (0: none).",
+        )(command)
+
+    return decorate
 
 
 def _enable_x64() -> None:

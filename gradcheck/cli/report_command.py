@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import click
 
-from gradcheck.cli import _enable_x64, app, exit_statuses
+from gradcheck.cli import _enable_x64, app, exit_statuses, generated_options
 
 _REPORT_EXAMPLES = 100  # generated networks by default; the whole report then takes ~15 s
 
@@ -21,20 +21,7 @@ _REPORT_EXAMPLES = 100  # generated networks by default; the whole report then t
     show_default=True,
     help="Folder for index.html + JSON.",
 )
-@click.option(
-    "--examples",
-    type=click.IntRange(min=0),
-    default=_REPORT_EXAMPLES,
-    show_default=True,
-    help="Generated networks to verify.",
-)
-@click.option(
-    "--seed",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Seed of the generated networks.",
-)
+@generated_options(_REPORT_EXAMPLES, "the built-in networks")
 @click.option(
     "--candidate",
     metavar="MODULE:FUNCTION",

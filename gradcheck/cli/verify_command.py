@@ -10,25 +10,12 @@ import json
 
 import click
 
-from gradcheck.cli import _enable_x64, app, exit_statuses
+from gradcheck.cli import _enable_x64, app, exit_statuses, generated_options
 
 
 @app.command("verify", epilog=exit_statuses("every network verified", "a network disagreed"))
 @click.argument("specs", nargs=-1, type=click.Path(path_type=str))
-@click.option(
-    "--examples",
-    type=click.IntRange(min=0),
-    default=10,
-    show_default=True,
-    help="Generated networks checked besides SPECS (0: none).",
-)
-@click.option(
-    "--seed",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Seed of those networks.",
-)
+@generated_options(10, "SPECS")
 @click.option(
     "--candidate",
     metavar="MODULE:FUNCTION",
