@@ -145,6 +145,7 @@ def main(argv: list[str] | None = None) -> None:
 # Register the commands on `app` (`gradcheck -h` lists them by name). Last, because each of
 # these modules imports `app` from here.
 from gradcheck.cli import (  # noqa: E402, F401
+    contract_command,
     report_command,
     spec_commands,
     train_command,

@@ -1,8 +1,8 @@
-"""The losses gradcheck knows, declared once: name, formula, reduction, pairing.
+"""The losses gradcheck knows, declared once: name, formula, reduction, gradient, pairing.
 
 Each side implements them on its own under these names. The reduction is part of the contract a
-candidate must meet: ``half_sse`` sums over samples and outputs, ``mse`` averages over both,
-``softmax_cross_entropy`` averages over samples.
+candidate must meet (``gradcheck contract`` prints it): ``half_sse`` sums over samples and
+outputs, ``mse`` averages over both, ``softmax_cross_entropy`` averages over samples.
 """
 
 from __future__ import annotations
@@ -16,20 +16,36 @@ __all__ = ["LOSSES", "LossInfo", "loss_info"]
 
 @dataclass(frozen=True)
 class LossInfo:
-    """``formula`` for people; ``output_activation``: the output activation the loss requires
-    (``None``: any)."""
+    """``formula``: ``E`` for people (``o`` the output layer's out, ``t`` the target, ``B`` the
+    batch); ``reduction``: how ``E`` combines samples and outputs; ``gradient``: ``dE/do`` (or
+    ``dE/dnet`` of the output layer where the loss requires an output activation);
+    ``output_activation``: the output activation the loss requires (``None``: any)."""
 
     name: str
     formula: str
+    reduction: str
+    gradient: str
     output_activation: str | None = None
 
 
 _DECLARED = (
-    LossInfo("half_sse", "E = 1/2 sum over samples and outputs of (t - o)^2"),
-    LossInfo("mse", "E = mean over samples and outputs of (o - t)^2"),
+    LossInfo(
+        "half_sse",
+        "E = 1/2 sum over samples and outputs of (t - o)^2",
+        "sum over samples and outputs",
+        "dE/do = o - t",
+    ),
+    LossInfo(
+        "mse",
+        "E = mean over samples and outputs of (o - t)^2",
+        "mean over samples and outputs (divide by B * n_out)",
+        "dE/do = 2 (o - t) / (B * n_out)",
+    ),
     LossInfo(
         "softmax_cross_entropy",
         "E = -(1/B) sum over samples of sum_k t_k log softmax(net)_k",
+        "mean over samples (divide by B), sum over outputs",
+        "dE/dnet = (o * sum_k t_k - t) / B with o = softmax(net), through softmax in one step",
         output_activation="softmax",
     ),
 )

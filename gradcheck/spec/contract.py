@@ -1,0 +1,337 @@
+"""The candidate contract: what a gradient function ``(spec, params, inputs, targets) -> grads``
+receives and must return, built from the declarations so it cannot drift from them.
+
+The losses (formula, reduction, gradient) come from :data:`gradcheck.layers.LOSSES`, the
+activations (formula, kink convention, where they may go) from
+:data:`gradcheck.layers.ACTIVATIONS`, the layer kinds from :data:`gradcheck.layers.KINDS`, an
+entry's label from :meth:`Spec.label`; what is written here besides (each activation's
+derivative, each kind's forward pass, the :class:`Spec` attributes a candidate may read) is keyed
+by those names, and building the contract raises while a declared name lacks its entry.
+``tests/spec/test_contract.py`` holds :data:`SPEC_ATTRIBUTES` and :data:`SPEC_INTERNALS` to
+``Spec``'s real attributes and the README's "Writing a candidate" section to
+:func:`contract_text`. ``gradcheck contract`` prints it (``--json``: :func:`contract_data`).
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+from gradcheck.errors import GradcheckError
+from gradcheck.layers import ACTIVATIONS, KINDS, LOSSES
+from gradcheck.spec.network import Spec, parse_spec
+
+__all__ = [
+    "ADAPTING_EXAMPLE",
+    "DERIVATIVES",
+    "FORWARD",
+    "SPEC_ATTRIBUTES",
+    "SPEC_INTERNALS",
+    "contract_data",
+    "contract_text",
+]
+
+WIDTH = 100
+
+FORWARD: dict[str, str] = {
+    "dense": "net_l = out_{l-1} @ W_l.T + b_l and out_l = act_l(net_l), with act_l = "
+    "`spec.activations[l-1]`; a 0-d `b` adds one number to every neuron, no `b` adds nothing",
+}
+"""Each declared layer kind's forward pass, in the candidate's layout (a row per sample)."""
+
+DERIVATIVES: dict[str, str] = {
+    "identity": "1",
+    "sigmoid": "o (1 - o), with o = sigmoid(z)",
+    "tanh": "1 - o^2, with o = tanh(z)",
+    "relu": "1 if z > 0 else 0",
+    "leaky_relu": "1 if z > 0 else slope",
+    "softplus": "sigmoid(z)",
+    "elu": "1 if z > 0 else exp(z)",
+    "softmax": "diag(o) - o o^T per sample, a Jacobian, not elementwise: an upstream gradient g "
+    "goes back as o * (g - sum_k g_k o_k)",
+}
+"""Each declared activation's derivative ``act'(z)``, written for people."""
+
+SPEC_ATTRIBUTES: tuple[tuple[str, str], ...] = (
+    ("sizes", "(n_in, n_1, ..., n_L): the widths, the input first; layer l maps n_{l-1} to n_l"),
+    ("kinds", "each layer's kind, e.g. 'dense'"),
+    ("activations", "each layer's activation name"),
+    ("slopes", "each layer's leaky_relu slope (0.0 where its activation takes none)"),
+    ("bias_modes", "each layer's bias: 'none', 'shared' (0-d `b`) or 'per_neuron' ((n_out,) `b`)"),
+    ("loss", "the loss name"),
+    ("dtype", "the NumPy dtype of every array (float64 or float32)"),
+    ("learning_rate", "the SGD step (a gradient does not need it)"),
+    ("frozen_params()", "the frozen groups, per layer, shaped like `params`"),
+    ("initial_params()", "the trainable groups' initial values, structured as `params` is"),
+    ("is_trainable(layer, group)", "whether `params[layer]` holds `group` ('W' or 'b')"),
+    ("inputs()", "the spec's samples' inputs, (B, n_in): not always the `inputs` argument"),
+    ("targets()", "the spec's samples' targets, (B, n_out): not always the `targets` argument"),
+    ("param_names", "display name ('w5', 'b1') -> (layer index into `params`, group, index)"),
+    ("unit_names", "neuron display name ('h1') -> (layer, index), the inputs being layer 0"),
+    ("label(layer, group, index)", "how `verify` names a parameter entry"),
+    ("n_params", "how many numbers the trainable groups hold"),
+    ("name", "the network's name"),
+    ("path", "the file it was loaded from"),
+)
+"""The :class:`Spec` attributes a candidate may read, with their arguments, and what they are."""
+
+SPEC_INTERNALS: tuple[tuple[str, str], ...] = (
+    ("model", "the validated TOML tables, gradcheck's own representation"),
+    ("documented", "a document's printed numbers, for `gradcheck golden`"),
+    ("shape_signature", "the key of gradcheck's compiled-program cache"),
+)
+"""The other public :class:`Spec` attributes, and why a candidate has no use for them."""
+
+ADAPTING_EXAMPLE = '''\
+import numpy as np
+
+
+def grads(spec, params, inputs, targets):
+    """A course's per-sample backprop(x, y, weights, biases) -> (nabla_b, nabla_w): columns
+    x (n_in, 1) and y (n_out, 1), a bias column (n_out, 1) per layer, cost 1/2 |a - y|^2."""
+    layers = [{**f, **p} for p, f in zip(params, spec.frozen_params())]
+    weights = [layer["W"] for layer in layers]  # already (n_out, n_in), a row per neuron
+    biases = [np.resize(layer.get("b", 0.0), (len(layer["W"]), 1)) for layer in layers]
+    out = [{k: np.zeros_like(a) for k, a in p.items()} for p in params]
+    for x, y in zip(inputs, targets):  # one sample at a time, as columns
+        nabla_b, nabla_w = backprop(x[:, None], y[:, None], weights, biases)
+        for g, db, dw in zip(out, nabla_b, nabla_w):
+            if "W" in g:
+                g["W"] += dw
+            if "b" in g:  # a shared bias gets the sum over its neurons
+                g["b"] += db.sum() if g["b"].ndim == 0 else db[:, 0]
+    scale = {"half_sse": 1.0, "mse": 2.0 / targets.size}[spec.loss]  # the reduction
+    return [{k: (scale * a).astype(spec.dtype) for k, a in g.items()} for g in out]
+'''
+"""A course-style per-sample backprop wrapped as a candidate (``backprop`` is the course's)."""
+
+
+def _checked(concept: str, written: dict[str, str], declared: dict[str, Any]) -> None:
+    """Raise unless ``written`` has an entry for exactly the ``declared`` names."""
+    if set(written) != set(declared):
+        missing, extra = sorted(set(declared) - set(written)), sorted(set(written) - set(declared))
+        raise GradcheckError(
+            f"gradcheck.spec.contract: {concept}: no entry for {missing}, entries for "
+            f"undeclared {extra}"
+        )
+
+
+def _example_label() -> str:
+    """What ``verify`` calls ``params[1]['W'][1, 0]`` in a network without display names."""
+    zeros = [[0.0, 0.0], [0.0, 0.0]]
+    spec: Spec = parse_spec(
+        {
+            "name": "contract",
+            "loss": "half_sse",
+            "optimizer": {"learning_rate": 0.1},
+            "input": {"size": 2},
+            "layers": [{"size": 2, "weights": zeros}, {"size": 2, "weights": zeros}],
+            "samples": [{"input": [0.0, 0.0], "target": [0.0, 0.0]}],
+        }
+    )
+    return spec.label(1, "W", (1, 0))
+
+
+def contract_data() -> dict[str, Any]:
+    """The contract as JSON-able data (what ``gradcheck contract --json`` prints)."""
+    _checked("layer kinds' forward passes", FORWARD, KINDS)
+    _checked("activations' derivatives", DERIVATIVES, ACTIVATIONS)
+    return {
+        "signature": "grads = candidate(spec, params, inputs, targets)",
+        "arguments": {
+            "inputs": "(B, n_in) float array in spec.dtype, one row per sample",
+            "targets": "(B, n_out) float array in spec.dtype",
+            "params": "list with one dict per layer (params[i] is layer i + 1) of its trainable "
+            "groups only: W (n_out, n_in), one row per output neuron; b 0-d (shared) or "
+            "(n_out,) (per neuron)",
+            "frozen": "spec.frozen_params(): the frozen groups in the same structure",
+        },
+        "returns": "dE/dparams: one dict per layer, the keys and shapes of params, spec.dtype",
+        "forward": dict(FORWARD),
+        "losses": [
+            {
+                "name": loss.name,
+                "formula": loss.formula,
+                "reduction": loss.reduction,
+                "gradient": loss.gradient,
+                "output_activation": loss.output_activation,
+            }
+            for loss in LOSSES.values()
+        ],
+        "activations": [
+            {
+                "name": a.name,
+                "formula": a.formula,
+                "derivative": DERIVATIVES[a.name],
+                "kinked": a.kinked,
+                "takes_slope": a.takes_slope,
+                "output_only": a.output_only,
+            }
+            for a in ACTIVATIONS.values()
+        ],
+        "spec_attributes": [{"name": n, "meaning": m} for n, m in SPEC_ATTRIBUTES],
+        "indices": {
+            "params": "params[i] is layer i + 1; the input is layer 0",
+            "entry_label": _example_label(),
+            "golden_sample": "#S in a golden quantity is the 0-based batch row: inputs[S]",
+            "train_sample": "gradcheck train prints 'sample 1' for inputs[0] (1-based); its "
+            "--json outputs list the rows 0-based",
+        },
+        "adapting_example": ADAPTING_EXAMPLE,
+        "minimal_candidate": "examples/minimal_candidate.py:grads",
+    }
+
+
+_KEEP = "\x00"  # stands for a space inside a `code span` while wrapping, so none is split
+
+
+def _wrap(text: str, first: str = "", rest: str = "") -> str:
+    """``text`` filled to :data:`WIDTH` columns, never breaking inside a `code span`."""
+    spans = text.split("`")
+    kept = "`".join(p.replace(" ", _KEEP) if i % 2 else _bind(p) for i, p in enumerate(spans))
+    filled = textwrap.fill(
+        kept,
+        WIDTH,
+        initial_indent=first,
+        subsequent_indent=rest,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    return filled.replace(_KEEP, " ")
+
+
+def _bind(text: str) -> str:
+    """An operator stays on its left operand's line: in Markdown a line that starts with ``* ``,
+    ``- `` or ``+ `` would start a list."""
+    for operator in ("*", "-", "+"):
+        text = text.replace(f" {operator} ", f"{_KEEP}{operator} ")
+    return text
+
+
+def _paragraph(text: str) -> str:
+    return _wrap(text)
+
+
+def _bullet(text: str) -> str:
+    return _wrap(text, "- ", "  ")
+
+
+def contract_text() -> str:
+    """The contract for people (what ``gradcheck contract`` prints, and the README's "Writing a
+    candidate" section): Markdown that reads as plain text."""
+    data = contract_data()
+    kinked = ", ".join(f"`{a['name']}`" for a in data["activations"] if a["kinked"])
+    blocks = [
+        _paragraph(
+            "`gradcheck contract` prints this text (`--json`: the same as data). A candidate is "
+            "a function `grads = candidate(spec, params, inputs, targets)` that computes the "
+            "loss's gradient by hand; `gradcheck verify --candidate module:function` (or "
+            "`path/to/file.py:function`) checks it against JAX and finite differences."
+        ),
+        _paragraph(
+            "**Arguments.** Every array is a NumPy float array in the network's dtype "
+            "(`spec.dtype`, float64 or float32); B is the batch size, L the number of layers."
+        ),
+        "\n".join(
+            [
+                _bullet(
+                    "`inputs`: shape (B, n_in), one row per sample, n_in = `spec.sizes[0]`; "
+                    "`targets`: shape (B, n_out), n_out = `spec.sizes[-1]`."
+                ),
+                _bullet(
+                    "`params`: a list of L dicts, `params[i]` for layer i + 1 (the input is "
+                    "layer 0), each holding that layer's TRAINABLE groups only: `W` of shape "
+                    "(n_out, n_in), one row per output neuron (`W[j, k]` weighs input k into "
+                    "neuron j), and `b`, a 0-d array for a shared bias (one number for the "
+                    "layer) or shape (n_out,) for a bias per neuron. A layer with nothing "
+                    "trainable is `{}`."
+                ),
+                _bullet(
+                    "Frozen groups (`trainable = false` in the spec) are not in `params`; "
+                    "`spec.frozen_params()` holds them in the same structure. The forward pass "
+                    "needs both: `layers = [{**f, **p} for p, f in zip(params, "
+                    "spec.frozen_params())]`."
+                ),
+            ]
+        ),
+        _paragraph(
+            "**Return** dE/dparams: a list of L dicts with the keys and shapes of `params` "
+            "(nothing for a frozen group), in the same dtype. A missing or extra group or a "
+            "wrong shape fails the network; a narrower dtype (float32 for a float64 network) is "
+            "`dtype-mismatch`; an exception fails the network with the candidate's `file:line`."
+        ),
+        _paragraph(
+            "**Forward pass**, one row per sample, from out_0 = `inputs` through layers "
+            "l = 1..L (`spec.kinds[l-1]`):"
+        ),
+        "\n".join(_bullet(f"{kind}: {text}.") for kind, text in FORWARD.items()),
+        _paragraph(
+            "**Losses** (`spec.loss`), of o = out_L and t = `targets`; E is one number for the "
+            "whole batch:"
+        ),
+        "\n".join(
+            _bullet(
+                f"`{loss['name']}`"
+                + (
+                    f" (output activation `{loss['output_activation']}` only)"
+                    if loss["output_activation"]
+                    else ""
+                )
+                + f": {loss['formula']}. Reduction: {loss['reduction']}. "
+                f"Gradient: {loss['gradient']}."
+            )
+            for loss in data["losses"]
+        ),
+        _paragraph(
+            "**Activations** (`spec.activations`; slope = `spec.slopes[l-1]`): out = act(z), "
+            "then act'(z):"
+        ),
+        "\n".join(
+            _bullet(
+                f"`{a['name']}`"
+                + (" (output layer only)" if a["output_only"] else "")
+                + f": out = {a['formula']}. act'(z) = {a['derivative']}."
+                + (" Kinked at z = 0." if a["kinked"] else "")
+            )
+            for a in data["activations"]
+        ),
+        _paragraph(
+            f"At a kink ({kinked}, at z = 0 exactly) the derivative is the one the formula "
+            "takes. `verify` reports an entry whose finite-difference stencil crosses a kink as "
+            "`non-differentiable here`, not as a failure, when the candidate's value equals "
+            "JAX's or, on the kink, lies between the one-sided derivatives."
+        ),
+        _paragraph(
+            "**What a candidate may read on `spec`** (a `gradcheck.Spec`; its other attributes, "
+            + ", ".join(f"`{name}`" for name, _ in SPEC_INTERNALS)
+            + ", are gradcheck's own):"
+        ),
+        "\n".join(_bullet(f"`spec.{name}`: {meaning}.") for name, meaning in SPEC_ATTRIBUTES),
+        _paragraph(
+            "**Indices.** `params[i]` is layer i + 1. `verify` names an entry by its display "
+            f"name (`w5`) or as `{data['indices']['entry_label']}`: the layer counted from 1, "
+            "the array index from 0 (`params[1]['W'][1, 0]`). Samples: `#S` in a golden "
+            "quantity (`out:o1#1`) is the 0-based batch row, `inputs[S]`; `gradcheck train` "
+            "prints `sample 1`, `sample 2`, ... counting from 1 for people (`sample 1` is "
+            "`inputs[0]`), and its `--json` `outputs` lists the rows from 0."
+        ),
+        _paragraph(
+            "**Adapting a course-style function.** A course's backprop usually takes one sample "
+            "as columns and weight matrices with one row per neuron, the layout above: wrap it, "
+            "add the samples up and scale by the loss's reduction. For a per-sample "
+            "`backprop(x, y, weights, biases)` for the cost 1/2 |a - y|^2:"
+        ),
+        f"```python\n{ADAPTING_EXAMPLE.rstrip()}\n```",
+        _paragraph(
+            "It handles the activations the course's code was written for: check it on your own "
+            "specs with `--examples 0`, or on generated networks limited to them "
+            "(`gradcheck.networks(activations=...)`). Course code with W as (n_in, n_out) "
+            "returns `nabla_w.T`."
+        ),
+        _paragraph(
+            "A complete candidate for every network gradcheck generates, backprop by hand in a "
+            f"page of NumPy, is `{data['minimal_candidate'].partition(':')[0]}`:"
+        ),
+        f"    gradcheck verify --examples 20 --candidate {data['minimal_candidate']}",
+    ]
+    return "\n\n".join(blocks) + "\n"
