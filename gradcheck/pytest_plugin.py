@@ -15,11 +15,15 @@ summary line), so ``pytest --junitxml`` carries per-network results; a call whos
 had nothing to check (every group frozen) passes with a warning, since it verified nothing. The
 test runs with JAX's x64 switched on for its own duration only. ``--gradcheck-examples N`` /
 ``--gradcheck-seed S`` (or ``@pytest.mark.gradcheck(examples=N, seed=S, rtol=..., atol=...)``)
-set how many generated networks ``verify_generated`` checks and which.
+set how many generated networks ``verify_generated`` checks and which. Each generated network
+that fails is saved as a spec file, ``<name>-seed<S>-case<I>.toml``, in a folder named for the
+test under pytest's temporary folder (or under ``--gradcheck-failures-dir DIR``), and the failure
+message names the file and the ``gradcheck verify`` command that reproduces the failure.
 """
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -29,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:  # imported when used: loading the plugin must not slow every pytest run
+    from gradcheck.checking.replays import Replay
     from gradcheck.checking.verdict import NetworkVerdict
     from gradcheck.spec import Array, GradientFn, Params, Spec
 
@@ -48,6 +53,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--gradcheck-seed", type=int, default=None, help="seed of the generated networks (0)"
     )
+    group.addoption(
+        "--gradcheck-failures-dir",
+        default=None,
+        metavar="DIR",
+        help="save failing generated networks under DIR/<test name>/ (default: pytest's "
+        "temporary folder, basetemp/gradcheck-failures/<test name>/)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -66,6 +78,8 @@ class GradcheckFixture:
     rtol: float | None
     atol: float | None
     record: Callable[[str, object], None]
+    # where failing generated networks are saved (the fixture: a folder named for the test)
+    failures_dir: Callable[[], Path] = lambda: Path("gradcheck-failures")
 
     def verify(
         self,
@@ -93,17 +107,33 @@ class GradcheckFixture:
         """Verify ``candidate`` on ``n`` networks drawn by
         :func:`gradcheck.sample_networks` (``shape``: its keyword arguments, e.g.
         ``depth=2, activations=("sigmoid",)``) and fail the test on any disagreement."""
+        from gradcheck.checking.candidates import candidate_reference
+        from gradcheck.checking.replays import reproduce_options, save_replay
         from gradcheck.checking.verification import verify
         from gradcheck.generate.strategies import sample_networks
+        from gradcheck.hand import hand_grads
 
-        cases = sample_networks(
-            self.examples if n is None else n, self.seed if seed is None else seed, **shape
+        seed = self.seed if seed is None else seed
+        cases = sample_networks(self.examples if n is None else n, seed, **shape)
+        verdicts = [verify(candidate, *case, rtol=self.rtol, atol=self.atol) for case in cases]
+        reference = None if candidate is hand_grads else candidate_reference(candidate)
+        unnamed = reference is None and candidate is not hand_grads
+        options = reproduce_options(
+            "MODULE:FUNCTION" if unnamed else reference, rtol=self.rtol, atol=self.atol
         )
-        return self._judge(
-            [verify(candidate, *case, rtol=self.rtol, atol=self.atol) for case in cases]
-        )
+        replays = {
+            k: save_replay(case.spec, self.failures_dir(), seed, k, options)
+            for k, (case, v) in enumerate(zip(cases, verdicts, strict=True))
+            if not v.ok
+        }
+        return self._judge(verdicts, replays, unnamed)
 
-    def _judge(self, verdicts: list[NetworkVerdict]) -> list[NetworkVerdict]:
+    def _judge(
+        self,
+        verdicts: list[NetworkVerdict],
+        replays: dict[int, Replay] | None = None,
+        unnamed: bool = False,
+    ) -> list[NetworkVerdict]:
         for v in verdicts:
             self.record(f"gradcheck[{v.name}]", v.summary(limit=0))
         if verdicts and all(v.nothing_to_check for v in verdicts):
@@ -114,16 +144,25 @@ class GradcheckFixture:
         failed = [v for v in verdicts if not v.ok]
         if failed:
             lines = [f"gradcheck: {len(failed)} of {len(verdicts)} networks disagree"]
-            for v in failed:
-                lines.append(v.summary(limit=0))
-                lines += [f"    {line}" for line in v.failure_lines()]
+            for k, v in enumerate(verdicts):
+                if not v.ok:
+                    lines.append(v.summary(limit=0))
+                    saved = replays[k].lines() if replays and k in replays else []
+                    lines += [f"    {line}" for line in [*v.failure_lines(), *saved]]
+            if replays and unnamed:
+                lines.append(
+                    "(the candidate has no importable name: give its MODULE:FUNCTION or "
+                    "path/to/file.py:FUNCTION)"
+                )
             pytest.fail("\n".join(lines), pytrace=False)
         return verdicts
 
 
 @pytest.fixture
 def gradcheck(
-    request: pytest.FixtureRequest, record_property: Callable[[str, object], None]
+    request: pytest.FixtureRequest,
+    record_property: Callable[[str, object], None],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[GradcheckFixture]:
     """Verify gradient functions in a test; JAX x64 is on for the test's duration."""
     import jax
@@ -138,6 +177,21 @@ def gradcheck(
         rtol=settings.get("rtol"),
         atol=settings.get("atol"),
         record=record_property,
+        failures_dir=lambda: _failures_dir(request, tmp_path_factory),
     )
     with jax.enable_x64(True):
         yield fixture
+
+
+def _failures_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``<--gradcheck-failures-dir or basetemp/gradcheck-failures>/<test name>``: asked for only
+    when a generated network failed, so a passing run creates nothing."""
+    given = request.config.getoption("--gradcheck-failures-dir")
+    if given:
+        from gradcheck.checking.replays import check_failures_dir
+
+        where = request.config.invocation_params.dir / given
+        base = check_failures_dir(where, "--gradcheck-failures-dir")
+    else:
+        base = tmp_path_factory.getbasetemp() / "gradcheck-failures"
+    return base / re.sub(r"[^\w.-]", "_", request.node.name, flags=re.ASCII)[:64]

@@ -6,6 +6,9 @@ click's shell completion."""
 from __future__ import annotations
 
 import json
+import re
+import shlex
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +92,98 @@ def test_report_records_a_candidate_that_raises_as_failures_instead_of_crashing(
     assert "candidate raised RuntimeError: boom" in generated["counterexample"]["summary"]
 
 
+# -- every failure reproducible ----------------------------------------------------------------
+SCALED_OUTPUT = """
+from gradcheck.hand import hand_grads
+
+def grads(spec, params, inputs, targets):
+    grads = hand_grads(spec, params, inputs, targets)
+    if "W" in grads[-1]:
+        grads[-1]["W"] = 1.5 * grads[-1]["W"]  # planted: the output layer's weights scaled
+    return grads
+"""
+
+
+def _blocks(out: str) -> list[tuple[str, list[str]]]:
+    """verify's text output as (network line, its indented lines), the tally line left out."""
+    blocks: list[tuple[str, list[str]]] = []
+    for line in out.splitlines():
+        if line.startswith(("ok   ", "FAIL ")):
+            blocks.append((line, []))
+        elif line.startswith("     "):
+            blocks[-1][1].append(line.strip())
+    return blocks
+
+
+def test_a_failing_generated_network_is_saved_and_its_printed_command_reproduces_the_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: RunCli
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "scaled.py").write_text(SCALED_OUTPUT)
+    args = ["verify", LINEAR, "--examples", "3", "--seed", "0", "--candidate", "scaled.py:grads"]
+    status, out, err = run_cli(args)
+    assert status == 1 and err == ""
+    blocks = _blocks(out)
+    assert not any(line.startswith("replay:") for line in blocks[0][1])  # a file is its own
+    generated = blocks[1:]
+    failed = [(first, lines) for first, lines in generated if first.startswith("FAIL")]
+    assert len(generated) == 3 and 0 < len(failed) < 3  # the bug shows on some networks only
+    assert len(list((tmp_path / "gradcheck-failures").iterdir())) == len(failed)
+    for first, lines in failed:
+        name = first.split()[1].rstrip(":")
+        replay = re.fullmatch(
+            rf"replay: (gradcheck-failures/{name}-seed0-case(\d)\.toml) \(seed 0, case \2\)",
+            lines[-2],
+        )
+        assert replay, lines[-2]
+        command = f"gradcheck verify {replay[1]} --examples 0 --candidate scaled.py:grads"
+        assert lines[-1] == f"reproduce: {command}"
+        again = run_cli(shlex.split(command)[1:])
+        assert again.status == 1 and again.err == ""
+        assert _blocks(again.out) == [(first, lines[:-2])]  # the same verdict, the same entries
+
+
+def test_verify_json_and_junit_carry_each_generated_networks_seed_index_file_and_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: RunCli
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    candidate = _candidate(tmp_path, SCALED_OUTPUT)
+    args = ["verify", LINEAR, "--examples", "3", "--seed", "0", "--candidate", candidate]
+    args += ["--rtol", "1e-08", "--failures-dir", "out/failing", "--json", "--junit-xml", "j.xml"]
+    status, out, err = run_cli(args)
+    assert status == 1 and err == ""
+    networks = json.loads(out)["networks"]
+    assert "replay_path" not in networks[0]  # linear-2-2-1, a file
+    generated = networks[1:]
+    assert [(n["seed"], n["index"]) for n in generated] == [(0, 0), (0, 1), (0, 2)]
+    passed = [n for n in generated if n["ok"]]
+    assert all(n["replay_path"] is None and n["reproduce"] is None for n in passed)
+    failed = [n for n in generated if not n["ok"]]
+    assert failed
+    junit = ET.parse(tmp_path / "j.xml").getroot()
+    for n in failed:
+        path = f"out/failing/{n['name']}-seed0-case{n['index']}.toml"
+        assert n["replay_path"] == path and (tmp_path / path).is_file()
+        command = f"gradcheck verify {path} --examples 0 --candidate {candidate} --rtol 1e-08"
+        assert n["reproduce"] == command
+        again = run_cli([*shlex.split(command)[1:], "--json"])
+        (replayed,) = json.loads(again.out)["networks"]
+        assert again.status == 1 and "replay_path" not in replayed
+        assert (replayed["summary"], replayed["entries"]) == (n["summary"], n["entries"])
+        texts = [f.text or "" for f in junit.iter("failure")]
+        assert any(t.endswith(f"reproduce: {command}") for t in texts)
+
+
+def test_nothing_is_saved_when_every_network_verifies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: RunCli
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    status, out, _ = run_cli(["verify", LINEAR, "--examples", "3", "--seed", "0", "--json"])
+    assert status == 0 and list(tmp_path.iterdir()) == []
+    generated = json.loads(out)["networks"][1:]
+    assert [(n["replay_path"], n["reproduce"]) for n in generated] == [(None, None)] * 3
+
+
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
@@ -134,6 +229,7 @@ def test_report_rejects_a_bad_out_path_before_running_the_checks(
         (["verify", "--candidate", "no_such_module_here:grads"], "ModuleNotFoundError"),
         (["verify", "{tmp}/empty"], "{tmp}/empty: no .toml files"),
         (["verify", LINEAR, "--junit-xml", "{tmp}/afile/x.xml"], "({tmp}/afile is not a folder)"),
+        (["verify", LINEAR, "--failures-dir", "{tmp}/afile/x"], "({tmp}/afile is not a folder)"),
         (["golden", "{tmp}/undocumented.toml"], "no [[documented]] values to check"),
         (["train", "{tmp}/none.toml", "--steps", "1"], "{tmp}/none.toml: no such file"),
     ],

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import shlex
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
-from helpers import DOUBLED_CANDIDATE, builtin_names, wide_3_4_2_toml
+from helpers import DOUBLED_CANDIDATE, RunCli, builtin_names, wide_3_4_2_toml
 
 pytest_plugins = ["pytester"]
 
@@ -42,6 +45,7 @@ def test_the_fixture_passes_a_right_gradient_and_records_each_network(
     properties = {p.get("name"): p.get("value") for p in case.iter("property")}
     assert properties["gradcheck[sigmoid-2-2-2]"].startswith("sigmoid-2-2-2: verified, 8 entries")
     assert len(properties) == len(builtin_names()) + 2  # the built-in and 2 generated networks
+    assert not list(pytester.path.rglob("gradcheck-failures"))  # nothing failed, nothing saved
 
 
 def test_the_fixture_fails_a_wrong_gradient_naming_the_entry(pytester: pytest.Pytester) -> None:
@@ -167,3 +171,54 @@ def test_the_fixture_names_a_dtype_mismatch_with_both_dtypes(pytester: pytest.Py
             "    layer 1 W?0,0?: hand 6.48000002 vs JAX 6.48, FD 6.48 +- * ?dtype-mismatch?",
         ]
     )
+
+
+SCALED_GENERATED = """
+from gradcheck.hand import hand_grads
+
+def scaled(spec, params, inputs, targets):
+    grads = hand_grads(spec, params, inputs, targets)
+    if "W" in grads[-1]:
+        grads[-1]["W"] = 1.5 * grads[-1]["W"]  # planted: the output layer's weights scaled
+    return grads
+
+def test_generated(gradcheck):
+    gradcheck.verify_generated(scaled, n=3, seed=0)
+"""
+
+
+def _saved(text: str) -> list[tuple[str, str]]:
+    """(replay path, reproduce command) per failing network in a failure message."""
+    found = re.findall(r"^ +replay: (\S+) \(seed 0, case \d\)\n +reproduce: (.+)$", text, re.M)
+    return [(path, command) for path, command in found]
+
+
+def test_verify_generated_failures_name_the_saved_file_and_the_command_that_reproduces_them(
+    pytester: pytest.Pytester, run_cli: RunCli, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytester.makepyfile(test_mine=SCALED_GENERATED)
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    capsys.readouterr()  # the inner session's output, which run_cli would read as its own
+    text = result.stdout.str().split("short test summary info")[0]
+    saved = _saved(text)
+    assert saved, text
+    base = Path(saved[0][0]).parent  # under pytest's temporary folder (basetemp)
+    assert base.parts[-2:] == ("gradcheck-failures", "test_generated")
+    assert sorted(base.iterdir()) == sorted(Path(path) for path, _ in saved)
+    for path, command in saved:
+        assert re.fullmatch(rf"{base}/generated-[\d-]+-seed0-case\d\.toml", path)
+        assert command == f"gradcheck verify {path} --examples 0 --candidate test_mine:scaled"
+        status, out, _ = run_cli(shlex.split(command)[1:])  # from the test's folder, as printed
+        network = Path(path).name.split("-seed")[0]
+        assert status == 1 and out.startswith(f"FAIL {network}: FAILED")
+        assert f"{network}: FAILED" in text
+
+
+def test_the_failures_dir_option_saves_failing_networks_there(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_mine=SCALED_GENERATED)
+    result = pytester.runpytest("--gradcheck-failures-dir", "saved")
+    result.assert_outcomes(failed=1)
+    saved = _saved(result.stdout.str().split("short test summary info")[0])
+    folder = pytester.path / "saved" / "test_generated"
+    assert saved and sorted(folder.iterdir()) == sorted(Path(path) for path, _ in saved)

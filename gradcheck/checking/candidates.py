@@ -4,6 +4,7 @@ A candidate is user code ``(spec, params, inputs, targets) -> grads``, named on 
 as ``module:function`` or ``path/to/file.py:function``. :func:`load_candidate` imports it;
 :data:`CANDIDATE_FAILURES` are the exceptions that, raised by the candidate, fail its network
 instead of the run, and :func:`raised_note` names one with the candidate's own file and line.
+:func:`candidate_reference` goes the other way: the ``--candidate`` that loads a given function.
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ from pathlib import Path
 
 from gradcheck.spec import GradcheckError, GradientFn
 
-__all__ = ["CANDIDATE_FAILURES", "CandidateError", "load_candidate", "raised_note"]
+__all__ = [
+    "CANDIDATE_FAILURES",
+    "CandidateError",
+    "candidate_reference",
+    "load_candidate",
+    "raised_note",
+]
 
 # What a candidate may raise and still get a verdict: it is user code, so any Exception (a
 # shape error, an unsupported activation, a RuntimeError) fails that network, naming the
@@ -66,6 +73,28 @@ def load_candidate(reference: str) -> GradientFn:
     if not callable(fn):
         raise CandidateError(f"--candidate {reference!r}: {target} has no function {name!r}")
     return fn  # type: ignore[no-any-return]
+
+
+def candidate_reference(fn: object) -> str | None:
+    """The ``--candidate`` that loads ``fn`` when run from the working folder: ``module:name``
+    where that module imports from there (or from where it was found, outside the working
+    folder: an installed package), else ``path/to/file.py:name`` (relative to the working folder
+    where under it); None for what has no name to load it by (a lambda, a nested function, a
+    ``functools.partial``, a method or a callable object)."""
+    if not inspect.isfunction(fn) or fn.__qualname__ != fn.__name__ or fn.__name__ == "<lambda>":
+        return None
+    module = sys.modules.get(fn.__module__)
+    source = getattr(module, "__file__", None)
+    if module is None or source is None or fn.__module__ == "__main__":
+        return None
+    file, cwd = Path(source).resolve(), Path.cwd().resolve()
+    parts = fn.__module__.split(".")
+    if not file.is_relative_to(cwd) or file in (
+        cwd.joinpath(*parts).with_suffix(".py"),
+        cwd.joinpath(*parts, "__init__.py"),
+    ):
+        return f"{fn.__module__}:{fn.__name__}"
+    return f"{file.relative_to(cwd)}:{fn.__name__}"
 
 
 def raised_note(candidate: object, exc: BaseException) -> str:

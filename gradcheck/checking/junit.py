@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from gradcheck.checking.verdict import NetworkVerdict
@@ -28,8 +28,13 @@ def prepare_junit_path(path: str | Path) -> Path:
     return target
 
 
-def write_junit_xml(verdicts: Sequence[NetworkVerdict], path: str | Path) -> None:
-    """One JUnit ``testcase`` per network (failure message: the summary line), written to a
+def write_junit_xml(
+    verdicts: Sequence[NetworkVerdict],
+    path: str | Path,
+    extra: Mapping[int, Sequence[str]] | None = None,
+) -> None:
+    """One JUnit ``testcase`` per network (failure message: the summary line; text: the failing
+    entries, then ``extra[k]`` for the ``k``-th verdict, e.g. how to reproduce it), written to a
     temporary file beside ``path`` (its folder created if missing) and renamed into place."""
     failures = sum(not v.ok for v in verdicts)
     suite = ET.Element(
@@ -39,13 +44,14 @@ def write_junit_xml(verdicts: Sequence[NetworkVerdict], path: str | Path) -> Non
         failures=str(failures),
         errors="0",
     )
-    for v in verdicts:
+    for k, v in enumerate(verdicts):
         case = ET.SubElement(
             suite, "testcase", classname="gradcheck.verify", name=v.name, file=v.path
         )
         if not v.ok:
             failure = ET.SubElement(case, "failure", message=v.summary(), type="gradient mismatch")
-            failure.text = "\n".join(e.describe() for e in v.failures)
+            lines = [e.describe() for e in v.failures]
+            failure.text = "\n".join([*lines, *(extra or {}).get(k, [])])
         else:
             ET.SubElement(case, "system-out").text = v.summary()
     target = Path(path)

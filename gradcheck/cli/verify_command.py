@@ -1,7 +1,9 @@
 """The ``verify`` command (issue 3): a gradient function (gradcheck's hand-derived backprop by
 default, or a ``--candidate``) checked against JAX and finite differences on the built-in or
 given networks plus generated ones, printed per network, as JSON, or as JUnit XML. A candidate
-that raises on a network fails that network (naming the exception), not the run.
+that raises on a network fails that network (naming the exception), not the run. A failing
+generated network is saved as a spec file under ``--failures-dir`` (created only then), printed
+with the command that reproduces the failure (:mod:`~gradcheck.checking.replays`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import json
 
 import click
 
+from gradcheck.checking.replays import DEFAULT_FAILURES_DIR
 from gradcheck.cli import _enable_x64, app, exit_statuses, generated_options
 
 
@@ -31,6 +34,13 @@ from gradcheck.cli import _enable_x64, app, exit_statuses, generated_options
     show_default=True,
     help="Per-entry finite differences, or random directions (auto: above 1000 parameters).",
 )
+@click.option(
+    "--failures-dir",
+    type=click.Path(file_okay=False, path_type=str),
+    default=DEFAULT_FAILURES_DIR,
+    show_default=True,
+    help="Folder for each failing generated network's spec (created only when one fails).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option(
     "--junit-xml",
@@ -45,18 +55,21 @@ def verify_command(
     rtol: float | None,
     atol: float | None,
     mode: str,
+    failures_dir: str,
     as_json: bool,
     junit_xml: str | None,
 ) -> int:
     """Check a gradient function against JAX and finite differences.
 
     SPECS are TOML files or folders (default: the built-in networks), plus --examples
-    generated networks.
+    generated networks. Each generated network that fails is saved to FAILURES_DIR as
+    <name>-seed<S>-case<I>.toml, printed with the command that checks it again.
     """
     import functools
 
     from gradcheck.checking.candidates import CANDIDATE_FAILURES, load_candidate
     from gradcheck.checking.junit import prepare_junit_path, write_junit_xml
+    from gradcheck.checking.replays import check_failures_dir, reproduce_options, save_replay
     from gradcheck.checking.tolerances import TOLERANCES
     from gradcheck.checking.verdict import tally
     from gradcheck.checking.verification import verify
@@ -66,24 +79,41 @@ def verify_command(
 
     if junit_xml:
         prepare_junit_path(junit_xml)  # a bad path fails now, not after every check ran
+    check_failures_dir(failures_dir)  # likewise; created only when a generated network fails
     _enable_x64()
     fn = hand_grads if candidate is None else load_candidate(candidate)
     check = functools.partial(verify, fn, rtol=rtol, atol=atol, mode=mode, catch=CANDIDATE_FAILURES)
     verdicts = [check(spec) for spec in load_specs(list(specs) or [builtin_networks_dir()])]
+    given = len(verdicts)
     verdicts += [check(*case) for case in sample_networks(examples, seed)]
+    options = reproduce_options(candidate, rtol=rtol, atol=atol, mode=mode)
+    replays = {  # verdict position -> its saved spec, for the failing generated networks
+        given + k: save_replay(v.spec, failures_dir, seed, k, options)
+        for k, v in enumerate(verdicts[given:])
+        if not v.ok and v.spec is not None
+    }
     if junit_xml:
-        write_junit_xml(verdicts, junit_xml)
+        write_junit_xml(verdicts, junit_xml, {k: r.lines() for k, r in replays.items()})
     ok = all(v.ok for v in verdicts)
     if as_json:
         tolerances = {dtype: t.to_dict() for dtype, t in TOLERANCES.items()}
         networks = [v.to_dict() for v in verdicts]
+        for k, record in enumerate(networks[given:]):  # generated: where each was drawn
+            replay = replays.get(given + k)
+            record.update(replay.to_dict() if replay else _unsaved(seed, k))
         click.echo(json.dumps({"ok": ok, "tolerances": tolerances, "networks": networks}))
         return 0 if ok else 1
-    for v in verdicts:
+    for k, v in enumerate(verdicts):
         mark = click.style("ok  ", fg="green") if v.ok else click.style("FAIL", fg="red", bold=True)
         click.echo(f"{mark} {v.summary(limit=0)}")
-        for line in v.failure_lines(more=" (see --json)"):
+        saved = replays[k].lines() if k in replays else []
+        for line in [*v.failure_lines(more=" (see --json)"), *saved]:
             click.echo(f"     {line}")
     who = "hand-derived backprop" if candidate is None else candidate
     click.echo(f"{who}: {tally(verdicts)}")
     return 0 if ok else 1
+
+
+def _unsaved(seed: int, index: int) -> dict[str, object]:
+    """The ``--json`` replay fields of a generated network that verified: nothing saved."""
+    return {"replay_path": None, "seed": seed, "index": index, "reproduce": None}

@@ -98,8 +98,10 @@ class ReportData(TypedDict):
 
     ``gradients``: verdict.NetworkVerdict.to_dict() per built-in network; ``properties``: the
     generated-network run (count, seed, architectures, errors per oracle, worst case, shrunk
-    counterexample, verdicts); ``training``: train.TrainResult.to_dict() per seed network plus
-    ``finals`` (documented vs computed); ``environment``: versions, device, seeds, command.
+    counterexample, verdicts; a failing network's record also holds its ``replay`` TOML and, once
+    written, ``replay_path`` and ``reproduce``, the command that checks it again);
+    ``training``: train.TrainResult.to_dict() per seed network plus ``finals`` (documented vs
+    computed); ``environment``: versions, device, seeds, command.
     """
 
     schema: str

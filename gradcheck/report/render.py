@@ -6,6 +6,9 @@ Render, don't compute: every number shown arrives in a
 formats and draws. The page has no external scripts, fonts, styles or images; Jinja2
 autoescapes every value, so a network named ``<script>`` shows as text. Both files are written
 to a temporary file in the output folder and renamed, so a crash never leaves half a report.
+Before them, each failing generated network's spec is saved in the folder's ``failures/`` (see
+:mod:`gradcheck.checking.replays`), and its record gains the file and the command that
+reproduces the failure.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from gradcheck.checking.replays import save_replay
 from gradcheck.report import svg
 from gradcheck.report.data import (
     ReportData,
@@ -28,7 +32,9 @@ from gradcheck.report.data import (
     to_jsonable,
 )
 
-__all__ = ["make_out_dir", "render_html", "write_report"]
+__all__ = ["FAILURES", "make_out_dir", "render_html", "write_report"]
+
+FAILURES = "failures"  # the report folder's subfolder for failing generated networks' specs
 
 
 def _fmt(value: object, spec: str = ".6g") -> str:
@@ -120,11 +126,37 @@ def _write_error(out: Path, exc: OSError) -> ReportError:
     return ReportError(f"{out}: cannot write the report ({exc.strerror or exc})")
 
 
+def _save_replays(data: ReportData, out: Path) -> ReportData:
+    """Each generated network that carries its ``replay`` (it failed) saved as
+    ``out/failures/<name>-seed<S>-case<I>.toml``; its record gains ``replay_path`` and
+    ``reproduce``, the command that checks it again. Saved specs of an earlier report there that
+    this one does not have are removed, so the folder holds this report's failures only."""
+    properties, folder = data["properties"], out / FAILURES
+    earlier = set(folder.glob("*-seed*-case*.toml")) if folder.is_dir() else set()
+    options = [str(o) for o in properties.get("reproduce_options", ["--examples", "0"])]
+    rows = []
+    for row in properties.get("networks", []):
+        if "replay" in row:
+            saved = save_replay(
+                row["replay"], folder, properties["seed"], row["index"], options, row["name"]
+            )
+            earlier.discard(saved.path)
+            row = {**row, "replay_path": str(saved.path), "reproduce": saved.command}
+        rows.append(row)
+    for stale in earlier:
+        stale.unlink(missing_ok=True)
+    result = data.copy()
+    result["properties"] = {**properties, "networks": rows}
+    return result
+
+
 def write_report(data: ReportData, out_dir: str | Path) -> tuple[Path, Path]:
-    """Write ``index.html`` and ``report.json`` into ``out_dir`` (created if missing). Both are
-    rendered, then written to temporary files, then renamed over the old ones: a crash at any
-    point leaves the previous report (or none), never a partial file."""
+    """Write ``index.html`` and ``report.json`` into ``out_dir`` (created if missing), after the
+    failing generated networks' specs (:func:`_save_replays`). Both are rendered, then written
+    to temporary files, then renamed over the old ones: a crash at any point leaves the previous
+    report (or none), never a partial file."""
     out = make_out_dir(out_dir)
+    data = _save_replays(data, out)
     payload = json.dumps(to_jsonable(data), indent=1, allow_nan=False) + "\n"
     html = render_html(data)
     html_path, json_path = out / "index.html", out / "report.json"

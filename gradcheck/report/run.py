@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, find, settings
 from hypothesis.errors import NoSuchExample
 
 from gradcheck.checking.candidates import CANDIDATE_FAILURES, load_candidate
+from gradcheck.checking.replays import reproduce_options
 from gradcheck.checking.tolerances import tolerance_for
 from gradcheck.checking.training_agreement import judge_training
 from gradcheck.checking.verdict import NetworkVerdict
@@ -61,6 +62,7 @@ def collect(
     ]
     gradients = [_verify(candidate, s).to_dict() for s in specs]
     properties = _generated_record(candidate, examples, seed)
+    properties["reproduce_options"] = reproduce_options(candidate_ref)  # after a saved replay
     training = [_training_record(s) for s in documented]
     environment = _environment_record(seed, command, start)
     environment["candidate"] = candidate_ref or "gradcheck.hand.backprop:hand_grads"
@@ -103,6 +105,8 @@ def _generated_record(candidate: GradientFn, n: int, seed: int) -> dict[str, Any
                 "summary": verdict.summary(),
                 "rel_error_jax": rel_jax,
                 "rel_error_fd": rel_fd,
+                # a failing network's spec, saved by write_report beside the page
+                **({} if verdict.ok else {"replay": case.replay()}),
             }
         )
         for e in verdict.entries:

@@ -7,6 +7,7 @@ import json
 import math
 import os
 import re
+import shlex
 import shutil
 import tomllib
 from pathlib import Path
@@ -20,7 +21,7 @@ from helpers import RunCli, builtin_specs, make_spec, seed_spec
 from gradcheck.report import data as report_data
 from gradcheck.report import render as report
 from gradcheck.report import svg
-from gradcheck.spec import Spec, parse_spec
+from gradcheck.spec import Spec, load_spec, parse_spec, spec_to_toml
 
 HOSTILE = "<script>alert('x')</script>"
 
@@ -382,6 +383,46 @@ def test_a_crash_while_renaming_leaves_no_temporary_files(
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 
+def test_failing_generated_networks_are_saved_beside_the_page_with_their_command(
+    tmp_path: Path,
+) -> None:
+    data = _data(generated=(True, False, False))
+    spec = seed_spec("linear-2-2-1")
+    properties = dict(data["properties"])
+    properties["seed"] = 4
+    properties["reproduce_options"] = ["--examples", "0", "--candidate", "mine.py:grads"]
+    rows = [dict(n) for n in properties["networks"]]
+    for row in rows[1:]:
+        row["replay"] = spec_to_toml(spec)
+    properties["networks"] = rows
+    data["properties"] = properties
+    out = tmp_path / "out"
+    (out / "failures").mkdir(parents=True)
+    stale = out / "failures" / "generated-9-9-seed0-case3.toml"  # an earlier report's
+    stale.write_text("old")
+    mine = out / "failures" / "notes.txt"  # not a saved network: left alone
+    mine.write_text("mine")
+    html_path, json_path = report.write_report(data, out)
+    saved = json.loads(json_path.read_text())["properties"]["networks"]
+    assert "replay_path" not in saved[0]  # it verified
+    for k in (1, 2):
+        path = out / "failures" / f"generated-1-1-seed4-case{k}.toml"
+        assert saved[k]["replay_path"] == str(path)
+        assert saved[k]["reproduce"] == (
+            f"gradcheck verify {path} --examples 0 --candidate mine.py:grads"
+        )
+        assert load_spec(path).initial_params()[1]["W"].tolist() == [[0.16, 0.2]]
+        assert f"<code>{saved[k]['reproduce']}</code>" in html_path.read_text()
+    assert not stale.exists() and mine.read_text() == "mine"
+    assert "Failing generated networks" in html_path.read_text()
+
+
+def test_a_report_where_every_network_verified_saves_none(tmp_path: Path) -> None:
+    html_path, _ = report.write_report(_data(), tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.html", "report.json"]
+    assert "Failing generated networks" not in html_path.read_text()
+
+
 def test_out_path_that_is_a_file_is_a_one_line_error(tmp_path: Path) -> None:
     target = tmp_path / "taken"
     target.write_text("not a folder")
@@ -560,3 +601,19 @@ def test_report_on_a_buggy_candidate_fails_and_shows_a_shrunk_counterexample(
     assert any("b" in layer for layer in replayed.initial_params())  # the bug needs a bias
     html = (out / "index.html").read_text()
     assert "Shrunk by Hypothesis to" in html and f"{candidate}:doubled_bias_grad" in html
+    # every failing generated network saved beside the page, its command in report.json and
+    # on the page; the command checks that network again and fails the same way
+    saved = sorted((out / "failures").iterdir())
+    assert [Path(n["replay_path"]) for n in failed] == [
+        out / "failures" / f"{n['name']}-seed0-case{n['index']}.toml" for n in failed
+    ]
+    assert sorted(Path(n["replay_path"]) for n in failed) == saved
+    for n in failed:
+        assert n["reproduce"] == (
+            f"gradcheck verify {n['replay_path']} --examples 0 "
+            f"--candidate {candidate}:doubled_bias_grad"
+        )
+        assert f"<code>{n['reproduce']}</code>" in html
+    again = run_cli([*shlex.split(failed[0]["reproduce"])[1:], "--json"])
+    (network,) = json.loads(again.out)["networks"]
+    assert again.status == 1 and network["summary"] == failed[0]["summary"]
