@@ -140,6 +140,19 @@ def grads(spec, params, inputs, targets):
 """
 
 
+def scaled_output_candidate(name: str = "grads") -> str:
+    """Source of a candidate ``name`` with a planted bug: the output layer's W gradient x 1.5."""
+    return f"""
+from gradcheck.hand import hand_grads
+
+def {name}(spec, params, inputs, targets):
+    grads = hand_grads(spec, params, inputs, targets)
+    if "W" in grads[-1]:
+        grads[-1]["W"] = 1.5 * grads[-1]["W"]  # planted: the output layer's weights scaled
+    return grads
+"""
+
+
 # -- candidates and comparisons --------------------------------------------------------------
 def changed(group: tuple[int, str], index: Any, factor: float) -> GradientFn:
     """hand_grads with ``grads[layer][group][index] *= factor``."""

@@ -18,6 +18,7 @@ from helpers import (
     RunCli,
     assert_one_error_line,
     builtin_names,
+    scaled_output_candidate,
     seed_path,
     wide_3_4_2_toml,
 )
@@ -93,15 +94,7 @@ def test_report_records_a_candidate_that_raises_as_failures_instead_of_crashing(
 
 
 # -- every failure reproducible ----------------------------------------------------------------
-SCALED_OUTPUT = """
-from gradcheck.hand import hand_grads
-
-def grads(spec, params, inputs, targets):
-    grads = hand_grads(spec, params, inputs, targets)
-    if "W" in grads[-1]:
-        grads[-1]["W"] = 1.5 * grads[-1]["W"]  # planted: the output layer's weights scaled
-    return grads
-"""
+SCALED_OUTPUT = scaled_output_candidate()
 
 
 def _blocks(out: str) -> list[tuple[str, list[str]]]:

@@ -8,7 +8,13 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from helpers import DOUBLED_CANDIDATE, RunCli, builtin_names, wide_3_4_2_toml
+from helpers import (
+    DOUBLED_CANDIDATE,
+    RunCli,
+    builtin_names,
+    scaled_output_candidate,
+    wide_3_4_2_toml,
+)
 
 pytest_plugins = ["pytester"]
 
@@ -173,18 +179,13 @@ def test_the_fixture_names_a_dtype_mismatch_with_both_dtypes(pytester: pytest.Py
     )
 
 
-SCALED_GENERATED = """
-from gradcheck.hand import hand_grads
-
-def scaled(spec, params, inputs, targets):
-    grads = hand_grads(spec, params, inputs, targets)
-    if "W" in grads[-1]:
-        grads[-1]["W"] = 1.5 * grads[-1]["W"]  # planted: the output layer's weights scaled
-    return grads
-
+SCALED_GENERATED = (
+    scaled_output_candidate("scaled")
+    + """
 def test_generated(gradcheck):
     gradcheck.verify_generated(scaled, n=3, seed=0)
 """
+)
 
 
 def _saved(text: str) -> list[tuple[str, str]]:
