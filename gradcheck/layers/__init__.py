@@ -47,6 +47,7 @@ class LayerKind:
     name: str
     table: type[Any]  # the pydantic model of its ``[[layers]]`` table
     glyph: str  # how the report's diagram draws one of its units
+    forward: str  # its forward pass, for people (the candidate contract prints it)
     problems: Callable[[Any, str, int], list[str]]  # (table, field path, n_in) -> problems
     n_params: Callable[[Any, int], int]  # (table, n_in) -> parameter count bound
     groups: Callable[[Any, int, np.dtype[Any]], dict[str, tuple[np.ndarray, bool]]]
@@ -61,6 +62,7 @@ KINDS: dict[str, LayerKind] = {
         "dense",
         dense.DenseLayer,
         dense.GLYPH,
+        dense.FORWARD,
         dense.problems,
         dense.n_params,
         dense.groups,

@@ -30,6 +30,10 @@ from gradcheck.layers.tables import (
 __all__ = ["DenseLayer", "groups", "named", "numbers", "param_names", "problems", "unit_names"]
 
 GLYPH = "circle"  # the report draws each neuron of a dense layer as a circle
+FORWARD = (  # for people, in a candidate's layout (a row per sample)
+    "net_l = out_{l-1} @ W_l.T + b_l and out_l = act_l(net_l), with act_l = "
+    "`spec.activations[l-1]`; a 0-d `b` adds one number to every neuron, no `b` adds nothing"
+)
 Group = tuple[np.ndarray, bool]  # (initial values, trainable)
 Location = tuple[int, str, tuple[int, ...]]
 

@@ -2,11 +2,10 @@
 receives and must return, built from the declarations so it cannot drift from them.
 
 The losses (formula, reduction, gradient) come from :data:`gradcheck.layers.LOSSES`, the
-activations (formula, kink convention, where they may go) from
-:data:`gradcheck.layers.ACTIVATIONS`, the layer kinds from :data:`gradcheck.layers.KINDS`, an
-entry's label from :meth:`Spec.label`; what is written here besides (each activation's
-derivative, each kind's forward pass, the :class:`Spec` attributes a candidate may read) is keyed
-by those names, and building the contract raises while a declared name lacks its entry.
+activations (formula, derivative, kink convention, where they may go) from
+:data:`gradcheck.layers.ACTIVATIONS`, the layer kinds (forward pass) from
+:data:`gradcheck.layers.KINDS`, an entry's label from :meth:`Spec.label`; what is written here
+besides is the :class:`Spec` attributes a candidate may read.
 ``tests/spec/test_contract.py`` holds :data:`SPEC_ATTRIBUTES` and :data:`SPEC_INTERNALS` to
 ``Spec``'s real attributes and the README's "Writing a candidate" section to
 :func:`contract_text`. ``gradcheck contract`` prints it (``--json``: :func:`contract_data`).
@@ -17,14 +16,11 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
-from gradcheck.errors import GradcheckError
 from gradcheck.layers import ACTIVATIONS, KINDS, LOSSES
 from gradcheck.spec.network import Spec, parse_spec
 
 __all__ = [
     "ADAPTING_EXAMPLE",
-    "DERIVATIVES",
-    "FORWARD",
     "SPEC_ATTRIBUTES",
     "SPEC_INTERNALS",
     "contract_data",
@@ -32,25 +28,6 @@ __all__ = [
 ]
 
 WIDTH = 100
-
-FORWARD: dict[str, str] = {
-    "dense": "net_l = out_{l-1} @ W_l.T + b_l and out_l = act_l(net_l), with act_l = "
-    "`spec.activations[l-1]`; a 0-d `b` adds one number to every neuron, no `b` adds nothing",
-}
-"""Each declared layer kind's forward pass, in the candidate's layout (a row per sample)."""
-
-DERIVATIVES: dict[str, str] = {
-    "identity": "1",
-    "sigmoid": "o (1 - o), with o = sigmoid(z)",
-    "tanh": "1 - o^2, with o = tanh(z)",
-    "relu": "1 if z > 0 else 0",
-    "leaky_relu": "1 if z > 0 else slope",
-    "softplus": "sigmoid(z)",
-    "elu": "1 if z > 0 else exp(z)",
-    "softmax": "diag(o) - o o^T per sample, a Jacobian, not elementwise: an upstream gradient g "
-    "goes back as o * (g - sum_k g_k o_k)",
-}
-"""Each declared activation's derivative ``act'(z)``, written for people."""
 
 SPEC_ATTRIBUTES: tuple[tuple[str, str], ...] = (
     ("sizes", "(n_in, n_1, ..., n_L): the widths, the input first; layer l maps n_{l-1} to n_l"),
@@ -106,16 +83,6 @@ def grads(spec, params, inputs, targets):
 """A course-style per-sample backprop wrapped as a candidate (``backprop`` is the course's)."""
 
 
-def _checked(concept: str, written: dict[str, str], declared: dict[str, Any]) -> None:
-    """Raise unless ``written`` has an entry for exactly the ``declared`` names."""
-    if set(written) != set(declared):
-        missing, extra = sorted(set(declared) - set(written)), sorted(set(written) - set(declared))
-        raise GradcheckError(
-            f"gradcheck.spec.contract: {concept}: no entry for {missing}, entries for "
-            f"undeclared {extra}"
-        )
-
-
 def _example_label() -> str:
     """What ``verify`` calls ``params[1]['W'][1, 0]`` in a network without display names."""
     zeros = [[0.0, 0.0], [0.0, 0.0]]
@@ -134,8 +101,6 @@ def _example_label() -> str:
 
 def contract_data() -> dict[str, Any]:
     """The contract as JSON-able data (what ``gradcheck contract --json`` prints)."""
-    _checked("layer kinds' forward passes", FORWARD, KINDS)
-    _checked("activations' derivatives", DERIVATIVES, ACTIVATIONS)
     return {
         "signature": "grads = candidate(spec, params, inputs, targets)",
         "arguments": {
@@ -147,7 +112,7 @@ def contract_data() -> dict[str, Any]:
             "frozen": "spec.frozen_params(): the frozen groups in the same structure",
         },
         "returns": "dE/dparams: one dict per layer, the keys and shapes of params, spec.dtype",
-        "forward": dict(FORWARD),
+        "forward": {name: kind.forward for name, kind in KINDS.items()},
         "losses": [
             {
                 "name": loss.name,
@@ -162,7 +127,7 @@ def contract_data() -> dict[str, Any]:
             {
                 "name": a.name,
                 "formula": a.formula,
-                "derivative": DERIVATIVES[a.name],
+                "derivative": a.derivative,
                 "kinked": a.kinked,
                 "takes_slope": a.takes_slope,
                 "output_only": a.output_only,
@@ -264,7 +229,7 @@ def contract_text() -> str:
             "**Forward pass**, one row per sample, from out_0 = `inputs` through layers "
             "l = 1..L (`spec.kinds[l-1]`):"
         ),
-        "\n".join(_bullet(f"{kind}: {text}.") for kind, text in FORWARD.items()),
+        "\n".join(_bullet(f"{name}: {kind.forward}.") for name, kind in KINDS.items()),
         _paragraph(
             "**Losses** (`spec.loss`), of o = out_L and t = `targets`; E is one number for the "
             "whole batch:"
