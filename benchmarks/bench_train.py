@@ -27,14 +27,16 @@ from typing import Any
 
 import numpy as np
 
+DEVICE = "cpu"  # --device: where the JAX loop runs (the NumPy loop is always on the CPU)
+
 _FIRST_CALL = """
-import json, time
+import json, sys, time
 began = time.perf_counter()
 from gradcheck.spec import builtin_networks_dir, load_spec
 from gradcheck.training.runner import train
 spec = load_spec(builtin_networks_dir() / "sigmoid_2_2_2.toml")
 imported = time.perf_counter()
-result = train(spec, 10000, device="cpu")
+result = train(spec, 10000, device=sys.argv[1])
 done = time.perf_counter()
 print(json.dumps({"import_s": imported - began, "first_call_s": done - imported,
                   "compile_s": result.compile_seconds}))
@@ -52,10 +54,10 @@ def listen(name, **_):
     if name == "/jax/compilation_cache/cache_misses":
         events["misses"] += 1
 jax.monitoring.register_event_listener(listen)
-enable_compilation_cache(sys.argv[1])
+enable_compilation_cache(sys.argv[2])
 spec = load_spec(builtin_networks_dir() / "sigmoid_2_2_2.toml")
 began = time.perf_counter()
-result = train(spec, 10000, device="cpu")
+result = train(spec, 10000, device=sys.argv[1])
 events["first_call_s"] = time.perf_counter() - began
 events["compile_s"] = result.compile_seconds
 print(json.dumps(events))
@@ -108,12 +110,12 @@ def seed_network(steps: int, repeats: int) -> None:
     from gradcheck.spec import builtin_networks_dir, load_spec
     from gradcheck.training.runner import train
 
-    first = [_fresh(_FIRST_CALL) for _ in range(3)]
+    first = [_fresh(_FIRST_CALL, DEVICE) for _ in range(3)]
     spec = load_spec(builtin_networks_dir() / "sigmoid_2_2_2.toml")
     numpy_s = _median_seconds(lambda: train_numpy(spec, steps), 3)
-    train(spec, steps, device="cpu")  # compile once
-    jax_s = statistics.median(train(spec, steps, device="cpu").seconds for _ in range(repeats))
-    jax_total_s = _median_seconds(lambda: train(spec, steps, device="cpu"), repeats)
+    train(spec, steps, device=DEVICE)  # compile once
+    jax_s = statistics.median(train(spec, steps, device=DEVICE).seconds for _ in range(repeats))
+    jax_total_s = _median_seconds(lambda: train(spec, steps, device=DEVICE), repeats)
     torch_s = _torch_loop(steps)
     first_call = statistics.median(f["first_call_s"] for f in first)
     compile_s = statistics.median(f["compile_s"] for f in first)
@@ -137,8 +139,8 @@ def seed_network(steps: int, repeats: int) -> None:
 
 def compilation_cache() -> None:
     with tempfile.TemporaryDirectory() as cache:
-        cold = _fresh(_CACHED_CALL, cache)
-        warm = _fresh(_CACHED_CALL, cache)
+        cold = _fresh(_CACHED_CALL, DEVICE, cache)
+        warm = _fresh(_CACHED_CALL, DEVICE, cache)
     print("persistent compilation cache, two fresh processes")
     for name, run in (("first ", cold), ("second", warm)):
         print(
@@ -217,9 +219,9 @@ def mlp(steps: int) -> None:
     batch, sizes = 256, (784, 256, 256, 10)
     spec = _mlp_spec(batch)
     flops = sum(2 * m * k * n for m, k, n in _gemms(batch, sizes))
-    train(spec, steps, device="cpu", record_every=steps)  # compile once
+    train(spec, steps, device=DEVICE, record_every=steps)  # compile once
     seconds = statistics.median(
-        train(spec, steps, device="cpu", record_every=steps).seconds for _ in range(3)
+        train(spec, steps, device=DEVICE, record_every=steps).seconds for _ in range(3)
     )
     achieved = flops * steps / seconds / 1e9
     peak_s = sum(_matmul_seconds(m, k, n, 50) for m, k, n in _gemms(batch, sizes))
@@ -236,7 +238,11 @@ def mlp(steps: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats and MLP steps")
+    parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu", help="JAX device")
     args = parser.parse_args()
+    global DEVICE
+    DEVICE = args.device
+    print(f"JAX device: {DEVICE}")
     seed_network(10000, 5 if args.quick else 20)
     compilation_cache()
     mlp(20 if args.quick else 100)

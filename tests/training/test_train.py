@@ -42,6 +42,9 @@ from gradcheck.training.runner import (
     train,
 )
 
+# Where the JAX loop runs: the CPU by default and in CI; GRADCHECK_TEST_DEVICE=gpu on a GPU machine.
+DEVICE = os.environ.get("GRADCHECK_TEST_DEVICE", "cpu")
+
 # Agreement of two float implementations after N steps: each step rounds differently
 # (fused multiply-adds, summation order), and the differences compound over steps.
 TOLERANCE = {"float64": (1e-9, 1e-12), "float32": (2e-4, 1e-5)}  # (rtol, atol)
@@ -83,7 +86,7 @@ def _assert_params_close(got: Params, want: Params, dtype: str) -> None:
 
 
 def _assert_matches_numpy(spec: Spec, steps: int) -> None:
-    result = train(spec, steps, device="cpu")
+    result = train(spec, steps, device=DEVICE)
     params, history = train_numpy(spec, steps)
     dtype = spec.model.dtype
     _assert_params_close(result.params, params, dtype)
@@ -155,8 +158,8 @@ def test_jax_loop_gives_the_numpy_loops_params_on_generated_networks(case: Case)
 
 def test_float32_training_stays_float32_and_float64_override_changes_it() -> None:
     spec = TABLE["float32-sigmoid-tanh"]
-    single = train(spec, 5, device="cpu")
-    double = train(spec, 5, device="cpu", dtype="float64")
+    single = train(spec, 5, device=DEVICE)
+    double = train(spec, 5, device=DEVICE, dtype="float64")
     assert {a.dtype for g in single.params for a in g.values()} == {np.dtype(np.float32)}
     assert {a.dtype for g in double.params for a in g.values()} == {np.dtype(np.float64)}
     assert single.outputs.dtype == np.float32 and double.spec.model.dtype == "float64"
@@ -166,22 +169,22 @@ def test_float32_training_stays_float32_and_float64_override_changes_it() -> Non
 # -- compiled once per shape ------------------------------------------------------------------
 def test_a_second_run_of_the_same_shape_does_not_retrace(sigmoid_seed: Spec) -> None:
     spec = sigmoid_seed
-    train(spec, 300, device="cpu")
+    train(spec, 300, device=DEVICE)
     before = trace_count()
-    again = train(spec, 300, device="cpu")
-    other_values = train(spec, 300, device="cpu", learning_rate=0.25, params=again.params)
+    again = train(spec, 300, device=DEVICE)
+    other_values = train(spec, 300, device=DEVICE, learning_rate=0.25, params=again.params)
     assert trace_count() == before
     assert other_values.loss < again.loss  # it did train, from the new starting point
-    train(spec, 301, device="cpu")  # another step count is another program
+    train(spec, 301, device=DEVICE)  # another step count is another program
     assert trace_count() > before
 
 
 def test_chunked_run_equals_one_scan_and_reports_progress_per_chunk() -> None:
     spec = TABLE["tanh-relu-per-neuron-bias"]
-    whole = train(spec, 53, device="cpu", record_every=3)
+    whole = train(spec, 53, device=DEVICE, record_every=3)
     seen: list[int] = []
     before = trace_count()
-    chunked = train(spec, 53, device="cpu", record_every=3, chunks=4, on_progress=seen.append)
+    chunked = train(spec, 53, device=DEVICE, record_every=3, chunks=4, on_progress=seen.append)
     # 17 whole records in chunks of 5 (one program), a leftover 2 (another), then the last
     # short record of 2 steps (a third, which the unchunked run compiled already)
     assert seen == [15, 30, 45, 51, 53]
@@ -193,7 +196,7 @@ def test_chunked_run_equals_one_scan_and_reports_progress_per_chunk() -> None:
 
 def test_zero_steps_returns_the_starting_params_outputs_and_loss(sigmoid_seed: Spec) -> None:
     spec = sigmoid_seed
-    result = train(spec, 0, device="cpu")
+    result = train(spec, 0, device=DEVICE)
     _assert_params_close(result.params, spec.initial_params(), "float64")
     assert result.loss_history.shape == (0,)
     assert result.loss == pytest.approx(0.298371109, abs=5e-10)  # seed 001's total error
@@ -202,16 +205,16 @@ def test_zero_steps_returns_the_starting_params_outputs_and_loss(sigmoid_seed: S
 # -- frozen and shared groups -----------------------------------------------------------------
 def test_frozen_groups_stay_out_of_training_and_fixed_in_the_outputs() -> None:
     spec = TABLE["frozen-weights-and-frozen-bias"]
-    result = train(spec, 50, device="cpu")
+    result = train(spec, 50, device=DEVICE)
     assert [sorted(g) for g in result.params] == [["b"], ["W"]]
     trained_out = forward(spec, result.params, spec.inputs()).outs[-1]  # spec's frozen values
     np.testing.assert_allclose(result.outputs, trained_out, rtol=1e-12)
-    assert result.loss < train(spec, 0, device="cpu").loss
+    assert result.loss < train(spec, 0, device=DEVICE).loss
 
 
 def test_shared_bias_stays_one_trained_scalar() -> None:
     spec = TABLE["leaky-relu-softplus-mse-shared-bias"]
-    result = train(spec, 50, device="cpu")
+    result = train(spec, 50, device=DEVICE)
     for start, end in zip(spec.initial_params(), result.params, strict=True):
         assert end["b"].shape == ()
         assert end["b"] != start["b"]
@@ -228,8 +231,8 @@ def test_output_first_rule_reproduces_the_seed_documents_10000_step_outputs(
     sigmoid_seed: Spec,
 ) -> None:
     spec = sigmoid_seed
-    output_first = train(spec, 10000, device="cpu", rule="output-first")
-    gradient = train(spec, 10000, device="cpu")
+    output_first = train(spec, 10000, device=DEVICE, rule="output-first")
+    gradient = train(spec, 10000, device=DEVICE)
     # As printed in seed 001 after 10000 steps: o1 = 0.015912196, o2 = 0.984065734.
     assert [f"{v:.9f}" for v in output_first.outputs[0]] == ["0.015912196", "0.984065734"]
     # True gradient descent lands elsewhere in the 6th significant digit.
@@ -239,9 +242,9 @@ def test_output_first_rule_reproduces_the_seed_documents_10000_step_outputs(
 
 def test_output_first_rule_matches_its_numpy_reference_on_a_deeper_network() -> None:
     spec = TABLE["tanh-relu-per-neuron-bias"]
-    output_first = train(spec, 100, device="cpu", rule="output-first")
+    output_first = train(spec, 100, device=DEVICE, rule="output-first")
     _assert_params_close(output_first.params, _numpy_output_first(spec, 100), "float64")
-    gradient = train(spec, 100, device="cpu")
+    gradient = train(spec, 100, device=DEVICE)
     differs = max(
         float(np.abs(a - b).max())
         for a, b in zip(
@@ -257,7 +260,7 @@ def test_output_first_rule_matches_its_numpy_reference_on_a_deeper_network() -> 
 @pytest.mark.parametrize("optimizer", ["momentum", "adam"])
 def test_momentum_and_adam_reduce_the_loss(optimizer: str) -> None:
     spec = TABLE["softmax-cross-entropy"]
-    result = train(spec, 200, device="cpu", optimizer=optimizer, learning_rate=0.05)
+    result = train(spec, 200, device=DEVICE, optimizer=optimizer, learning_rate=0.05)
     assert np.all(np.isfinite(result.loss_history))
     assert result.loss < 0.5 * result.loss_history[0]
 
@@ -265,7 +268,7 @@ def test_momentum_and_adam_reduce_the_loss(optimizer: str) -> None:
 def test_adams_first_step_is_minus_lr_times_the_sign_of_the_gradient(sigmoid_seed: Spec) -> None:
     spec = sigmoid_seed
     lr = 0.01
-    result = train(spec, 1, device="cpu", optimizer="adam", learning_rate=lr)
+    result = train(spec, 1, device=DEVICE, optimizer="adam", learning_rate=lr)
     start = spec.initial_params()
     grads = hand_grads(spec, start, spec.inputs(), spec.targets())
     for g, p0, p1 in zip(grads, start, result.params, strict=True):
@@ -285,7 +288,8 @@ def test_momentums_second_step_adds_0_9_of_the_first(linear_seed: Spec) -> None:
     want = [
         {k: q[k] - lr * (g[k] + 0.9 * h[k]) for k in q} for q, g, h in zip(p1, g1, g0, strict=True)
     ]
-    _assert_params_close(train(spec, 2, device="cpu", optimizer="momentum").params, want, "float64")
+    got = train(spec, 2, device=DEVICE, optimizer="momentum").params
+    _assert_params_close(got, want, "float64")
 
 
 # -- options and devices ----------------------------------------------------------------------
@@ -419,7 +423,7 @@ def test_importing_changes_no_jax_setting_and_the_cache_spares_a_second_process_
 
 # -- results and the command line -------------------------------------------------------------
 def test_to_dict_is_json_with_params_by_display_name(sigmoid_seed: Spec) -> None:
-    result = train(sigmoid_seed, 20, device="cpu", record_every=5)
+    result = train(sigmoid_seed, 20, device=DEVICE, record_every=5)
     record = json.loads(json.dumps(result.to_dict()))
     assert sorted(record["params"]) == ["w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8"]
     assert record["params"]["w5"] == float(result.params[1]["W"][0, 0])
@@ -428,7 +432,7 @@ def test_to_dict_is_json_with_params_by_display_name(sigmoid_seed: Spec) -> None
 
 
 def test_unnamed_params_are_labelled_by_layer_and_index() -> None:
-    names = train(TABLE["leaky-relu-softplus-mse-shared-bias"], 1, device="cpu").named_params()
+    names = train(TABLE["leaky-relu-softplus-mse-shared-bias"], 1, device=DEVICE).named_params()
     assert (
         "layer 1 W[4,2]" in names and "layer 2 b" in names and len(names) == 5 * 3 + 1 + 2 * 5 + 1
     )
@@ -527,11 +531,11 @@ def test_timed_run_equals_one_scan_in_one_program_and_reports_progress_per_call(
 ) -> None:
     monkeypatch.setattr(call_plan, "FIRST_CALL_WORK", 1)  # a first call of one step
     spec = TABLE["tanh-relu-per-neuron-bias"]
-    whole = train(spec, 3000, device="cpu", record_every=7)
+    whole = train(spec, 3000, device=DEVICE, record_every=7)
     seen: list[int] = []
     before = trace_count()
     timed = train(
-        spec, 3000, device="cpu", record_every=7, chunk_seconds=1e-4, on_progress=seen.append
+        spec, 3000, device=DEVICE, record_every=7, chunk_seconds=1e-4, on_progress=seen.append
     )
     assert trace_count() - before <= 1  # one program whatever the call sizes (0: compiled before)
     assert len(seen) > 3 and seen[0] == 1 and seen == sorted(seen) and seen[-1] == 3000
