@@ -7,7 +7,7 @@ by :func:`show_value` as the user wrote it. Re-exported by :mod:`gradcheck.spec.
 
 from __future__ import annotations
 
-__all__ = ["GradcheckError", "SpecError", "show_value"]
+__all__ = ["GradcheckError", "SpecError", "Unsupported", "show_value"]
 
 
 class GradcheckError(Exception):
@@ -16,6 +16,12 @@ class GradcheckError(Exception):
 
 class SpecError(GradcheckError, ValueError):
     """A spec or its input is invalid; ``str(err)`` is one line naming file, field and value."""
+
+
+class Unsupported(NotImplementedError):
+    """Raised by a candidate for a network it does not handle (``raise Unsupported("no shared
+    bias")``): the network is reported ``unsupported`` and counted apart, never as a failure.
+    A plain ``NotImplementedError`` counts the same."""
 
 
 def show_value(value: object) -> str:

@@ -2,16 +2,28 @@
 
 Each scalar entry has candidate ``h``, JAX ``j`` and finite difference ``f``; hand and JAX agree
 within ``tol_jax``, hand and FD within ``tol_fd``, the dtype's tolerances with the measured
-rounding ``p`` of float32 (:mod:`gradcheck.checking.tolerances` has the formulas). The pattern
-names the failure: hand != JAX while JAX == FD is a ``backprop-bug``; hand == JAX != FD an
-``fd-artefact``. In a dtype with a measured rounding ``p > 0`` (float32; float64 has none), hand
-!= JAX with both inside the FD error and ``|h - j| <= tol_jax + PRECISION_LIMIT * p`` is
-``precision-limited``; in float64 it is a ``backprop-bug``. An entry whose FD stencil crosses a
-relu kink is ``non-differentiable here`` when hand is a valid (sub)gradient: equal to JAX, or,
-where the point sits on the kink, finite and between the one-sided derivatives ``l``, ``r`` of
-the FD stencil, ``min(l, r) - c <= h <= max(l, r) + c`` with ``c = s * e_side + atol + rtol *
-max(|l|, |r|, floor) + p``; otherwise it is a ``backprop-bug``. Those three are reported, not
-failed.
+rounding ``p`` of float32 (:mod:`gradcheck.checking.tolerances` has the formulas). Blame goes by
+evidence, whichever dtype:
+
+* hand is the odd one out, a ``backprop-bug``, where FD resolves hand's distance from it
+  (:func:`~gradcheck.checking.tolerances.evidence_resolution`) and JAX and FD agree
+  :data:`~gradcheck.checking.tolerances.EVIDENCE_RATIO` times more closely than hand agrees with
+  either, even where the tolerances alone would pass it; also where hand differs from JAX while
+  JAX agrees with FD, and where hand agrees with JAX only within the wider hand-vs-JAX tolerance
+  while JAX agrees with FD and hand lies farther from JAX than FD does;
+* FD is the odd one out, an ``fd-artefact``, only where hand and JAX agree and FD agrees with
+  neither (or lies farther from JAX than hand does);
+* in a dtype with a measured rounding ``p > 0`` (float32; float64 has none), hand != JAX with
+  both inside the FD error and ``|h - j| <= tol_jax + PRECISION_LIMIT * p`` is
+  ``precision-limited``; in float64 it is a ``backprop-bug``.
+
+Kinks: an entry whose FD stencil moves a unit on a kink (a relu pre-activation within its rounding
+bound of 0, ``at_kink``) is ``non-differentiable here`` when hand lies in the FD oracle's bracket
+of what backprop gives for any slope between the one-sided ones at those units: ``lower - k <= h
+<= upper + k`` (:func:`~gradcheck.checking.tolerances.subgradient_slack`); JAX's own value gets
+no pass there. An entry whose stencil crosses a kink from a point away from it is ``non-
+differentiable here`` when hand agrees with JAX (exact there, FD is not). Otherwise either is a
+``backprop-bug``. Those three are reported, not failed.
 
 The :class:`~gradcheck.checking.verdict.GroupCheck` records built here live in
 :mod:`gradcheck.checking.verdict`; :mod:`gradcheck.checking.verification` runs the candidate and
@@ -24,7 +36,15 @@ import dataclasses
 
 import numpy as np
 
-from gradcheck.checking.tolerances import fd_tolerance, group_floor, jax_tolerance
+from gradcheck.checking.tolerances import (
+    EVIDENCE_RATIO,
+    evidence_resolution,
+    fd_tolerance,
+    group_floor,
+    group_magnitude,
+    jax_tolerance,
+    subgradient_slack,
+)
 from gradcheck.checking.verdict import FAILING, STATUSES, GroupCheck, Status, Tolerance
 from gradcheck.oracles.finite_differences import DirectionalResult, FDResult
 from gradcheck.spec import Array, Params
@@ -46,6 +66,7 @@ PROJECTION_THRESHOLD = 1000  # parameters; above it, FD checks random directions
 ESCALATION_LIMIT = 64  # per-entry finite differences per failing group, worst entries first
 PRECISION_LIMIT = 8.0  # precision-limited: |h - j| up to this many more measured allowances
 _CODE = {name: code for code, name in enumerate(STATUSES)}
+Interval = tuple[np.ndarray, np.ndarray, np.ndarray]  # lower, upper, their error bound
 
 
 def classify(
@@ -59,37 +80,48 @@ def classify(
     floor: float | np.ndarray,
     precision: float | np.ndarray = 0.0,
     *,
-    one_sided: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    subgradients: Interval | None = None,
     scale: float | np.ndarray = 0.0,
     depth: int = 1,
+    magnitude: float | np.ndarray = 1.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Status codes and the allowed ``|h - j|``, ``|h - f|`` per entry (see the module doc).
 
     ``precision`` is the measured rounding error of the spec's dtype (JAX in that dtype against
-    JAX in float64), added to both tolerances. A kink-crossing entry is ``non-differentiable
-    here`` when hand agrees with JAX, or the point sits on the kink and hand lies between the
-    ``one_sided`` derivatives ``(left, right, error bound)``; otherwise (JAX is exact off the
-    kink) it is a bug. Where ``precision > 0``, hand != JAX with both inside the FD error and
-    ``|h - j| <= tol_jax + PRECISION_LIMIT * precision`` is ``precision-limited``: the candidate
-    rounds differently in that dtype by less than the independent oracle can resolve. Without a
-    measured precision (float64) the same pattern is a ``backprop-bug``. ``scale`` and ``depth``
-    give the cancellation term of the hand-vs-JAX tolerance
-    (:func:`~gradcheck.checking.tolerances.jax_tolerance`).
+    JAX in float64), added to both tolerances. ``subgradients`` is the FD oracle's bracket
+    ``(lower, upper, error bound)`` where ``at_kink``. ``scale`` and ``depth`` give the
+    cancellation term, ``magnitude`` the group's largest gradient ``M = max |j|`` (absolute floor
+    ``atol * M``) of :func:`~gradcheck.checking.tolerances.jax_tolerance`.
     """
-    tol_jax = jax_tolerance(jax, tolerance, floor, precision, scale, depth)
-    tol_fd = fd_tolerance(fd, fd_error, tolerance, floor, precision)
+    tol_jax = jax_tolerance(jax, tolerance, floor, precision, scale, depth, magnitude)
+    tol_fd = fd_tolerance(fd, fd_error, tolerance, floor, precision, magnitude, scale, depth)
+    resolved = evidence_resolution(fd, fd_error, tolerance, floor, precision, scale)
     with np.errstate(invalid="ignore"):
-        hj = np.abs(hand - jax) <= tol_jax
-        limited = (precision > 0) & (np.abs(hand - jax) <= tol_jax + PRECISION_LIMIT * precision)
-        hf = np.abs(hand - fd) <= tol_fd
-        jf = np.abs(jax - fd) <= tol_fd
-        subgradient = hj | (at_kink & _between(hand, one_sided, tolerance, floor, precision))
+        d_hj, d_hf, d_jf = np.abs(hand - jax), np.abs(hand - fd), np.abs(jax - fd)
+        hj, hf, jf = d_hj <= tol_jax, d_hf <= tol_fd, d_jf <= tol_fd
+        limited = (precision > 0) & (d_hj <= tol_jax + PRECISION_LIMIT * precision)
+        hand_odd = (d_hf > resolved) & (EVIDENCE_RATIO * d_jf < np.minimum(d_hj, d_hf))
+        hand_farther = jf & (d_hj > d_jf)
+        inside = _between(hand, subgradients, tolerance, floor, scale, depth, magnitude)
+        subgradient = np.where(at_kink, inside, hj)
     status = np.select(
-        [kink & subgradient, kink, hj & hf, hj, jf & hf & limited, jf, hf],
+        [
+            kink & subgradient,
+            kink,
+            hand_odd,
+            hj & hf,
+            hj & hand_farther,
+            hj,
+            jf & hf & limited,
+            jf,
+            hf,
+        ],
         [
             _CODE["non-differentiable here"],
             _CODE["backprop-bug"],
+            _CODE["backprop-bug"],
             _CODE["ok"],
+            _CODE["backprop-bug"],
             _CODE["fd-artefact"],
             _CODE["precision-limited"],
             _CODE["backprop-bug"],
@@ -102,19 +134,20 @@ def classify(
 
 def _between(
     hand: np.ndarray,
-    one_sided: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+    subgradients: Interval | None,
     tolerance: Tolerance,
     floor: float | np.ndarray,
-    precision: float | np.ndarray,
+    scale: float | np.ndarray,
+    depth: int,
+    magnitude: float | np.ndarray,
 ) -> np.ndarray:
-    """``min(l, r) - c <= h <= max(l, r) + c`` (False for NaN, and everywhere without ``l, r``)."""
-    if one_sided is None:
+    """``lower - k <= h <= upper + k`` (False for NaN, and everywhere without a bracket)."""
+    if subgradients is None:
         return np.zeros(np.shape(hand), dtype=bool)
-    left, right, error = one_sided
-    lo, hi = np.minimum(left, right), np.maximum(left, right)
-    slack = fd_tolerance(np.maximum(np.abs(lo), np.abs(hi)), error, tolerance, floor, precision)
+    lower, upper, error = subgradients
+    slack = subgradient_slack(lower, upper, error, tolerance, floor, scale, depth, magnitude)
     with np.errstate(invalid="ignore"):
-        inside: np.ndarray = np.isfinite(hand) & (hand >= lo - slack) & (hand <= hi + slack)
+        inside: np.ndarray = np.isfinite(hand) & (hand >= lower - slack) & (hand <= upper + slack)
     return inside
 
 
@@ -125,12 +158,13 @@ def _classify_columns(
     tolerance: Tolerance,
     floor: float | np.ndarray,
     precision: float | np.ndarray,
-    one_sided: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-    cancellation: tuple[float | np.ndarray, int] = (0.0, 1),
+    subgradients: Interval | None,
+    cancellation: tuple[float | np.ndarray, int],
+    magnitude: float | np.ndarray,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """:func:`classify` on the ``hand``, ``jax``, ``fd`` and ``fd_error_estimate`` columns: the
-    status codes, and the columns with ``tol_jax`` and ``tol_fd`` added. ``cancellation`` is
-    ``(scale, depth)`` for :func:`~gradcheck.checking.tolerances.jax_tolerance`."""
+    status codes, and the columns with ``tol_jax``, ``tol_fd`` and ``max_grad`` (``M``, whose
+    ``atol * M`` is the absolute floor) added. ``cancellation`` is ``(scale, depth)``."""
     status, tol_jax, tol_fd = classify(
         col["hand"],
         col["jax"],
@@ -141,11 +175,13 @@ def _classify_columns(
         tolerance,
         floor,
         precision,
-        one_sided=one_sided,
+        subgradients=subgradients,
         scale=cancellation[0],
         depth=cancellation[1],
+        magnitude=magnitude,
     )
-    return status, {**col, "tol_jax": tol_jax, "tol_fd": tol_fd}
+    largest = np.broadcast_to(np.asarray(magnitude, dtype=np.float64), tol_jax.shape).copy()
+    return status, {**col, "tol_jax": tol_jax, "tol_fd": tol_fd, "max_grad": largest}
 
 
 def compare_group(
@@ -167,17 +203,26 @@ def compare_group(
     j_all = np.asarray(jax, dtype=np.float64).reshape(-1)
     rows = np.arange(j_all.size) if rows is None else rows
     floor = group_floor(j_all)
+    magnitude = group_magnitude(j_all)
     col = {"hand": np.asarray(hand, dtype=np.float64).reshape(-1)[rows], "jax": j_all[rows]}
     for name, values in (("fd", fd.values), ("fd_error_estimate", fd.errors), ("step", fd.steps)):
         col[name] = values[layer][group].reshape(-1)[rows]
     kink, at_kink = (f[layer][group].reshape(-1)[rows] for f in (fd.kinks, fd.at_kink))
-    left, right, side = (
-        f[layer][group].reshape(-1)[rows] for f in (fd.left, fd.right, fd.one_sided_errors)
+    lower, upper, error = (
+        f[layer][group].reshape(-1)[rows] for f in (fd.lower, fd.upper, fd.interval_errors)
     )
     allowed = 0.0 if precision is None else np.reshape(precision, -1)[rows]
     scale = fd.scales[layer][group].reshape(-1)[rows]
     status, col = _classify_columns(
-        col, kink, at_kink, tolerance, floor, allowed, (left, right, side), (scale, len(fd.values))
+        col,
+        kink,
+        at_kink,
+        tolerance,
+        floor,
+        allowed,
+        (lower, upper, error),
+        (scale, len(fd.values)),
+        magnitude,
     )
     if past_limit is not None:
         status[ESCALATION_LIMIT:] = _CODE[past_limit]
@@ -215,24 +260,33 @@ def compare_entries(
             ("step", fd.steps),
             ("kink", fd.kinks),
             ("at_kink", fd.at_kink),
-            ("left", fd.left),
-            ("right", fd.right),
-            ("one_sided_error", fd.one_sided_errors),
+            ("lower", fd.lower),
+            ("upper", fd.upper),
+            ("interval_error", fd.interval_errors),
             ("scale", fd.scales),
         )
     }
     sizes = [a.size for a in flat["jax"]]
     floor = np.repeat([group_floor(a) for a in flat["jax"]], sizes)
+    magnitude = np.repeat([group_magnitude(a) for a in flat["jax"]], sizes)
     allowed: list[np.ndarray] = []
     for (i, g), n in zip(groups, sizes, strict=True):
         measured = precision[i][g]
         allowed.append(np.zeros(n) if measured is None else np.reshape(measured, -1))
     col = {name: np.concatenate(parts) for name, parts in flat.items()}
     kink, at_kink = col.pop("kink").astype(bool), col.pop("at_kink").astype(bool)
-    one_sided = (col.pop("left"), col.pop("right"), col.pop("one_sided_error"))
+    subgradients = (col.pop("lower"), col.pop("upper"), col.pop("interval_error"))
     cancellation = (col.pop("scale"), len(fd.values))
     status, col = _classify_columns(
-        col, kink, at_kink, tolerance, floor, np.concatenate(allowed), one_sided, cancellation
+        col,
+        kink,
+        at_kink,
+        tolerance,
+        floor,
+        np.concatenate(allowed),
+        subgradients,
+        cancellation,
+        magnitude,
     )
     checks = []
     bounds = np.cumsum([0, *sizes])
@@ -253,7 +307,8 @@ def compare_direction(
     precision: Array | None = None,
 ) -> GroupCheck:
     """Compare ``<hand, v>`` and ``<jax, v>`` with the FD derivative along ``v``; the rounding
-    scale of a dot product is ``sum |jax_k v_k|``, its term magnitude ``sum |scale_k v_k|``."""
+    scale of a dot product (and ``M``, for the absolute floor) is ``sum |jax_k v_k|``, its term
+    magnitude ``sum |scale_k v_k|``."""
     v = fd.directions[layer][group]
     jv = np.asarray(jax, dtype=np.float64) * v
     col = {
@@ -263,12 +318,23 @@ def compare_direction(
         "fd_error_estimate": np.array([fd.errors[layer][group]]),
         "step": np.array([fd.steps[layer][group]]),
     }
-    kink = np.array([fd.kinks[layer][group]])
+    kink, at_kink = np.array([fd.kinks[layer][group]]), np.array([fd.at_kink[layer][group]])
+    subgradients = tuple(
+        np.array([f[layer][group]]) for f in (fd.lower, fd.upper, fd.interval_errors)
+    )
     allowed = 0.0 if precision is None else float(np.sum(np.abs(v) * precision))
     floor = float(np.sum(np.abs(jv)))
-    cancellation = (float(np.sum(np.abs(fd.scales[layer][group] * v))), len(fd.values))
+    scale = float(np.sum(np.abs(fd.scales[layer][group] * v)))
     status, col = _classify_columns(
-        col, kink, np.zeros(1, bool), tolerance, floor, allowed, None, cancellation
+        col,
+        kink,
+        at_kink,
+        tolerance,
+        floor,
+        allowed,
+        (subgradients[0], subgradients[1], subgradients[2]),
+        (scale, len(fd.values)),
+        floor,
     )
     return GroupCheck(layer, group, "direction", np.shape(jv), np.zeros(1, int), col, status)
 
@@ -276,7 +342,7 @@ def compare_direction(
 def structure_check(layer: int, group: str) -> GroupCheck:
     """A group the candidate returned missing, misshapen or not numeric: one failing entry."""
     col = {k: np.full(1, np.nan) for k in ("hand", "jax", "fd", "fd_error_estimate", "step")}
-    col |= {"tol_jax": np.full(1, np.nan), "tol_fd": np.full(1, np.nan)}
+    col |= {k: np.full(1, np.nan) for k in ("tol_jax", "tol_fd", "max_grad")}
     code = np.array([_CODE["structure"]])
     return GroupCheck(layer, group, "entry", (), np.zeros(1, int), col, code)
 

@@ -33,7 +33,8 @@ def write_junit_xml(
     path: str | Path,
     extra: Mapping[int, Sequence[str]] | None = None,
 ) -> None:
-    """One JUnit ``testcase`` per network (failure message: the summary line; text: the failing
+    """One JUnit ``testcase`` per network (``skipped`` where unsupported; failure message: the
+    summary line; text: the failing
     entries, then ``extra[k]`` for the ``k``-th verdict, e.g. how to reproduce it), written to a
     temporary file beside ``path`` (its folder created if missing) and renamed into place."""
     failures = sum(not v.ok for v in verdicts)
@@ -43,12 +44,15 @@ def write_junit_xml(
         tests=str(len(verdicts)),
         failures=str(failures),
         errors="0",
+        skipped=str(sum(bool(v.unsupported) for v in verdicts)),
     )
     for k, v in enumerate(verdicts):
         case = ET.SubElement(
             suite, "testcase", classname="gradcheck.verify", name=v.name, file=v.path
         )
-        if not v.ok:
+        if v.unsupported:  # not checked: a skip, with the reason
+            ET.SubElement(case, "skipped", message=v.summary())
+        elif not v.ok:
             failure = ET.SubElement(case, "failure", message=v.summary(), type="gradient mismatch")
             lines = [e.describe() for e in v.failures]
             failure.text = "\n".join([*lines, *(extra or {}).get(k, [])])

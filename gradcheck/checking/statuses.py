@@ -25,7 +25,7 @@ Status = Literal[
 STATUSES: tuple[Status, ...] = get_args(Status)
 STATUS_MEANINGS: dict[Status, str] = {
     "ok": "hand agrees with JAX and with finite differences",
-    "backprop-bug": "hand disagrees with JAX, and JAX agrees with finite differences",
+    "backprop-bug": "JAX and finite differences agree with each other, not with hand",
     "fd-artefact": "hand agrees with JAX; finite differences are off (reported, not failed)",
     "precision-limited": "hand is off JAX by less than the dtype's rounding can resolve",
     "non-differentiable here": "the FD stencil crosses a kink; hand is a valid subgradient",

@@ -48,17 +48,31 @@ ENTRIES_SHOWN = 12  # failing entries printed per network by default
 class Tolerance:
     """``rtol``/``atol`` for candidate vs JAX; FD adds ``fd_safety`` times its error estimate.
 
-    The values per dtype live in :data:`gradcheck.checking.tolerances.TOLERANCES`; ``eps`` is the
-    machine epsilon of the dtype the gradients were computed in (it scales the cancellation
-    term)."""
+    ``atol`` is per unit of the largest gradient: a group's absolute floor is ``atol`` times the
+    largest ``|JAX|`` among its entries. The values per dtype live in
+    :data:`gradcheck.checking.tolerances.TOLERANCES`; ``eps`` is the machine epsilon of the
+    dtype the gradients were computed in (it scales the cancellation term), ``tiny`` its smallest
+    normal number (below it a value is underflow, added to the absolute floor)."""
 
     rtol: float
     atol: float
     fd_safety: float = 4.0
     eps: float = float(np.finfo(np.float64).eps)
+    tiny: float = float(np.finfo(np.float64).tiny)
 
-    def describe(self) -> str:
-        return f"rtol={self.rtol:g} atol={self.atol:g} fd={self.fd_safety:g}x estimate"
+    def describe(self, floors: tuple[float, float] | None = None) -> str:
+        """``rtol=1e-09 atol=1e-12 x max|grad| (floor 2.1e-14..5.3e-13) fd=4x estimate``: the
+        absolute floors, smallest..largest, where ``floors`` gives them."""
+        floor = ""
+        if floors is not None:
+            lo, hi = floors
+            floor = (
+                f" (floor {hi:.2g})"
+                if f"{lo:.2g}" == f"{hi:.2g}"
+                else f" (floor {lo:.2g}..{hi:.2g})"
+            )
+        atol = f"atol={self.atol:g} x max|grad|{floor}"
+        return f"rtol={self.rtol:g} {atol} fd={self.fd_safety:g}x estimate"
 
     def to_dict(self) -> dict[str, float]:
         return {"rtol": self.rtol, "atol": self.atol, "fd_safety": self.fd_safety}
@@ -128,7 +142,7 @@ class GroupCheck:
     kind: Literal["entry", "direction"]
     shape: tuple[int, ...]  # the group's shape; rows are flat indices into it
     rows: np.ndarray
-    columns: dict[str, np.ndarray]  # hand, jax, fd, fd_error_estimate, step, tol_jax, tol_fd
+    columns: dict[str, np.ndarray]  # hand jax fd fd_error_estimate step tol_jax tol_fd max_grad
     status: np.ndarray  # codes: indices into STATUSES
 
     def index(self, row: int) -> tuple[int, ...]:
@@ -159,6 +173,7 @@ class NetworkVerdict:
     checked: tuple[GroupCheck, ...] = field(repr=False)
     notes: tuple[str, ...] = ()
     problem: str = ""  # with the candidate's whole result, e.g. "candidate raised ... at f.py:3"
+    unsupported: str = ""  # why the network was not checked: the candidate or family said so
     spec: Spec | None = field(default=None, repr=False, compare=False)
 
     @cached_property
@@ -170,12 +185,26 @@ class NetworkVerdict:
 
     @property
     def ok(self) -> bool:
+        """Not failed: an ``unsupported`` network is not a failure (it is counted apart)."""
         return not self.problem and not any(self.counts[s] for s in FAILING)
 
     @property
     def nothing_to_check(self) -> bool:
         """Passed only because no group is trainable: every group is frozen."""
-        return self.ok and self.n_params == 0
+        return self.ok and not self.unsupported and self.n_params == 0
+
+    @cached_property
+    def atol_floors(self) -> tuple[float, float] | None:
+        """The smallest and largest absolute floor of the compared groups at this verdict's
+        ``atol`` (``atol`` times a group's largest ``|JAX|``, plus ``tiny``); None where nothing
+        was compared."""
+        found = [c.columns["max_grad"] for c in self.checked if "max_grad" in c.columns]
+        largest = np.concatenate(found) if found else np.zeros(0)
+        largest = largest[np.isfinite(largest)]
+        if not largest.size:
+            return None
+        atol, tiny = self.tolerance.atol, self.tolerance.tiny
+        return atol * float(largest.min()) + tiny, atol * float(largest.max()) + tiny
 
     @cached_property
     def entries(self) -> tuple[Entry, ...]:
@@ -196,6 +225,8 @@ class NetworkVerdict:
         ``name: FAILED: <problem>; <n> of <m> groups unchecked``; or ``name: FAILED <n> of <m>
         groups and <k> of <t> entries`` (a ``structure`` failure is a group, any other an entry)
         and the first ``limit`` failures; then the notes and the tolerance used."""
+        if self.unsupported:
+            return f"{self.name}: unsupported, not checked: {self.unsupported}"
         if self.nothing_to_check:
             return f"{self.name}: nothing to check, every group is frozen"
         broken, groups = self.counts["structure"], len({(c.layer, c.group) for c in self.checked})
@@ -208,7 +239,7 @@ class NetworkVerdict:
         what = "entr" + ("y" if total == 1 else "ies")
         if self.mode == "projection":
             what = f"check{'' if total == 1 else 's'} (projection)"
-        tol = f"[{self.dtype} {self.tolerance.describe()}]"
+        tol = f"[{self.dtype} {self.tolerance.describe(self.atol_floors)}]"
         if self.ok:
             warned = "".join(f"; {n} {s}" for s, n in self.counts.items() if n and s in WARNED)
             return f"{self.name}: verified, {total} {what}: hand = JAX = FD{warned} {tol}"
@@ -242,21 +273,26 @@ class NetworkVerdict:
             "n_params": self.n_params,
             "loss": self.loss if np.isfinite(self.loss) else str(self.loss),
             "tolerance": self.tolerance.to_dict(),
+            "atol_floor": None if self.atol_floors is None else list(self.atol_floors),
             "counts": dict(self.counts),
             "summary": self.summary(),
             "notes": list(self.notes),
             "problem": self.problem,
+            "unsupported": self.unsupported or None,
             "entries": [e.to_dict() for e in self.entries],
         }
 
 
 def tally(verdicts: Iterable[NetworkVerdict]) -> str:
-    """``10 of 12 networks verified, 1 with nothing to check, 1 FAILED``: the networks with
-    nothing to check (every group frozen) are counted apart, neither verified nor failed."""
+    """``9 of 12 networks verified, 1 with nothing to check, 1 unsupported, 1 FAILED``: the
+    networks with nothing to check (every group frozen) and the unsupported ones (not checked)
+    are counted apart, neither verified nor failed."""
     found = list(verdicts)
     empty, failed = sum(v.nothing_to_check for v in found), sum(not v.ok for v in found)
-    line = f"{len(found) - empty - failed} of {len(found)} networks verified"
+    skipped = sum(bool(v.unsupported) for v in found)
+    line = f"{len(found) - empty - skipped - failed} of {len(found)} networks verified"
     line += f", {empty} with nothing to check" if empty else ""
+    line += f", {skipped} unsupported" if skipped else ""
     return line + (f", {failed} FAILED" if failed else "")
 
 

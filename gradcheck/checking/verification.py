@@ -17,7 +17,7 @@ JUnit XML, :mod:`~gradcheck.checking.junit`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -42,9 +42,14 @@ from gradcheck.checking.tolerances import (
     tolerance_for,
 )
 from gradcheck.checking.verdict import GroupCheck, NetworkVerdict, Tolerance
+from gradcheck.errors import Unsupported
 from gradcheck.spec import Array, GradcheckError, GradientFn, Params, Spec
+from gradcheck.spec.family import Family
 
-__all__ = ["verify"]
+__all__ = ["UNSUPPORTED", "unsupported", "verify", "within"]
+
+# What a candidate raises for a network it does not handle: reported ``unsupported``, not failed.
+UNSUPPORTED: tuple[type[Exception], ...] = (Unsupported, NotImplementedError)
 
 _MODES = ("auto", "entries", "projection")
 Group = tuple[int, str]  # (layer index, "W" or "b")
@@ -100,18 +105,13 @@ def verify(
         hand = candidate(
             spec, [{k: np.array(a) for k, a in g.items()} for g in p], x.copy(), t.copy()
         )
+    except UNSUPPORTED as exc:
+        return unsupported(spec, raised_note(candidate, exc))
     except catch as exc:
         raised = raised_note(candidate, exc)
     returned = _structure(p, hand, spec.dtype, raised)
     bad, narrower, notes = returned.bad, returned.narrower, returned.notes
     loss, jax = oracles.jax_loss_and_grads(spec, p, x, t, checked=True)
-    precision: list[dict[str, Any]] = [dict.fromkeys(g) for g in p]
-    if spec.dtype != np.float64:  # measure the dtype's rounding: JAX again, in float64
-        jax64 = oracles.jax_loss_and_grads(spec, p, x, t, dtype="float64", checked=True)[1]
-        precision = [
-            {g: precision_allowance(a, b[g]) for g, a in j.items()}
-            for j, b in zip(jax, jax64, strict=True)
-        ]
     n_params = sum(int(np.size(a)) for g in p for a in g.values())
     projection = mode == "projection" or (mode == "auto" and n_params > PROJECTION_THRESHOLD)
     oracle: oracles.FDResult | oracles.DirectionalResult
@@ -121,6 +121,17 @@ def verify(
         )
     else:
         oracle = oracles.finite_difference(spec, p, x, t, rel_step=fd_rel_step, checked=True)
+    precision: list[dict[str, Any]] = [dict.fromkeys(g) for g in p]
+    if spec.dtype != np.float64:  # measure the dtype's rounding: JAX again, in float64
+        jax64 = oracles.jax_loss_and_grads(spec, p, x, t, dtype="float64", checked=True)[1]
+        kinked = oracle.at_kink if isinstance(oracle, oracles.FDResult) else None
+        precision = [
+            {
+                g: precision_allowance(a, b[g], None if kinked is None else kinked[i][g])
+                for g, a in j.items()
+            }
+            for i, (j, b) in enumerate(zip(jax, jax64, strict=True))
+        ]
 
     trainable = [(i, g) for i, layer in enumerate(p) for g in layer]
 
@@ -152,6 +163,34 @@ def verify(
         checked=tuple(checked),
         notes=tuple(notes),
         problem=returned.problem,
+        spec=spec,
+    )
+
+
+def within(
+    family: Family | None, check: Callable[[Spec], NetworkVerdict], spec: Spec
+) -> NetworkVerdict:
+    """``check(spec)``, or an unsupported verdict naming how ``spec`` falls outside ``family``
+    (a given network the candidate does not claim to handle is not checked)."""
+    outside = family.outside(spec) if family is not None else []
+    if outside:
+        return unsupported(spec, "outside the family: " + "; ".join(outside))
+    return check(spec)
+
+
+def unsupported(spec: Spec, reason: str) -> NetworkVerdict:
+    """The verdict on a network left unchecked because its candidate does not handle it
+    (``reason``: what the candidate raised, or how the network falls outside its family)."""
+    return NetworkVerdict(
+        name=spec.name,
+        path=spec.path,
+        dtype=spec.model.dtype,
+        mode="entries",
+        n_params=spec.n_params,
+        loss=float("nan"),
+        tolerance=tolerance_for(spec.model.dtype, None, None),
+        checked=(),
+        unsupported=reason,
         spec=spec,
     )
 

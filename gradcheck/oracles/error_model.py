@@ -3,10 +3,19 @@
 * :func:`rounding_noise` bounds the rounding noise of ``E`` itself: ``kappa L sqrt(max width)
   eps`` times the magnitude of the terms the loss sums (it sets the finite-difference error).
 * :func:`term_magnitudes` runs the delta rule on absolute values: ``|delta_L|`` from the loss's
-  terms (``|out| + |t|`` for ``out - t``), ``|delta_l| = (|delta_{l+1}| @ |W_{l+1}|) |act_l'|``
-  with ``act'`` as the magnitude of its terms (tanh ``1 + o^2``, sigmoid ``o (1 + o)``: ``1 - o``
-  cancels as ``o -> 1``), ``m_W = |delta|.T @ |out_{l-1}|``, ``m_b = sum |delta|``. Where nothing
-  cancels ``m = |grad|``; where terms cancel it is their size, which the rounding scales with.
+  terms (``A_L + |t|`` for ``out - t``), ``|delta_l| = (|delta_{l+1}| @ |W_{l+1}|) |act_l'|`` with
+  ``act'`` as the magnitude of its terms (tanh ``1 + o^2``, sigmoid ``o (1 + o)``: ``1 - o``
+  cancels as ``o -> 1``; elu ``1 + |o|`` below 0; a unit near its kink takes the larger side),
+  ``m_W = |delta|.T @ A_{l-1}``, ``m_b = sum |delta|``. Where nothing cancels ``m = |grad|``;
+  where terms cancel it is their size, which the rounding scales with.
+* Forward, ``T_l = A_{l-1} @ |W_l|.T + |b_l|`` is the size of the terms layer ``l``'s
+  pre-activation sums (``A_0 = |x|``), ``c l eps T_l`` its rounding bound in the network's dtype
+  (``c =`` :data:`ROUNDING_PER_LAYER`, ``l`` the layer from 1), and ``A_l = max(|out_l|, k_l
+  T_l)`` the size an output enters the next sums and the gradients at, ``k_l`` the activation's
+  steepest slope near its pre-activation: one that cancels to nearly 0 still rounds with its
+  terms; a saturated unit passes nothing on.
+* :func:`kink_bands`: a kinked layer's pre-activation within ``c l eps T_l`` of 0 is on the kink
+  for every implementation: rounded in another order, it may land on either side.
 
 Each activation and loss is registered here on its own (a fourth side beside hand, FD and JAX),
 over the finite-difference oracle's float64 forward pass (:mod:`gradcheck.oracles.fd_network`).
@@ -19,14 +28,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradcheck.layers import Registry
-from gradcheck.oracles.fd_network import FD_ACTIVATIONS, Base
+from gradcheck.layers import ACTIVATIONS, Registry
+from gradcheck.oracles.fd_network import FD_ACTIVATIONS, FD_KINDS, Base
 from gradcheck.spec import Params, Spec
 
-__all__ = ["ERROR_ACTIVATIONS", "ERROR_LOSSES", "LossTerms", "rounding_noise", "term_magnitudes"]
+__all__ = [
+    "ERROR_ACTIVATIONS",
+    "ERROR_LOSSES",
+    "ROUNDING_PER_LAYER",
+    "LossTerms",
+    "kink_bands",
+    "near_kinks",
+    "rounding_noise",
+    "term_magnitudes",
+]
 
 _EPS64 = float(np.finfo(np.float64).eps)
 _KAPPA = 2.0
+ROUNDING_PER_LAYER = 16.0  # c: rounding per layer, in eps times the magnitude of the terms summed
 
 # |g| through the activation: (g, z, o, slope) -> |g| * |act'| on the magnitudes of its terms.
 ERROR_ACTIVATIONS: Registry[Callable[[np.ndarray, np.ndarray, np.ndarray, float], np.ndarray]] = (
@@ -38,7 +57,8 @@ ERROR_ACTIVATIONS.add("tanh", lambda g, z, o, s: g * (1.0 + o * o))
 ERROR_ACTIVATIONS.add("relu", lambda g, z, o, s: g * (z > 0))
 ERROR_ACTIVATIONS.add("leaky_relu", lambda g, z, o, s: g * np.where(z > 0, 1.0, abs(s)))
 ERROR_ACTIVATIONS.add("softplus", lambda g, z, o, s: g * FD_ACTIVATIONS["sigmoid"](z, 0.0))
-ERROR_ACTIVATIONS.add("elu", lambda g, z, o, s: g * np.exp(np.minimum(z, 0.0)))
+# elu' = 1 + out below 0, as JAX computes it (the derivative of expm1): 1 + out cancels.
+ERROR_ACTIVATIONS.add("elu", lambda g, z, o, s: g * np.where(z > 0, 1.0, 1.0 + np.abs(o)))
 ERROR_ACTIVATIONS.add(
     "softmax",
     lambda g, z, o, s: np.abs(o) * (g + np.sum(g * np.abs(o), axis=-1, keepdims=True)),
@@ -98,22 +118,72 @@ def rounding_noise(spec: Spec, base: Base) -> float:
     return float(kappa * _EPS64 * size)
 
 
+_PROBE = 2.0**-20  # relative step for an activation's slope; the estimate is shaded by as much
+
+
+def _forward_terms(spec: Spec, base: Base) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """``(A, T)``: ``T[l]`` the magnitude of the terms layer ``l``'s pre-activation sums, ``A[l]``
+    that of its input ``out_l``: ``|x|`` for the inputs, then ``max(|out_l|, k_l T[l-1])`` with
+    ``k_l`` the activation's steepest slope over ``z +- d`` (``d = 2^-20 (|z| + T)``, shaded by a
+    factor ``1 - 2^-20`` for the rounding of the probe itself): a value that cancels to nearly 0
+    still rounds with the size of its terms, a saturated unit passes none of it on."""
+    outs, terms = [np.abs(base.outs[0])], []
+    for i, layer in enumerate(base.layers):
+        terms.append(FD_KINDS[spec.kinds[i]].net({k: np.abs(a) for k, a in layer.items()}, outs[i]))
+        act, slope, out = FD_ACTIVATIONS[spec.activations[i]], spec.slopes[i], base.outs[i + 1]
+        probe = _PROBE * (np.abs(base.nets[i]) + terms[i]) + np.finfo(np.float64).tiny
+        steep = [np.abs(act(base.nets[i] + side * probe, slope) - out) for side in (-1.0, 1.0)]
+        carried = np.maximum(*steep) / probe * (1.0 - _PROBE) * terms[i]
+        outs.append(np.maximum(np.abs(out), carried))
+    return outs, terms
+
+
+def kink_bands(spec: Spec, base: Base) -> list[np.ndarray | None]:
+    """Per layer, ``c l eps T_l`` for each pre-activation of a kinked activation (None for the
+    others), ``eps`` the network dtype's: how far from its exact value it may round."""
+    eps = float(np.finfo(spec.dtype).eps)
+    terms = _forward_terms(spec, base)[1]
+    return [
+        ROUNDING_PER_LAYER * (i + 1) * eps * t if ACTIVATIONS[act].kinked else None
+        for i, (t, act) in enumerate(zip(terms, spec.activations, strict=True))
+    ]
+
+
+def near_kinks(spec: Spec, base: Base) -> tuple[np.ndarray | None, ...]:
+    """Per layer, the pre-activations within their :func:`kink_bands` band of a kink at 0."""
+    bands = kink_bands(spec, base)
+    return tuple(
+        None if band is None else np.abs(net) <= band
+        for net, band in zip(base.nets, bands, strict=True)
+    )
+
+
 def _through_activation(spec: Spec, i: int, base: Base, g: np.ndarray) -> np.ndarray:
     through = ERROR_ACTIVATIONS[spec.activations[i]]
-    return np.asarray(through(g, base.nets[i], base.outs[i + 1], spec.slopes[i]))
+    z, o, slope = base.nets[i], base.outs[i + 1], spec.slopes[i]
+    near = base.near[i] if base.near else None
+    if near is None or not near.any():
+        return np.asarray(through(g, z, o, slope))
+    tiny = float(np.finfo(np.float64).tiny)  # either side of the kink, however close it is
+    sides = [
+        through(g, np.where(near, side * np.maximum(np.abs(z), tiny), z), o, slope)
+        for side in (-1.0, 1.0)
+    ]
+    return np.asarray(np.maximum(*sides))
 
 
 def term_magnitudes(spec: Spec, params: Params, base: Base) -> Params:
     """The delta rule on absolute values, per trainable entry, shaped like ``params``."""
     loss = ERROR_LOSSES[spec.loss]
     last = len(base.nets) - 1
-    delta = loss.output(base.nets[-1], np.abs(base.outs[-1]), np.abs(base.targets))
+    outs = _forward_terms(spec, base)[0]
+    delta = loss.output(base.nets[-1], outs[-1], np.abs(base.targets))
     if loss.fused != spec.activations[last]:
         delta = _through_activation(spec, last, base, delta)
     magnitudes: Params = [{} for _ in params]
     for i in reversed(range(len(params))):
         if "W" in params[i]:
-            magnitudes[i]["W"] = delta.T @ np.abs(base.outs[i])
+            magnitudes[i]["W"] = delta.T @ outs[i]
         if "b" in params[i]:
             per_neuron = delta.sum(axis=0)
             shared = not np.ndim(params[i]["b"])

@@ -5,12 +5,19 @@ registered under the declared names (:mod:`gradcheck.layers`). Perturbed copies 
 run as one batched pass: ``net`` arrays are ``(copies, batch, n)``. A layer kind tells how a
 step ``s`` in one of its parameters moves its pre-activation (dense: ``W[r, c] += s`` moves
 ``net[:, r]`` by ``s x[:, c]``), so a copy joins the pass at its parameter's layer.
+
+Kinks: the finite-difference oracle marks the pre-activations that lie within their rounding
+bound of a kink (``Base.near``); a pass reports which of them each copy moves. It can also hold
+such units on one side of their kink (``Base.forced``): the unit then follows that side's
+piece, continued through 0, ``act(0) + slope_side z`` (exact for the piecewise-linear relu and
+leaky_relu), so the loss is smooth in every direction that moves it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -23,7 +30,9 @@ __all__ = [
     "FD_LOSSES",
     "Base",
     "FDKind",
+    "Stencil",
     "base_pass",
+    "kink_pieces",
     "stencil_losses",
 ]
 
@@ -123,19 +132,55 @@ FD_KINDS.add("dense", FDKind(_dense_net, _dense_perturbed, _dense_direction))
 
 @dataclass(frozen=True)
 class Base:
-    """The unperturbed network in float64: every group, each pre-activation and output."""
+    """The unperturbed network in float64: every group, each pre-activation and output.
+
+    ``near[i]`` (``(batch, n_{i+1})`` bool, or None for a layer without a kink): pre-activations
+    within their rounding bound of a kink (set by the finite-difference oracle from the error
+    model); ``forced[i]`` (int, or None): ``-1``/``+1`` holds a unit on the left/right piece of its
+    kink, ``0`` leaves it free. Both empty: no unit is near a kink, none is held."""
 
     layers: list[dict[str, np.ndarray]]  # every group, trainable and frozen, float64
     nets: list[np.ndarray]  # nets[i]: (batch, n_{i+1})
     outs: list[np.ndarray]  # outs[0]: inputs
     targets: np.ndarray
     loss: float
+    near: tuple[np.ndarray | None, ...] = ()
+    forced: tuple[np.ndarray | None, ...] = ()
+
+
+_TAU = 2.0**-20  # a power of two: the slopes of a piecewise-linear kink come out exact
+
+
+def kink_pieces(name: str, slope: float) -> tuple[float, float, float]:
+    """``(act(0), left slope, right slope)`` of a kinked activation at its kink at 0."""
+    act = FD_ACTIVATIONS[name]
+    at_zero = float(act(np.zeros(1), slope)[0])
+    steps = np.array([-_TAU, _TAU])
+    left, right = (act(steps, slope) - at_zero) / steps
+    return at_zero, float(left), float(right)
+
+
+def _activate(spec: Spec, i: int, net: np.ndarray, forced: np.ndarray | None) -> np.ndarray:
+    """Layer ``i``'s activation of ``net``, with the units ``forced`` holds on one piece."""
+    out = FD_ACTIVATIONS[spec.activations[i]](net, spec.slopes[i])
+    if forced is None or not forced.any():
+        return out
+    at_zero, left, right = kink_pieces(spec.activations[i], spec.slopes[i])
+    piece = at_zero + np.where(forced > 0, right, left) * net
+    held: np.ndarray = np.where(forced != 0, piece, out)
+    return held
 
 
 def base_pass(
-    spec: Spec, params: Params, inputs: Array, targets: Array, checked: bool = False
+    spec: Spec,
+    params: Params,
+    inputs: Array,
+    targets: Array,
+    checked: bool = False,
+    forced: tuple[np.ndarray | None, ...] = (),
 ) -> Base:
-    """The forward pass at ``params`` (``checked``: the arguments were already checked)."""
+    """The forward pass at ``params`` (``checked``: the arguments were already checked), with
+    the units ``forced`` holds on one side of their kink (see :class:`Base`)."""
     if not checked:
         check_arguments(spec, params, inputs, targets)
     frozen = spec.frozen_params()
@@ -145,44 +190,79 @@ def base_pass(
     ]
     outs = [np.asarray(inputs, dtype=np.float64)]
     nets: list[np.ndarray] = []
-    for layer, kind, act, slope in zip(
-        layers, spec.kinds, spec.activations, spec.slopes, strict=True
-    ):
+    for i, (layer, kind) in enumerate(zip(layers, spec.kinds, strict=True)):
         nets.append(FD_KINDS[kind].net(layer, outs[-1]))
-        outs.append(FD_ACTIVATIONS[act](nets[-1], slope))
+        outs.append(_activate(spec, i, nets[-1], forced[i] if forced else None))
     t = np.asarray(targets, dtype=np.float64)
     loss = float(FD_LOSSES[spec.loss](nets[-1][None], outs[-1][None], t)[0])
-    return Base(layers, nets, outs, t, loss)
+    return Base(layers, nets, outs, t, loss, forced=forced)
 
 
-def stencil_losses(
-    spec: Spec, base: Base, starts: list[tuple[int, np.ndarray]]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+class Stencil(NamedTuple):
+    """What :func:`stencil_losses` found, per copy: ``losses`` (E), ``crossed`` (a kinked unit
+    away from its kink changed sign), ``at_kink`` (a unit near its kink moved); and
+    ``touched[i]``: the units of layer ``i`` near a kink that some copy moved (``(batch, n)``
+    bool, None where none is)."""
+
+    losses: np.ndarray
+    crossed: np.ndarray
+    at_kink: np.ndarray
+    touched: list[np.ndarray | None]
+
+
+def _depends(kind: str, layer: dict[str, np.ndarray], moved: np.ndarray) -> np.ndarray:
+    """Which pre-activations of a layer a ``moved`` input reaches through a nonzero weight: the
+    kind's net of indicator weights (no bias) and indicator inputs, positive where one does."""
+    weights = {k: (a != 0).astype(np.float64) for k, a in layer.items() if k != "b"}
+    reach: np.ndarray = FD_KINDS[kind].net(weights, moved.astype(np.float64)) > 0
+    return reach
+
+
+def stencil_losses(spec: Spec, base: Base, starts: list[tuple[int, np.ndarray]]) -> Stencil:
     """Run perturbed copies to the loss in one batched pass per layer.
 
     ``starts`` holds, in layer order, ``(l, net)``: copies ``(copies, batch, n_l)`` of layer
     ``l``'s pre-activation (everything below ``l`` is the unperturbed ``base``). Returns ``E``
-    per copy (in ``starts`` order) and whether a kinked activation's pre-activation changed sign,
-    and did so from 0.
+    per copy (in ``starts`` order) and the kinks each copy crossed or moved (:class:`Stencil`).
+    Which units a copy moves is tracked exactly (a started pre-activation that differs from the
+    base, then through every nonzero weight and every output that changed), not by comparing
+    recomputed values: a batched matmul may round otherwise than the base pass did.
     """
+    near = base.near if any(n is not None and n.any() for n in base.near) else ()
     out = net = np.empty((0, *base.outs[0].shape))
-    kink = at_kink = np.zeros(0, dtype=bool)
+    crossed = at_kink = np.zeros(0, dtype=bool)
+    moved = moved_out = np.zeros(out.shape, dtype=bool)
+    touched: list[np.ndarray | None] = [None] * len(base.layers)
     for i, layer in enumerate(base.layers):
         fresh = [n for start, n in starts if start == i]
         if not len(out):
             if not fresh:
                 continue
             net = np.concatenate(fresh)
+            if near:
+                moved = net != base.nets[i]
         else:
-            carried = FD_KINDS[spec.kinds[i]].net(layer, out.reshape(-1, out.shape[-1]))
-            net = np.concatenate([carried.reshape(len(out), *base.nets[i].shape), *fresh])
+            flat = out.reshape(-1, out.shape[-1])
+            carried = FD_KINDS[spec.kinds[i]].net(layer, flat)
+            carried = carried.reshape(len(out), *base.nets[i].shape)
+            net = np.concatenate([carried, *fresh])
+            if near:
+                reach = _depends(spec.kinds[i], layer, moved_out.reshape(-1, out.shape[-1]))
+                started = [n != base.nets[i] for n in fresh]
+                moved = np.concatenate([reach.reshape(carried.shape), *started])
         new = len(net) - len(out)
-        kink = np.concatenate([kink, np.zeros(new, dtype=bool)])
+        crossed = np.concatenate([crossed, np.zeros(new, dtype=bool)])
         at_kink = np.concatenate([at_kink, np.zeros(new, dtype=bool)])
         if ACTIVATIONS[spec.activations[i]].kinked:
-            sign = np.sign(base.nets[i])
-            moved = np.sign(net) != sign
-            kink |= moved.any(axis=(1, 2))
-            at_kink |= (moved & (sign == 0)).any(axis=(1, 2))
-        out = FD_ACTIVATIONS[spec.activations[i]](net, spec.slopes[i])
-    return FD_LOSSES[spec.loss](net, out, base.targets), kink, at_kink
+            changed = np.sign(net) != np.sign(base.nets[i])
+            on_kink = near[i] if near else None
+            if on_kink is not None:
+                changed &= ~on_kink
+                touch = moved & on_kink
+                at_kink |= touch.any(axis=(1, 2))
+                touched[i] = touch.any(axis=0)
+            crossed |= changed.any(axis=(1, 2))
+        out = _activate(spec, i, net, base.forced[i] if base.forced else None)
+        if near:
+            moved_out = moved & (out != base.outs[i + 1])
+    return Stencil(FD_LOSSES[spec.loss](net, out, base.targets), crossed, at_kink, touched)

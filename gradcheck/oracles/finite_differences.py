@@ -3,28 +3,42 @@
 Per scalar entry ``D(h) = (E(p + h) - E(p - h)) / 2h``, a second step ``2h`` for the Richardson
 value ``R = (4 D(h) - D(2h)) / 3`` and the error estimate ``|D(2h) - D(h)| / 3 + 1.5 delta / h``
 (``delta``: rounding noise of ``E``). All perturbed copies go through one batched NumPy forward
-pass (:mod:`gradcheck.oracles.fd_network`), each joining it at its parameter's layer. Entries
-whose stencil moves a kinked activation's pre-activation across zero are flagged as kinks; for
-those sitting on one, the one-sided derivatives ``(4 E(p +- h) - E(p +- 2h) - 3 E(p)) / (+-2h)``
-bound the valid subgradients. ``delta`` and the term magnitudes come from the error model
-(:mod:`gradcheck.oracles.error_model`). Imports neither :mod:`gradcheck.hand` nor the JAX
+pass (:mod:`gradcheck.oracles.fd_network`), each joining it at its parameter's layer.
+
+Kinks. A relu/leaky_relu pre-activation within its rounding bound of 0 (the error model's
+:func:`~gradcheck.oracles.error_model.kink_bands`: from the network's dtype and the terms it
+sums) is on its kink: rounded in another order it lands on either side, so every convention for
+the derivative there is right. An entry whose stencil moves such a unit is ``at_kink``; one whose
+stencil carries a unit away from its kink across 0 crosses a kink (``kinks`` holds both). For an
+entry at a kink the oracle brackets the valid values: it holds each such unit on one piece of its
+activation (left or right, continued through 0, so ``E`` is smooth again) and differences ``E``
+for every choice of pieces (per sample, every combination of its units up to
+:data:`ENUMERATED_UNITS`, else one unit at a time). ``E`` sums over samples, so ``lower`` and
+``upper`` are the derivative with every unit on its left piece plus, per sample, the most
+negative and most positive change any choice makes: the derivatives backprop gives for any
+slope between the one-sided ones at each unit, whichever convention a candidate takes, however
+many samples sit on kinks. ``delta``, the bands and the term magnitudes come from the error
+model (:mod:`gradcheck.oracles.error_model`). Imports neither :mod:`gradcheck.hand` nor the JAX
 oracle, so a bug in either cannot hide in a shared helper.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
+import itertools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from gradcheck.oracles.error_model import rounding_noise, term_magnitudes
-from gradcheck.oracles.fd_network import FD_KINDS, Base, base_pass, stencil_losses
+from gradcheck.oracles.error_model import near_kinks, rounding_noise, term_magnitudes
+from gradcheck.oracles.fd_network import FD_KINDS, Base, Stencil, base_pass, stencil_losses
 from gradcheck.spec import Array, Location, Params, Spec, SpecError
 
 __all__ = [
     "DEFAULT_REL_STEP",
+    "ENUMERATED_UNITS",
     "DirectionalResult",
     "FDResult",
     "directional_finite_difference",
@@ -37,7 +51,10 @@ DEFAULT_REL_STEP = _EPS64 ** (1.0 / 3.0)  # balances truncation O(h^2) against r
 _STENCIL = np.array([1.0, -1.0, 2.0, -2.0])  # multiples of h: D(h) from +-1, D(2h) from +-2
 _CHUNK = 1 << 21  # floats per batched layer activation; bounds FD memory for large layers
 _KINK_RETRY = 64.0  # a directional stencil that crosses a kink is retried with h / 64
+ENUMERATED_UNITS = 8  # units on kinks per sample whose every combination of pieces is tried
+_MAX_PATTERNS = 1024  # beyond this many combinations, every unit is tried alone
 BoolParams = list[dict[str, np.ndarray]]
+Forced = tuple[np.ndarray | None, ...]
 
 
 @dataclass(frozen=True)
@@ -45,15 +62,14 @@ class FDResult:
     """Per-entry finite differences, every field shaped like ``params`` (float64 / bool).
 
     ``values``: Richardson value ``(4 D(h) - D(2h)) / 3``; ``errors``: its error estimate;
-    ``steps``: ``h`` per entry; ``kinks``: the stencil ``p +- h, p +- 2h`` moved a relu/leaky_relu
-    pre-activation across zero; ``at_kink``: the point itself sits on a kink for a unit the
-    entry moves (the one-sided derivatives differ there); ``left``/``right``: the one-sided
-    derivatives from ``E(p)``, ``E(p -+ h)``, ``E(p -+ 2h)``, ``one_sided_errors`` a bound on
-    either's error (meaningful where the point is on a kink and no other lies within ``2h``);
-    ``loss``: ``E(params)``; ``scales``: the magnitude of the terms each entry sums, from the
-    error model (every entry, ``only`` or not; see
-    :func:`gradcheck.oracles.error_model.term_magnitudes`). Entries left out by ``only`` hold NaN
-    and False.
+    ``steps``: ``h`` per entry; ``kinks``: the stencil ``p +- h, p +- 2h`` crossed a kink or
+    moved a unit on one; ``at_kink``: it moved a unit on a kink (a pre-activation within its
+    rounding bound of 0); ``lower``/``upper``: there, the least and greatest derivative backprop
+    gives for any slope between the one-sided ones at each such unit, ``interval_errors`` a bound
+    on either's error (NaN where not at a kink); ``loss``: ``E(params)``; ``scales``: the
+    magnitude of the terms each entry sums, from the error model (every entry, ``only`` or not;
+    see :func:`gradcheck.oracles.error_model.term_magnitudes`). Entries left out by ``only`` hold
+    NaN and False.
     """
 
     values: Params
@@ -61,9 +77,9 @@ class FDResult:
     steps: Params
     kinks: BoolParams
     at_kink: BoolParams
-    left: Params
-    right: Params
-    one_sided_errors: Params
+    lower: Params
+    upper: Params
+    interval_errors: Params
     loss: float
     scales: Params
 
@@ -74,8 +90,10 @@ class DirectionalResult:
 
     ``directions[l][g]`` is ``v_g`` (shaped like the group, ``max |v_g| = 1``); ``values``,
     ``errors``, ``steps`` and ``kinks`` hold, per group, the Richardson value, its error estimate,
-    the step in ``t`` and whether the stencil still crossed a kink after one retry; ``scales``
-    the per-entry term magnitudes, as in :class:`FDResult` (the dot's is ``sum |scale| |v|``).
+    the step in ``t`` and whether the stencil still crossed a kink after one retry or moved a
+    unit on one; ``at_kink``, ``lower``, ``upper``, ``interval_errors`` as in :class:`FDResult`,
+    along the direction; ``scales`` the per-entry term magnitudes, as in :class:`FDResult` (the
+    dot's is ``sum |scale| |v|``).
     """
 
     directions: Params
@@ -83,6 +101,10 @@ class DirectionalResult:
     errors: list[dict[str, float]]
     steps: list[dict[str, float]]
     kinks: list[dict[str, bool]]
+    at_kink: list[dict[str, bool]]
+    lower: list[dict[str, float]]
+    upper: list[dict[str, float]]
+    interval_errors: list[dict[str, float]]
     loss: float
     scales: Params
 
@@ -100,21 +122,6 @@ def _richardson(
     fourth = losses[:, 2] + losses[:, 3] - 4.0 * (losses[:, 0] + losses[:, 1]) + 6.0 * centre
     delta = np.maximum(noise, np.abs(fourth) / 8.0)
     return (4.0 * d1 - d2) / 3.0, np.abs(d2 - d1) / 3.0 + 1.5 * delta / h
-
-
-def _one_sided(
-    losses: np.ndarray, centre: float, h: np.ndarray, noise: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Left and right derivatives ``(4 E(+-h) - E(+-2h) - 3 E(0)) / (+-2h)`` and a bound on their
-    error: the gap to the first-order ``(E(+-h) - E(0)) / +-h`` (it overstates the O(h^2)
-    truncation) plus rounding ``4 delta / h``, with the model noise ``delta`` (the fourth
-    difference measures the kink here, not noise)."""
-    first = (losses[:, :2] - centre) / (h[:, None] * _STENCIL[:2])
-    second = (4.0 * losses[:, :2] - losses[:, 2:] - 3.0 * centre) / (
-        2.0 * h[:, None] * _STENCIL[:2]
-    )
-    error = np.max(np.abs(second - first), axis=1) + 4.0 * noise / h
-    return second[:, 1], second[:, 0], error
 
 
 def _selected(spec: Spec, params: Params, only: list[Location] | None) -> dict[Any, np.ndarray]:
@@ -148,10 +155,11 @@ def finite_difference(
     ``checked=True``: the caller has already run ``check_arguments`` on these arguments.
     """
     base = base_pass(spec, params, inputs, targets, checked)
+    base = dataclasses.replace(base, near=near_kinks(spec, base))
     noise = rounding_noise(spec, base)
     rel = DEFAULT_REL_STEP if rel_step is None else float(rel_step)
     flags = ("kinks", "at_kink")
-    numbers = ("values", "errors", "steps", "left", "right", "one_sided_errors")
+    numbers = ("values", "errors", "steps", "lower", "upper", "interval_errors")
     out: dict[str, list[dict[str, np.ndarray]]] = {k: [{} for _ in params] for k in flags + numbers}
     for i, layer in enumerate(params):
         for group, a in layer.items():
@@ -161,24 +169,118 @@ def finite_difference(
     for (i, g), flat in _selected(spec, params, only).items():
         h = rel * np.maximum(np.abs(np.reshape(params[i][g], -1)[flat]), 1.0)
         pieces.append(_Piece(i, g, flat, h.astype(np.float64)))
-    per_chunk = max(1, _CHUNK // (len(_STENCIL) * base.nets[0].shape[0] * max(spec.sizes)))
-    for chunk in _chunks(pieces, per_chunk):
-        losses, kink, at_kink = stencil_losses(spec, base, _perturbed_nets(spec, base, chunk))
-        h = np.concatenate([piece.steps for piece in chunk])
-        per_entry = losses.reshape(-1, len(_STENCIL))
-        value, error = _richardson(per_entry, base.loss, h, noise)
-        left, right, side_error = _one_sided(per_entry, base.loss, h, noise)
-        found = {"values": value, "errors": error, "steps": h, "left": left, "right": right}
-        found["one_sided_errors"] = side_error
-        for key, moved in (("kinks", kink), ("at_kink", at_kink)):
-            found[key] = np.any(moved.reshape(-1, len(_STENCIL)), axis=1)
-        lo = 0
-        for piece in chunk:
-            for key, result in found.items():
-                target = out[key][piece.layer][piece.group].reshape(-1)  # a view (contiguous)
-                target[piece.flat] = result[lo : lo + piece.flat.size]
-            lo += piece.flat.size
+    found, touched = _differences(spec, base, pieces, noise)
+    found["steps"] = np.concatenate([piece.steps for piece in pieces]) if pieces else np.zeros(0)
+    for key in ("lower", "upper", "interval_errors"):
+        found[key] = np.full(found["values"].shape, np.nan)
+    if found["at_kink"].any():
+        at = found["at_kink"]
+        kinked = _restricted(pieces, at)
+
+        def run(forced: Forced) -> tuple[np.ndarray, np.ndarray]:
+            held = base_pass(spec, params, inputs, targets, checked=True, forced=forced)
+            values = _differences(spec, held, kinked, noise)[0]
+            return values["values"], values["errors"]
+
+        found["lower"][at], found["upper"][at], found["interval_errors"][at] = _bracket(
+            run, touched
+        )
+    lo = 0
+    for piece in pieces:
+        for key, result in found.items():
+            target = out[key][piece.layer][piece.group].reshape(-1)  # a view (contiguous)
+            target[piece.flat] = result[lo : lo + piece.flat.size]
+        lo += piece.flat.size
     return FDResult(**out, loss=base.loss, scales=term_magnitudes(spec, params, base))
+
+
+def _differences(
+    spec: Spec, base: Base, pieces: list[_Piece], noise: float
+) -> tuple[dict[str, np.ndarray], list[np.ndarray | None]]:
+    """The stencils of ``pieces`` (in order) through ``base``: flat ``values``, ``errors``,
+    ``kinks``, ``at_kink``; and per layer the units on a kink some stencil moved."""
+    per_chunk = max(1, _CHUNK // (len(_STENCIL) * base.nets[0].shape[0] * max(spec.sizes)))
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("values", "errors", "kinks", "at_kink")}
+    touched: list[np.ndarray | None] = [None] * len(base.nets)
+    for chunk in _chunks(pieces, per_chunk):
+        found = stencil_losses(spec, base, _perturbed_nets(spec, base, chunk))
+        h = np.concatenate([piece.steps for piece in chunk])
+        value, error = _richardson(found.losses.reshape(-1, len(_STENCIL)), base.loss, h, noise)
+        at_kink = np.any(found.at_kink.reshape(-1, len(_STENCIL)), axis=1)
+        crossed = np.any(found.crossed.reshape(-1, len(_STENCIL)), axis=1)
+        for key, part in (
+            ("values", value),
+            ("errors", error),
+            ("kinks", crossed | at_kink),
+            ("at_kink", at_kink),
+        ):
+            parts[key].append(part)
+        touched = [_union(a, b) for a, b in zip(touched, found.touched, strict=True)]
+    joined = {
+        k: np.concatenate(v) if v else np.zeros(0, bool if k in ("kinks", "at_kink") else float)
+        for k, v in parts.items()
+    }
+    return joined, touched
+
+
+def _union(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+    return b if a is None else a if b is None else a | b
+
+
+def _restricted(pieces: list[_Piece], keep: np.ndarray) -> list[_Piece]:
+    """``pieces`` with only the entries ``keep`` marks (flat, in order) left."""
+    kept, lo = [], 0
+    for piece in pieces:
+        mask = keep[lo : lo + piece.flat.size]
+        lo += piece.flat.size
+        if mask.any():
+            kept.append(_Piece(piece.layer, piece.group, piece.flat[mask], piece.steps[mask]))
+    return kept
+
+
+def _patterns(touched: list[np.ndarray | None]) -> list[tuple[int, Forced]]:
+    """Which pieces to hold the touched units on: first every unit on its left piece (sample
+    -1), then per sample each combination of its units on the right piece (each unit alone
+    where a sample has more than :data:`ENUMERATED_UNITS`, or all samples together would need
+    more than ``_MAX_PATTERNS`` combinations)."""
+    left = tuple(None if t is None else np.where(t, -1, 0).astype(np.int8) for t in touched)
+    units: dict[int, list[tuple[int, int]]] = {}
+    for i, t in enumerate(touched):
+        for s, j in zip(*np.nonzero(t), strict=True) if t is not None else ():
+            units.setdefault(int(s), []).append((i, int(j)))
+    every = sum(2 ** len(u) - 1 for u in units.values())
+    patterns: list[tuple[int, Forced]] = [(-1, left)]
+    for s, found in sorted(units.items()):
+        alone = len(found) > ENUMERATED_UNITS or every > _MAX_PATTERNS
+        sizes = [1] if alone else range(1, len(found) + 1)
+        for size in sizes:
+            for chosen in itertools.combinations(found, size):
+                held = {i: f.copy() for i, f in enumerate(left) if f is not None}
+                for i, j in chosen:
+                    held[i][s, j] = 1
+                patterns.append((s, tuple(held.get(i) for i in range(len(left)))))
+    return patterns
+
+
+def _bracket(
+    run: Callable[[Forced], tuple[np.ndarray, np.ndarray]], touched: list[np.ndarray | None]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``lower``, ``upper`` and their error bound from ``run(forced) -> (values, errors)``
+    over the patterns of :func:`_patterns`: the all-left values plus, per sample, the most
+    negative and the most positive change a combination of its units makes (``E`` is a sum
+    over samples, so each sample's units combine freely with every other sample's)."""
+    patterns = _patterns(touched)
+    base_values, base_errors = run(patterns[0][1])
+    lower, upper, error = base_values.copy(), base_values.copy(), base_errors.copy()
+    per_sample: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+    for sample, forced in patterns[1:]:
+        per_sample.setdefault(sample, []).append(run(forced))
+    for runs in per_sample.values():
+        change = np.stack([values - base_values for values, _ in runs])
+        lower += np.minimum(change.min(axis=0), 0.0)
+        upper += np.maximum(change.max(axis=0), 0.0)
+        error += np.max(np.stack([e for _, e in runs]), axis=0) + base_errors
+    return lower, upper, error
 
 
 @dataclass(frozen=True)
@@ -243,38 +345,68 @@ def directional_finite_difference(
     checked: bool = False,
 ) -> DirectionalResult:
     """``d/dt E(p + t v_g)`` at 0 for one random direction ``v_g ~ N(0, I)`` per trainable group,
-    scaled to ``max |v_g| = 1``: four forward passes per group whatever its size. Compare with
-    ``<grad_g, v_g>``. ``checked`` as for :func:`finite_difference`."""
+    scaled to ``max |v_g| = 1``: four forward passes per group whatever its size (more where the
+    direction moves a unit on a kink). Compare with ``<grad_g, v_g>``. ``checked`` as for
+    :func:`finite_difference`."""
     base = base_pass(spec, params, inputs, targets, checked)
+    base = dataclasses.replace(base, near=near_kinks(spec, base))
     noise = rounding_noise(spec, base)
     rel = DEFAULT_REL_STEP if rel_step is None else float(rel_step)
     rng = np.random.default_rng(seed)
-    result = DirectionalResult(
-        [{} for _ in params],
-        [{} for _ in params],
-        [{} for _ in params],
-        [{} for _ in params],
-        [{} for _ in params],
-        base.loss,
-        term_magnitudes(spec, params, base),
-    )
+    names = [
+        "directions",
+        "values",
+        "errors",
+        "steps",
+        "kinks",
+        "at_kink",
+        "lower",
+        "upper",
+        "interval_errors",
+    ]
+    fields: dict[str, list[dict[str, Any]]] = {k: [{} for _ in params] for k in names}
     for i, layer in enumerate(params):
         for group, a in layer.items():
             p = np.asarray(a, dtype=np.float64)
             v = rng.standard_normal(p.shape)
             v = v / max(float(np.max(np.abs(v))), 1e-300)
-            moved = FD_KINDS[spec.kinds[i]].direction(base.outs[i], group, v, base.nets[i].shape)
             h = rel * max(float(np.max(np.abs(p), initial=0.0)), 1.0)
             for _attempt in range(2):
-                net = base.nets[i][None] + (h * _STENCIL)[:, None, None] * moved[None]
-                losses, kink, _ = stencil_losses(spec, base, [(i, net)])
-                if not kink.any():
+                found, value, error = _along(spec, base, i, group, v, h, noise)
+                if not found.crossed.any():
                     break
                 h /= _KINK_RETRY
-            value, error = _richardson(losses[None], base.loss, np.array([h]), noise)
-            result.directions[i][group] = v
-            result.values[i][group] = float(value[0])
-            result.errors[i][group] = float(error[0])
-            result.steps[i][group] = h
-            result.kinks[i][group] = bool(kink.any())
-    return result
+            at_kink = bool(found.at_kink.any())
+            lower = upper = interval_error = np.nan
+            if at_kink:
+
+                def run(forced: Forced) -> tuple[np.ndarray, np.ndarray]:
+                    held = base_pass(spec, params, inputs, targets, checked=True, forced=forced)
+                    return _along(spec, held, i, group, v, h, noise)[1:]  # noqa: B023
+
+                lower, upper, interval_error = (float(x[0]) for x in _bracket(run, found.touched))
+            for key, result in (
+                ("directions", v),
+                ("values", float(value[0])),
+                ("errors", float(error[0])),
+                ("steps", h),
+                ("kinks", bool(found.crossed.any()) or at_kink),
+                ("at_kink", at_kink),
+                ("lower", lower),
+                ("upper", upper),
+                ("interval_errors", interval_error),
+            ):
+                fields[key][i][group] = result
+    return DirectionalResult(**fields, loss=base.loss, scales=term_magnitudes(spec, params, base))
+
+
+def _along(
+    spec: Spec, base: Base, i: int, group: str, v: np.ndarray, h: float, noise: float
+) -> tuple[Stencil, np.ndarray, np.ndarray]:
+    """The stencil ``t = +-h, +-2h`` along ``v`` in group ``group`` of layer ``i`` through
+    ``base``: what it crossed and moved, its Richardson value and error (one-element arrays)."""
+    moved = FD_KINDS[spec.kinds[i]].direction(base.outs[i], group, v, base.nets[i].shape)
+    net = base.nets[i][None] + (h * _STENCIL)[:, None, None] * moved[None]
+    found = stencil_losses(spec, base, [(i, net)])
+    value, error = _richardson(found.losses[None], base.loss, np.array([h]), noise)
+    return found, value, error

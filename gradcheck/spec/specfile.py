@@ -71,19 +71,22 @@ def builtin_networks_dir() -> Path:
 
 
 # -- pydantic's errors as one line each ------------------------------------------------------
-def validation_problems(exc: ValidationError, data: dict[str, Any]) -> list[str]:
-    """Each pydantic error as one ``field.path: problem (got value)`` line, once, keeping only
-    the union branch that matches the input."""
+def validation_problems(
+    exc: ValidationError, data: dict[str, Any], model: type[BaseModel] = SpecModel
+) -> list[str]:
+    """Each pydantic error of validating ``data`` as ``model`` as one ``field.path: problem
+    (got value)`` line, once, keeping only the union branch that matches the input."""
     lines: list[str] = []
     for err in exc.errors():
-        line = _describe(err)
+        line = _describe(err, model)
         if _relevant(err, data) and line not in lines:
             lines.append(line)
     return lines
 
 
-# Bias.value is `float | list[float]`; pydantic reports a failure under both branch tags.
-_UNION_TAGS = frozenset({"float", "list[float]"})
+# Bias.value is `float | list[float]`, a family's ranges `int | list[int]`; pydantic reports a
+# failure under both branch tags.
+_UNION_TAGS = frozenset({"float", "list[float]", "int", "list[int]"})
 
 _MESSAGES = {
     "extra_forbidden": "unknown field",
@@ -139,12 +142,12 @@ def _field_path(err: Mapping[str, Any]) -> str:
     return path
 
 
-def _describe(err: Mapping[str, Any]) -> str:
+def _describe(err: Mapping[str, Any], model: type[BaseModel]) -> str:
     """One ``field.path: problem (got VALUE)`` clause for a pydantic error."""
     kind, ctx = err["type"], err.get("ctx") or {}
     msg = _MESSAGES.get(kind)
     if kind == "extra_forbidden":
-        allowed = _fields_at(err["loc"])
+        allowed = _fields_at(err["loc"], model)
         msg = f"unknown field, expected one of {', '.join(allowed)}" if allowed else msg
     elif kind == "literal_error":
         expected = str(ctx["expected"])
@@ -162,9 +165,8 @@ def _describe(err: Mapping[str, Any]) -> str:
     return f"{_field_path(err)}: {msg}{got}"
 
 
-def _fields_at(loc: Sequence[int | str]) -> list[str]:
+def _fields_at(loc: Sequence[int | str], model: type[BaseModel]) -> list[str]:
     """Field names allowed at the table holding ``loc``'s last key (for 'unknown field')."""
-    model: type[BaseModel] = SpecModel
     for part in loc[:-1]:
         if isinstance(part, int):
             continue

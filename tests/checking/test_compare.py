@@ -38,6 +38,7 @@ CLASSIFICATION = [
     ("all differ", 1.0, 2.0, 3.0, 1e-9, False, False, "unresolved"),
     ("kink, hand = jax", 1.0, 1.0, 0.5, 1e-9, True, False, "non-differentiable here"),
     ("on the kink, no one-sided slopes", 1.0, 0.0, 0.5, 1e-9, True, True, "backprop-bug"),
+    ("on the kink, hand = jax, no bracket", 1.0, 1.0, 0.5, 1e-9, True, True, "backprop-bug"),
     ("kink, hand wrong", 1.0, 0.0, 0.5, 1e-9, True, False, "backprop-bug"),
     ("hand nan", np.nan, 1.0, 1.0, 1e-9, False, False, "backprop-bug"),
 ]
@@ -82,7 +83,48 @@ def test_on_the_kink_hand_must_lie_between_the_one_sided_derivatives(
     yes = np.ones(1, bool)
     one_sided = (np.zeros(1), np.ones(1), np.full(1, 1e-6))
     h, j, f, e = np.array([hand]), np.zeros(1), np.array([0.5]), np.array([0.5])
-    codes, _, _ = classify(h, j, f, e, yes, yes, TIGHT, 0.0, one_sided=one_sided)
+    codes, _, _ = classify(h, j, f, e, yes, yes, TIGHT, 0.0, subgradients=one_sided)
+    assert STATUSES[int(codes[0])] == status
+
+
+F32 = tolerance_for("float32")
+
+# float32: hand, jax, fd, fd error, term magnitude m (c L eps m = 1.9e-3 at m = 1e3), measured
+# rounding p, the group's largest |j| -> status
+EVIDENCE = [
+    # JAX and FD agree to 1e-8, hand is 1e-3 off: within the worst-case rounding of a sum whose
+    # terms are 1000 times the entry, far beyond what the dtype measurably rounds. It was an
+    # fd-artefact; JAX and FD siding together make it hand's.
+    ("x0.999 where terms cancel", 0.999, 1.0, 1.0 + 1e-8, 1e-9, 1e3, 1e-6, 1.0, "backprop-bug"),
+    ("fd the odd one out", 1.0, 1.0, 1.01, 1e-9, 1.0, 1e-6, 1.0, "fd-artefact"),
+    ("jax between, hand farther", 1.0, 1.0015, 1.0025, 1e-9, 1e3, 0.0, 1.0, "backprop-bug"),
+    ("jax between, fd farther", 1.0, 1.0005, 1.0025, 1e-9, 1e3, 0.0, 1.0, "fd-artefact"),
+    # softmax's shared bias: E does not depend on it, so JAX and FD give exactly 0, and hand's
+    # sum of 7.56 worth of terms rounds to one float32 ulp of 1: no evidence against it.
+    ("exact zero, hand one rounding off", 1.19e-7, 0.0, 0.0, 7e-9, 7.56, 1.6e-15, 0.0, "ok"),
+]
+
+
+@pytest.mark.parametrize(
+    ("hand", "jax", "fd", "error", "scale", "precision", "largest", "status"),
+    [c[1:] for c in EVIDENCE],
+    ids=[c[0] for c in EVIDENCE],
+)
+def test_blame_goes_by_evidence_in_float32(
+    hand: float,
+    jax: float,
+    fd: float,
+    error: float,
+    scale: float,
+    precision: float,
+    largest: float,
+    status: str,
+) -> None:
+    no = np.zeros(1, bool)
+    h, j, f, e = (np.array([v]) for v in (hand, jax, fd, error))
+    codes, _, _ = classify(
+        h, j, f, e, no, no, F32, 0.0, np.array([precision]), scale=scale, magnitude=largest
+    )
     assert STATUSES[int(codes[0])] == status
 
 
@@ -156,7 +198,7 @@ def test_tolerance_for_reads_the_dtype_table_and_overrides(monkeypatch: pytest.M
     spec = builtin_specs()[0]
     verdict = verify(hand_grads, spec)
     assert verdict.tolerance == Tolerance(0.5, 0.25, 2.0)
-    assert "rtol=0.5 atol=0.25 fd=2x estimate" in verdict.summary()
+    assert "rtol=0.5 atol=0.25 x max|grad| (floor 0.12..0.18) fd=2x estimate" in verdict.summary()
     assert verdict.to_dict()["tolerance"] == {"rtol": 0.5, "atol": 0.25, "fd_safety": 2.0}
 
 

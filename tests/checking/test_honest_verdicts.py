@@ -18,7 +18,10 @@ from gradcheck.hand import hand_grads
 from gradcheck.report.data import network_word, status_of
 from gradcheck.spec import Array, GradientFn, Params, Spec
 
-TOL64 = "[float64 rtol=1e-09 atol=1e-12 fd=4x estimate]"
+
+def tol64(floor: str = "") -> str:
+    """The float64 tolerance as a summary prints it, with the absolute floors ``floor``."""
+    return f"[float64 rtol=1e-09 atol=1e-12 x max|grad|{floor} fd=4x estimate]"
 
 
 def as_dtype(dtype: str, candidate: GradientFn = hand_grads, only: str = "") -> GradientFn:
@@ -52,7 +55,7 @@ def test_a_float32_result_for_a_float64_network_is_a_dtype_mismatch_naming_both_
     )
     assert verdict.summary(limit=0) == (
         "linear-2-2-1: FAILED 6 of 6 entries; candidate returned float32 for a float64 network: "
-        f"layer 1 W, layer 2 W {TOL64}"
+        f"layer 1 W, layer 2 W {tol64(' (floor 4.7e-13..7.1e-13)')}"
     )
     first = verdict.failures[0].describe()
     assert first.startswith("w1 (layer 1 W[0,0]): hand -0.251520008 vs JAX -0.25152, FD -0.25152")
@@ -150,7 +153,7 @@ def test_a_gradient_for_a_frozen_group_still_fails_where_nothing_is_trainable() 
     assert not verdict.ok and not verdict.nothing_to_check
     assert verdict.summary() == (
         "frozen-1-1: FAILED 1 of 1 group; layer 1 W: [structure] (see the notes); "
-        f"candidate: layer 1 W: returned for a group that is not trainable here {TOL64}"
+        f"candidate: layer 1 W: returned for a group that is not trainable here {tol64()}"
     )
 
 
@@ -229,7 +232,8 @@ def test_structure_failures_are_counted_in_groups_and_entries_in_entries(linear_
     assert verdict.summary(limit=1) == (
         "linear-2-2-1: FAILED 1 of 2 groups and 1 of 4 entries; w1 (layer 1 W[0,0]): hand "
         "-0.50304 vs JAX -0.25152, FD -0.25152 +- 2.7e-10 [backprop-bug]; and 1 more; "
-        f"candidate: layer 2 W: shape (2, 1) dtype float64, expected (1, 2) {TOL64}"
+        f"candidate: layer 2 W: shape (2, 1) dtype float64, expected (1, 2) "
+        f"{tol64(' (floor 4.7e-13)')}"
     )
     assert verdict.failure_lines() == [
         "w1 (layer 1 W[0,0]): hand -0.50304 vs JAX -0.25152, FD -0.25152 +- 2.7e-10 [backprop-bug]",

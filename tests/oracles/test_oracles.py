@@ -13,6 +13,7 @@ from helpers import builtin_names, make_spec, seed_spec
 from gradcheck import oracles
 from gradcheck.generate.strategies import sample_networks
 from gradcheck.hand import hand_grads
+from gradcheck.oracles import error_model, fd_network
 from gradcheck.oracles import jax_grad as jax_oracle
 from gradcheck.spec import (
     Params,
@@ -305,3 +306,58 @@ def test_scales_exceed_the_gradient_where_its_terms_cancel() -> None:
     grad = hand_grads(spec, params, xs, ts)[0]["W"]
     assert abs(float(grad[0, 0])) < 1e-10
     np.testing.assert_allclose(result.scales[0]["W"], 2e4 + 2 * abs(w), rtol=1e-12)
+
+
+def exact_cancel() -> Spec:
+    """Issue 10's network: unit 0's pre-activation is 0 in decimal arithmetic and rounds to
+    +4e-16 in float64 (and to 0.0 in XLA)."""
+    layers = [
+        {
+            "size": 2,
+            "activation": "relu",
+            "weights": [[-0.3, -1.3, 1.4, -0.4, 0.6], [-1.7, -2.0, -0.6, 0.1, 1.4]],
+            "bias": {"mode": "per_neuron", "value": [-2.13, -1.7]},
+        },
+        {"size": 1, "activation": "identity", "weights": [[1.2, -2.0]]},
+    ]
+    return make_spec(layers, [[0.3, 0.0, 1.6, -1.9, -1.3]], [[-0.1]], name="exact-cancel")
+
+
+def test_a_pre_activation_within_its_rounding_bound_of_0_is_on_its_kink() -> None:
+    spec, p, x, t = case(exact_cancel())
+    base = fd_network.base_pass(spec, p, x, t)
+    assert 0 < abs(base.nets[0][0, 0]) < 1e-15  # not 0: the old rule never saw a kink here
+    band = error_model.kink_bands(spec, base)[0]
+    terms = np.abs(x) @ np.abs(p[0]["W"]).T + np.abs(p[0]["b"])
+    np.testing.assert_allclose(band, error_model.ROUNDING_PER_LAYER * np.finfo(float).eps * terms)
+    fd = oracles.finite_difference(spec, p, x, t)
+    # x[1] = 0: a step of W[0,1] does not move unit 0, so it is the only entry of row 0 off it
+    assert fd.at_kink[0]["W"].tolist() == [[True, False, True, True, True], [False] * 5]
+    assert fd.at_kink[0]["b"].tolist() == [True, False]
+    assert not fd.at_kink[1]["W"].any()
+
+
+def test_on_a_kink_the_bracket_spans_the_derivatives_of_both_pieces() -> None:
+    spec, p, x, t = case(exact_cancel())
+    fd = oracles.finite_difference(spec, p, x, t)
+    # dE/dnet_0 = (out - t) * 1.2 with out = 0 + relu(net_1) * -2 = 0, so 0.12 on the right piece
+    delta = (0.0 - -0.1) * 1.2
+    right = delta * np.array([0.3, 0.0, 1.6, -1.9, -1.3])
+    on = fd.at_kink[0]["W"][0]
+    np.testing.assert_allclose(fd.lower[0]["W"][0][on], np.minimum(right, 0.0)[on], atol=1e-9)
+    np.testing.assert_allclose(fd.upper[0]["W"][0][on], np.maximum(right, 0.0)[on], atol=1e-9)
+    assert fd.lower[0]["b"][0] == pytest.approx(0.0, abs=1e-9)
+    assert fd.upper[0]["b"][0] == pytest.approx(delta, abs=1e-9)
+    assert np.all(fd.interval_errors[0]["W"][0][on] < 1e-8)
+    assert np.isnan(fd.lower[1]["W"]).all()  # not at a kink: no bracket
+
+
+def test_elu_below_0_counts_the_terms_of_1_plus_out() -> None:
+    # elu' = 1 + out below 0, as JAX computes it: at net = -30 that cancels to e^-30, so the
+    # term magnitude of the bias is |upstream| (1 + |out|), not |upstream| e^-30 (the unit is
+    # saturated: its output rounds as itself, |out| + |t| upstream).
+    layer = {"size": 1, "activation": "elu", "weights": [[1.0]], "bias": {"mode": "per_neuron"}}
+    spec = make_spec([dict(layer, bias={"mode": "per_neuron", "value": [-30.0]})], [[0.0]], [[1.0]])
+    fd = oracles.finite_difference(*case(spec))
+    upstream = abs(np.expm1(-30.0)) + 1.0  # |out| + |t| for half_sse
+    assert float(fd.scales[0]["b"][0]) == pytest.approx(upstream * (1.0 + abs(np.expm1(-30.0))))

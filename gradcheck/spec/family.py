@@ -1,0 +1,276 @@
+"""A network family: what a candidate supports, as data (a TOML file validated like a spec).
+
+A family bounds every architectural choice a generated network makes (depth, widths, layer
+kinds, hidden and output activations, losses, bias modes, which groups may be frozen, dtypes,
+batch sizes). :func:`load_family` reads one; :meth:`Family.outside` lists, one phrase each, how a
+given :class:`~gradcheck.spec.Spec` falls outside it (empty: inside). A network outside its
+candidate's family is ``unsupported``, never a failure. Example::
+
+    name = "my two-layer mlp"
+    depth = 2                              # or [1, 3]: an inclusive range
+    widths = [1, 8]                        # hidden widths
+    inputs = [1, 4]
+    outputs = 1
+    hidden_activations = ["sigmoid", "tanh"]
+    output_activations = ["identity", "sigmoid"]
+    losses = ["half_sse", "mse"]
+    bias_modes = ["per_neuron"]
+    frozen = []                            # groups that may be frozen: "weights", "biases"
+    dtypes = ["float64"]
+    batch = [1, 4]
+
+Every field but ``name`` is optional; a field left out allows everything gradcheck declares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+
+from gradcheck.errors import SpecError
+from gradcheck.layers import ACTIVATIONS, KINDS, LOSSES
+from gradcheck.layers.tables import Table
+from gradcheck.spec.network import Spec
+from gradcheck.spec.specfile import read_toml, validation_problems
+
+__all__ = [
+    "BIAS_MODES",
+    "DTYPES",
+    "FROZEN_GROUPS",
+    "Family",
+    "FamilyModel",
+    "family_json_schema",
+    "load_family",
+    "parse_family",
+]
+
+BIAS_MODES = ("none", "shared", "per_neuron")
+DTYPES = ("float64", "float32")
+FROZEN_GROUPS = {"weights": "W", "biases": "b"}  # a family's name -> the parameter group
+HIDDEN_ACTIVATIONS = tuple(name for name, a in ACTIVATIONS.items() if not a.output_only)
+
+if TYPE_CHECKING:
+    KindName = str
+    ActivationName = str
+    LossName = str
+    BiasMode = str
+    DtypeName = str
+    FrozenName = str
+else:  # the declared names, so the schema and its errors list exactly what is declared
+    KindName = Literal[tuple(KINDS)]
+    ActivationName = Literal[tuple(ACTIVATIONS)]
+    LossName = Literal[tuple(LOSSES)]
+    BiasMode = Literal[BIAS_MODES]
+    DtypeName = Literal[DTYPES]
+    FrozenName = Literal[tuple(FROZEN_GROUPS)]
+
+Range = int | list[int]  # n, or [min, max] inclusive
+
+
+def _range(value: Range) -> tuple[int, int]:
+    pair = (value, value) if isinstance(value, int) else tuple(value)
+    if len(pair) != 2 or not 1 <= pair[0] <= pair[1]:
+        raise ValueError("expected n or [min, max] with 1 <= min <= max")
+    return pair[0], pair[1]
+
+
+class FamilyModel(Table):
+    """A family of networks: the architectures a candidate supports (a TOML file)."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    depth: Range = Field(default=[1, 3], description="weight layers: n or [min, max]")
+    widths: Range = Field(default=[1, 6], description="hidden layer widths: n or [min, max]")
+    inputs: Range | None = Field(default=None, description="input width (default: widths)")
+    outputs: Range | None = Field(default=None, description="output width (default: widths)")
+    kinds: list[KindName] = Field(default=list(KINDS), min_length=1)
+    hidden_activations: list[ActivationName] = Field(default=list(HIDDEN_ACTIVATIONS), min_length=1)
+    output_activations: list[ActivationName] = Field(default=list(ACTIVATIONS), min_length=1)
+    losses: list[LossName] = Field(default=list(LOSSES), min_length=1)
+    bias_modes: list[BiasMode] = Field(default=list(BIAS_MODES), min_length=1)
+    frozen: list[FrozenName] = Field(
+        default=list(FROZEN_GROUPS), description="groups that may be frozen (trainable = false)"
+    )
+    dtypes: list[DtypeName] = Field(default=list(DTYPES), min_length=1)
+    batch: Range = Field(default=[1, 4], description="samples per network: n or [min, max]")
+
+    @field_validator("depth", "widths", "inputs", "outputs", "batch")
+    @classmethod
+    def _a_range(cls, v: Range | None) -> Range | None:
+        if v is not None:
+            _range(v)
+        return v
+
+    @field_validator("hidden_activations")
+    @classmethod
+    def _hidden(cls, v: list[str]) -> list[str]:
+        only = [a for a in v if ACTIVATIONS[a].output_only]
+        if only:
+            raise ValueError(f"{', '.join(only)} is allowed on the output layer only")
+        return v
+
+
+@dataclass(frozen=True)
+class Family:
+    """A validated family: each bound as a tuple, ready for the generator and for checking a
+    spec against it (:meth:`outside`)."""
+
+    name: str
+    path: str
+    depth: tuple[int, int]
+    widths: tuple[int, int]
+    inputs: tuple[int, int]
+    outputs: tuple[int, int]
+    kinds: tuple[str, ...]
+    hidden_activations: tuple[str, ...]
+    output_activations: tuple[str, ...]
+    losses: tuple[str, ...]
+    bias_modes: tuple[str, ...]
+    frozen: tuple[str, ...]  # parameter groups: "W", "b"
+    dtypes: tuple[str, ...]
+    batch: tuple[int, int]
+
+    def networks_arguments(self) -> dict[str, Any]:
+        """The keyword arguments of :func:`gradcheck.networks` that draw this family."""
+        return {
+            "depth": self.depth,
+            "widths": self.widths,
+            "n_inputs": self.inputs,
+            "n_outputs": self.outputs,
+            "activations": self.hidden_activations,
+            "output_activations": self.output_activations,
+            "losses": self.losses,
+            "bias_modes": self.bias_modes,
+            "frozen": tuple(k for k, g in FROZEN_GROUPS.items() if g in self.frozen),
+            "dtypes": self.dtypes,
+            "batch_size": self.batch,
+        }
+
+    def narrowed(self, **bounds: Any) -> Family:
+        """This family with some bounds replaced (the CLI's ``--depth``, ``--losses``, ...),
+        checked again."""
+        family = replace(self, **bounds)
+        problems = _cross_check(family)
+        if problems:
+            raise SpecError(f"{self.path}: " + "; ".join(problems))
+        return family
+
+    def outside(self, spec: Spec) -> list[str]:
+        """How ``spec`` falls outside this family, one phrase each (empty: it is inside)."""
+        found: list[str] = []
+        n = len(spec.kinds)
+        hidden, out = spec.sizes[1:-1], spec.sizes[-1]
+
+        def check(ok: bool, what: str, got: object, allowed: object) -> None:
+            if not ok:
+                found.append(f"{what} {got} (family {self.name!r}: {allowed})")
+
+        check(_within(n, self.depth), "depth", n, _show(self.depth))
+        check(_within(spec.sizes[0], self.inputs), "input width", spec.sizes[0], _show(self.inputs))
+        for i, w in enumerate(hidden):
+            check(_within(w, self.widths), f"layer {i + 1} width", w, _show(self.widths))
+        check(_within(out, self.outputs), f"layer {n} (output) width", out, _show(self.outputs))
+        for i, kind in enumerate(spec.kinds):
+            check(kind in self.kinds, f"layer {i + 1} kind", repr(kind), _names(self.kinds))
+        for i, act in enumerate(spec.activations):
+            allowed = self.output_activations if i == n - 1 else self.hidden_activations
+            where = f"layer {i + 1}{' (output)' if i == n - 1 else ''} activation"
+            check(act in allowed, where, repr(act), _names(allowed))
+        check(spec.loss in self.losses, "loss", repr(spec.loss), _names(self.losses))
+        for i, mode in enumerate(spec.bias_modes):
+            check(
+                mode in self.bias_modes, f"layer {i + 1} bias", repr(mode), _names(self.bias_modes)
+            )
+        for i in range(n):
+            for group in ("W", "b"):
+                frozen = _has_group(spec, i, group) and not spec.is_trainable(i, group)
+                name = next(k for k, g in FROZEN_GROUPS.items() if g == group)
+                check(
+                    not frozen or group in self.frozen,
+                    f"layer {i + 1} {group}",
+                    "frozen",
+                    f"{name} always trainable",
+                )
+        check(spec.model.dtype in self.dtypes, "dtype", spec.model.dtype, _names(self.dtypes))
+        batch = len(spec.model.samples)
+        check(_within(batch, self.batch), "batch size", batch, _show(self.batch))
+        return found
+
+
+def _has_group(spec: Spec, layer: int, group: str) -> bool:
+    return group == "W" or spec.bias_modes[layer] != "none"
+
+
+def _within(n: int, bounds: tuple[int, int]) -> bool:
+    return bounds[0] <= n <= bounds[1]
+
+
+def _show(bounds: tuple[int, int]) -> str:
+    return str(bounds[0]) if bounds[0] == bounds[1] else f"{bounds[0]} to {bounds[1]}"
+
+
+def _names(names: Sequence[str]) -> str:
+    return ", ".join(names)
+
+
+def parse_family(data: dict[str, Any], path: str = "<family>") -> Family:
+    """Validate a decoded TOML table into a :class:`Family`; every problem in one
+    :class:`~gradcheck.errors.SpecError` line, ``path: field: problem (got value)``."""
+    try:
+        m = FamilyModel.model_validate(data)
+    except ValidationError as exc:
+        problems = validation_problems(exc, data, FamilyModel)
+        raise SpecError(f"{path}: " + "; ".join(problems)) from None
+    widths = _range(m.widths)
+    inputs = widths if m.inputs is None else _range(m.inputs)
+    outputs = widths if m.outputs is None else _range(m.outputs)
+    family = Family(
+        name=m.name,
+        path=path,
+        depth=_range(m.depth),
+        widths=widths,
+        inputs=inputs,
+        outputs=outputs,
+        kinds=tuple(dict.fromkeys(m.kinds)),
+        hidden_activations=tuple(dict.fromkeys(m.hidden_activations)),
+        output_activations=tuple(dict.fromkeys(m.output_activations)),
+        losses=tuple(dict.fromkeys(m.losses)),
+        bias_modes=tuple(dict.fromkeys(m.bias_modes)),
+        frozen=tuple(FROZEN_GROUPS[k] for k in dict.fromkeys(m.frozen)),
+        dtypes=tuple(dict.fromkeys(m.dtypes)),
+        batch=_range(m.batch),
+    )
+    problems = _cross_check(family)
+    if problems:
+        raise SpecError(f"{path}: " + "; ".join(problems))
+    return family
+
+
+def _cross_check(f: Family) -> list[str]:
+    """A family must hold at least one network: some loss its output activations can serve."""
+    served = [
+        loss for loss in f.losses if LOSSES[loss].output_activation in (None, *f.output_activations)
+    ]
+    if served:
+        return []
+    needs = {loss: LOSSES[loss].output_activation for loss in f.losses}
+    return [
+        "losses: no loss fits the output activations "
+        + "; ".join(f"{loss} needs {a!r}" for loss, a in needs.items())
+        + f" (got output_activations {list(f.output_activations)})"
+    ]
+
+
+def load_family(path: str | Path) -> Family:
+    """Read and validate a family TOML file; never executes anything in it."""
+    p = Path(path)
+    return parse_family(read_toml(p), str(p))
+
+
+def family_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a family file (what ``gradcheck schema --family`` prints)."""
+    return FamilyModel.model_json_schema()

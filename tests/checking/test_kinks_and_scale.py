@@ -1,0 +1,363 @@
+"""Kinks judged with rounding in mind, an absolute floor that scales with the network, and blame
+by evidence (issue 10, items 1-4).
+
+* A relu pre-activation that cancels to 0 in exact arithmetic rounds to either side of 0: it is on
+  its kink for every implementation, and any derivative between the one-sided ones is right there,
+  per unit and per sample (relu'(0) = 0, 1/2 or 1 on batches with several samples on kinks);
+  JAX's own value gets no pass outside that bracket, and a wrong derivative away from a kink is
+  still a bug.
+* The absolute floor is ``atol`` times the group's largest gradient, so a factor-2 error shows
+  with inputs and targets scaled by 1e-7 as with them scaled by 1e3, in both dtypes.
+* Where JAX and finite differences agree far more closely than hand agrees with either, the entry
+  is a ``backprop-bug`` in float32 too; ``fd-artefact`` needs FD to be the odd one out.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import planted
+import pytest
+from helpers import RunCli, make_spec
+
+from gradcheck import oracles
+from gradcheck.checking.compare import classify
+from gradcheck.checking.tolerances import (
+    evidence_resolution,
+    group_floor,
+    group_magnitude,
+    jax_tolerance,
+    precision_allowance,
+    tolerance_for,
+)
+from gradcheck.checking.verdict import STATUSES
+from gradcheck.checking.verification import verify
+from gradcheck.generate.strategies import sample_networks
+from gradcheck.hand import hand_grads
+from gradcheck.hand.backprop import Forward, backward, forward
+from gradcheck.spec import Array, GradientFn, Params, Spec
+
+DTYPES = ("float64", "float32")
+
+# The issue's spec: unit 0's pre-activation is 0.3*-0.3 + 1.6*1.4 + -1.9*-0.4 + -1.3*0.6 - 2.13 = 0
+# in decimal arithmetic; NumPy rounds it to +4e-16, XLA to 0.0.
+EXACT_CANCEL_TOML = """
+name = "exact-cancel"
+loss = "half_sse"
+dtype = "{dtype}"
+[optimizer]
+learning_rate = 0.1
+[input]
+size = 5
+[[layers]]
+size = 2
+activation = "relu"
+weights = [[-0.3, -1.3, 1.4, -0.4, 0.6], [-1.7, -2.0, -0.6, 0.1, 1.4]]
+bias = {{ mode = "per_neuron", value = [-2.13, -1.7] }}
+[[layers]]
+size = 1
+activation = "identity"
+weights = [[1.2, -2.0]]
+[[samples]]
+input = [0.3, 0.0, 1.6, -1.9, -1.3]
+target = [-0.1]
+"""
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_the_exact_cancel_spec_of_issue_10_verifies(
+    dtype: str, tmp_path: Path, run_cli: RunCli
+) -> None:
+    spec_file = tmp_path / "that.toml"
+    spec_file.write_text(EXACT_CANCEL_TOML.format(dtype=dtype))
+    status, out, _ = run_cli(["verify", str(spec_file), "--examples", "0"])
+    assert status == 0, out
+    assert "exact-cancel: verified, 14 entries: hand = JAX = FD; 5 non-differentiable here" in out
+
+
+# -- exact cancellation drawn on purpose -------------------------------------------------------
+def _decimal(rng: np.random.Generator, low: int = -20, high: int = 20) -> Decimal:
+    """A one-decimal number in [low/10, high/10]."""
+    return Decimal(int(rng.integers(low, high + 1))) / 10
+
+
+def exact_cancel_spec(seed: int, dtype: str) -> Spec:
+    """A network whose hidden relu/leaky_relu units cancel to 0 in decimal arithmetic.
+
+    One-decimal weights and inputs; each hidden unit's bias is minus its weighted input for one
+    sample, computed exactly in decimal (so float arithmetic leaves a residue of either sign), and
+    one sample is that sample's copy with another target: several samples sit on kinks. About a
+    third of the samples are all zeros with no bias on the unit (0 exactly, in every dtype)."""
+    rng = np.random.default_rng(seed)
+    depth = int(rng.integers(2, 4))
+    sizes = [int(rng.integers(2, 6)), *(int(rng.integers(1, 5)) for _ in range(depth - 1)), 1]
+    batch = int(rng.integers(2, 5))
+    rows = [[_decimal(rng) for _ in range(sizes[0])] for _ in range(batch - 1)]
+    rows.append(list(rows[int(rng.integers(0, batch - 1))]))  # a copy: the same kinks again
+    outs = rows
+    layers: list[dict[str, Any]] = []
+    for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
+        hidden = i < depth - 1
+        weights = [[_decimal(rng) for _ in range(n_in)] for _ in range(n_out)]
+        act = str(rng.choice(["relu", "leaky_relu"])) if hidden else "identity"
+        slope = Decimal("0.1")
+        bias = []
+        for w in weights:
+            x = outs[int(rng.integers(0, batch))]
+            bias.append(-sum((wk * xk for wk, xk in zip(w, x, strict=True)), Decimal(0)))
+        nets = [
+            [
+                sum((wk * xk for wk, xk in zip(w, x, strict=True)), b)
+                for w, b in zip(weights, bias, strict=True)
+            ]
+            for x in outs
+        ]
+        if act == "relu":
+            outs = [[max(z, Decimal(0)) for z in net] for net in nets]
+        else:
+            outs = [[z if z > 0 else slope * z for z in net] for net in nets]
+        layer: dict[str, Any] = {
+            "size": n_out,
+            "activation": act,
+            "weights": [[float(v) for v in w] for w in weights],
+            "bias": {"mode": "per_neuron", "value": [float(b) for b in bias]},
+        }
+        if act == "leaky_relu":
+            layer["slope"] = float(slope)
+        layers.append(layer)
+    inputs = [[float(v) for v in row] for row in rows]
+    targets = [[float(_decimal(rng))] for _ in rows]
+    return make_spec(
+        layers, inputs, targets, name=f"exact-cancel-{seed}", dtype=dtype, loss="half_sse"
+    )
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_drawn_exact_cancellation_networks_verify_and_sit_on_kinks(dtype: str) -> None:
+    specs = [exact_cancel_spec(seed, dtype) for seed in range(20)]
+    verdicts = [verify(hand_grads, spec) for spec in specs]
+    assert [v.summary() for v in verdicts if not v.ok] == []
+    on_kinks = sum(v.counts["non-differentiable here"] > 0 for v in verdicts)
+    assert on_kinks >= 18, "the draw puts units on their kinks on purpose"
+
+
+# -- every convention at relu'(0), several samples on kinks ------------------------------------
+SLOPE = 0.125
+
+
+def dyadic_kinks(activation: str, dtype: str) -> Spec:
+    """2-3-1 with dyadic values, so every implementation computes the same exact zeros: unit 0
+    is on its kink for all three samples (a step of ``W[0,0]`` moves it by +h, -h, +2h), unit 1
+    for the first; unit 2 and unit 1 elsewhere are away from the kink."""
+    hidden: dict[str, Any] = {
+        "size": 3,
+        "activation": activation,
+        "weights": [[0.5, -0.25], [0.25, 0.25], [0.5, 0.5]],
+        "bias": {"mode": "per_neuron", "value": [0.0, -0.75, 0.25]},
+    }
+    if activation == "leaky_relu":
+        hidden["slope"] = SLOPE
+    out = {"size": 1, "activation": "identity", "weights": [[1.5, -0.5, 0.75]]}
+    inputs, targets = [[1.0, 2.0], [-1.0, -2.0], [2.0, 4.0]], [[0.5], [1.0], [1.0]]
+    return make_spec([hidden, out], inputs, targets, name="dyadic-kinks", dtype=dtype)
+
+
+def at_zero(value: float, shifted_kink: float = 0.0) -> GradientFn:
+    """The delta rule with ``act'(0)`` taken as ``value`` of the way from the left slope to the
+    right one (0: the left derivative, 1: the right); ``shifted_kink < 0`` wrongly takes the
+    right slope already above it, away from the kink."""
+
+    def derivative(act: str, net: Array, out: Array, slope: float) -> Array:
+        if act not in ("relu", "leaky_relu"):
+            return planted.right_derivative(act, net, out, slope)
+        left = slope if act == "leaky_relu" else 0.0
+        right_side = net > shifted_kink if shifted_kink else net > 0
+        d = np.where(right_side, 1.0, np.where(net < 0, left, left + value * (1.0 - left)))
+        return d.astype(net.dtype)
+
+    def candidate(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
+        return planted.delta_rule(spec, params, inputs, targets, derivative=derivative)
+
+    return candidate
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu"])
+@pytest.mark.parametrize("value", [0.0, 0.5, 1.0])
+def test_every_convention_at_the_kink_passes_with_several_samples_on_kinks(
+    value: float, activation: str, dtype: str
+) -> None:
+    verdict = verify(at_zero(value), dyadic_kinks(activation, dtype))
+    assert verdict.ok, verdict.summary()
+    kinked = {e.label for e in verdict.entries if e.status == "non-differentiable here"}
+    assert kinked == {
+        f"layer 1 {g}" for g in ("W[0,0]", "W[0,1]", "b[0]", "W[1,0]", "W[1,1]", "b[1]")
+    }
+
+
+def test_right_derivatives_at_the_kink_leave_the_bracket_of_the_loss_itself() -> None:
+    # What makes the test above hard: the three samples move unit 0 in opposite directions, so
+    # relu'(0) = 1 on all three lies outside the loss's own one-sided derivatives along W[0,0].
+    spec = dyadic_kinks("relu", "float64")
+    p, x, t = spec.initial_params(), spec.inputs(), spec.targets()
+    h = 1e-6
+
+    def loss(step: float) -> float:
+        moved = [{k: a.copy() for k, a in layer.items()} for layer in p]
+        moved[0]["W"][0, 0] += step
+        return float(oracles.jax_loss_and_grads(spec, moved, x, t)[0])
+
+    left, right = (loss(0.0) - loss(-h)) / h, (loss(h) - loss(0.0)) / h
+    every_sample = float(at_zero(1.0)(spec, p, x, t)[0]["W"][0, 0])
+    assert every_sample > max(left, right) + 1.0
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "candidate",
+    [at_zero(2.0), at_zero(-1.0), at_zero(0.5, shifted_kink=-2.0)],
+    ids=["beyond the right slope", "below the left slope", "wrong away from the kink"],
+)
+def test_a_derivative_outside_the_subdifferential_or_away_from_the_kink_is_a_bug(
+    candidate: GradientFn, dtype: str
+) -> None:
+    verdict = verify(candidate, dyadic_kinks("leaky_relu", dtype))
+    assert not verdict.ok
+    assert {e.status for e in verdict.failures} == {"backprop-bug"}
+
+
+def test_on_a_kink_jax_gets_no_pass_outside_the_bracket() -> None:
+    yes = np.ones(1, bool)
+    bracket = (np.zeros(1), np.ones(1), np.full(1, 1e-9))
+    tight = tolerance_for("float64")
+    for hand, status in ((2.0, "backprop-bug"), (0.5, "non-differentiable here")):
+        h = j = np.array([hand])  # hand equal to JAX
+        codes, _, _ = classify(
+            h, j, np.array([0.5]), np.ones(1), yes, yes, tight, 0.0, subgradients=bracket
+        )
+        assert STATUSES[int(codes[0])] == status
+
+
+# -- an absolute floor that scales with the network --------------------------------------------
+def mse_missing_factor_2(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
+    """Planted: mse's gradient without its factor 2."""
+    return [
+        {k: a * 0.5 for k, a in layer.items()}
+        for layer in hand_grads(spec, params, inputs, targets)
+    ]
+
+
+def last_sample_only(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
+    """Planted: the batch loop keeps only the last sample's gradient (with the right reduction)."""
+    grads = hand_grads(spec, params, inputs[-1:], targets[-1:])
+    if spec.loss == "mse":  # mean over samples: one of B
+        grads = [{k: (a / len(inputs)).astype(a.dtype) for k, a in g.items()} for g in grads]
+    return grads
+
+
+# Networks that scaling the data leaves the same up to scale (no bias, piecewise-linear units), so
+# every gradient scales with it: the 1e-7 and 1e3 networks are the scale-1 ones, nothing else. A
+# sigmoid or tanh would saturate at 1e3, and a softmax of logits near 0 is uniform and cancels to
+# float32's noise floor at 1e-7: conditioning limits no floor resolves, not scale.
+HOMOGENEOUS: dict[str, Any] = {
+    "activations": ("identity", "relu", "leaky_relu"),
+    "bias_modes": ("none",),
+    "batch_size": (2, 4),
+    "allow_frozen": False,
+}
+
+
+def scaled_cases(scale: float, dtype: str, loss: str) -> list[tuple[Spec, Params, Array, Array]]:
+    """Generated networks with their inputs and targets multiplied by ``scale`` (those whose
+    gradient is not all zeros, every relu dead: a planted bug cannot show there)."""
+    cases = [
+        (c.spec, c.params, (c.inputs * scale).astype(dtype), (c.targets * scale).astype(dtype))
+        for c in sample_networks(8, seed=3, dtypes=(dtype,), losses=(loss,), **HOMOGENEOUS)
+    ]
+    return [c for c in cases if any(np.any(g) for layer in hand_grads(*c) for g in layer.values())]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("scale", [1e-7, 1e3])
+@pytest.mark.parametrize(
+    ("candidate", "loss"),
+    [(hand_grads, "mse"), (mse_missing_factor_2, "mse"), (last_sample_only, "half_sse")],
+    ids=["correct", "mse missing its factor 2", "only the last sample"],
+)
+def test_a_planted_bug_is_caught_at_any_scale_and_a_correct_gradient_passes(
+    candidate: GradientFn, loss: str, scale: float, dtype: str
+) -> None:
+    verdicts = [verify(candidate, *case) for case in scaled_cases(scale, dtype, loss)]
+    if candidate is hand_grads:
+        assert [v.summary() for v in verdicts if not v.ok] == []
+    else:
+        assert all(not v.ok for v in verdicts), [v.summary() for v in verdicts if v.ok]
+        assert {e.status for v in verdicts for e in v.failures} == {"backprop-bug"}
+
+
+def test_the_absolute_floor_is_atol_times_the_groups_largest_gradient() -> None:
+    tight = tolerance_for("float64")
+    j = np.array([3e-14, -2e-14])
+    magnitude = group_magnitude(j)
+    assert magnitude == 3e-14
+    allowed = jax_tolerance(j, tight, group_floor(j), magnitude=magnitude)
+    np.testing.assert_allclose(allowed, 1e-12 * 3e-14 + 1e-9 * np.abs(j))
+    # A factor-2 error is 1e-14, far above the floor (3e-26), as at any other scale.
+    assert np.all(np.abs(j) / 2 > allowed)
+
+
+def test_every_verdict_prints_its_absolute_floors() -> None:
+    spec, params, x, t = scaled_cases(1e-7, "float64", "mse")[0]
+    verdict = verify(hand_grads, spec, params, x, t)
+    lo, hi = verdict.atol_floors or (np.nan, np.nan)
+    assert 0 < lo <= hi < 1e-20  # atol (1e-12) times gradients scaled down by about 1e-14
+    assert f"atol=1e-12 x max|grad| (floor {lo:.2g}..{hi:.2g})" in verdict.summary()
+    assert verdict.to_dict()["atol_floor"] == [lo, hi]
+
+
+# -- blame by evidence -------------------------------------------------------------------------
+def scaled_by_0999(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
+    """Planted: every entry 0.1% small."""
+    grads = hand_grads(spec, params, inputs, targets)
+    return [{k: (a * 0.999).astype(a.dtype) for k, a in g.items()} for g in grads]
+
+
+def float16_cache(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
+    """Planted: each layer's output cached for the backward pass in float16."""
+    fwd = forward(spec, params, inputs)
+    cached = [fwd.outs[0], *(o.astype(np.float16).astype(spec.dtype) for o in fwd.outs[1:])]
+    return backward(spec, params, Forward(fwd.nets, cached), targets).grads
+
+
+@pytest.mark.parametrize("candidate", [scaled_by_0999, float16_cache])
+def test_a_float32_bug_that_fd_resolves_is_a_backprop_bug_never_an_fd_artefact(
+    candidate: GradientFn,
+) -> None:
+    tolerance = tolerance_for("float32")
+    found: Counter[str] = Counter()
+    for case in sample_networks(40, seed=0, dtypes=("float32",)):
+        right = hand_grads(*case)
+        jax32 = oracles.jax_grads(*case)
+        jax64 = oracles.jax_loss_and_grads(*case, dtype="float64")[1]
+        scales = oracles.finite_difference(*case).scales
+        for e in verify(candidate, *case).entries:
+            truth = float(np.asarray(right[e.layer][e.group])[e.index])
+            measured = precision_allowance(jax32[e.layer][e.group], jax64[e.layer][e.group])
+            resolution = evidence_resolution(
+                np.array([e.fd]),
+                np.array([e.fd_error_estimate]),
+                tolerance,
+                group_floor(jax64[e.layer][e.group]),
+                np.array([measured[e.index]]),
+                np.array([scales[e.layer][e.group][e.index]]),
+            )
+            if abs(e.hand - truth) > resolution[0]:  # the bug moved it beyond the rounding
+                found[e.status] += 1
+    assert sum(found.values()) > 200
+    assert found["backprop-bug"] >= 0.99 * sum(found.values()), found
+    assert found["fd-artefact"] == 0
