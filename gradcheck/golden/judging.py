@@ -8,16 +8,14 @@ never with a float tolerance:
 * ``match``: the computed value rounded (half up) to the printed decimals equals the print;
 * ``match-truncated``: equal only when the computed value is cut at the printed decimals;
 * ``discrepancy``: anything else (and any print of a given constant, ``param:`` at step 0,
-  that is not its exact value). Its ``cause`` comes from the first detector that explains it:
-  the document's own arithmetic reproduces it (``intermediates``, or ``operator`` when only a
-  swapped operator does); an alternative update rule reproduces it (``rule``); it repeats an
-  earlier print already explained (``repeat``); it is the value of another quantity of the same
-  kind (``copied``); it is a one-edit variant of the computed digits (``typo``); the document's
-  own arithmetic does not give it (``slip``); otherwise ``unexplained``. The detectors are in
-  :mod:`gradcheck.golden.causes`.
+  that is not its exact value). Its ``cause`` comes from the detectors of
+  :mod:`gradcheck.golden.causes`, strongest evidence first: float64 rounding, the document's own
+  shown arithmetic, a repeat, a knock-on from an earlier error, a hypothesis that explains a
+  group (:mod:`gradcheck.golden.hypotheses`), carried-on intermediate prints, a copy, a typo, an
+  arithmetic slip, or ``unexplained``.
 
-The alternative update rules the detectors try are hypotheses about how a document got its
-numbers (:mod:`gradcheck.golden.update_rules`), not product code.
+A print of 15 or more significant digits claims more than float64 holds: it is judged against
+the value recomputed in high precision (:mod:`gradcheck.golden.precise`).
 """
 
 from __future__ import annotations
@@ -26,17 +24,20 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 
-from gradcheck.golden.causes import _explain, _is_given
+from gradcheck.golden.causes import explain
+from gradcheck.golden.expressions import Expression, parse, unparse
+from gradcheck.golden.findings import Context, Entry, is_given
+from gradcheck.golden.hypotheses import Judged, Search, rule_runs
+from gradcheck.golden.precise import PreciseTrajectory, to_fraction, value_of
 from gradcheck.golden.printed import (
+    HIGH_PRECISION_DIGITS,
     Verdict,
     decimals,
-    evaluate_expression,
     exact_decimal,
     judge,
-    parse_expression,
     reproduces,
     show_digits,
-    typo,
+    significant_digits,
 )
 from gradcheck.golden.quantities import (
     Quantity,
@@ -46,12 +47,13 @@ from gradcheck.golden.quantities import (
     resolve_quantity,
     siblings,
 )
+from gradcheck.golden.readings import evaluate_expression, exact_value, float64_value
+from gradcheck.golden.typos import typo
 from gradcheck.golden.update_rules import (
     RULES,
     NotApplicable,
     code_layout_grads,
     output_first_grads,
-    with_trained_biases,
 )
 from gradcheck.hand import hand_grads
 from gradcheck.spec import Documented, Spec, SpecError, parse_spec
@@ -76,9 +78,12 @@ __all__ = [
 class GoldenRecord:
     """One documented value, recomputed and judged; ``to_dict()`` is what reports render.
 
-    ``computed`` is true gradient descent; ``alternative`` is the value the explaining hypothesis
-    gives (rule, copied quantity or the document's arithmetic), ``alternatives`` every update
-    rule's value where it differs from ``computed``.
+    ``computed`` is true gradient descent in float64; ``exact`` its digits in high precision
+    when the print has 15 or more significant digits (and was judged against them);
+    ``alternative`` is the value the explaining hypothesis gives (rule, copied quantity or the
+    document's arithmetic), ``alternatives`` every update rule's value where it differs from
+    ``computed``; ``group`` names the root cause the finding shares with others (a hypothesis,
+    or the earlier error a knock-on comes from).
     """
 
     network: str
@@ -94,6 +99,8 @@ class GoldenRecord:
     alternative: float | None = None
     alternatives: tuple[tuple[str, float], ...] = ()
     note: str = ""
+    group: str = ""
+    exact: str = ""
 
     def to_dict(self) -> dict[str, object]:
         d = asdict(self)
@@ -101,59 +108,64 @@ class GoldenRecord:
         return d
 
 
-def _alternative_runs(spec: Spec) -> dict[str, Trajectory]:
-    variants = {"": spec}
-    trained = with_trained_biases(spec)
-    if trained is not None:
-        variants[" with trained biases"] = trained
-    return {
-        name + suffix: Trajectory(variant, fn)
-        for suffix, variant in variants.items()
-        for name, (fn, _) in RULES.items()
-        if (name, suffix) != ("gradient-descent", "")
-    }
-
-
-def _judge_quantity(q: Quantity, printed: str, value: float) -> Verdict:
-    """:func:`judge`, except that a given constant of the network (``param:`` before any step,
-    such as an initial weight) is exact: any other print of it is a discrepancy, since cutting
-    0.55 to "0.5" is not a truncation but a different number."""
-    if _is_given(q):
-        return "match" if Decimal(printed) == exact_decimal(value) else "discrepancy"
-    return judge(printed, value)
+def _judge_entry(e: Entry) -> Verdict:
+    """:func:`judge` against the exact value where the print claims more than float64 holds,
+    except that a given constant of the network (``param:`` before any step, such as an initial
+    weight) is exact: any other print of it is a discrepancy, since cutting 0.55 to "0.5" is not
+    a truncation but a different number."""
+    if is_given(e.q):
+        return "match" if Decimal(e.printed) == exact_decimal(e.computed) else "discrepancy"
+    return judge(e.printed, e.true)
 
 
 # -- judging every documented value of a spec ------------------------------------------------
 def check_spec(spec: Spec) -> list[GoldenRecord]:
     """Every documented value of ``spec`` recomputed by true gradient descent, judged, and for
-    each discrepancy the first detector's finding (see the module docstring).
+    each discrepancy the strongest-evidenced finding (:mod:`gradcheck.golden.causes`).
 
-    Always computed in float64: a document's ninth digit is a claim about its arithmetic, not
-    about the dtype the spec trains in."""
-    entries = _entries(spec)
+    Always computed in float64, and a print of 15 or more significant digits in high precision
+    too: a document's ninth digit is a claim about its arithmetic, not about the dtype the spec
+    trains in."""
+    parsed = _entries(spec)
     if spec.model.dtype != "float64":
         spec = parse_spec({**spec.model.model_dump(), "dtype": "float64"}, spec.path)
     baseline = Trajectory(spec, hand_grads)
-    runs = _alternative_runs(spec)
-    records: list[GoldenRecord] = []
-    for doc, q in entries:
-        computed = quantity_value(q, baseline)
-        verdict, d = _judge_quantity(q, doc.printed, computed), decimals(doc.printed)
-        head = (spec.name, q.text, doc.where, doc.printed, computed, verdict)
+    precise = PreciseTrajectory(spec)
+    entries = []
+    for i, (doc, q, expression) in enumerate(parsed):
+        exact = None
+        if significant_digits(doc.printed) >= HIGH_PRECISION_DIGITS and not is_given(q):
+            exact = to_fraction(value_of(spec, q, precise.groups(q.step)))
+        entries.append(Entry(i, doc, q, expression, quantity_value(q, baseline), exact))
+    verdicts = [_judge_entry(e) for e in entries]
+    rules = rule_runs(spec)
+    judged = [
+        Judged(e.index, e.q, e.printed, e.doc.where, e.computed, is_given(e.q))
+        for e, v in zip(entries, verdicts, strict=True)
+        if v == "discrepancy"
+    ]
+    ctx = Context(spec, baseline, Search(spec, baseline, judged, rules), entries)
+    for e, verdict in zip(entries, verdicts, strict=True):
+        d = decimals(e.printed)
+        digits = show_digits(e.exact, d) if e.exact is not None else ""
+        head = (spec.name, e.q.text, e.doc.where, e.printed, e.computed, verdict)
         if verdict != "discrepancy":
-            note = _match_note(spec, doc, q, verdict, baseline)
-            records.append(GoldenRecord(*head, "", d, note=note))
+            note = _match_note(spec, e, verdict, baseline)
+            ctx.records.append(GoldenRecord(*head, "", d, note=note, exact=digits))
+            ctx.errors.append(False)
             continue
         alternatives = tuple(
             (name, v)
-            for name, run in runs.items()
-            if (v := _try_value(q, run)) not in (None, computed)
+            for name, run in rules.items()
+            if (v := _try_value(e.q, run)) not in (None, e.computed)
         )
-        finding, cause, rule, alternative = _explain(
-            spec, doc.printed, doc.expression, q, computed, alternatives, baseline, records
+        f = explain(ctx, e)
+        record = GoldenRecord(
+            *head, f.cause, d, f.finding, f.rule, f.alternative, alternatives, "", f.group, digits
         )
-        records.append(GoldenRecord(*head, cause, d, finding, rule, alternative, alternatives))
-    return records
+        ctx.records.append(record)
+        ctx.errors.append(f.is_error)
+    return ctx.records
 
 
 def verdict_counts(records: Sequence[GoldenRecord]) -> dict[str, dict[str, int]]:
@@ -167,14 +179,18 @@ def verdict_counts(records: Sequence[GoldenRecord]) -> dict[str, dict[str, int]]
     return out
 
 
-def _entries(spec: Spec) -> list[tuple[Documented, Quantity]]:
+def _entries(spec: Spec) -> list[tuple[Documented, Quantity, Expression | None]]:
     problems: list[str] = []
-    entries: list[tuple[Documented, Quantity]] = []
+    entries: list[tuple[Documented, Quantity, Expression | None]] = []
     for i, doc in enumerate(spec.documented):
         try:
-            entries.append((doc, resolve_quantity(spec, doc.quantity, f"documented[{i}].quantity")))
+            q = resolve_quantity(spec, doc.quantity, f"documented[{i}].quantity")
+            expression = None
             if doc.expression is not None:
-                parse_expression(doc.expression, f"documented[{i}].expression")
+                field = f"documented[{i}].expression"
+                expression = parse(doc.expression, field)
+                exact_value(expression, field=field)  # a value that does not exist: say so now
+            entries.append((doc, q, expression))
         except SpecError as exc:  # collect every bad entry, then report them in one line
             problems.append(str(exc))
     if problems:
@@ -185,24 +201,25 @@ def _entries(spec: Spec) -> list[tuple[Documented, Quantity]]:
 def _try_value(q: Quantity, run: Trajectory) -> float | None:
     try:
         return quantity_value(q, run)
-    except NotApplicable:
+    except (NotApplicable, SpecError):  # a rule that needs a learning rate the spec lacks
         return None
 
 
-def _match_note(spec: Spec, doc: Documented, q: Quantity, verdict: Verdict, run: Trajectory) -> str:
-    """What a match leaves unsaid: the document's own arithmetic does not give its print, or a
-    truncated match is exactly another quantity's value (a likely copy)."""
+def _match_note(spec: Spec, e: Entry, verdict: Verdict, run: Trajectory) -> str:
+    """What a match leaves unsaid: the document's own arithmetic does not give its print (or
+    gives it only in float64), or a truncated match is exactly another quantity's value."""
     notes = []
-    if doc.expression is not None:
-        value = evaluate_expression(doc.expression)
-        if not reproduces(doc.printed, value):
-            notes.append(
-                f"the printed arithmetic {doc.expression.strip()} gives "
-                f"{show_digits(value, decimals(doc.printed))}; "
-                "the print follows from unrounded values"
-            )
+    if e.expression is not None:
+        value, d = exact_value(e.expression), decimals(e.printed)
+        if not reproduces(e.printed, value):
+            shown = f"the printed arithmetic {unparse(e.expression)} gives {show_digits(value, d)}"
+            f64 = float64_value(e.expression)
+            if f64 is not None and reproduces(e.printed, f64):
+                notes.append(f"{shown}; in float64, as code computes it, {f64!r}: the print")
+            else:
+                notes.append(f"{shown}; the print follows from unrounded values")
     if verdict == "match-truncated":
-        for sibling in siblings(spec, q):
-            if exact_decimal(quantity_value(sibling, run)) == Decimal(doc.printed):
+        for sibling in siblings(spec, e.q):
+            if exact_decimal(quantity_value(sibling, run)) == Decimal(e.printed):
                 notes.append(f"the print is exactly the value of {sibling.text}")
     return "; ".join(notes)

@@ -2,12 +2,18 @@
 
 :func:`parse_quantity` resolves ``KIND[:ARG][@STEP][#SAMPLE]`` against a spec's unit and
 parameter names; :func:`quantity_value` computes it on a :class:`Trajectory` (one network trained
-under one update rule) with the hand-derived backprop. STEP counts training steps taken before
-(default 0), SAMPLE is the batch row (default 0, required when the batch has several rows).
+under one update rule) with the hand-derived backprop, in float64. STEP counts training steps
+taken before (default 0). SAMPLE is the 0-based batch row.
+
+``#S`` means *sample S alone*: the loss, derivatives and gradient of the one-row batch of sample
+S. A unit's value (``out:h1``, ``delta:o1``, ...) is always one sample's, so ``#S`` is required
+when the batch has several rows; ``loss``, ``grad:`` and ``updated:`` without it are the whole
+batch's; ``param:`` and ``dnet_dout:`` are the same for every sample and refuse ``#S``.
 
 ==========================  ==============================================================
-``loss``                    E of the batch
-``error:o1``                1/2 (t - out)^2 of one output unit (``half_sse`` loss only)
+``loss``                    E of the batch (``loss#1``: of sample 1 alone)
+``loss:o1``                 the loss of output o1 alone (``half_sse``: 1/2 (t - out)^2)
+``error:o1``                out - target of an output unit (prediction minus target)
 ``net:h1`` / ``out:h1``     net input / output of a unit (``out:i1`` is an input)
 ``dloss_dout:h1``           dE/dout
 ``dout_dnet:h1``            act'(net)
@@ -16,7 +22,7 @@ under one update rule) with the hand-derived backprop. STEP counts training step
 ``dnet_dout:h1->o1``        dnet_o1/dout_h1 = w(h1->o1)
 ``dnet_dparam:w5``          dnet/dw5: the output feeding w5 (1 for a bias)
 ``grad:w5``                 dE/dw5 as the update rule applies it
-``param:w5``, ``updated:w5``  w5 now, and after one more step
+``param:w5``, ``updated:w5``  w5 now, and after one more step (needs a learning rate)
 ==========================  ==============================================================
 """
 
@@ -32,6 +38,7 @@ from gradcheck.hand.training import train_numpy
 from gradcheck.spec import GradientFn, Location, Params, Spec, SpecError
 
 __all__ = [
+    "LOSS_SCALED_KINDS",
     "Quantity",
     "Trajectory",
     "parse_quantity",
@@ -43,7 +50,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Quantity:
-    """A parsed quantity: ``units`` are (layer, index) pairs, ``param`` a parameter location."""
+    """A parsed quantity: ``units`` are (layer, index) pairs, ``param`` a parameter location;
+    ``alone``: ``loss``, ``grad:`` or ``updated:`` of sample ``sample`` alone (``#S`` given)."""
 
     text: str
     kind: str
@@ -51,13 +59,21 @@ class Quantity:
     param: Location | None
     step: int
     sample: int
+    alone: bool = False
+
+    @property
+    def needs_learning_rate(self) -> bool:
+        return self.step > 0 or self.kind == "updated"
 
 
 _UNIT_KINDS = ("net", "out", "dloss_dout", "dout_dnet", "delta", "error")
 _EDGE_KINDS = {"dloss_dout_via": "<-", "dnet_dout": "->"}
 _PARAM_KINDS = ("grad", "param", "updated", "dnet_dparam")
-_BATCH_KINDS = ("loss", "grad", "param", "updated")
+_BATCH_KINDS = ("loss", "grad", "updated")  # the batch's without #S, one sample's with it
+_SAMPLE_FREE = ("param", "dnet_dout")  # the same for every sample
 _KINDS = ("loss", *_UNIT_KINDS, *_EDGE_KINDS, *_PARAM_KINDS)
+LOSS_SCALED_KINDS = frozenset({"loss", "dloss_dout", "delta", "dloss_dout_via", "grad"})
+"""Kinds that are E or a derivative of E: a constant factor on the loss scales them all."""
 _PATTERN = re.compile(
     r"(?P<kind>[a-z_]+)(?::(?P<arg>[^@#\s]+))?(?:@(?P<step>\d+))?(?:#(?P<s>\d+))?"
 )
@@ -84,13 +100,15 @@ def resolve_quantity(spec: Spec, text: str, field: str) -> Quantity:
     kind, arg, n_samples = m["kind"], m["arg"], len(spec.model.samples)
     if kind not in _KINDS:
         raise bad(f"unknown kind {kind!r}; one of {', '.join(_KINDS)}")
-    if m["s"] is None and n_samples > 1 and kind not in _BATCH_KINDS:
+    if m["s"] is not None and kind in _SAMPLE_FREE:
+        raise bad(f"{kind!r} is the same for every sample: drop '#{m['s']}'")
+    if m["s"] is None and n_samples > 1 and kind not in (*_BATCH_KINDS, *_SAMPLE_FREE):
         raise bad(f"the batch has {n_samples} samples: add '#0'..'#{n_samples - 1}'")
     sample = int(m["s"] or 0)
     if sample >= n_samples:
         raise bad(f"sample {sample} does not exist; the batch has {n_samples}")
-    if (kind == "loss") != (arg is None):
-        raise bad("'loss' takes no argument" if arg else f"{kind!r} needs an argument")
+    if kind != "loss" and arg is None:
+        raise bad(f"{kind!r} needs an argument")
 
     def unit(name: str, hidden_or_output: bool = True) -> tuple[int, int]:
         if name not in spec.unit_names:
@@ -102,10 +120,12 @@ def resolve_quantity(spec: Spec, text: str, field: str) -> Quantity:
 
     units: tuple[tuple[int, int], ...] = ()
     param: Location | None = None
-    if kind in _UNIT_KINDS:
+    if kind in (*_UNIT_KINDS, "loss") and arg is not None:
         units = (unit(str(arg), hidden_or_output=kind != "out"),)
-        if kind == "error" and (units[0][0] != len(spec.sizes) - 1 or spec.loss != "half_sse"):
-            raise bad("'error' needs an output unit of a half_sse network")
+        if kind in ("error", "loss") and units[0][0] != len(spec.sizes) - 1:
+            raise bad(f"{kind!r} takes an output unit, {arg!r} is not one")
+        if kind == "loss" and m["s"] is None and n_samples > 1:
+            raise bad(f"the batch has {n_samples} samples: add '#0'..'#{n_samples - 1}'")
     elif kind in _EDGE_KINDS:
         a, sep, b = str(arg).partition(_EDGE_KINDS[kind])
         if not sep:
@@ -119,7 +139,11 @@ def resolve_quantity(spec: Spec, text: str, field: str) -> Quantity:
         param = spec.param_names[str(arg)]
         if kind == "grad" and not spec.is_trainable(param[0], param[1]):
             raise bad(f"{arg!r} is frozen and has no gradient")
-    return Quantity(text, kind, units, param, int(m["step"] or 0), sample)
+    alone = m["s"] is not None and kind in _BATCH_KINDS and not units
+    q = Quantity(text, kind, units, param, int(m["step"] or 0), sample, alone)
+    if q.needs_learning_rate and spec.model.optimizer.learning_rate is None:
+        raise bad("a training step needs the document's learning rate: set optimizer.learning_rate")
+    return q
 
 
 class Trajectory:
@@ -140,43 +164,47 @@ class Trajectory:
 def quantity_value(q: Quantity, run: Trajectory) -> float:
     """The quantity at its step, on the run's parameters, via the hand-derived backprop."""
     spec = run.spec
+    params, s = run.params(q.step), q.sample
+    x, t = spec.inputs(), spec.targets()
+    if q.alone or q.units or q.kind == "dnet_dparam":  # one sample's value: its one-row batch
+        x, t = x[s : s + 1], t[s : s + 1]
     if q.kind in ("param", "updated"):
         assert q.param is not None  # parse_quantity sets it for parameter kinds
         layer, group, index = q.param
-        return float(
-            full_params(spec, run.params(q.step + (q.kind == "updated")))[layer][group][index]
-        )
-    params, x, t = run.params(q.step), spec.inputs(), spec.targets()
-    if q.kind == "loss":
+        now = full_params(spec, params)[layer][group][index]
+        if q.kind == "param" or not spec.is_trainable(layer, group):
+            return float(now)
+        if not q.alone:
+            return float(full_params(spec, run.params(q.step + 1))[layer][group][index])
+        return float(now - spec.learning_rate * run.rule(spec, params, x, t)[layer][group][index])
+    if q.kind == "loss" and not q.units:
         return loss_value(spec, params, x, t)
     if q.kind == "grad":
         assert q.param is not None
         layer, group, index = q.param
         return float(run.rule(spec, params, x, t)[layer][group][index])
-    fwd, s = forward(spec, params, x), q.sample
+    fwd = forward(spec, params, x)
     if q.kind == "dnet_dparam":
         assert q.param is not None
         layer, group, index = q.param
-        return 1.0 if group == "b" else float(fwd.outs[layer][s, index[1]])
+        return 1.0 if group == "b" else float(fwd.outs[layer][0, index[1]])
     (la, ja), *rest = q.units
     if q.kind == "out":
-        return float(fwd.outs[la][s, ja])
+        return float(fwd.outs[la][0, ja])
     if q.kind == "net":
-        return float(fwd.nets[la - 1][s, ja])
+        return float(fwd.nets[la - 1][0, ja])
     if q.kind == "error":
-        return float(
-            HAND_LOSSES[spec.loss].value(
-                fwd.outs[la][s : s + 1, ja : ja + 1], t[s : s + 1, ja : ja + 1]
-            )
-        )
+        return float(fwd.outs[la][0, ja] - t[0, ja])
+    if q.kind == "loss":  # one output's loss: the loss of that output alone
+        return float(HAND_LOSSES[spec.loss].value(fwd.outs[la][:, ja : ja + 1], t[:, ja : ja + 1]))
     if q.kind == "dnet_dout":
         return float(full_params(spec, params)[la]["W"][rest[0][1], ja])
     bwd = backward(spec, params, fwd, t)
     if q.kind == "dloss_dout_via":
         (lb, jb) = rest[0]
-        return float(bwd.deltas[lb - 1][s, jb] * full_params(spec, params)[la]["W"][jb, ja])
+        return float(bwd.deltas[lb - 1][0, jb] * full_params(spec, params)[la]["W"][jb, ja])
     table = {"dloss_dout": bwd.dloss_dout, "dout_dnet": bwd.dout_dnet, "delta": bwd.deltas}
-    return float(table[q.kind][la - 1][s, ja])
+    return float(table[q.kind][la - 1][0, ja])
 
 
 def siblings(spec: Spec, q: Quantity) -> Iterator[Quantity]:
@@ -187,10 +215,12 @@ def siblings(spec: Spec, q: Quantity) -> Iterator[Quantity]:
         sep = _EDGE_KINDS[q.kind]
         args = [f"{a}{sep}{b}" for a in spec.unit_names for b in spec.unit_names]
     else:
-        args = list(spec.unit_names) if q.kind != "loss" else []
-    suffix = (f"@{q.step}" if q.step else "") + (
-        f"#{q.sample}" if len(spec.model.samples) > 1 else ""
+        args = list(spec.unit_names) if q.units else []
+    several = len(spec.model.samples) > 1
+    sample = (
+        f"#{q.sample}" if (q.units or q.alone) and several and q.kind not in _SAMPLE_FREE else ""
     )
+    suffix = (f"@{q.step}" if q.step else "") + sample
     for arg in args:
         try:
             sibling = resolve_quantity(spec, f"{q.kind}:{arg}{suffix}", "sibling")

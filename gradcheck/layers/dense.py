@@ -1,10 +1,11 @@
 """The ``dense`` layer kind, declared once: ``out = activation(W @ x + b)``.
 
 Its TOML table, its checks given the width below it, its parameter groups (``W`` of shape
-``(size, n_in)``, one row per output neuron, and an optional bias), their initial values, their
-display names and its diagram glyph. The sides implement it in :mod:`gradcheck.hand.dense`,
-:mod:`gradcheck.oracles.fd_network`, :mod:`gradcheck.oracles.jax_network` and
-:mod:`gradcheck.generate.draws`.
+``(size, n_in)``, one row per output neuron whichever ``layout`` the table is written in, and an
+optional bias), their initial values, their display names and its diagram glyph. The sides
+implement it in :mod:`gradcheck.hand.dense`, :mod:`gradcheck.oracles.fd_network`,
+:mod:`gradcheck.oracles.jax_network`, :mod:`gradcheck.generate.draws` and
+:mod:`gradcheck.golden.precise_layers`.
 """
 
 from __future__ import annotations
@@ -39,13 +40,16 @@ Location = tuple[int, str, tuple[int, ...]]
 
 
 class DenseLayer(Table):
-    """One dense layer: ``out = activation(W @ x + b)``; ``W`` as a matrix (row = output neuron)
-    or an init rule; ``slope`` for leaky_relu only; ``trainable = false`` freezes ``W``."""
+    """One dense layer: ``out = activation(W @ x + b)``; ``W`` as a matrix or an init rule;
+    ``layout``: how ``weights`` and ``weight_names`` are written, ``out_in`` a row per output
+    neuron (the default), ``in_out`` a row per input (``[input][hidden]``, as many documents and
+    programs print them); ``slope`` for leaky_relu only; ``trainable = false`` freezes ``W``."""
 
     kind: Literal["dense"] = "dense"
     size: int = Field(ge=1, le=100_000)
     activation: ActivationName = "identity"
     slope: FiniteFloat | None = Field(default=None, ge=0)
+    layout: Literal["out_in", "in_out"] = "out_in"
     weights: list[list[FiniteFloat]] | None = None
     init: Init | None = None
     trainable: bool = True
@@ -63,11 +67,16 @@ def problems(layer: DenseLayer, at: str, n_in: int) -> list[str]:
         found.append(
             f"{at}: give exactly one of 'weights' (a matrix) or 'init' (a rule) (got {both})"
         )
+    rows, cols = (n_out, n_in) if layer.layout == "out_in" else (n_in, n_out)
+    per = (
+        "one row per output neuron and one column per input"
+        if layer.layout == "out_in"
+        else "one row per input and one column per output neuron (layout in_out)"
+    )
     for field, matrix in (("weights", layer.weights), ("weight_names", layer.weight_names)):
-        if matrix is not None and (len(matrix) != n_out or any(len(r) != n_in for r in matrix)):
+        if matrix is not None and (len(matrix) != rows or any(len(r) != cols for r in matrix)):
             found.append(
-                f"{at}.{field}: expected shape {n_out}x{n_in}, one row per output neuron and "
-                f"one column per input (got {_shape(matrix)})"
+                f"{at}.{field}: expected shape {rows}x{cols}, {per} (got {_shape(matrix)})"
             )
     if layer.names is not None and len(layer.names) != n_out:
         found.append(f"{at}.names: expected {n_out} names, one per neuron (got {len(layer.names)})")
@@ -129,6 +138,7 @@ def groups(layer: DenseLayer, n_in: int, dtype: np.dtype[Any]) -> dict[str, Grou
     """``W`` (and ``b`` unless the bias mode is none), each with its trainable flag."""
     if layer.weights is not None:
         w = np.array(layer.weights, dtype=dtype)
+        w = np.ascontiguousarray(w.T) if layer.layout == "in_out" else w
     else:
         assert layer.init is not None  # guaranteed by problems()
         w = init_weights(layer.init, (layer.size, n_in), n_in, layer.size, dtype)
@@ -143,7 +153,7 @@ def param_names(layer: DenseLayer, i: int) -> Iterator[tuple[str, Location]]:
     """Display names of scalar parameters (``w5``, ``b1``) with their locations in layer ``i``."""
     for r, row in enumerate(layer.weight_names or []):
         for c, n in enumerate(row):
-            yield n, (i, "W", (r, c))
+            yield n, (i, "W", (r, c) if layer.layout == "out_in" else (c, r))
     if layer.bias.mode == "shared" and layer.bias.name:
         yield layer.bias.name, (i, "b", ())
     for j, n in enumerate(layer.bias.names or []):

@@ -116,7 +116,14 @@ class Spec:
 
     @property
     def learning_rate(self) -> float:
-        return self.model.optimizer.learning_rate
+        """The SGD step; a spec that gives none (``optimizer.learning_rate``) cannot train."""
+        lr = self.model.optimizer.learning_rate
+        if lr is None:
+            raise SpecError(
+                f"{self.path}: optimizer.learning_rate: training needs one, e.g. "
+                "[optimizer] learning_rate = 0.5 (got none)"
+            )
+        return lr
 
     @property
     def dtype(self) -> np.dtype[Any]:

@@ -48,10 +48,11 @@ class InputLayer(Table):
 
 
 class Optimizer(Table):
-    """Plain full-batch SGD: ``p <- p - learning_rate * dE/dp``."""
+    """Plain full-batch SGD: ``p <- p - learning_rate * dE/dp``. The learning rate may be left
+    out where nothing trains (a document that shows no update); training then says it is needed."""
 
     name: Literal["sgd"] = "sgd"
-    learning_rate: FiniteFloat = Field(gt=0)
+    learning_rate: FiniteFloat | None = Field(default=None, gt=0)
 
 
 class Sample(Table):
@@ -67,8 +68,8 @@ class Documented(Table):
     ``quantity`` names what it claims to be (see :mod:`gradcheck.golden.quantities` for the
     grammar), ``printed`` is the string as the document prints it, ``where`` locates it in the
     document, ``expression`` is the document's own arithmetic for it, if it shows any: numbers,
-    ``+ - * /``, ``**`` with a small integer exponent, and parentheses (checked by the golden
-    command, which evaluates it exactly and never with ``eval``).
+    ``+ - * / ^`` (or ``**``), ``× · ÷ −``, parentheses and ``exp ln log sqrt sigmoid tanh``
+    (parsed by the golden command, :mod:`gradcheck.golden.expressions`, never run as code).
     """
 
     quantity: str
@@ -95,7 +96,7 @@ class SpecModel(Table):
     source: str = ""
     dtype: Literal["float64", "float32"] = "float64"
     loss: LossName
-    optimizer: Optimizer
+    optimizer: Optimizer = Optimizer()
     input: InputLayer
     layers: list[Layer] = Field(min_length=1)
     samples: list[Sample] = Field(min_length=1)
@@ -169,7 +170,8 @@ def _duplicate_names(m: SpecModel) -> list[str]:
 
 def _numbers(m: SpecModel) -> Iterator[tuple[str, float]]:
     """Every real number in the spec with its field path."""
-    yield "optimizer.learning_rate", m.optimizer.learning_rate
+    if m.optimizer.learning_rate is not None:
+        yield "optimizer.learning_rate", m.optimizer.learning_rate
     for i, layer in enumerate(m.layers):
         yield from kind_of(layer).numbers(layer, f"layers[{i}]")
     for s, sample in enumerate(m.samples):

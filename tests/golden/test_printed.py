@@ -1,22 +1,15 @@
-"""Printed numbers: judging digits exactly (rounded or cut), naming one-edit slips only where one
-fits, and the expression evaluator's exact arithmetic and whitelist."""
+"""Printed numbers: judging digits exactly (rounded or cut), counting significant digits, and
+measuring a full-precision print's distance from an exact value in float64 ulps."""
 
 from __future__ import annotations
 
+import math
+from decimal import Decimal
 from fractions import Fraction
 
 import pytest
 
-from gradcheck.golden.printed import evaluate_expression, judge, typo
-from gradcheck.spec import SpecError
-
-
-def test_typo_detector_stays_quiet_for_correct_and_far_values() -> None:
-    assert typo("0.125", 0.125) is None
-    assert typo("0.1250", 0.125) is None
-    assert typo("0.987", 0.123) is None
-    assert typo("0.5", 0.55) is None  # a truncated print is not a typo
-    assert typo("0.13", 0.125) is None  # rounded half up
+from gradcheck.golden.printed import float64_ulps, judge, significant_digits
 
 
 def test_judge_compares_printed_digits_exactly() -> None:
@@ -31,33 +24,25 @@ def test_judge_compares_printed_digits_exactly() -> None:
     assert judge("1", float("nan")) == "discrepancy"
 
 
-# -- the expression evaluator ----------------------------------------------------------------
-def test_expressions_evaluate_exactly_in_decimal() -> None:
-    assert evaluate_expression("2 * 0.162 + 3 * 0.218") == Fraction(978, 1000)
-    assert evaluate_expression("0.1 + 0.2") == Fraction(3, 10)
-    assert evaluate_expression("(0.214 - 1.0) ** 2 / 2") == Fraction(308898, 10**6)
-    assert evaluate_expression("-(0.01 - 0.75136507)") == Fraction(74136507, 10**8)
-
-
 @pytest.mark.parametrize(
-    "text",
+    ("printed", "digits"),
     [
-        "__import__('os').system('true')",
-        "x + 1",
-        "abs(-1)",
-        "(1).real",
-        "[1][0]",
-        "1 if 1 else 2",
-        "1 < 2",
-        "2 ^ 3",
-        "2 ** 99",
-        "2 ** 0.5",
-        "'1'",
-        "True + 1",
-        "lambda: 1",
-        "1 +",
+        ("0.0250", 3),
+        ("-21707153", 8),
+        ("0", 1),
+        ("1.00631731", 9),
+        ("1e-5", 1),
+        ("0.59326999210718725", 17),
     ],
 )
-def test_expression_evaluator_rejects_anything_but_arithmetic(text: str) -> None:
-    with pytest.raises(SpecError, match="expression"):
-        evaluate_expression(text)
+def test_significant_digits_ignore_sign_point_and_leading_zeros(printed: str, digits: int) -> None:
+    assert significant_digits(printed) == digits
+
+
+def test_float64_ulps_measures_a_print_against_an_exact_value() -> None:
+    exact = Fraction(Decimal("0.59326999210718725517"))
+    spacing = math.ulp(0.5932699921071872)
+    assert float64_ulps("0.59326999210718726", exact) < 0.1  # correctly rounded at 17 digits
+    one_ulp_low = repr(0.5932699921071872 - spacing)
+    assert 0.5 < float64_ulps(one_ulp_low, exact) < 1.5
+    assert float64_ulps("0.5932699921071", exact) > 500  # a 13-digit print is far in ulps

@@ -181,7 +181,7 @@ BAD_INPUTS = [
         ACT0,
         ACT0 + "\nactivaton = 'tanh'",
         "layers[0].activaton: unknown field, expected one of activation, bias, init, kind, "
-        "names, size, slope, trainable, weight_names, weights (got 'tanh')",
+        "layout, names, size, slope, trainable, weight_names, weights (got 'tanh')",
     ),
     (
         "unknown-bias-field",
@@ -483,7 +483,7 @@ def test_schema_command_prints_the_json_schema(run_cli: RunCli) -> None:
     assert status == 0
     schema = json.loads(out)
     assert schema == spec_json_schema()
-    assert set(schema["required"]) == {"name", "loss", "optimizer", "input", "layers", "samples"}
+    assert set(schema["required"]) == {"name", "loss", "input", "layers", "samples"}
     assert schema["properties"]["loss"]["enum"] == list(LOSSES)
     layer = schema["$defs"]["DenseLayer"]
     assert layer["properties"]["activation"]["enum"] == list(ACTIVATIONS)
