@@ -1,12 +1,19 @@
-"""The ``report`` command (issue 4): run the golden cases, verify the built-in and generated
-networks, train the seed networks, and write one self-contained HTML page and its JSON twin.
+"""The ``report`` command (issues 4 and 11): run the golden cases, verify the user's networks (or
+the built-in ones) and generated networks, train the seed networks, and write one
+self-contained HTML page and its JSON twin. The user's specs and candidate are loaded as
+``verify`` loads them, before any check runs, so bad input fails at once with one line.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from gradcheck.cli import _enable_x64, app, exit_statuses, generated_options
+from gradcheck.cli import _enable_x64, app, exit_statuses, family_options, generated_options
+
+if TYPE_CHECKING:
+    from gradcheck.spec.family import Family
 
 _REPORT_EXAMPLES = 100  # generated networks by default; the whole report then takes ~15 s
 
@@ -14,6 +21,7 @@ _REPORT_EXAMPLES = 100  # generated networks by default; the whole report then t
 @app.command(
     "report", epilog=exit_statuses("everything verified", "a check failed (the report says which)")
 )
+@click.argument("specs", nargs=-1, type=click.Path(path_type=str))
 @click.option(
     "--out",
     type=click.Path(path_type=str),
@@ -21,27 +29,56 @@ _REPORT_EXAMPLES = 100  # generated networks by default; the whole report then t
     show_default=True,
     help="Folder for index.html + JSON.",
 )
-@generated_options(_REPORT_EXAMPLES, "the built-in networks")
+@generated_options(_REPORT_EXAMPLES, "SPECS")
+@family_options
 @click.option(
     "--candidate",
     metavar="MODULE:FUNCTION",
     help="Check this gradient function (or file.py:function) instead of gradcheck's backprop.",
 )
-def report_command(out: str, examples: int, seed: int, candidate: str | None) -> int:
-    """Run the golden cases, verify the built-in and N generated networks, train the seed
-    networks, and write OUT/index.html (one self-contained page) and OUT/report.json."""
+def report_command(
+    specs: tuple[str, ...],
+    out: str,
+    examples: int,
+    seed: int,
+    family: Family | None,
+    candidate: str | None,
+) -> int:
+    """Write OUT/index.html (one self-contained page) and OUT/report.json.
+
+    SPECS are TOML files or folders: your networks, checked first against JAX and finite
+    differences, then N generated networks; the seed documents' golden cases and training
+    follow, collapsed. Without SPECS or --candidate: the built-in networks, golden cases first.
+    With --family (or --depth, --losses, ...) generated networks are drawn from it and a given
+    network outside it is reported unsupported, not checked.
+    """
     import shlex
     import time
 
+    from gradcheck.checking.candidates import load_candidate
+    from gradcheck.hand import hand_grads
     from gradcheck.report.render import make_out_dir, write_report
     from gradcheck.report.run import collect
+    from gradcheck.spec import load_specs
 
     start = time.perf_counter()
-    make_out_dir(out)  # a bad --out fails now, not after the checks
+    user_specs = load_specs(list(specs)) if specs else []  # a bad spec fails now, naming it
     _enable_x64()
-    command = ["gradcheck", "report", "--out", out, "--examples", str(examples), "--seed"]
-    command += [str(seed), *(["--candidate", candidate] if candidate else [])]
-    data = collect(examples, seed, candidate, shlex.join(command), start)
+    fn = hand_grads if candidate is None else load_candidate(candidate)
+    make_out_dir(out)  # a bad --out fails now, not after the checks
+    command = ["gradcheck", "report", *specs, "--out", out, "--examples", str(examples)]
+    command += ["--seed", str(seed), *(["--candidate", candidate] if candidate else [])]
+    command += ["--family", family.path] if family else []
+    data = collect(
+        examples,
+        seed,
+        shlex.join(command),
+        start,
+        specs=user_specs,
+        candidate=fn,
+        candidate_ref=candidate,
+        family=family,
+    )
     html_path, json_path = write_report(data, out)
     summary = data["summary"]
     verdict = "all verified" if summary["ok"] else f"{summary['failures']} failures"

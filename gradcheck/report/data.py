@@ -2,9 +2,10 @@
 
 :class:`ReportData` is the exact content of ``report.json``: :mod:`gradcheck.report.run` fills
 it from golden, verify, strategies and train, :mod:`gradcheck.report.render` draws it. This
-module also holds what turns records into report data without drawing anything: the banner's
-verdict counts (:func:`summary_counts`, chip colours by :func:`status_of`), a spec's diagram
-data (:func:`network_sketch`) and strict JSON values (:func:`to_jsonable`).
+module also holds what turns records into report data without drawing anything: what the
+report is about and so the order of its sections (:func:`report_subject`), the banner's verdict
+counts (:func:`summary_counts`, chip colours by :func:`status_of`), a spec's diagram data
+(:func:`network_sketch`) and strict JSON values (:func:`to_jsonable`).
 """
 
 from __future__ import annotations
@@ -27,15 +28,22 @@ __all__ = [
     "Record",
     "ReportData",
     "ReportError",
+    "Subject",
     "Summary",
     "network_sketch",
     "network_word",
+    "report_subject",
     "status_of",
     "summary_counts",
     "to_jsonable",
 ]
 
 SCHEMA = "gradcheck-report/1"
+# The sections after the banner, as ``CheckCount.section`` and the page's anchors name them.
+SECTIONS = ("golden", "gradients", "properties", "training")
+# About the seed documents and gradcheck itself, not the gradient under test: after the user's
+# checks, and collapsed, when the report is about the user's work.
+SEED_SECTIONS = ("golden", "training")
 BannerStatus = Literal["pass", "warn", "fail"]
 Record = Mapping[str, Any]
 """A record's ``to_dict()`` from golden/compare/train: JSON-able, keys as documented below."""
@@ -93,18 +101,37 @@ class GoldenNetwork(TypedDict):
     records: list[Record]
 
 
+class Subject(TypedDict):
+    """What the report is about, and so the page's order.
+
+    ``specs``: the user's spec files, as loaded (a folder stands for its ``*.toml``), empty for
+    the built-in networks; ``candidate``: the ``--candidate`` reference, None for gradcheck's
+    hand-derived backprop; ``user_work``: either was given; ``order``: the sections after the
+    banner, in page order; ``collapsed``: those drawn closed (``<details>``).
+    """
+
+    specs: list[str]
+    candidate: str | None
+    user_work: bool
+    order: list[str]
+    collapsed: list[str]
+
+
 class ReportData(TypedDict):
     """Everything the page shows, JSON-able; written verbatim as ``report.json``.
 
-    ``gradients``: verdict.NetworkVerdict.to_dict() per built-in network; ``properties``: the
-    generated-network run (count, seed, architectures, errors per oracle, worst case, shrunk
-    counterexample, verdicts; a failing network's record also holds its ``replay`` TOML and, once
-    written, ``replay_path`` and ``reproduce``, the command that checks it again);
-    ``training``: train.TrainResult.to_dict() per seed network plus ``finals`` (documented vs
-    computed); ``environment``: versions, device, seeds, command.
+    ``subject``: what the report is about (:class:`Subject`); ``gradients``:
+    verdict.NetworkVerdict.to_dict() per network checked, the user's specs or, when none were
+    given, the built-in networks; ``properties``: the generated-network run (count, seed,
+    architectures, errors per oracle, the worst case with its values, shrunk counterexample,
+    verdicts; a failing network's record also holds its ``replay`` TOML and, once written,
+    ``replay_path`` and ``reproduce``, the command that checks it again); ``training``:
+    train.TrainResult.to_dict() per seed network plus ``finals`` (documented vs computed);
+    ``environment``: versions, device, seeds, command.
     """
 
     schema: str
+    subject: Subject
     summary: Summary
     golden: list[GoldenNetwork]
     gradients: Sequence[Record]
@@ -121,7 +148,8 @@ _STATUS: dict[str, BannerStatus] = {
         ("match-truncated", "fd-artefact", "precision-limited", "non-differentiable here"),
         "warn",
     ),
-    **dict.fromkeys(("nothing to check", "warn"), "warn"),
+    # not checked (the candidate or its family said so), every group frozen: counted apart
+    **dict.fromkeys(("unsupported", "nothing to check", "warn"), "warn"),
     **dict.fromkeys(
         ("discrepancy", "backprop-bug", "structure", "dtype-mismatch", "oracle-disagreement"),
         "fail",
@@ -137,8 +165,11 @@ def status_of(verdict: object) -> BannerStatus:
 
 
 def network_word(verdict: Record) -> str:
-    """``verified``, ``failed`` or ``nothing to check`` (ok, every group frozen): a
-    ``NetworkVerdict.to_dict()``'s verdict in one word."""
+    """``verified``, ``failed``, ``unsupported`` (not checked: the candidate does not handle
+    it) or ``nothing to check`` (ok, every group frozen): a ``NetworkVerdict.to_dict()``'s (or a
+    generated network's record's) verdict in one word."""
+    if verdict.get("unsupported"):
+        return "unsupported"
     if verdict.get("nothing_to_check"):
         return "nothing to check"
     return "verified" if verdict["ok"] else "failed"
@@ -176,7 +207,7 @@ def summary_counts(
         _count(
             "generated networks",
             "properties",
-            ["verified" if n["ok"] else "failed" for n in properties.get("networks", [])],
+            [network_word(n) for n in properties.get("networks", [])],
             ("verified", "failed"),
         ),
         _count(
@@ -188,6 +219,27 @@ def summary_counts(
     ]
     failures = sum(c["failed"] for c in checks)
     return Summary(ok=failures == 0, failures=failures, checks=checks)
+
+
+def report_subject(specs: Sequence[str], candidate: str | None, summary: Summary) -> Subject:
+    """What the report is about and the order that follows. The user's work (spec files, or a
+    candidate) comes first: its gradient checks, then the generated networks; the seed
+    documents' golden cases and training check gradcheck itself, so they come after, collapsed
+    unless they hold a failure. With neither, the report is about gradcheck itself, in
+    :data:`SECTIONS` order, nothing collapsed."""
+    user_work = bool(specs) or candidate is not None
+    if not user_work:
+        return Subject(
+            specs=[], candidate=None, user_work=False, order=list(SECTIONS), collapsed=[]
+        )
+    failed = {c["section"] for c in summary["checks"] if c["failed"]}
+    return Subject(
+        specs=list(specs),
+        candidate=candidate,
+        user_work=True,
+        order=[s for s in SECTIONS if s not in SEED_SECTIONS] + list(SEED_SECTIONS),
+        collapsed=[s for s in SEED_SECTIONS if s not in failed],
+    )
 
 
 def network_sketch(spec: Spec) -> NetworkSketch:

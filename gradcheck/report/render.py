@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup, escape
 
 from gradcheck.checking.replays import save_replay
 from gradcheck.report import svg
@@ -53,6 +56,58 @@ def _tolerance(value: object) -> str:
     return str(value)
 
 
+# A number in scientific notation: a browser may break a line after its exponent's minus sign
+# (``6.06e-`` / ``06``), so in running text each is kept whole (:func:`_unbroken`).
+_SCIENTIFIC = re.compile(r"(?<![\w.-])-?\d+(?:\.\d+)?e[-+]?\d+(?![\w.])")
+
+
+def _unbroken(text: object) -> Markup:
+    """``text`` (escaped unless it is markup already) with every number in scientific notation
+    in a ``nowrap`` span, so that no line ends inside one."""
+    return Markup(_SCIENTIFIC.sub(r'<span class="nw">\g<0></span>', str(escape(text))))
+
+
+def _is_zero(value: object) -> bool:
+    """Whether a record's value (a number, or ``"nan"``/``"inf"`` as report.json spells them)
+    is exactly 0."""
+    try:
+        return float(str(value)) == 0.0
+    except ValueError:
+        return False
+
+
+def _relative(value: object, reference: object, oracle: str) -> str:
+    """A relative error for a table cell; against an oracle's exact 0 (``reference``) there is
+    none (the record says ``inf``), and the cell says why: ``JAX = 0``."""
+    return f"{oracle} = 0" if _is_zero(reference) and value != 0 else _fmt(value, ".2e")
+
+
+def _cause(record: Mapping[str, Any]) -> Markup:
+    """A golden record's cause with its finding in bold, once: a cause that names its finding in
+    its first two words (``typo: a digit is dropped``, ``arithmetic slip: ...``, ``copied from
+    ...``) has those words bolded, any other is led by the finding (``rule: follows from ...``)."""
+    finding, cause = str(record.get("finding") or ""), str(record.get("cause") or "")
+    words = cause.split(" ")
+    named = [k for k, w in enumerate(words[:2]) if w.strip(":;,.").lower() == finding.lower()]
+    if not finding:
+        return escape(cause)
+    if not named:
+        return Markup("<b>{}</b>: {}").format(finding, cause)
+    head = " ".join(words[: named[0] + 1])
+    bare = head.rstrip(":;,.")
+    return Markup("<b>{}</b>{}").format(bare, head[len(bare) :] + cause[len(head) :])
+
+
+def _worst_values(worst: Mapping[str, Any]) -> str:
+    """The worst case's values in words: its relative error, or, against an oracle's exact 0
+    (no relative error), the value the gradient under test gives there."""
+    hand, oracle = _fmt(worst["value"], ".9g"), str(worst["oracle"])
+    if _is_zero(worst["oracle_value"]) and not _is_zero(worst["value"]):
+        return f"hand {hand} where {oracle} gives exactly 0"
+    value, error = _fmt(worst["oracle_value"], ".9g"), _fmt(worst["error"], ".2e")
+    return f"hand {hand} vs {oracle} {value} (relative error {error})"
+
+
 def _le(a: object, b: object) -> bool:
     """``a <= b`` for numbers; False when either is not a finite number (shown as ``>``)."""
     try:
@@ -75,6 +130,10 @@ def _environment() -> Environment:
     env.filters["network_word"] = network_word
     env.filters["tolerance"] = _tolerance
     env.filters["le"] = _le
+    env.filters["relative"] = _relative
+    env.filters["unbroken"] = _unbroken
+    env.filters["cause"] = _cause
+    env.filters["worst_values"] = _worst_values
     env.filters["tojson_pretty"] = lambda v: json.dumps(to_jsonable(v), indent=2)
     env.globals.update(
         network_diagram=svg.network_diagram,

@@ -1,15 +1,17 @@
 """Run every check for the report and collect the records.
 
-:func:`collect` runs the golden cases, verifies the built-in and ``n`` generated networks
-(shrinking a counterexample with Hypothesis if one fails), trains the seed networks with JAX and
-NumPy (their agreement judged by :mod:`gradcheck.checking.training_agreement`), and reads the
-environment. It returns plain JSON-able data (:class:`~gradcheck.report.data.ReportData`);
+:func:`collect` runs the golden cases, verifies the user's networks (or, when none are given,
+the built-in ones) and ``n`` generated networks (shrinking a counterexample with Hypothesis if one
+fails), trains the seed networks with JAX and NumPy (their agreement judged by
+:mod:`gradcheck.checking.training_agreement`), and reads the environment. It returns plain
+JSON-able data (:class:`~gradcheck.report.data.ReportData`);
 :mod:`gradcheck.report.render` only renders it.
 """
 
 from __future__ import annotations
 
 import datetime
+import functools
 import importlib.metadata
 import math
 import platform
@@ -22,18 +24,26 @@ import jax
 from hypothesis import HealthCheck, find, settings
 from hypothesis.errors import NoSuchExample
 
-from gradcheck.checking.candidates import CANDIDATE_FAILURES, load_candidate
+from gradcheck.checking.candidates import CANDIDATE_FAILURES
 from gradcheck.checking.replays import reproduce_options
 from gradcheck.checking.tolerances import tolerance_for
 from gradcheck.checking.training_agreement import judge_training
 from gradcheck.checking.verdict import NetworkVerdict
-from gradcheck.checking.verification import verify
+from gradcheck.checking.verification import verify, within
 from gradcheck.generate.strategies import Case, networks, sample_networks
 from gradcheck.golden.judging import Quantity, check_spec, judge, parse_quantity
 from gradcheck.hand import hand_grads
 from gradcheck.layers import GRADIENT_DESCENT, OUTPUT_FIRST
-from gradcheck.report.data import SCHEMA, GoldenNetwork, ReportData, network_sketch, summary_counts
+from gradcheck.report.data import (
+    SCHEMA,
+    GoldenNetwork,
+    ReportData,
+    network_sketch,
+    report_subject,
+    summary_counts,
+)
 from gradcheck.spec import Array, GradientFn, Params, Spec, builtin_networks_dir, load_specs
+from gradcheck.spec.family import Family
 from gradcheck.training.runner import TrainResult, train
 
 __all__ = ["collect"]
@@ -44,13 +54,24 @@ _CURVE_POINTS = 1000  # loss values kept per curve in report.json (the plot thin
 
 
 def collect(
-    examples: int, seed: int, candidate_ref: str | None, command: str, start: float
+    examples: int,
+    seed: int,
+    command: str,
+    start: float,
+    *,
+    specs: Sequence[Spec] = (),
+    candidate: GradientFn = hand_grads,
+    candidate_ref: str | None = None,
+    family: Family | None = None,
 ) -> ReportData:
-    """Every record the report shows, from golden, verify, strategies and train."""
+    """Every record the report shows, from golden, verify, strategies and train: ``specs`` (the
+    user's networks, loaded by the caller; none: the built-in networks) and ``examples``
+    generated networks checked with ``candidate`` (loaded from ``candidate_ref``; default
+    gradcheck's hand-derived backprop), drawn from ``family`` if given (a given network outside
+    it is unsupported, not checked), the seed documents judged and trained."""
 
-    candidate = load_candidate(candidate_ref) if candidate_ref else hand_grads
-    specs = load_specs([builtin_networks_dir()])
-    documented = [s for s in specs if s.documented]
+    builtin = load_specs([builtin_networks_dir()])
+    documented = [s for s in builtin if s.documented]
     golden = [
         GoldenNetwork(
             network=s.name,
@@ -60,15 +81,18 @@ def collect(
         )
         for s in documented
     ]
-    gradients = [_verify(candidate, s).to_dict() for s in specs]
-    properties = _generated_record(candidate, examples, seed)
+    check = functools.partial(_verify, candidate)
+    gradients = [within(family, check, s).to_dict() for s in (specs or builtin)]
+    properties = _generated_record(candidate, examples, seed, family)
     properties["reproduce_options"] = reproduce_options(candidate_ref)  # after a saved replay
     training = [_training_record(s) for s in documented]
     environment = _environment_record(seed, command, start)
     environment["candidate"] = candidate_ref or "gradcheck.hand.backprop:hand_grads"
+    summary = summary_counts(golden, gradients, properties, training)
     return ReportData(
         schema=SCHEMA,
-        summary=summary_counts(golden, gradients, properties, training),
+        subject=report_subject([s.path for s in specs], candidate_ref, summary),
+        summary=summary,
         golden=golden,
         gradients=gradients,
         properties=properties,
@@ -77,11 +101,15 @@ def collect(
     )
 
 
-def _generated_record(candidate: GradientFn, n: int, seed: int) -> dict[str, Any]:
-    """``n`` sampled networks verified: architectures, largest relative error per oracle and
-    network, the network closest to its tolerance, and a shrunk counterexample if one fails."""
+def _generated_record(
+    candidate: GradientFn, n: int, seed: int, family: Family | None = None
+) -> dict[str, Any]:
+    """``n`` sampled networks verified (from ``family`` if given): architectures, largest
+    relative error per oracle and network, the network closest to its tolerance, and a shrunk
+    counterexample if one fails."""
 
-    cases = sample_networks(n, seed, dtypes=_REPORT_DTYPES)
+    drawn = {"family": family} if family else {"dtypes": _REPORT_DTYPES}
+    cases = sample_networks(n, seed, **drawn)
     rows: list[dict[str, Any]] = []
     errors: dict[str, list[float]] = {
         f"{oracle} {dtype}": [] for oracle in ("JAX", "FD") for dtype in _REPORT_DTYPES
@@ -92,8 +120,9 @@ def _generated_record(candidate: GradientFn, n: int, seed: int) -> dict[str, Any
         # relative error means nothing for a gradient that is zero within tolerance
         rel_jax = _largest(e.rel_error_jax for e in verdict.entries if abs(e.jax) > e.tol_jax)
         rel_fd = _largest(e.rel_error_fd for e in verdict.entries if abs(e.fd) > e.tol_fd)
-        errors[f"JAX {dtype}"].append(rel_jax)
-        errors[f"FD {dtype}"].append(rel_fd)
+        if not verdict.unsupported:  # unchecked: no error to count, not even an exact 0
+            errors[f"JAX {dtype}"].append(rel_jax)
+            errors[f"FD {dtype}"].append(rel_fd)
         rows.append(
             {
                 "index": k,
@@ -102,6 +131,7 @@ def _generated_record(candidate: GradientFn, n: int, seed: int) -> dict[str, Any
                 "dtype": dtype,
                 "n_params": case.spec.n_params,
                 "ok": verdict.ok,
+                "unsupported": verdict.unsupported or None,  # why the candidate did not check it
                 "summary": verdict.summary(),
                 "rel_error_jax": rel_jax,
                 "rel_error_fd": rel_fd,
@@ -110,18 +140,21 @@ def _generated_record(candidate: GradientFn, n: int, seed: int) -> dict[str, Any
             }
         )
         for e in verdict.entries:
-            for oracle, err, tol, rel in (
-                ("JAX", e.abs_error_jax, e.tol_jax, e.rel_error_jax),
-                ("finite differences", e.abs_error_fd, e.tol_fd, e.rel_error_fd),
+            for oracle, value, err, tol, rel in (
+                ("JAX", e.jax, e.abs_error_jax, e.tol_jax, e.rel_error_jax),
+                ("finite differences", e.fd, e.abs_error_fd, e.tol_fd, e.rel_error_fd),
             ):
-                if err / tol > worst[0]:
+                ratio = err / tol if tol > 0 else (math.inf if err > 0 else 0.0)
+                if ratio > worst[0]:
                     worst = (
-                        err / tol,
+                        ratio,
                         {
                             "index": k,
                             "network": case.describe(),
                             "oracle": oracle,
                             "parameter": e.label,
+                            "value": e.hand,  # the gradient under test's
+                            "oracle_value": value,
                             "error": rel,
                             "abs_error": err,
                             "allowed": tol,
@@ -147,7 +180,7 @@ def _generated_record(candidate: GradientFn, n: int, seed: int) -> dict[str, Any
         "tolerances": {f"JAX {d}": tolerance_for(d).rtol for d in _REPORT_DTYPES},
         "networks": rows,
         "worst": worst[1] or None,
-        "counterexample": _counterexample(candidate, failing) if failing else None,
+        "counterexample": _counterexample(candidate, failing, drawn) if failing else None,
     }
 
 
@@ -181,14 +214,16 @@ def _param_count_bucket(n_params: int) -> str:
     return _PARAM_BUCKETS[sum(n_params > edge for edge in (10, 30, 100, 300))]
 
 
-def _counterexample(candidate: GradientFn, failing: Sequence[Case]) -> dict[str, Any]:
-    """Hypothesis's shrunk failing network for ``candidate``; the smallest sampled failure when
-    a search of 200 examples finds none."""
+def _counterexample(
+    candidate: GradientFn, failing: Sequence[Case], drawn: dict[str, Any]
+) -> dict[str, Any]:
+    """Hypothesis's shrunk failing network for ``candidate`` (drawn as the sample was); the
+    smallest sampled failure when a search of 200 examples finds none."""
 
     shrunk = True
     try:
         case = find(
-            networks(dtypes=_REPORT_DTYPES),
+            networks(**drawn),
             lambda c: not _verify(candidate, *c).ok,
             settings=settings(
                 max_examples=200,
@@ -280,13 +315,14 @@ def _environment_record(seed: int, command: str, start: float) -> dict[str, Any]
 
     packages = ("gradcheck", "numpy", "jax", "jaxlib", "hypothesis", "optax", "jinja2")
     device = jax.devices()[0]
+    kind = "" if device.device_kind.lower() == device.platform else f": {device.device_kind}"
     return {
         "versions": {
             "python": platform.python_version(),
             **{p: importlib.metadata.version(p) for p in packages},
         },
         "platform": platform.platform(),
-        "device": f"{device.platform}: {device.device_kind} (x{jax.device_count()})",
+        "device": f"{device.platform}{kind} (x{jax.device_count()})",  # "cpu (x1)", not "cpu: cpu"
         "seeds": {"generated networks": seed, "finite-difference directions": 0},
         "command": command,
         "generated_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import errno
 import json
-import math
 import os
 import re
 import shlex
 import shutil
 import tomllib
+from html import unescape
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import numpy as np
 import pytest
-from helpers import RunCli, builtin_specs, make_spec, seed_spec
+from helpers import RunCli, assert_one_error_line, builtin_specs, make_spec, seed_spec
+from page_checks import OpenPage, layout_problems
+from sample_reports import sample_report
 
 from gradcheck.report import data as report_data
 from gradcheck.report import render as report
@@ -36,209 +38,9 @@ def _hostile_spec() -> Spec:
     )
 
 
-def _golden(spec: Spec, rows: list[tuple[str, str, float, str, str]]) -> report_data.GoldenNetwork:
-    """Records shaped like golden.GoldenRecord.to_dict()."""
-    records = [
-        {
-            "network": spec.name,
-            "quantity": quantity,
-            "where": f"line {40 + k}: {quantity}",
-            "documented": printed,
-            "computed": computed,
-            "verdict": verdict,
-            "cause": cause,
-            "digits": len(printed.split(".")[-1]),
-            "finding": cause.split(":")[0] if cause else "",
-            "rule": "",
-            "alternative": None,
-            "alternatives": {},
-            "note": "",
-        }
-        for k, (quantity, printed, computed, verdict, cause) in enumerate(rows)
-    ]
-    return report_data.GoldenNetwork(
-        network=spec.name,
-        source=spec.model.source,
-        sketch=report_data.network_sketch(spec),
-        records=records,
-    )
-
-
-def _gradients(network: str, status: str = "ok") -> dict[str, Any]:
-    """Shaped like compare.NetworkVerdict.to_dict(), for the sigmoid seed network's w5."""
-    entry = {
-        "label": "w5",
-        "layer": 1,
-        "group": "W",
-        "index": [0, 0],
-        "kind": "entry",
-        "hand": 0.0821670406,
-        "jax": 0.0821670406,
-        "fd": 0.0821670406,
-        "fd_error_estimate": 2e-12,
-        "step": 6.06e-6,
-        "abs_error_jax": 0.0,
-        "rel_error_jax": 0.0,
-        "abs_error_fd": 6.0e-13,
-        "rel_error_fd": 7.26e-12,
-        "tol_jax": 8.32e-11,
-        "tol_fd": 1.27e-9,
-        "status": status,
-        "location": "layer 2 W[0,0]",
-    }
-    return {
-        "name": network,
-        "path": "networks/sigmoid_2_2_2.toml",
-        "ok": status == "ok",
-        "dtype": "float64",
-        "mode": "entries",
-        "n_params": 8,
-        "loss": 0.2983711088,
-        "tolerance": {"rtol": 1e-9, "atol": 1e-12, "fd_safety": 4.0},
-        "counts": {"ok": 1},
-        "summary": f"{network}: verified",
-        "notes": [],
-        "entries": [entry, {**entry, "label": "w6", "abs_error_jax": "nan", "status": status}],
-    }
-
-
-def _train_result(network: str, backend: str) -> dict[str, Any]:
-    """Shaped like train.TrainResult.to_dict() for 10000 steps recorded every 10."""
-    loss = [0.298371109 * math.exp(-k / 40.0) + 3.5e-5 for k in range(1000)]
-    return {
-        "network": network,
-        "backend": backend,
-        "device": "cpu:0",
-        "n_devices": 1,
-        "dtype": "float64",
-        "optimizer": "sgd",
-        "rule": "gradient-descent",
-        "learning_rate": 0.5,
-        "steps": 10000,
-        "loss": 3.510187783e-05,
-        "outputs": [[0.01591362044, 0.9840642735]],
-        "params": {"w1": 0.2, "w5": -3.1},
-        "loss_history": loss,
-        "loss_history_every": 10,
-        "seconds": 0.002,
-        "compile_seconds": 0.4,
-        "steps_per_second": 5e6,
-    }
-
-
-def _training(network: str, status: str = "agree") -> dict[str, Any]:
-    return {
-        "network": network,
-        "status": status,
-        "max_abs_diff": 4.4e-16,
-        "tolerance": {"rtol": 1e-9, "atol": 1e-12, "fd_safety": 4.0},
-        "jax": _train_result(network, "jax"),
-        "numpy": _train_result(network, "numpy"),
-        "finals": [
-            {
-                "quantity": "out:o1@10000",
-                "where": "line 610: o1 after 10000 updates",
-                "documented": "0.015912196",
-                "jax": 0.01591362044,
-                "numpy": 0.01591362044,
-                "output_first": 0.01591219633,
-                "verdict": "discrepancy",
-                "verdict_output_first": "match",
-            }
-        ],
-    }
-
-
-def _properties(verified: list[bool]) -> dict[str, Any]:
-    replay = 'name = "generated-1-1"\nloss = "half_sse"\n'
-    return {
-        "count": len(verified),
-        "seed": 0,
-        "architectures": {"layers": [["1", 3], ["2", 2]], "loss": [["mse", 5]]},
-        "errors": {"JAX float64": [1e-16, 0.0, "inf"], "FD float64": [1e-9, 4e-8, 2e-10]},
-        "tolerances": {"JAX float64": 1e-9},
-        "networks": [
-            {
-                "index": k,
-                "name": "generated-1-1",
-                "description": "1-1 identity half_sse float64 batch 1",
-                "dtype": "float64",
-                "n_params": 2,
-                "ok": ok,
-                "summary": "generated-1-1: verified",
-                "rel_error_jax": 1e-16,
-                "rel_error_fd": 1e-9,
-            }
-            for k, ok in enumerate(verified)
-        ],
-        "worst": {
-            "index": 0,
-            "network": "1-1 identity half_sse float64 batch 1",
-            "oracle": "finite differences",
-            "parameter": "layer 1 W[0,0]",
-            "error": 4e-8,
-            "abs_error": 1e-10,
-            "allowed": 1e-9,
-            "replay": replay,
-        },
-        "counterexample": None
-        if all(verified)
-        else {
-            "network": "1-1 identity half_sse float64 batch 1",
-            "summary": "generated-1-1: FAILED 1 of 2 entries",
-            "shrunk": True,
-            "replay": replay,
-        },
-    }
-
-
-def _data(
-    *,
-    name: str = "sigmoid-2-2-2",
-    golden_verdicts: tuple[str, ...] = ("match",),
-    gradient_status: str = "ok",
-    generated: tuple[bool, ...] = (True,) * 5,
-    training_status: str = "agree",
-    spec: Spec | None = None,
-) -> report_data.ReportData:
-    spec = spec or seed_spec("sigmoid-2-2-2")
-    rows = [
-        (
-            f"out:o{k + 1}",
-            "0.75136507",
-            0.7513650695523157,
-            v,
-            "typo: a digit" if v == "discrepancy" else "",
-        )
-        for k, v in enumerate(golden_verdicts)
-    ]
-    golden = [_golden(spec, rows)]
-    gradients = [_gradients(name, gradient_status)]
-    properties = _properties(list(generated))
-    training = [_training(name, training_status)]
-    return report_data.ReportData(
-        schema=report_data.SCHEMA,
-        summary=report_data.summary_counts(golden, gradients, properties, training),
-        golden=golden,
-        gradients=gradients,
-        properties=properties,
-        training=training,
-        environment={
-            "versions": {"python": "3.11.7", "numpy": "2.4.6", "jax": "0.10.2"},
-            "platform": "Linux-x86_64",
-            "device": "cpu: cpu (x1)",
-            "seeds": {"generated networks": 0},
-            "command": "gradcheck report --out reports --examples 100 --seed 0",
-            "generated_at": "2026-01-01T00:00:00+00:00",
-            "elapsed_s": 12.5,
-            "candidate": "gradcheck.hand.backprop:hand_grads",
-        },
-    )
-
-
 # -- data -------------------------------------------------------------------------------------
 def test_summary_counts_each_verdict_and_fails_only_on_code_not_documents() -> None:
-    data = _data(
+    data = sample_report(
         golden_verdicts=("match", "match-truncated", "discrepancy", "discrepancy"),
         gradient_status="backprop-bug",
         generated=(True, False, True),
@@ -259,7 +61,7 @@ def test_summary_counts_each_verdict_and_fails_only_on_code_not_documents() -> N
 
 
 def test_summary_is_ok_with_document_discrepancies_alone() -> None:
-    summary = _data(golden_verdicts=("discrepancy", "match-truncated"))["summary"]
+    summary = sample_report(golden_verdicts=("discrepancy", "match-truncated"))["summary"]
     assert (summary["ok"], summary["failures"]) == (True, 0)
 
 
@@ -309,12 +111,53 @@ def test_to_jsonable_turns_numpy_and_non_finite_values_into_strict_json() -> Non
         report_data.to_jsonable({"x": object()})
 
 
+SEED_LAST = ["gradients", "properties", "golden", "training"]
+
+
+def _summary(failing: tuple[str, ...]) -> report_data.Summary:
+    """A banner tally with one check per section, failed where named."""
+    checks = [
+        report_data.CheckCount(
+            check=section, section=section, total=1, failed=int(section in failing), counts={}
+        )
+        for section in report_data.SECTIONS
+    ]
+    return report_data.Summary(ok=not failing, failures=len(failing), checks=checks)
+
+
+@pytest.mark.parametrize(
+    ("specs", "candidate", "failing", "order", "collapsed"),
+    [
+        ((), None, (), list(report_data.SECTIONS), []),
+        ((), None, ("training",), list(report_data.SECTIONS), []),
+        (("my_nets/a.toml",), None, (), SEED_LAST, ["golden", "training"]),
+        ((), "mine.py:grads", ("gradients",), SEED_LAST, ["golden", "training"]),
+        (("a.toml", "b.toml"), "mine.py:grads", ("training",), SEED_LAST, ["golden"]),
+    ],
+)
+def test_the_users_work_comes_first_and_the_seed_documents_fold_unless_they_failed(
+    specs: tuple[str, ...],
+    candidate: str | None,
+    failing: tuple[str, ...],
+    order: list[str],
+    collapsed: list[str],
+) -> None:
+    subject = report_data.report_subject(specs, candidate, _summary(failing))
+    assert subject == {
+        "specs": list(specs),
+        "candidate": candidate,
+        "user_work": bool(specs or candidate),
+        "order": order,
+        "collapsed": collapsed,
+    }
+
+
 # -- HTML -------------------------------------------------------------------------------------
 def test_banner_says_all_verified_only_when_nothing_failed() -> None:
-    good = report.render_html(_data())
+    good = report.render_html(sample_report())
     assert "All verified" in good and "failure" not in good.split("</section>")[0]
     bad = report.render_html(
-        _data(
+        sample_report(
             golden_verdicts=("discrepancy", "match"),
             gradient_status="backprop-bug",
             generated=(True, False),
@@ -325,16 +168,168 @@ def test_banner_says_all_verified_only_when_nothing_failed() -> None:
 
 
 def test_discrepancy_rows_are_marked_and_counted() -> None:
-    page = report.render_html(_data(golden_verdicts=("match", "discrepancy", "discrepancy")))
+    page = report.render_html(
+        sample_report(golden_verdicts=("match", "discrepancy", "discrepancy"))
+    )
     html = page[page.index('<section id="golden">') : page.index('<section id="gradients">')]
     assert len(re.findall(r"<tr class=\"fail\"><td class=\"m\">out:o", html)) == 2
     assert "2 discrepancies in 3 values" in html
-    assert html.count("<b>typo</b>: typo: a digit") == 2
+    assert html.count("<b>typo</b>: a digit") == 2 and "typo: typo" not in html
+
+
+def _text(html: str) -> str:
+    """The page's words without its tags (inline ones joined, as a browser shows them), spaces
+    collapsed."""
+    inline = re.sub(r"</?(span|code|b|i|a)\b[^>]*>", "", html)
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", inline)).split())
+
+
+def _intro(page: str) -> str:
+    """The HTML of the intro line."""
+    start = page.index('data-testid="report-intro"')
+    return page[start : page.index("</p>", start)]
+
+
+def _section(page: str, name: str) -> str:
+    """The HTML of ``<section id=name>``."""
+    start = page.index(f'<section id="{name}"')
+    return page[start : page.index("</section>", start)]
+
+
+def test_without_specs_or_candidate_the_seed_documents_come_first_and_open() -> None:
+    page = report.render_html(sample_report(golden_verdicts=("match", "discrepancy")))
+    starts = [page.index(f'<section id="{s}">') for s in report_data.SECTIONS]
+    assert starts == sorted(starts)
+    assert '<details class="collapsed"' not in page
+    assert "About gradcheck itself: the seed documents' golden cases" in _text(page)
+
+
+def test_the_users_spec_comes_first_and_the_golden_section_is_collapsed() -> None:
+    data = sample_report(name="my-net", specs=("my_nets/my net.toml",))
+    page = report.render_html(data)
+    starts = [page.index(f'<section id="{s}">') for s in [*SEED_LAST, "environment"]]
+    assert starts == sorted(starts)
+    nav = page[page.index("<nav>") : page.index("</nav>")]
+    assert re.findall(r'href="#(\w+)"', nav) == ["summary", *SEED_LAST, "environment"]
+    first_card = re.search(r'<div class="card network" data-network="([^"]*)"', page)
+    assert first_card is not None and first_card.group(1) == "my-net"
+    assert first_card.start() < starts[2]  # before the golden section
+    assert "Gradient checks: your networks" in _section(page, "gradients")
+    assert "my_nets/my net.toml: float64" in _text(_section(page, "gradients"))
+    for name in ("golden", "training"):  # folded: a <details> that is not open
+        folded = f'<section id="{name}">\\s*<details class="collapsed" data-section="{name}">'
+        assert re.match(folded + r"\s*<summary>", _section(page, name))
+    intro = _text(_intro(page))
+    assert (
+        "About your networks: 1 spec file (my_nets/my net.toml), checked with gradcheck's" in intro
+    )
+    assert "come after (golden cases and training collapsed)" in intro
+
+
+def test_a_candidates_failures_come_before_the_golden_section() -> None:
+    data = sample_report(
+        candidate="mine.py:grads",
+        gradient_status="backprop-bug",
+        generated=(True, False),
+        golden_verdicts=("discrepancy",),
+    )
+    page = report.render_html(data)
+    golden = page.index('<section id="golden">')
+    first_failure = page.index('<tr class="fail">')
+    assert first_failure < golden and first_failure > page.index('<section id="gradients">')
+    assert page.index("<h3>Failing generated networks</h3>") < golden
+    assert page.index("Shrunk by Hypothesis to") < golden
+    banner = _section(page, "summary")  # the tally lists the candidate's checks first too
+    checks = re.findall(r'<a href="#(\w+)"><b>', banner)
+    assert checks == ["gradients", "properties", "golden", "training"]
+    assert "About <code>mine.py:grads</code>: checked against JAX" in banner
+
+
+def test_a_seed_section_holding_a_failure_is_not_collapsed() -> None:
+    page = report.render_html(sample_report(candidate="mine.py:grads", training_status="disagree"))
+    assert re.match(r'<section id="training">\s*<h2>Training</h2>', _section(page, "training"))
+    assert '<details class="collapsed" data-section="golden">' in page
+
+
+@pytest.mark.parametrize(
+    ("finding", "cause", "shown"),
+    [
+        ("typo", "typo: a digit is dropped", "<b>typo</b>: a digit is dropped"),
+        ("unexplained", "unexplained: computed 0.0413", "<b>unexplained</b>: computed 0.0413"),
+        ("slip", "arithmetic slip: 2 * 0.1 = 0.3", "<b>arithmetic slip</b>: 2 * 0.1 = 0.3"),
+        ("copied", "copied from param:w7 = 0.5", "<b>copied</b> from param:w7 = 0.5"),
+        ("rule", "follows from update rule output-first", "<b>rule</b>: follows from update"),
+        ("", "", '<td class="cause"></td>'),
+    ],
+)
+def test_a_golden_cause_names_its_finding_once(finding: str, cause: str, shown: str) -> None:
+    data = sample_report(golden_verdicts=("discrepancy",))
+    data["golden"][0]["records"][0] |= {"finding": finding, "cause": cause}
+    page = report.render_html(data)
+    assert shown in page
+    if finding:
+        assert f"{finding}: {finding}" not in _text(page)
+
+
+def test_a_relative_error_against_an_exact_zero_says_so_instead_of_inf() -> None:
+    data = sample_report(gradient_status="backprop-bug", generated=(False,), zero_oracle=True)
+    page = report.render_html(data)
+    row = re.search(r'<td class="m">w7</td>(.*?)</tr>', page)
+    assert row is not None
+    assert '<td class="n">JAX = 0</td><td class="n">FD = 0</td>' in row.group(1)
+    worst = _text(_section(page, "properties"))
+    assert "1.00e-03 > 1.00e-12 allowed, hand 0.001 where JAX gives exactly 0." in worst
+    assert "relative error inf" not in worst and not re.search(r">\s*-?inf\s*<", page)
+    within = _text(_section(report.render_html(sample_report()), "properties"))
+    assert "hand 0.0821670406 vs finite differences 0.08216704 (relative error 4.00e-08)" in within
+
+
+def test_numbers_in_running_text_stay_whole() -> None:
+    text = report._unbroken("tolerance rtol=1e-09, h 6.06e-06; 2.5, v1e-5x and <b>")
+    assert str(text) == (
+        'tolerance rtol=<span class="nw">1e-09</span>, h <span class="nw">6.06e-06</span>; '
+        "2.5, v1e-5x and &lt;b&gt;"
+    )
+    page = report.render_html(sample_report())
+    assert 'tolerance rtol=<span class="nw">1e-09</span> atol=<span class="nw">1e-12</span>' in page
+
+
+def test_a_large_network_lists_its_flagged_entries_and_folds_the_rest() -> None:
+    data = sample_report(gradient_status="backprop-bug")
+    verdict = data["gradients"][0]
+    ok = {**verdict["entries"][0], "status": "ok"}
+    verdict["entries"] = [{**ok, "label": f"v{k}"} for k in range(40)]
+    verdict["entries"][7] |= {"status": "backprop-bug"}
+    card = _section(report.render_html(data), "gradients")
+    shown, folded = card.split("<details>")
+    assert re.findall(r'<td class="m">(v\d+)</td>', shown) == ["v7"]
+    assert "All 40 entries" in folded and len(re.findall(r'<td class="m">v\d+</td>', folded)) == 40
+
+
+def test_an_unsupported_network_is_counted_apart_never_verified() -> None:
+    data = sample_report(candidate="mine.py:grads")
+    reason = "candidate raised Unsupported: no shared bias at mine.py:3"
+    data["gradients"][0] |= {"unsupported": reason, "entries": [], "loss": "nan"}
+    data["properties"]["networks"][0] |= {"unsupported": reason}
+    data["summary"] = report_data.summary_counts(
+        data["golden"], data["gradients"], data["properties"], data["training"]
+    )
+    checks = {c["section"]: c for c in data["summary"]["checks"]}
+    assert checks["gradients"]["counts"] == {"verified": 0, "failed": 0, "unsupported": 1}
+    assert checks["properties"]["counts"] == {"verified": 4, "failed": 0, "unsupported": 1}
+    assert data["summary"]["ok"] is True
+    page = report.render_html(data)
+    card = _section(page, "gradients")
+    assert '<span class="chip warn">unsupported</span>' in card and "gradient-table" not in card
+    assert f"not checked: {reason}" in _text(card)
+    generated = _section(page, "properties")
+    assert '<span class="chip warn">1 unsupported</span>' in generated
+    assert "all verified" not in generated
 
 
 def test_hostile_names_render_as_text_everywhere() -> None:
     spec = _hostile_spec()
-    html = report.render_html(_data(name=HOSTILE, spec=spec))
+    html = report.render_html(sample_report(name=HOSTILE, spec=spec))
     assert "<script" not in html.lower()
     assert "<img" not in html.lower() and "<b>w</b>" not in html
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
@@ -342,26 +337,26 @@ def test_hostile_names_render_as_text_everywhere() -> None:
 
 
 def test_page_loads_nothing_from_outside() -> None:
-    html = report.render_html(_data())
+    html = report.render_html(sample_report())
     assert not re.search(r"<(script|link|img|iframe|object)\b", html, re.IGNORECASE)
     assert not re.search(r"(src|href)\s*=\s*['\"]?(https?:|//)", html, re.IGNORECASE)
     assert "url(" not in html and "@import" not in html
 
 
 def test_report_json_holds_the_same_content_as_the_page(tmp_path: Path) -> None:
-    data = _data()
+    data = sample_report()
     html_path, json_path = report.write_report(data, tmp_path / "out")
     saved = json.loads(json_path.read_text())
     assert saved == report_data.to_jsonable(data)
-    assert saved["summary"]["ok"] is True
+    assert saved["summary"]["ok"] is True and saved["subject"]["user_work"] is False
     assert html_path.read_text() == report.render_html(saved)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["index.html", "report.json"]
 
 
 def test_a_crash_while_rendering_leaves_the_previous_report_whole(tmp_path: Path) -> None:
-    report.write_report(_data(), tmp_path)
+    report.write_report(sample_report(), tmp_path)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-    broken = _data()
+    broken = sample_report()
     del broken["gradients"][0]["entries"][0]["hand"]
     with pytest.raises(jinja2.UndefinedError, match="hand"):
         report.write_report(broken, tmp_path)
@@ -371,7 +366,7 @@ def test_a_crash_while_rendering_leaves_the_previous_report_whole(tmp_path: Path
 def test_a_crash_while_renaming_leaves_no_temporary_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    report.write_report(_data(), tmp_path)
+    report.write_report(sample_report(), tmp_path)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
 
     def interrupted(src: str, dst: str) -> None:
@@ -379,14 +374,14 @@ def test_a_crash_while_renaming_leaves_no_temporary_files(
 
     monkeypatch.setattr(os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        report.write_report(_data(generated=(False,)), tmp_path)
+        report.write_report(sample_report(generated=(False,)), tmp_path)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 
 def test_failing_generated_networks_are_saved_beside_the_page_with_their_command(
     tmp_path: Path,
 ) -> None:
-    data = _data(generated=(True, False, False))
+    data = sample_report(generated=(True, False, False))
     spec = seed_spec("linear-2-2-1")
     properties = dict(data["properties"])
     properties["seed"] = 4
@@ -418,7 +413,7 @@ def test_failing_generated_networks_are_saved_beside_the_page_with_their_command
 
 
 def test_a_report_where_every_network_verified_saves_none(tmp_path: Path) -> None:
-    html_path, _ = report.write_report(_data(), tmp_path)
+    html_path, _ = report.write_report(sample_report(), tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["index.html", "report.json"]
     assert "Failing generated networks" not in html_path.read_text()
 
@@ -427,7 +422,7 @@ def test_out_path_that_is_a_file_is_a_one_line_error(tmp_path: Path) -> None:
     target = tmp_path / "taken"
     target.write_text("not a folder")
     with pytest.raises(report_data.ReportError, match=r"taken: --out must be a folder") as err:
-        report.write_report(_data(), target)
+        report.write_report(sample_report(), target)
     assert "\n" not in str(err.value)
 
 
@@ -436,7 +431,7 @@ def test_out_path_the_os_refuses_is_a_one_line_error_naming_it(tmp_path: Path) -
     with pytest.raises(
         report_data.ReportError, match=r"a{300}: cannot write the report \(File name"
     ):
-        report.write_report(_data(), too_long)
+        report.write_report(sample_report(), too_long)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -448,7 +443,7 @@ def test_an_os_error_while_writing_leaves_no_temporary_files(
 
     monkeypatch.setattr(os, "replace", disk_full)
     with pytest.raises(report_data.ReportError, match=r"cannot write the report \(No space left"):
-        report.write_report(_data(), tmp_path)
+        report.write_report(sample_report(), tmp_path)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -486,31 +481,11 @@ def test_error_histogram_bins_exact_agreement_in_the_first_bin() -> None:
 
 
 # -- as a person sees it ----------------------------------------------------------------------
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def _chromium() -> str:
-    """Debian's chromium (or GRADCHECK_CHROMIUM); missing fails under CI, skips only locally."""
-    found = os.environ.get("GRADCHECK_CHROMIUM") or next(
-        (p for p in map(shutil.which, ("chromium", "chromium-browser")) if p), None
-    )
-    if found is None:
-        message = "headless Chromium not found: install Debian's chromium (.ci/run does)"
-        if os.environ.get("CI"):
-            pytest.fail(message + " or set GRADCHECK_CHROMIUM to a Chromium binary")
-        pytest.skip(message)
-    return found
+WIDTHS = (1280, 800)  # a laptop and half a screen: the page fits both
 
 
 def test_report_command_writes_a_page_chromium_shows_with_nothing_loaded_from_outside(
-    tmp_path: Path, run_cli: RunCli
+    tmp_path: Path, run_cli: RunCli, browser: Any, open_page: OpenPage
 ) -> None:
     out = tmp_path / "reports"
     status, stdout, _ = run_cli(["report", "--out", str(out), "--examples", "6", "--seed", "3"])
@@ -520,56 +495,57 @@ def test_report_command_writes_a_page_chromium_shows_with_nothing_loaded_from_ou
     )
     data = json.loads((out / "report.json").read_text())
     assert data["schema"] == report_data.SCHEMA and data["summary"]["ok"] is True
+    assert data["subject"]["user_work"] is False and data["subject"]["collapsed"] == []
     documented = [s for s in builtin_specs() if s.documented]  # the built-in networks' values
     assert [g["network"] for g in data["golden"]] == [s.name for s in documented]
     assert [len(g["records"]) for g in data["golden"]] == [len(s.documented) for s in documented]
+    assert [v["name"] for v in data["gradients"]] == [s.name for s in builtin_specs()]
     assert len(data["properties"]["networks"]) == 6 and data["properties"]["seed"] == 3
     assert data["environment"]["command"] == f"gradcheck report --out {out} --examples 6 --seed 3"
     trained = {t["network"]: t for t in data["training"]}
     assert trained["sigmoid-2-2-2"]["jax"]["steps"] == 10000  # the document's 10000 updates
     assert {f["verdict_output_first"] for f in trained["sigmoid-2-2-2"]["finals"]} == {"match"}
 
-    from playwright.sync_api import sync_playwright
-
     url = (out / "index.html").resolve().as_uri()
     viewport = {"width": 1280, "height": 800}
     requests: list[str] = []
     problems: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport=viewport)
-            page.on("request", lambda r: requests.append(r.url))
-            page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
-            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-            page.on(
-                "console",
-                lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None,
-            )
-            page.goto(url, wait_until="load")
-            banner = page.get_by_test_id("verdict-banner")
-            box = banner.bounding_box()
-            assert banner.is_visible() and box is not None
-            assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"]
-            assert banner.inner_text().startswith("All verified")
-            shot = tmp_path / "first-screen.png"
-            page.screenshot(path=str(shot))
-            if os.environ.get("GRADCHECK_SCREENSHOT"):
-                Path(os.environ["GRADCHECK_SCREENSHOT"]).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(shot, os.environ["GRADCHECK_SCREENSHOT"])
-            tables = page.locator("table.golden-table")
-            assert tables.count() == len(documented)
-            for k, golden in enumerate(data["golden"]):
-                table = tables.nth(k)
-                table.scroll_into_view_if_needed()
-                assert table.is_visible()
-                discrepancies = sum(r["verdict"] == "discrepancy" for r in golden["records"])
-                assert table.locator("tr.fail").count() == discrepancies > 0
-        finally:
-            browser.close()
+    page = browser.new_page(viewport=viewport)
+    try:
+        page.on("request", lambda r: requests.append(r.url))
+        page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
+        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+        page.on(
+            "console",
+            lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None,
+        )
+        page.goto(url, wait_until="load")
+        banner = page.get_by_test_id("verdict-banner")
+        box = banner.bounding_box()
+        assert banner.is_visible() and box is not None
+        assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"]
+        assert banner.inner_text().startswith("All verified")
+        assert page.get_by_test_id("report-intro").inner_text().startswith("About gradcheck itself")
+        shot = tmp_path / "first-screen.png"
+        page.screenshot(path=str(shot))
+        if os.environ.get("GRADCHECK_SCREENSHOT"):
+            Path(os.environ["GRADCHECK_SCREENSHOT"]).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(shot, os.environ["GRADCHECK_SCREENSHOT"])
+        tables = page.locator("table.golden-table")
+        assert tables.count() == len(documented)
+        for k, golden in enumerate(data["golden"]):
+            table = tables.nth(k)
+            table.scroll_into_view_if_needed()
+            assert table.is_visible()  # open: without specs or candidate, the seed documents
+            discrepancies = sum(r["verdict"] == "discrepancy" for r in golden["records"])
+            assert table.locator("tr.fail").count() == discrepancies > 0
+    finally:
+        page.close()
     assert requests == [url]
     assert problems == []
     assert shot.stat().st_size > 10_000
+    for width in WIDTHS:
+        assert layout_problems(open_page(out / "index.html", width)) == []
 
 
 BUGGY_CANDIDATE = """
@@ -582,25 +558,61 @@ def doubled_bias_grad(spec, params, inputs, targets):
 """
 
 
-def test_report_on_a_buggy_candidate_fails_and_shows_a_shrunk_counterexample(
-    tmp_path: Path, run_cli: RunCli
+def _biased_spec_toml(name: str) -> str:
+    """A 2-3-1 tanh network with a trainable bias per neuron, as TOML text."""
+    layers = [
+        {"size": 3, "activation": "tanh", "weights": [[0.5, -0.2], [0.1, 0.4], [-0.3, 0.8]]},
+        {"size": 1, "weights": [[0.7, -0.4, 0.2]]},
+    ]
+    for layer, bias in zip(layers, ([0.1, -0.2, 0.3], [0.05]), strict=True):
+        layer["bias"] = {"mode": "per_neuron", "value": bias}
+    return spec_to_toml(make_spec(layers, [[0.5, 1.0]], [[0.3]], name=name, loss="mse"))
+
+
+def test_report_on_a_users_spec_and_buggy_candidate_puts_their_failures_first(
+    tmp_path: Path, run_cli: RunCli, open_page: OpenPage
 ) -> None:
     candidate = tmp_path / "buggy.py"
     candidate.write_text(BUGGY_CANDIDATE)
+    (tmp_path / "my_nets").mkdir()
+    mine = tmp_path / "my_nets" / "biased.toml"
+    mine.write_text(_biased_spec_toml("my-biased-net"))
     out = tmp_path / "reports"
-    args = ["report", "--out", str(out), "--examples", "8", "--candidate"]
-    status, stdout, _ = run_cli([*args, f"{candidate}:doubled_bias_grad"])
+    ref = f"{candidate}:doubled_bias_grad"
+    args = ["report", str(mine.parent), "--out", str(out), "--examples", "8", "--candidate", ref]
+    status, stdout, _ = run_cli(args)
     data = json.loads((out / "report.json").read_text())
     failed = [n for n in data["properties"]["networks"] if not n["ok"]]
     assert status == 1 and failed
     assert stdout.startswith(f"{data['summary']['failures']} failures: wrote ")
+    # the user's network is the subject: checked with the candidate, which doubles its biases'
+    # gradients; the seed documents come after, collapsed (their checks all passed)
+    assert data["subject"] == {
+        "specs": [str(mine)],
+        "candidate": ref,
+        "user_work": True,
+        "order": ["gradients", "properties", "golden", "training"],
+        "collapsed": ["golden", "training"],
+    }
+    (mine_checked,) = data["gradients"]
+    assert (mine_checked["name"], mine_checked["path"], mine_checked["ok"]) == (
+        "my-biased-net",
+        str(mine),
+        False,
+    )
+    biases = [e for e in mine_checked["entries"] if e["group"] == "b"]
+    assert len(biases) == 4 and {e["status"] for e in biases} == {"backprop-bug"}
+    assert {e["status"] for e in mine_checked["entries"] if e["group"] == "W"} == {"ok"}
+    assert data["environment"]["command"] == (
+        f"gradcheck report {mine.parent} --out {out} --examples 8 --seed 0 --candidate {ref}"
+    )
     example = data["properties"]["counterexample"]
     assert example["shrunk"] is True and "backprop-bug" in example["summary"]
     replayed = parse_spec(tomllib.loads(example["replay"]))
     assert replayed.n_params <= min(n["n_params"] for n in failed)
     assert any("b" in layer for layer in replayed.initial_params())  # the bug needs a bias
     html = (out / "index.html").read_text()
-    assert "Shrunk by Hypothesis to" in html and f"{candidate}:doubled_bias_grad" in html
+    assert "Shrunk by Hypothesis to" in html and ref in html
     # every failing generated network saved beside the page, its command in report.json and
     # on the page; the command checks that network again and fails the same way
     saved = sorted((out / "failures").iterdir())
@@ -617,3 +629,53 @@ def test_report_on_a_buggy_candidate_fails_and_shows_a_shrunk_counterexample(
     again = run_cli([*shlex.split(failed[0]["reproduce"])[1:], "--json"])
     (network,) = json.loads(again.out)["networks"]
     assert again.status == 1 and network["summary"] == failed[0]["summary"]
+
+    # as a person sees it: the intro names the file, the user's failures come before the seed
+    # documents, whose golden tables show only once their section is opened
+    page = open_page(out / "index.html", 1280)
+    assert str(mine) in page.get_by_test_id("report-intro").inner_text()
+    sections = page.locator("main > section").evaluate_all("s => s.map(e => e.id)")
+    assert sections == ["summary", "gradients", "properties", "golden", "training", "environment"]
+    card = page.locator("#gradients .card").first
+    assert card.locator("h3").inner_text().startswith("my-biased-net")
+    assert card.locator("tr.fail").count() == len(biases)
+    golden_top = _top(page.locator("#golden"))
+    assert _top(card.locator("tr.fail").first) < golden_top
+    assert _top(page.locator("table.failing-networks tr.fail").first) < golden_top
+    assert page.locator("#golden details.collapsed").get_attribute("open") is None
+    assert not page.locator("table.golden-table").first.is_visible()
+    page.locator("#golden summary").click()
+    assert page.locator("table.golden-table").first.is_visible()
+    for width in WIDTHS:
+        assert layout_problems(open_page(out / "index.html", width)) == []
+
+
+def _top(locator: Any) -> float:
+    """The page's y of the element's top edge."""
+    box = locator.bounding_box()
+    assert box is not None, "not rendered"
+    return float(box["y"]) + float(locator.page.evaluate("scrollY"))
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (None, "{path}: no such file"),
+        ('name = "x"\nloss = "half_sse\n', "{path}: malformed TOML"),
+        (
+            _biased_spec_toml("x").replace("0.05", "nan"),
+            "{path}: layers[1].bias.value[0]: must be a finite number",
+        ),
+    ],
+)
+def test_report_names_a_bad_spec_in_one_line_before_running_a_check(
+    content: str | None, fragment: str, tmp_path: Path, run_cli: RunCli
+) -> None:
+    path = tmp_path / "net.toml"
+    if content is not None:
+        path.write_text(content)
+    out = tmp_path / "reports"
+    status, stdout, err = run_cli(["report", str(path), "--out", str(out)])
+    assert (status, stdout) == (2, "")
+    assert_one_error_line(err, fragment.format(path=path))
+    assert not out.exists()  # nothing was written: the spec failed before the report began
