@@ -25,7 +25,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from gradcheck.errors import GradcheckError, SpecError
+from gradcheck.errors import GradcheckError, SpecError, Unsupported
 from gradcheck.layers import UnknownName
 from gradcheck.spec import (
     GradientFn,
@@ -37,6 +37,7 @@ from gradcheck.spec import (
     spec_json_schema,
     spec_to_toml,
 )
+from gradcheck.spec.family import Family, load_family
 
 if TYPE_CHECKING:
     from gradcheck.checking.verdict import NetworkVerdict
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Case",
+    "Family",
     "GoldenRecord",
     "GradcheckError",
     "GradientFn",
@@ -59,10 +61,12 @@ __all__ = [
     "SpecError",
     "TrainResult",
     "UnknownName",
+    "Unsupported",
     "check_spec",
     "finite_difference_grads",
     "hand_grads",
     "jax_grads",
+    "load_family",
     "load_spec",
     "load_specs",
     "networks",

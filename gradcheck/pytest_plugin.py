@@ -15,10 +15,13 @@ summary line), so ``pytest --junitxml`` carries per-network results; a call whos
 had nothing to check (every group frozen) passes with a warning, since it verified nothing. The
 test runs with JAX's x64 switched on for its own duration only. ``--gradcheck-examples N`` /
 ``--gradcheck-seed S`` (or ``@pytest.mark.gradcheck(examples=N, seed=S, rtol=..., atol=...)``)
-set how many generated networks ``verify_generated`` checks and which. Each generated network
-that fails is saved as a spec file, ``<name>-seed<S>-case<I>.toml``, in a folder named for the
-test under pytest's temporary folder (or under ``--gradcheck-failures-dir DIR``), and the failure
-message names the file and the ``gradcheck verify`` command that reproduces the failure.
+set how many generated networks ``verify_generated`` checks and which; ``--gradcheck-family F``
+(or the marker's ``family=``) the network family (what the code supports) both calls default to:
+networks are drawn from it, and a given network outside it is unsupported (a warning), not
+failed. Each generated network that fails is saved as a spec file,
+``<name>-seed<S>-case<I>.toml``, in a folder named for the test under pytest's temporary folder
+(or under ``--gradcheck-failures-dir DIR``), and the failure message names the file and the
+``gradcheck verify`` command that reproduces the failure.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ if TYPE_CHECKING:  # imported when used: loading the plugin must not slow every 
     from gradcheck.checking.replays import Replay
     from gradcheck.checking.verdict import NetworkVerdict
     from gradcheck.spec import Array, GradientFn, Params, Spec
+    from gradcheck.spec.family import Family
 
 __all__ = ["GradcheckFixture", "gradcheck"]
 
@@ -54,6 +58,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--gradcheck-seed", type=int, default=None, help="seed of the generated networks (0)"
     )
     group.addoption(
+        "--gradcheck-family",
+        default=None,
+        metavar="FILE",
+        help="network family TOML the fixture's calls default to (what your code supports)",
+    )
+    group.addoption(
         "--gradcheck-failures-dir",
         default=None,
         metavar="DIR",
@@ -65,7 +75,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "gradcheck(examples=N, seed=S, rtol=None, atol=None): settings of the gradcheck fixture",
+        "gradcheck(examples=N, seed=S, rtol=None, atol=None, family=None): settings of the "
+        "gradcheck fixture",
     )
 
 
@@ -78,6 +89,7 @@ class GradcheckFixture:
     rtol: float | None
     atol: float | None
     record: Callable[[str, object], None]
+    family: str | None = None  # the family file the calls default to
     # where failing generated networks are saved (the fixture: a folder named for the test)
     failures_dir: Callable[[], Path] = lambda: Path("gradcheck-failures")
 
@@ -88,17 +100,28 @@ class GradcheckFixture:
         params: Params | None = None,
         inputs: Array | None = None,
         targets: Array | None = None,
+        *,
+        family: Family | str | Path | None = None,
         **options: Any,
     ) -> list[NetworkVerdict]:
         """Verify ``candidate`` on ``spec`` (a Spec, a TOML file, a folder of them; default:
-        the built-in networks) and fail the test on any disagreement. ``options`` go to
+        the built-in networks) and fail the test on any disagreement. A network outside
+        ``family`` (a Family or a family file) is unsupported, not checked. ``options`` go to
         :func:`gradcheck.verify` (``mode``, ``fd_rel_step``, ...)."""
-        from gradcheck.checking.verification import verify
+        from gradcheck.checking.verification import verify, within
         from gradcheck.spec import Spec, builtin_networks_dir, load_specs
+        from gradcheck.spec.family import load_family
 
         specs = [spec] if isinstance(spec, Spec) else load_specs([spec or builtin_networks_dir()])
+        family = self.family if family is None else family
+        if isinstance(family, str | Path):
+            family = load_family(family)
         options = {"rtol": self.rtol, "atol": self.atol, **options}
-        verdicts = [verify(candidate, s, params, inputs, targets, **options) for s in specs]
+
+        def check(s: Spec) -> NetworkVerdict:
+            return verify(candidate, s, params, inputs, targets, **options)
+
+        verdicts = [within(family, check, s) for s in specs]
         return self._judge(verdicts)
 
     def verify_generated(
@@ -106,7 +129,8 @@ class GradcheckFixture:
     ) -> list[NetworkVerdict]:
         """Verify ``candidate`` on ``n`` networks drawn by
         :func:`gradcheck.sample_networks` (``shape``: its keyword arguments, e.g.
-        ``depth=2, activations=("sigmoid",)``) and fail the test on any disagreement."""
+        ``depth=2, activations=("sigmoid",)`` or ``family="my_family.toml"``) and fail the test
+        on any disagreement."""
         from gradcheck.checking.candidates import candidate_reference
         from gradcheck.checking.replays import reproduce_options, save_replay
         from gradcheck.checking.verification import verify
@@ -114,6 +138,7 @@ class GradcheckFixture:
         from gradcheck.hand import hand_grads
 
         seed = self.seed if seed is None else seed
+        shape.setdefault("family", self.family)
         cases = sample_networks(self.examples if n is None else n, seed, **shape)
         verdicts = [verify(candidate, *case, rtol=self.rtol, atol=self.atol) for case in cases]
         reference = None if candidate is hand_grads else candidate_reference(candidate)
@@ -141,6 +166,12 @@ class GradcheckFixture:
             warnings.warn(
                 f"gradcheck: nothing to check in {names}: every group is frozen", stacklevel=3
             )
+        skipped = [v for v in verdicts if v.unsupported]
+        if skipped and len(skipped) == len(verdicts):
+            lines = [f"gradcheck: nothing checked, all {len(verdicts)} networks unsupported"]
+            pytest.fail("\n".join([*lines, *(v.summary() for v in skipped)]), pytrace=False)
+        for v in skipped:
+            warnings.warn(f"gradcheck: {v.summary()}", stacklevel=3)
         failed = [v for v in verdicts if not v.ok]
         if failed:
             lines = [f"gradcheck: {len(failed)} of {len(verdicts)} networks disagree"]
@@ -177,10 +208,17 @@ def gradcheck(
         rtol=settings.get("rtol"),
         atol=settings.get("atol"),
         record=record_property,
+        family=settings.get("family", _family_option(request)),
         failures_dir=lambda: _failures_dir(request, tmp_path_factory),
     )
     with jax.enable_x64(True):
         yield fixture
+
+
+def _family_option(request: pytest.FixtureRequest) -> str | None:
+    """``--gradcheck-family FILE``, relative to where pytest was started."""
+    given = request.config.getoption("--gradcheck-family")
+    return None if given is None else str(request.config.invocation_params.dir / given)
 
 
 def _failures_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:

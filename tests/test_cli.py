@@ -113,7 +113,8 @@ def test_a_failing_generated_network_is_saved_and_its_printed_command_reproduces
 ) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "scaled.py").write_text(SCALED_OUTPUT)
-    args = ["verify", LINEAR, "--examples", "3", "--seed", "0", "--candidate", "scaled.py:grads"]
+    # seed 1: the output layer's W is trainable in the first two networks only (the bug's)
+    args = ["verify", LINEAR, "--examples", "3", "--seed", "1", "--candidate", "scaled.py:grads"]
     status, out, err = run_cli(args)
     assert status == 1 and err == ""
     blocks = _blocks(out)
@@ -125,7 +126,7 @@ def test_a_failing_generated_network_is_saved_and_its_printed_command_reproduces
     for first, lines in failed:
         name = first.split()[1].rstrip(":")
         replay = re.fullmatch(
-            rf"replay: (gradcheck-failures/{name}-seed0-case(\d)\.toml) \(seed 0, case \2\)",
+            rf"replay: (gradcheck-failures/{name}-seed1-case(\d)\.toml) \(seed 1, case \2\)",
             lines[-2],
         )
         assert replay, lines[-2]
@@ -141,21 +142,21 @@ def test_verify_json_and_junit_carry_each_generated_networks_seed_index_file_and
 ) -> None:
     monkeypatch.chdir(tmp_path)
     candidate = _candidate(tmp_path, SCALED_OUTPUT)
-    args = ["verify", LINEAR, "--examples", "3", "--seed", "0", "--candidate", candidate]
+    args = ["verify", LINEAR, "--examples", "3", "--seed", "1", "--candidate", candidate]
     args += ["--rtol", "1e-08", "--failures-dir", "out/failing", "--json", "--junit-xml", "j.xml"]
     status, out, err = run_cli(args)
     assert status == 1 and err == ""
     networks = json.loads(out)["networks"]
     assert "replay_path" not in networks[0]  # linear-2-2-1, a file
     generated = networks[1:]
-    assert [(n["seed"], n["index"]) for n in generated] == [(0, 0), (0, 1), (0, 2)]
+    assert [(n["seed"], n["index"]) for n in generated] == [(1, 0), (1, 1), (1, 2)]
     passed = [n for n in generated if n["ok"]]
     assert all(n["replay_path"] is None and n["reproduce"] is None for n in passed)
     failed = [n for n in generated if not n["ok"]]
     assert failed
     junit = ET.parse(tmp_path / "j.xml").getroot()
     for n in failed:
-        path = f"out/failing/{n['name']}-seed0-case{n['index']}.toml"
+        path = f"out/failing/{n['name']}-seed1-case{n['index']}.toml"
         assert n["replay_path"] == path and (tmp_path / path).is_file()
         command = f"gradcheck verify {path} --examples 0 --candidate {candidate} --rtol 1e-08"
         assert n["reproduce"] == command

@@ -173,7 +173,8 @@ def test_the_fixture_names_a_dtype_mismatch_with_both_dtypes(pytester: pytest.Py
     result.stdout.fnmatch_lines(
         [
             "mine: FAILED 20 of 20 entries; candidate returned float32 for a float64 network: "
-            "layer 1 W, layer 2 W ?float64 rtol=1e-09 atol=1e-12 fd=4x estimate?",
+            "layer 1 W, layer 2 W ?float64 rtol=1e-09 atol=1e-12 x max|grad| (floor *) "
+            "fd=4x estimate?",
             "    layer 1 W?0,0?: hand 6.48000002 vs JAX 6.48, FD 6.48 +- * ?dtype-mismatch?",
         ]
     )
@@ -183,14 +184,14 @@ SCALED_GENERATED = (
     scaled_output_candidate("scaled")
     + """
 def test_generated(gradcheck):
-    gradcheck.verify_generated(scaled, n=3, seed=0)
+    gradcheck.verify_generated(scaled, n=3, seed=1)
 """
 )
 
 
 def _saved(text: str) -> list[tuple[str, str]]:
     """(replay path, reproduce command) per failing network in a failure message."""
-    found = re.findall(r"^ +replay: (\S+) \(seed 0, case \d\)\n +reproduce: (.+)$", text, re.M)
+    found = re.findall(r"^ +replay: (\S+) \(seed 1, case \d\)\n +reproduce: (.+)$", text, re.M)
     return [(path, command) for path, command in found]
 
 
@@ -208,7 +209,7 @@ def test_verify_generated_failures_name_the_saved_file_and_the_command_that_repr
     assert base.parts[-2:] == ("gradcheck-failures", "test_generated")
     assert sorted(base.iterdir()) == sorted(Path(path) for path, _ in saved)
     for path, command in saved:
-        assert re.fullmatch(rf"{base}/generated-[\d-]+-seed0-case\d\.toml", path)
+        assert re.fullmatch(rf"{base}/generated-[\d-]+-seed1-case\d\.toml", path)
         assert command == f"gradcheck verify {path} --examples 0 --candidate test_mine:scaled"
         status, out, _ = run_cli(shlex.split(command)[1:])  # from the test's folder, as printed
         network = Path(path).name.split("-seed")[0]

@@ -11,9 +11,11 @@ module make sure they all are. Anything that imports JAX is imported inside a co
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -85,11 +87,139 @@ def generated_options(examples: int, what: str) -> Callable[[Command], Command]:
     return decorate
 
 
+class _Range(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.2 on
+    """``N`` or ``MIN-MAX`` (inclusive), each >= 1: the TOML family's ``n`` or ``[min, max]``."""
+
+    name = "N|MIN-MAX"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, int | list):
+            return value
+        low, _, high = str(value).partition("-")
+        try:
+            pair = [int(low), int(high or low)]
+        except ValueError:
+            self.fail(f"{value!r}: expected N or MIN-MAX, e.g. 2 or 1-3", param, ctx)
+        if not 1 <= pair[0] <= pair[1]:
+            self.fail(f"{value!r}: need 1 <= MIN <= MAX", param, ctx)
+        return pair[0] if pair[0] == pair[1] else pair
+
+
+class _Names(click.ParamType):  # type: ignore[type-arg]
+    """A comma-separated list of names, each one of ``choices``."""
+
+    def __init__(self, choices: Sequence[str]) -> None:
+        self.choices = tuple(choices)
+        self.name = "NAME[,NAME...]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, list):
+            return value
+        names = [n.strip() for n in str(value).split(",") if n.strip()]
+        bad = [n for n in names if n not in self.choices]
+        if bad or not names:
+            got = ", ".join(map(repr, bad)) if bad else "nothing"
+            self.fail(f"{got}: expected names among {', '.join(self.choices)}", param, ctx)
+        return names
+
+    def shell_complete(
+        self, ctx: click.Context, param: click.Parameter, incomplete: str
+    ) -> list[click.shell_completion.CompletionItem]:
+        done, _, last = incomplete.rpartition(",")
+        prefix = f"{done}," if done else ""
+        return [
+            click.shell_completion.CompletionItem(prefix + c)
+            for c in self.choices
+            if c.startswith(last)
+        ]
+
+
+# The family bounds the CLI sets directly: option, the family file's field, its type, its help.
+_FAMILY_FLAGS: tuple[tuple[str, str, str], ...] = (
+    ("--depth", "depth", "Weight layers, e.g. 2 or 1-3."),
+    ("--widths", "widths", "Hidden layer widths, e.g. 1-8."),
+    ("--activations", "hidden_activations", "Hidden activations, e.g. sigmoid,tanh."),
+    ("--output-activation", "output_activations", "Output activations, e.g. identity,sigmoid."),
+    ("--losses", "losses", "Losses, e.g. half_sse,mse."),
+    ("--bias-modes", "bias_modes", "Bias modes, e.g. per_neuron."),
+    ("--dtypes", "dtypes", "Dtypes, e.g. float64,float32."),
+)
+
+
+def tolerance_options(command: Command) -> Command:
+    """``--rtol``, ``--atol`` and ``--mode``: how a verification compares (``verify``'s
+    keywords of the same names)."""
+    command = click.option(
+        "--mode",
+        type=click.Choice(["auto", "entries", "projection"]),
+        default="auto",
+        show_default=True,
+        help="Per-entry finite differences, or random directions (auto: above 1000 parameters).",
+    )(command)
+    command = click.option(
+        "--atol",
+        type=float,
+        help="Override the dtype's absolute floor, per unit of a group's largest gradient.",
+    )(command)
+    return click.option("--rtol", type=float, help="Override the dtype's relative tolerance.")(
+        command
+    )
+
+
+def family_options(command: Command) -> Command:
+    """``--family FILE`` and the flags that set one bound each (``--depth``, ``--losses``, ...):
+    the command gets ``family``, a :class:`~gradcheck.spec.family.Family` or None (neither
+    given). The flags replace the file's values; without a file they bound the defaults."""
+    from gradcheck.layers import ACTIVATIONS, LOSSES
+
+    names = {
+        "hidden_activations": _Names([n for n, a in ACTIVATIONS.items() if not a.output_only]),
+        "output_activations": _Names(list(ACTIVATIONS)),
+        "losses": _Names(list(LOSSES)),
+        "bias_modes": _Names(("none", "shared", "per_neuron")),
+        "dtypes": _Names(("float64", "float32")),
+    }
+
+    @functools.wraps(command)
+    def with_family(*args: Any, **kwargs: Any) -> Any:
+        path = kwargs.pop("family")
+        given = {field: kwargs.pop(field) for _, field, _ in _FAMILY_FLAGS}
+        kwargs["family"] = _family(path, {k: v for k, v in given.items() if v is not None})
+        return command(*args, **kwargs)
+
+    decorated: Any = with_family
+    for flag, field, text in reversed(_FAMILY_FLAGS):
+        kind = names.get(field, _Range())
+        decorated = click.option(flag, field, type=kind, help=text)(decorated)
+    decorated = click.option(
+        "--family",
+        type=click.Path(dir_okay=False, path_type=str),
+        help="Network family TOML: the architectures the candidate supports. Generated "
+        "networks are drawn from it; given networks outside it are unsupported, not checked.",
+    )(decorated)
+    return decorated  # type: ignore[no-any-return]
+
+
+def _family(path: str | None, bounds: dict[str, Any]) -> Any:
+    """The family file (or the default family) with ``bounds`` replacing its values; None when
+    neither was given."""
+    from gradcheck.spec.family import parse_family
+    from gradcheck.spec.specfile import read_toml
+
+    if path is None and not bounds:
+        return None
+    data = read_toml(Path(path)) if path else {"name": "command line"}
+    where = path if path else "command-line family"
+    if path and bounds:
+        where += " with " + ", ".join(f for f, k, _ in _FAMILY_FLAGS if k in bounds)
+    return parse_family({**data, **bounds}, where)
+
+
 def _enable_x64() -> None:
     """The CLI verifies in float64: switch JAX to 64-bit for this process only."""
     import jax
 
-    jax.config.update("jax_enable_x64", True)
+    jax.config.update("jax_enable_x64", True)  # type: ignore[no-untyped-call]
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]}, epilog=_EPILOG)
@@ -146,6 +276,7 @@ def main(argv: list[str] | None = None) -> None:
 # these modules imports `app` from here.
 from gradcheck.cli import (  # noqa: E402, F401
     contract_command,
+    mutate_command,
     report_command,
     spec_commands,
     train_command,

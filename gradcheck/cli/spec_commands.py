@@ -14,9 +14,12 @@ from gradcheck.spec import GradcheckError, spec_json_schema
 
 
 @app.command(epilog=exit_statuses("printed"))
-def schema() -> int:
-    """Print the JSON Schema of a network spec (TOML file) as JSON."""
-    click.echo(json.dumps(spec_json_schema(), indent=2))
+@click.option("--family", is_flag=True, help="The schema of a network family file instead.")
+def schema(family: bool) -> int:
+    """Print the JSON Schema of a network spec (TOML file) as JSON, or of a family file."""
+    from gradcheck.spec.family import family_json_schema
+
+    click.echo(json.dumps(family_json_schema() if family else spec_json_schema(), indent=2))
     return 0
 
 

@@ -9,31 +9,41 @@ with the command that reproduces the failure (:mod:`~gradcheck.checking.replays`
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
 from gradcheck.checking.replays import DEFAULT_FAILURES_DIR
-from gradcheck.cli import _enable_x64, app, exit_statuses, generated_options
+
+if TYPE_CHECKING:
+    from gradcheck.checking.verdict import NetworkVerdict
+    from gradcheck.spec.family import Family
+from gradcheck.cli import (
+    _enable_x64,
+    app,
+    exit_statuses,
+    family_options,
+    generated_options,
+    tolerance_options,
+)
 
 
-@app.command("verify", epilog=exit_statuses("every network verified", "a network disagreed"))
+@app.command(
+    "verify",
+    epilog=exit_statuses(
+        "every network verified (or unsupported)", "a network disagreed, or none was checked"
+    ),
+)
 @click.argument("specs", nargs=-1, type=click.Path(path_type=str))
 @generated_options(10, "SPECS")
+@family_options
 @click.option(
     "--candidate",
     metavar="MODULE:FUNCTION",
     help="Gradient function to check, (spec, params, inputs, targets) -> grads; also "
     "path/to/file.py:function. Default: gradcheck's hand-derived backprop.",
 )
-@click.option("--rtol", type=float, help="Override the dtype's relative tolerance.")
-@click.option("--atol", type=float, help="Override the dtype's absolute tolerance.")
-@click.option(
-    "--mode",
-    type=click.Choice(["auto", "entries", "projection"]),
-    default="auto",
-    show_default=True,
-    help="Per-entry finite differences, or random directions (auto: above 1000 parameters).",
-)
+@tolerance_options
 @click.option(
     "--failures-dir",
     type=click.Path(file_okay=False, path_type=str),
@@ -51,6 +61,7 @@ def verify_command(
     specs: tuple[str, ...],
     examples: int,
     seed: int,
+    family: Family | None,
     candidate: str | None,
     rtol: float | None,
     atol: float | None,
@@ -64,6 +75,11 @@ def verify_command(
     SPECS are TOML files or folders (default: the built-in networks), plus --examples
     generated networks. Each generated network that fails is saved to FAILURES_DIR as
     <name>-seed<S>-case<I>.toml, printed with the command that checks it again.
+
+    A --family (or --depth, --losses, ...) says what the candidate supports: generated
+    networks are drawn from it, and a given network outside it is reported unsupported, not
+    checked. A candidate may also raise gradcheck.Unsupported (or NotImplementedError) for a
+    network it does not handle. Unsupported networks are counted apart, never failed.
     """
     import functools
 
@@ -72,7 +88,7 @@ def verify_command(
     from gradcheck.checking.replays import check_failures_dir, reproduce_options, save_replay
     from gradcheck.checking.tolerances import TOLERANCES
     from gradcheck.checking.verdict import tally
-    from gradcheck.checking.verification import verify
+    from gradcheck.checking.verification import verify, within
     from gradcheck.generate.strategies import sample_networks
     from gradcheck.hand import hand_grads
     from gradcheck.spec import builtin_networks_dir, load_specs
@@ -83,9 +99,10 @@ def verify_command(
     _enable_x64()
     fn = hand_grads if candidate is None else load_candidate(candidate)
     check = functools.partial(verify, fn, rtol=rtol, atol=atol, mode=mode, catch=CANDIDATE_FAILURES)
-    verdicts = [check(spec) for spec in load_specs(list(specs) or [builtin_networks_dir()])]
+    given_specs = load_specs(list(specs) or [builtin_networks_dir()])
+    verdicts = [within(family, check, spec) for spec in given_specs]
     given = len(verdicts)
-    verdicts += [check(*case) for case in sample_networks(examples, seed)]
+    verdicts += [check(*case) for case in sample_networks(examples, seed, family=family)]
     options = reproduce_options(candidate, rtol=rtol, atol=atol, mode=mode)
     replays = {  # verdict position -> its saved spec, for the failing generated networks
         given + k: save_replay(v.spec, failures_dir, seed, k, options)
@@ -94,7 +111,7 @@ def verify_command(
     }
     if junit_xml:
         write_junit_xml(verdicts, junit_xml, {k: r.lines() for k, r in replays.items()})
-    ok = all(v.ok for v in verdicts)
+    ok = all(v.ok for v in verdicts) and not _none_checked(verdicts)
     if as_json:
         tolerances = {dtype: t.to_dict() for dtype, t in TOLERANCES.items()}
         networks = [v.to_dict() for v in verdicts]
@@ -105,13 +122,21 @@ def verify_command(
         return 0 if ok else 1
     for k, v in enumerate(verdicts):
         mark = click.style("ok  ", fg="green") if v.ok else click.style("FAIL", fg="red", bold=True)
+        mark = click.style("skip", fg="yellow") if v.unsupported else mark
         click.echo(f"{mark} {v.summary(limit=0)}")
         saved = replays[k].lines() if k in replays else []
         for line in [*v.failure_lines(more=" (see --json)"), *saved]:
             click.echo(f"     {line}")
     who = "hand-derived backprop" if candidate is None else candidate
     click.echo(f"{who}: {tally(verdicts)}")
+    if _none_checked(verdicts):
+        click.echo("FAIL nothing was checked: every network is unsupported")
     return 0 if ok else 1
+
+
+def _none_checked(verdicts: list[NetworkVerdict]) -> bool:
+    """Every network unsupported: a run that checked nothing does not pass."""
+    return bool(verdicts) and all(v.unsupported for v in verdicts)
 
 
 def _unsaved(seed: int, index: int) -> dict[str, object]:

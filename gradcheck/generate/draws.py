@@ -31,6 +31,7 @@ __all__ = [
     "Bounds",
     "KindDraw",
     "build_case",
+    "served_losses",
 ]
 
 KINKED = tuple(name for name, a in ACTIVATIONS.items() if a.kinked)
@@ -53,10 +54,11 @@ class Bounds:
     widths: tuple[int, int]
     n_inputs: tuple[int, int]
     n_outputs: tuple[int, int]
-    activations: tuple[str, ...]
+    activations: tuple[str, ...]  # every layer's; output-only ones (softmax) drawn for the output
+    output_activations: tuple[str, ...] | None  # the output layer's; None: as ``activations``
     losses: tuple[str, ...]
     bias_modes: tuple[str, ...]
-    allow_frozen: bool
+    frozen: tuple[str, ...]  # groups that may be frozen: "W", "b"
     dtypes: tuple[str, ...]
     weight_scale: tuple[float, float]
     saturating: bool
@@ -65,6 +67,7 @@ class Bounds:
     learning_rate: float
     avoid_kinks: bool
     target_kinks: bool
+    ce_targets: tuple[str, ...] = ("one-hot", "soft")  # cross-entropy's kinds of target
 
 
 def _decode(
@@ -122,7 +125,7 @@ class _LayerDraw:
         size = src.integer(*self.widths)
         activation = src.choice(self.activations)
         flags = src.integer(0, 16 * len(b.bias_modes) - 1)
-        mode, frozen = b.bias_modes[flags // 16], flags % 16 if b.allow_frozen else 0
+        mode, frozen = b.bias_modes[flags // 16], flags % 16
         words = src.words(self.max_out * (self.max_in + 1) + 1)
         slope = LEAKY_SLOPES[words[-1] % len(LEAKY_SLOPES)] if _takes_slope(activation) else None
         return _RawLayer(
@@ -130,8 +133,8 @@ class _LayerDraw:
             activation=activation,
             slope=slope,
             bias_mode=mode,
-            w_trainable=frozen % 4 != 3,
-            b_trainable=mode == "none" or frozen // 4 != 3,
+            w_trainable="W" not in b.frozen or frozen % 4 != 3,
+            b_trainable=mode == "none" or "b" not in b.frozen or frozen // 4 != 3,
             weight_words=words[self.max_out : -1].reshape(self.max_out, self.max_in),
             bias_words=words[: self.max_out],
         )
@@ -145,17 +148,19 @@ def build_case(src: Source, b: Bounds, origin: str) -> Case:
     max_in = max(b.n_inputs[1], b.widths[1])
     any_width = (min(b.widths[0], b.n_outputs[0]), max(b.widths[1], b.n_outputs[1]))
     kind = GENERATE_KINDS[DRAWN_KIND]
-    drawn = src.many(*b.depth, kind.choices(b, b.activations, any_width, max_in, any_width[1]))
+    acts = _drawn_activations(b)
+    drawn = src.many(*b.depth, kind.choices(b, acts, any_width, max_in, any_width[1]))
     n_in = src.integer(*b.n_inputs)
     kink: tuple[str, float | None] | None = None
     if b.target_kinks:
         act = src.choice([a for a in b.activations if a in KINKED])
         kink = (act, src.choice(LEAKY_SLOPES) if _takes_slope(act) else None)
-    losses = b.losses
+    losses = served_losses(b.losses, b.output_activations)
     if kink is not None and len(drawn) == 1:  # the kinked first layer is the output
         losses = tuple(x for x in losses if LOSSES[x].output_activation is None)
     loss = src.choice(losses)
-    layers = [_as_hidden(r, b) for r in drawn[:-1]] + [_as_output(drawn[-1], b, loss)]
+    layers = [_as_hidden(r, b, acts) for r in drawn[:-1]]
+    layers += [_as_output(drawn[-1], b, loss, acts)]
     if kink is not None:
         layers[0] = replace(layers[0], activation=kink[0], slope=kink[1])
     n_out = layers[-1].size
@@ -193,7 +198,9 @@ def _draw_samples(
 
     Like weights, the block is drawn at its largest (``batch x (max_in + max_out)``) and the last
     rows and columns used, so shrinking the batch or a width keeps the values the shrinker
-    left nonzero. Cross-entropy targets are one-hot at ``word % n_out`` (0 shrinks to class 0).
+    left nonzero. Cross-entropy targets are one-hot at ``word % n_out`` (0 shrinks to class 0)
+    or, half the time, soft: weights in [0, 1] that need not sum to 1 (a delta ``o - t`` that
+    assumes they do is wrong there).
     """
     batch = src.integer(*b.batch_size)
     max_out, rows = b.n_outputs[1], b.batch_size[1]
@@ -201,32 +208,60 @@ def _draw_samples(
     # Inputs shrink toward 1 (where the range allows): a zero input hides every weight it feeds.
     lo, hi = b.input_range
     x = _decode(block[:, max_in - n_in : max_in], lo, hi, dtype, 1.0 if lo <= 1 <= hi else None)
-    if loss == "softmax_cross_entropy":
+    soft = loss == "softmax_cross_entropy" and src.choice(b.ce_targets) == "soft"
+    if loss == "softmax_cross_entropy" and not soft:
         hot = block[:, -1] % n_out
         t = (np.arange(n_out) == hot[:, None]).astype(dtype)
+    elif soft:  # any weights in [0, 1], not summing to 1
+        t = _decode(block[:, block.shape[1] - n_out :], 0.0, 1.0, dtype)
     else:
         t = _decode(block[:, block.shape[1] - n_out :], *b.input_range, dtype)
     return [{"input": xi, "target": ti} for xi, ti in zip(x.tolist(), t.tolist(), strict=True)]
 
 
-def _as_hidden(r: _RawLayer, b: Bounds) -> _RawLayer:
-    """A drawn layer below the output: width within ``widths``, no output-only activation."""
+def _drawn_activations(b: Bounds) -> tuple[str, ...]:
+    """What a drawn layer's activation is chosen from: every layer's, then the output's."""
+    return tuple(dict.fromkeys((*b.activations, *(b.output_activations or ()))))
+
+
+def served_losses(
+    losses: tuple[str, ...], output_activations: tuple[str, ...] | None
+) -> tuple[str, ...]:
+    """The losses some allowed output activation can serve (cross-entropy needs softmax); all
+    of them where the output layer is not bounded (None: it gets what its loss needs)."""
+    if output_activations is None:
+        return losses
+    return tuple(x for x in losses if LOSSES[x].output_activation in (None, *output_activations))
+
+
+def _mapped(r: _RawLayer, allowed: tuple[str, ...], acts: tuple[str, ...]) -> _RawLayer:
+    """``r`` with its activation moved into ``allowed`` (by its position among the drawn ones,
+    so the choice still shrinks toward the first), the slope drawn for it kept or set."""
+    if r.activation in allowed:
+        return r
+    act = allowed[acts.index(r.activation) % len(allowed)]
+    slope = (r.slope or LEAKY_SLOPES[0]) if _takes_slope(act) else None
+    return replace(r, activation=act, slope=slope)
+
+
+def _as_hidden(r: _RawLayer, b: Bounds, acts: tuple[str, ...]) -> _RawLayer:
+    """A drawn layer below the output: width within ``widths``, a hidden activation."""
     size = min(max(r.size, b.widths[0]), b.widths[1])
-    if not ACTIVATIONS[r.activation].output_only:
-        return replace(r, size=size)
-    act = next(a for a in b.activations if not ACTIVATIONS[a].output_only)
-    slope = LEAKY_SLOPES[0] if _takes_slope(act) else None
-    return replace(r, size=size, activation=act, slope=slope)
+    hidden = tuple(a for a in b.activations if not ACTIVATIONS[a].output_only)
+    return replace(_mapped(r, hidden, acts), size=size)
 
 
-def _as_output(r: _RawLayer, b: Bounds, loss: str) -> _RawLayer:
+def _as_output(r: _RawLayer, b: Bounds, loss: str, acts: tuple[str, ...]) -> _RawLayer:
     """The last drawn layer: width within ``n_outputs``, the activation the loss needs (softmax
-    under cross-entropy)."""
-    size = min(max(r.size, b.n_outputs[0]), b.n_outputs[1])
+    under cross-entropy) or one of the output activations; a softmax gets two units at least
+    where the bounds allow (over one unit it is the constant 1, and every gradient below 0)."""
     needs = LOSSES[loss].output_activation
     if needs is not None:
-        return replace(r, size=size, activation=needs, slope=None)
-    return replace(r, size=size)
+        r = replace(r, activation=needs, slope=None)
+    elif b.output_activations is not None:
+        r = _mapped(r, b.output_activations, acts)
+    low = max(b.n_outputs[0], 2 if ACTIVATIONS[r.activation].output_only else 1)
+    return replace(r, size=min(max(r.size, low), b.n_outputs[1]))
 
 
 def _layer_table(r: _RawLayer, n_in: int, scale: float, dtype: str, kinked: bool) -> dict[str, Any]:

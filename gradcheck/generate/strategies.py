@@ -23,6 +23,7 @@ seeded NumPy generator: deterministic for a seed, for the CLI and the report.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,18 +31,17 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from gradcheck.generate.case import Case
+from gradcheck.generate.coverage import planned_bounds
 from gradcheck.generate.draws import KINK_MARGIN as KINK_MARGIN
-from gradcheck.generate.draws import KINKED, Bounds, build_case
+from gradcheck.generate.draws import KINKED, Bounds, build_case, served_losses
 from gradcheck.generate.draws import LEAKY_SLOPES as LEAKY_SLOPES
 from gradcheck.generate.draws import SATURATING_SCALE as SATURATING_SCALE
 from gradcheck.generate.sources import HypothesisSource, NumpySource, Redraw
 from gradcheck.layers import ACTIVATIONS as DECLARED_ACTIVATIONS
 from gradcheck.spec import ACTIVATIONS, LOSSES
+from gradcheck.spec.family import BIAS_MODES, DTYPES, FROZEN_GROUPS, Family, load_family
 
 __all__ = ["Case", "networks", "sample_networks"]
-
-BIAS_MODES = ("none", "shared", "per_neuron")
-DTYPES = ("float64", "float32")
 
 
 # -- argument checking -----------------------------------------------------------------------
@@ -72,10 +72,12 @@ def _as_tuple(value: Any) -> tuple[Any, ...]:
     return tuple(value) if isinstance(value, tuple | list) else (value,)
 
 
-def _names(name: str, value: Sequence[str], allowed: Sequence[str]) -> tuple[str, ...]:
+def _names(
+    name: str, value: Sequence[str], allowed: Sequence[str], empty: bool = False
+) -> tuple[str, ...]:
     names = _as_tuple(value)
     bad = [v for v in names if v not in allowed]
-    if not names or bad:
+    if (not names and not empty) or bad:
         raise InvalidArgument(
             f"{name}={value!r}: expected a non-empty subset of {allowed}"
             + (f", unknown {bad}" if bad else "")
@@ -83,21 +85,41 @@ def _names(name: str, value: Sequence[str], allowed: Sequence[str]) -> tuple[str
     return tuple(dict.fromkeys(names))
 
 
-def _bounds(**kw: Any) -> Bounds:
+def _bounds(family: Family | str | Path | None, given: dict[str, Any]) -> Bounds:
+    """The arguments given, then the family's, then the defaults, checked as one."""
+    if isinstance(family, str | Path):
+        family = load_family(family)
+    elif family is not None and not isinstance(family, Family):
+        raise InvalidArgument(f"family={family!r}: expected a Family or a path to a family file")
+    chosen = {**_DEFAULTS, **(family.networks_arguments() if family else {})}
+    kw = {k: chosen[k] if isinstance(v, _Default) else v for k, v in given.items()}
     depth = _int_pair("depth", kw["depth"])
     widths = _int_pair("widths", kw["widths"])
     n_in = widths if kw["n_inputs"] is None else _int_pair("n_inputs", kw["n_inputs"])
     n_out = widths if kw["n_outputs"] is None else _int_pair("n_outputs", kw["n_outputs"])
     acts = _names("activations", kw["activations"], ACTIVATIONS)
-    losses = _names("losses", kw["losses"], LOSSES)
-    if depth[1] > 1 and all(DECLARED_ACTIVATIONS[a].output_only for a in acts):
+    outs = kw["output_activations"]
+    outs = None if outs is None else _names("output_activations", outs, ACTIVATIONS)
+    hidden = tuple(a for a in acts if not DECLARED_ACTIVATIONS[a].output_only)
+    if depth[1] > 1 and not hidden:
         raise InvalidArgument(f"activations={acts!r}: hidden layers need another activation")
+    losses = _names("losses", kw["losses"], LOSSES)
+    if not served_losses(losses, outs):
+        raise InvalidArgument(
+            f"losses={losses!r}: none fits output_activations={outs!r} (cross-entropy needs "
+            "softmax)"
+        )
+    frozen = _names("frozen", kw["frozen"], tuple(FROZEN_GROUPS), empty=True)
     lr = kw["learning_rate"]
     if not (isinstance(lr, int | float) and np.isfinite(lr) and lr > 0):
         raise InvalidArgument(f"learning_rate={lr!r}: expected a finite number > 0")
     target = bool(kw["target_kinks"])
-    if target and not set(acts) & set(KINKED):
+    if target and not set(hidden) & set(KINKED):
         raise InvalidArgument("target_kinks=True needs 'relu' or 'leaky_relu' in activations")
+    if target and depth[0] == 1 and not set(outs or acts) & set(KINKED):
+        raise InvalidArgument(
+            "target_kinks=True with depth 1 needs 'relu' or 'leaky_relu' in output_activations"
+        )
     if target and losses == ("softmax_cross_entropy",) and depth[0] == 1:
         raise InvalidArgument(
             "target_kinks=True with only softmax_cross_entropy needs depth >= 2 "
@@ -109,9 +131,10 @@ def _bounds(**kw: Any) -> Bounds:
         n_inputs=n_in,
         n_outputs=n_out,
         activations=acts,
+        output_activations=outs,
         losses=losses,
         bias_modes=_names("bias_modes", kw["bias_modes"], BIAS_MODES),
-        allow_frozen=bool(kw["allow_frozen"]),
+        frozen=tuple(FROZEN_GROUPS[k] for k in frozen) if kw["allow_frozen"] else (),
         dtypes=_names("dtypes", kw["dtypes"], DTYPES),
         weight_scale=_real_pair("weight_scale", kw["weight_scale"], positive=True),
         saturating=bool(kw["saturating"]),
@@ -128,12 +151,14 @@ _DEFAULTS: dict[str, Any] = {
     "widths": (1, 6),
     "n_inputs": None,
     "n_outputs": None,
-    # every declared activation a hidden layer may have, in declared order
-    "activations": tuple(name for name, a in DECLARED_ACTIVATIONS.items() if not a.output_only),
+    # every declared activation, in declared order (softmax for the output layer, any loss)
+    "activations": tuple(DECLARED_ACTIVATIONS),
+    "output_activations": None,
     "losses": LOSSES,
     "bias_modes": BIAS_MODES,
     "allow_frozen": True,
-    "dtypes": ("float64",),
+    "frozen": tuple(FROZEN_GROUPS),
+    "dtypes": DTYPES,
     "weight_scale": (0.1, 2.0),
     "saturating": False,
     "input_range": (-2.0, 2.0),
@@ -144,29 +169,49 @@ _DEFAULTS: dict[str, Any] = {
 }
 
 
+class _Default:
+    """An argument left out: the family's value if one is given, else the default (shown)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return repr(_DEFAULTS[self.name])
+
+
+_D: dict[str, Any] = {name: _Default(name) for name in _DEFAULTS}
+
+
 def networks(
     *,
-    depth: int | tuple[int, int] = _DEFAULTS["depth"],
-    widths: int | tuple[int, int] = _DEFAULTS["widths"],
-    n_inputs: int | tuple[int, int] | None = None,
-    n_outputs: int | tuple[int, int] | None = None,
-    activations: Sequence[str] = _DEFAULTS["activations"],
-    losses: Sequence[str] = _DEFAULTS["losses"],
-    bias_modes: Sequence[str] = BIAS_MODES,
-    allow_frozen: bool = True,
-    dtypes: Sequence[str] = _DEFAULTS["dtypes"],
-    weight_scale: tuple[float, float] = _DEFAULTS["weight_scale"],
-    saturating: bool = False,
-    input_range: tuple[float, float] = _DEFAULTS["input_range"],
-    batch_size: int | tuple[int, int] = _DEFAULTS["batch_size"],
-    learning_rate: float = 0.1,
-    avoid_kinks: bool = True,
-    target_kinks: bool = False,
+    family: Family | str | Path | None = None,
+    depth: int | tuple[int, int] = _D["depth"],
+    widths: int | tuple[int, int] = _D["widths"],
+    n_inputs: int | tuple[int, int] | None = _D["n_inputs"],
+    n_outputs: int | tuple[int, int] | None = _D["n_outputs"],
+    activations: Sequence[str] = _D["activations"],
+    output_activations: Sequence[str] | None = _D["output_activations"],
+    losses: Sequence[str] = _D["losses"],
+    bias_modes: Sequence[str] = _D["bias_modes"],
+    allow_frozen: bool = _D["allow_frozen"],
+    frozen: Sequence[str] = _D["frozen"],
+    dtypes: Sequence[str] = _D["dtypes"],
+    weight_scale: tuple[float, float] = _D["weight_scale"],
+    saturating: bool = _D["saturating"],
+    input_range: tuple[float, float] = _D["input_range"],
+    batch_size: int | tuple[int, int] = _D["batch_size"],
+    learning_rate: float = _D["learning_rate"],
+    avoid_kinks: bool = _D["avoid_kinks"],
+    target_kinks: bool = _D["target_kinks"],
 ) -> st.SearchStrategy[Case]:
     """A strategy for :class:`Case`: a valid network spec, its params, inputs and targets.
 
     Every bound is checked now, not at draw time (:class:`~hypothesis.errors.InvalidArgument`).
     An int bound means exactly that value, a pair ``(min, max)`` an inclusive range.
+
+    * ``family``: a :class:`~gradcheck.spec.family.Family` or the path of a family TOML file
+      (what a candidate supports); it sets the architectural bounds below, and any argument
+      given as well narrows or replaces the family's value.
 
     * ``depth``: number of weight layers, e.g. ``depth=2`` for one hidden layer.
     * ``widths``: neurons per layer, inputs and outputs included, e.g. ``widths=(1, 8)``.
@@ -174,11 +219,15 @@ def networks(
       ``n_inputs=2, n_outputs=1`` with ``depth=2`` for 2-k-1 networks.
     * ``activations``: per-layer choices, e.g. ``("sigmoid", "tanh")``; ``"softmax"`` is only
       ever drawn for the output layer.
+    * ``output_activations``: the output layer's choices, e.g. ``("identity",)`` (default: those
+      of ``activations``); a loss that needs one (cross-entropy: softmax) is drawn only if it is
+      among them.
     * ``losses``: e.g. ``("half_sse", "mse")``; ``"softmax_cross_entropy"`` forces a softmax
       output and draws one-hot targets.
     * ``bias_modes``: subset of ``("none", "shared", "per_neuron")``.
     * ``allow_frozen``: let weight matrices and biases be frozen (``trainable = false``), each
       with chance 1/4; a network may then have nothing trainable (its gradient is ``[{}]``).
+    * ``frozen``: which groups may be frozen, a subset of ``("weights", "biases")``.
     * ``dtypes``: e.g. ``("float64", "float32")``; float32 values are drawn exactly
       representable in float32.
     * ``weight_scale``: ``(min, max)`` of a per-network scale ``s``; weights and biases are drawn
@@ -193,7 +242,7 @@ def networks(
     * ``target_kinks``: make the first layer relu-like with neuron 0's pre-activation exactly 0
       for every sample (its weights and bias set to 0).
     """
-    b = _bounds(**{k: v for k, v in locals().items() if k in _DEFAULTS})
+    b = _bounds(family, {k: v for k, v in locals().items() if k in _DEFAULTS})
 
     @st.composite
     def cases(draw: st.DrawFn) -> Case:
@@ -202,11 +251,16 @@ def networks(
     return cases()
 
 
-def sample_networks(n: int, seed: int = 0, **kwargs: Any) -> list[Case]:
+def sample_networks(
+    n: int, seed: int = 0, *, family: Family | str | Path | None = None, **kwargs: Any
+) -> list[Case]:
     """``n`` cases drawn from a NumPy generator seeded by ``(seed, i)``: same seed, same list.
 
-    Takes the keyword arguments of :func:`networks` and mirrors its distribution of shapes
-    (uniform where Hypothesis is biased toward small and boundary values).
+    Takes the keyword arguments of :func:`networks` (``family`` included) and mirrors its
+    distribution of shapes (uniform where Hypothesis is biased toward small and boundary values),
+    except that the first cases follow a plan that reaches every path within the bounds
+    (:mod:`~gradcheck.generate.coverage`): softmax under every loss, soft and one-hot
+    cross-entropy targets, each hidden activation, dtype and bias mode.
     """
     unknown = sorted(set(kwargs) - set(_DEFAULTS))
     if unknown:
@@ -215,7 +269,7 @@ def sample_networks(n: int, seed: int = 0, **kwargs: Any) -> list[Case]:
         raise InvalidArgument(f"n={n!r}: expected a count >= 0")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise InvalidArgument(f"seed={seed!r}: expected an int >= 0")
-    b = _bounds(**{**_DEFAULTS, **kwargs})
+    b = _bounds(family, {**_D, **kwargs})
     return [_sample_one(b, seed, i) for i in range(n)]
 
 
@@ -224,7 +278,7 @@ def _sample_one(b: Bounds, seed: int, index: int) -> Case:
     for _ in range(1000):
         try:
             origin = f"gradcheck.generate.strategies.sample_networks(seed={seed}), case {index}"
-            return build_case(NumpySource(rng), b, origin)
+            return build_case(NumpySource(rng), planned_bounds(b, seed, index), origin)
         except Redraw:
             continue
     raise InvalidArgument(f"sample_networks(seed={seed}): case {index} hit a relu kink 1000 times")

@@ -261,10 +261,12 @@ def contract_text() -> str:
             for a in data["activations"]
         ),
         _paragraph(
-            f"At a kink ({kinked}, at z = 0 exactly) the derivative is the one the formula "
-            "takes. `verify` reports an entry whose finite-difference stencil crosses a kink as "
-            "`non-differentiable here`, not as a failure, when the candidate's value equals "
-            "JAX's or, on the kink, lies between the one-sided derivatives."
+            f"At a kink ({kinked}, z = 0) any value between the one-sided derivatives is right "
+            "(relu'(0) = 0, 1/2 or 1). A pre-activation within its rounding bound of 0 counts "
+            "as on the kink, and `verify` reports an entry there as `non-differentiable here`, "
+            "not as a failure, when the candidate's value lies between the loss's one-sided "
+            "derivatives (JAX's own value gets no pass outside them); a stencil that crosses a "
+            "kink from a point off it still needs the candidate's value to equal JAX's."
         ),
         _paragraph(
             "**What a candidate may read on `spec`** (a `gradcheck.Spec`; its other attributes, "
@@ -289,9 +291,10 @@ def contract_text() -> str:
         f"```python\n{ADAPTING_EXAMPLE.rstrip()}\n```",
         _paragraph(
             "It handles the activations the course's code was written for: check it on your own "
-            "specs with `--examples 0`, or on generated networks limited to them "
-            "(`gradcheck.networks(activations=...)`). Course code with W as (n_in, n_out) "
-            "returns `nabla_w.T`."
+            "specs with `--examples 0`, or on generated networks from a family that declares "
+            "them (`--family`); for a network it does not handle, a candidate may raise "
+            "`gradcheck.Unsupported`, reported unsupported and never failed. Course code with W "
+            "as (n_in, n_out) returns `nabla_w.T`."
         ),
         _paragraph(
             "A complete candidate for every network gradcheck generates, backprop by hand in a "

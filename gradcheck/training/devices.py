@@ -90,8 +90,8 @@ def placement(device: str, data_parallel: bool, batch: int) -> Placement:
     label = f"{devices[0].platform} x{n} (data-parallel)"
     key = (devices[0].platform, tuple(d.id for d in devices), "data")
     return Placement(
-        NamedSharding(mesh, PartitionSpec()),
-        NamedSharding(mesh, PartitionSpec("data")),
+        NamedSharding(mesh, PartitionSpec()),  # type: ignore[no-untyped-call]
+        NamedSharding(mesh, PartitionSpec("data")),  # type: ignore[no-untyped-call]
         label,
         n,
         key,
@@ -108,6 +108,6 @@ def enable_compilation_cache(path: str | Path) -> None:
         raise TrainError(
             f"cache directory {directory}: cannot create it ({exc.strerror})"
         ) from None
-    jax.config.update("jax_compilation_cache_dir", str(directory))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    jax.config.update("jax_compilation_cache_dir", str(directory))  # type: ignore[no-untyped-call]
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)  # type: ignore[no-untyped-call]
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)  # type: ignore[no-untyped-call]

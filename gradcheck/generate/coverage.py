@@ -1,0 +1,73 @@
+"""The first networks of a seeded sample cover every path: a plan that narrows each one's bounds.
+
+Random draws reach a rare path (softmax under a squared loss, a soft cross-entropy target) only
+now and then, so a default run of ten networks could miss it. :func:`planned_bounds` narrows the
+bounds of case ``index`` so that the first cases of ``sample_networks`` take, in turn: softmax
+under each squared loss, cross-entropy with soft and with one-hot targets, each hidden
+activation (with at least one hidden layer), each dtype and each bias mode, all within the
+bounds given (a choice they exclude is left out of the plan). Later cases are drawn from the
+bounds unchanged. The seed rotates the cycles, so another seed pairs them differently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from gradcheck.generate.draws import Bounds, served_losses
+from gradcheck.layers import ACTIVATIONS, LOSSES
+
+__all__ = ["plan_length", "planned_bounds"]
+
+_OUTPUT_ONLY = tuple(name for name, a in ACTIVATIONS.items() if a.output_only)  # softmax
+
+
+def _loss_plan(b: Bounds) -> list[dict[str, Any]]:
+    """Softmax under each loss that does not force it, then each kind of target of a loss that
+    forces it (cross-entropy: one-hot and soft)."""
+    outs = b.activations if b.output_activations is None else b.output_activations
+    steps: list[dict[str, Any]] = []
+    for loss in served_losses(b.losses, b.output_activations):
+        if LOSSES[loss].output_activation is None:
+            steps += [
+                {"losses": (loss,), "output_activations": (a,)} for a in _OUTPUT_ONLY if a in outs
+            ]
+        else:
+            steps += [{"losses": (loss,), "ce_targets": (kind,)} for kind in b.ce_targets]
+    return steps
+
+
+def _hidden(b: Bounds) -> tuple[str, ...]:
+    return tuple(a for a in b.activations if not ACTIVATIONS[a].output_only)
+
+
+def plan_length(b: Bounds) -> int:
+    """How many first cases the plan narrows."""
+    cycles = [len(_loss_plan(b)), len(b.dtypes), len(b.bias_modes)]
+    if b.depth[1] >= 2 and not b.target_kinks:
+        cycles.append(len(_hidden(b)))
+    return max(cycles)
+
+
+def planned_bounds(b: Bounds, seed: int, index: int) -> Bounds:
+    """The bounds case ``index`` of a sample seeded ``seed`` is drawn from."""
+    if index >= plan_length(b):
+        return b
+    losses = _loss_plan(b)
+    changes: dict[str, Any] = dict(losses[index]) if index < len(losses) else {}
+    if b.target_kinks and "ce_targets" in changes:  # the kinked first layer is not the output
+        if b.depth[1] < 2:
+            changes = {}
+        else:
+            changes["depth"] = (max(2, b.depth[0]), b.depth[1])
+    hidden = _hidden(b)
+    if b.depth[1] >= 2 and hidden and not b.target_kinks:  # a targeted kink picks its own
+        act = hidden[(index + seed) % len(hidden)]
+        changes["activations"] = (act,)
+        changes["depth"] = (max(2, b.depth[0]), b.depth[1])
+        served = served_losses(b.losses, (act,))
+        if "losses" not in changes and b.output_activations is None and served:
+            changes.update(output_activations=(act,), losses=served)  # the output layer too
+    changes["dtypes"] = (b.dtypes[(index + seed) % len(b.dtypes)],)
+    changes["bias_modes"] = (b.bias_modes[(index + seed) % len(b.bias_modes)],)
+    return replace(b, **changes)

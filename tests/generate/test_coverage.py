@@ -1,0 +1,72 @@
+"""The default set of generated networks reaches every path: ``gradcheck verify``'s default
+``--examples`` networks hold every activation, loss, dtype and bias mode, softmax under every loss,
+soft and one-hot cross-entropy targets, frozen weights and biases, and batches of two or more."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from gradcheck.cli import verify_command
+from gradcheck.generate.case import Case
+from gradcheck.generate.strategies import sample_networks
+from gradcheck.layers import ACTIVATIONS, KINDS, LOSSES
+
+
+def _default_examples() -> int:
+    (option,) = [p for p in verify_command.verify_command.params if p.name == "examples"]
+    return int(option.default)  # type: ignore[arg-type]
+
+
+def _paths(cases: list[Case]) -> set[tuple[str, Any]]:
+    """Every path a list of networks takes, as (what, which) pairs."""
+    hit: set[tuple[str, Any]] = set()
+    for case in cases:
+        spec = case.spec
+        hit |= {("activation", a) for a in spec.activations} | {("kind", k) for k in spec.kinds}
+        hit |= {("loss", spec.loss), ("dtype", spec.model.dtype)}
+        hit |= {("bias", mode) for mode in spec.bias_modes}
+        hit |= {("frozen", group) for layer in spec.frozen_params() for group in layer}
+        if spec.activations[-1] == "softmax":
+            hit.add(("softmax under", spec.loss))
+        if spec.loss == "softmax_cross_entropy":
+            t = case.targets
+            one_hot = bool(np.all((t == 0) | (t == 1)) and np.all(t.sum(axis=1) == 1))
+            hit.add(("cross-entropy targets", "one-hot" if one_hot else "soft"))
+    return hit
+
+
+EVERY_PATH = (
+    {("activation", a) for a in ACTIVATIONS}
+    | {("kind", k) for k in KINDS}
+    | {("loss", x) for x in LOSSES}
+    | {("dtype", d) for d in ("float64", "float32")}
+    | {("bias", m) for m in ("none", "shared", "per_neuron")}
+    | {("frozen", g) for g in ("W", "b")}
+    | {("softmax under", x) for x in LOSSES}
+    | {("cross-entropy targets", k) for k in ("one-hot", "soft")}
+)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_default_examples_reach_every_path(seed: int) -> None:
+    cases = sample_networks(_default_examples(), seed)
+    assert EVERY_PATH - _paths(cases) == set()
+    assert sum(c.inputs.shape[0] >= 2 for c in cases) > len(cases) / 2  # batches, mostly
+
+
+def test_the_plan_stays_inside_narrowed_bounds() -> None:
+    cases = sample_networks(
+        12, 0, activations=("tanh", "relu"), losses=("mse",), dtypes=("float32",)
+    )
+    assert {a for c in cases for a in c.spec.activations} == {"tanh", "relu"}
+    assert {(c.spec.loss, c.spec.model.dtype) for c in cases} == {("mse", "float32")}
+
+
+def test_a_softmax_output_gets_two_units_where_the_bounds_allow() -> None:
+    cases = sample_networks(30, 0, activations=("softmax", "tanh"), n_outputs=(1, 3))
+    assert all(c.spec.sizes[-1] >= 2 for c in cases if c.spec.activations[-1] == "softmax")
+    one = sample_networks(3, 0, activations=("softmax", "tanh"), n_outputs=1, depth=2)
+    assert all(c.spec.sizes[-1] == 1 for c in one)  # n_outputs=1 is kept when asked for
