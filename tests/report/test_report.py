@@ -613,6 +613,8 @@ def test_report_on_a_users_spec_and_buggy_candidate_puts_their_failures_first(
     assert any("b" in layer for layer in replayed.initial_params())  # the bug needs a bias
     html = (out / "index.html").read_text()
     assert "Shrunk by Hypothesis to" in html and ref in html
+    # the worst case's replay command checks the candidate, not gradcheck's own backprop
+    assert f"<code>gradcheck verify replay.toml --examples 0 --candidate {ref}</code>" in html
     # every failing generated network saved beside the page, its command in report.json and
     # on the page; the command checks that network again and fails the same way
     saved = sorted((out / "failures").iterdir())
