@@ -185,24 +185,15 @@ class Family:
             check(
                 mode in self.bias_modes, f"layer {i + 1} bias", repr(mode), _names(self.bias_modes)
             )
-        for i in range(n):
-            for group in ("W", "b"):
-                frozen = _has_group(spec, i, group) and not spec.is_trainable(i, group)
-                name = next(k for k, g in FROZEN_GROUPS.items() if g == group)
-                check(
-                    not frozen or group in self.frozen,
-                    f"layer {i + 1} {group}",
-                    "frozen",
-                    f"{name} always trainable",
-                )
+        names = {group: name for name, group in FROZEN_GROUPS.items()}
+        for i, frozen in enumerate(spec.frozen_params()):
+            for group in frozen:
+                always = f"{names.get(group, group)} always trainable"
+                check(group in self.frozen, f"layer {i + 1} {group}", "frozen", always)
         check(spec.model.dtype in self.dtypes, "dtype", spec.model.dtype, _names(self.dtypes))
         batch = len(spec.model.samples)
         check(_within(batch, self.batch), "batch size", batch, _show(self.batch))
         return found
-
-
-def _has_group(spec: Spec, layer: int, group: str) -> bool:
-    return group == "W" or spec.bias_modes[layer] != "none"
 
 
 def _within(n: int, bounds: tuple[int, int]) -> bool:
