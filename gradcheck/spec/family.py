@@ -25,7 +25,7 @@ Every field but ``name`` is optional; a field left out allows everything gradche
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -149,15 +149,6 @@ class Family:
             "dtypes": self.dtypes,
             "batch_size": self.batch,
         }
-
-    def narrowed(self, **bounds: Any) -> Family:
-        """This family with some bounds replaced (the CLI's ``--depth``, ``--losses``, ...),
-        checked again."""
-        family = replace(self, **bounds)
-        problems = _cross_check(family)
-        if problems:
-            raise SpecError(f"{self.path}: " + "; ".join(problems))
-        return family
 
     def outside(self, spec: Spec) -> list[str]:
         """How ``spec`` falls outside this family, one phrase each (empty: it is inside)."""

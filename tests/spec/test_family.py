@@ -140,15 +140,6 @@ def test_a_missing_or_malformed_family_file_is_one_line(tmp_path: Path) -> None:
         load_family(broken)
 
 
-def test_narrowing_a_family_checks_it_again() -> None:
-    family = parse_family(TWO_LAYER)
-    assert family.narrowed(depth=(2, 2)).depth == (2, 2)
-    with pytest.raises(SpecError, match="no loss fits"):
-        parse_family({"name": "ce"}).narrowed(
-            losses=("softmax_cross_entropy",), output_activations=("identity",)
-        )
-
-
 def test_schema_family_prints_the_family_files_json_schema(run_cli: RunCli) -> None:
     result = run_cli(["schema", "--family"])
     schema = json.loads(result.out)
