@@ -53,8 +53,10 @@ def grads(spec, params, inputs, targets):
     o, t = outs[-1], np.asarray(targets, spec.dtype)
     if spec.loss == "softmax_cross_entropy":  # dE/dnet through the softmax in one step
         delta = (o * t.sum(axis=1, keepdims=True) - t) / len(t)
-    else:  # dE/do of half_sse or mse, then back through the output activation
-        g = o - t if spec.loss == "half_sse" else 2 * (o - t) / o.size
+    elif spec.loss == "binary_cross_entropy":  # dE/dnet through the sigmoid in one step
+        delta = (o - t) / len(t)
+    else:  # dE/do of half_sse, sse or mse, then back through the output activation
+        g = {"half_sse": 1.0, "sse": 2.0, "mse": 2.0 / o.size}[spec.loss] * (o - t)
         delta = ACTIVATIONS[spec.activations[-1]][1](g, nets[-1], o, spec.slopes[-1])
     result = []
     for i in reversed(range(len(layers))):  # delta is dE/dnet of params[i]'s layer

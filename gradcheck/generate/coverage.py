@@ -3,8 +3,10 @@
 Random draws reach a rare path (softmax under a squared loss, a soft cross-entropy target) only
 now and then, so a default run of ten networks could miss it. :func:`planned_bounds` narrows the
 bounds of case ``index`` so that the first cases of ``sample_networks`` take, in turn: softmax
-under each squared loss, cross-entropy with soft and with one-hot targets, each hidden
-activation (with at least one hidden layer), each dtype and each bias mode, all within the
+under each squared loss, cross-entropy with soft and with one-hot targets, each other loss that
+forces an output activation (binary cross-entropy: sigmoid), each of these with a batch of two
+or more (where a reduction over samples shows), each hidden activation (with at least one
+hidden layer), each dtype and each bias mode, all within the
 bounds given (a choice they exclude is left out of the plan). Later cases are drawn from the
 bounds unchanged. The seed rotates the cycles, so another seed pairs them differently.
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from gradcheck.generate.draws import Bounds, served_losses
+from gradcheck.generate.draws import TARGET_KINDS, Bounds, served_losses
 from gradcheck.layers import ACTIVATIONS, LOSSES
 
 __all__ = ["plan_length", "planned_bounds"]
@@ -23,8 +25,9 @@ _OUTPUT_ONLY = tuple(name for name, a in ACTIVATIONS.items() if a.output_only)  
 
 
 def _loss_plan(b: Bounds) -> list[dict[str, Any]]:
-    """Softmax under each loss that does not force it, then each kind of target of a loss that
-    forces it (cross-entropy: one-hot and soft)."""
+    """Softmax under each loss that does not force an output activation, then each loss that
+    forces one, once per kind of target where its targets have kinds (cross-entropy: one-hot
+    and soft)."""
     outs = b.activations if b.output_activations is None else b.output_activations
     steps: list[dict[str, Any]] = []
     for loss in served_losses(b.losses, b.output_activations):
@@ -32,8 +35,10 @@ def _loss_plan(b: Bounds) -> list[dict[str, Any]]:
             steps += [
                 {"losses": (loss,), "output_activations": (a,)} for a in _OUTPUT_ONLY if a in outs
             ]
-        else:
+        elif loss in TARGET_KINDS:
             steps += [{"losses": (loss,), "ce_targets": (kind,)} for kind in b.ce_targets]
+        else:
+            steps.append({"losses": (loss,)})
     return steps
 
 
@@ -55,7 +60,10 @@ def planned_bounds(b: Bounds, seed: int, index: int) -> Bounds:
         return b
     losses = _loss_plan(b)
     changes: dict[str, Any] = dict(losses[index]) if index < len(losses) else {}
-    if b.target_kinks and "ce_targets" in changes:  # the kinked first layer is not the output
+    if changes and b.batch_size[1] >= 2:  # a reduction's 1/B is invisible in a batch of one
+        changes["batch_size"] = (max(2, b.batch_size[0]), b.batch_size[1])
+    forced = "losses" in changes and LOSSES[changes["losses"][0]].output_activation is not None
+    if b.target_kinks and forced:  # the kinked first layer is not the output
         if b.depth[1] < 2:
             changes = {}
         else:

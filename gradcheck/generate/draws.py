@@ -28,12 +28,18 @@ __all__ = [
     "KINK_MARGIN",
     "LEAKY_SLOPES",
     "SATURATING_SCALE",
+    "TARGET_KINDS",
+    "UNIT_TARGETS",
     "Bounds",
     "KindDraw",
     "build_case",
     "served_losses",
 ]
 
+# The losses whose targets come in kinds (``Bounds.ce_targets``: one-hot or soft), and those
+# whose targets are probabilities in [0, 1] of one kind.
+TARGET_KINDS = ("softmax_cross_entropy",)
+UNIT_TARGETS = ("binary_cross_entropy",)
 KINKED = tuple(name for name, a in ACTIVATIONS.items() if a.kinked)
 LEAKY_SLOPES = (0.1, 0.01, 0.2)
 SATURATING_SCALE = (6.0, 12.0)
@@ -200,7 +206,8 @@ def _draw_samples(
     rows and columns used, so shrinking the batch or a width keeps the values the shrinker
     left nonzero. Cross-entropy targets are one-hot at ``word % n_out`` (0 shrinks to class 0)
     or, half the time, soft: weights in [0, 1] that need not sum to 1 (a delta ``o - t`` that
-    assumes they do is wrong there).
+    assumes they do is wrong there). Binary cross-entropy targets are any values in [0, 1]
+    (decoded from the words like the soft ones); squared-loss targets lie in ``input_range``.
     """
     batch = src.integer(*b.batch_size)
     max_out, rows = b.n_outputs[1], b.batch_size[1]
@@ -208,11 +215,11 @@ def _draw_samples(
     # Inputs shrink toward 1 (where the range allows): a zero input hides every weight it feeds.
     lo, hi = b.input_range
     x = _decode(block[:, max_in - n_in : max_in], lo, hi, dtype, 1.0 if lo <= 1 <= hi else None)
-    soft = loss == "softmax_cross_entropy" and src.choice(b.ce_targets) == "soft"
-    if loss == "softmax_cross_entropy" and not soft:
+    soft = loss in TARGET_KINDS and src.choice(b.ce_targets) == "soft"
+    if loss in TARGET_KINDS and not soft:
         hot = block[:, -1] % n_out
         t = (np.arange(n_out) == hot[:, None]).astype(dtype)
-    elif soft:  # any weights in [0, 1], not summing to 1
+    elif soft or loss in UNIT_TARGETS:  # any weights in [0, 1], not summing to 1
         t = _decode(block[:, block.shape[1] - n_out :], 0.0, 1.0, dtype)
     else:
         t = _decode(block[:, block.shape[1] - n_out :], *b.input_range, dtype)
@@ -227,7 +234,8 @@ def _drawn_activations(b: Bounds) -> tuple[str, ...]:
 def served_losses(
     losses: tuple[str, ...], output_activations: tuple[str, ...] | None
 ) -> tuple[str, ...]:
-    """The losses some allowed output activation can serve (cross-entropy needs softmax); all
+    """The losses some allowed output activation can serve (cross-entropy needs softmax, binary
+    cross-entropy sigmoid); all
     of them where the output layer is not bounded (None: it gets what its loss needs)."""
     if output_activations is None:
         return losses

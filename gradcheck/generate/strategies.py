@@ -38,6 +38,7 @@ from gradcheck.generate.draws import LEAKY_SLOPES as LEAKY_SLOPES
 from gradcheck.generate.draws import SATURATING_SCALE as SATURATING_SCALE
 from gradcheck.generate.sources import HypothesisSource, NumpySource, Redraw
 from gradcheck.layers import ACTIVATIONS as DECLARED_ACTIVATIONS
+from gradcheck.layers import LOSSES as DECLARED_LOSSES
 from gradcheck.spec import ACTIVATIONS, LOSSES
 from gradcheck.spec.family import BIAS_MODES, DTYPES, FROZEN_GROUPS, Family, load_family
 
@@ -107,7 +108,7 @@ def _bounds(family: Family | str | Path | None, given: dict[str, Any]) -> Bounds
     if not served_losses(losses, outs):
         raise InvalidArgument(
             f"losses={losses!r}: none fits output_activations={outs!r} (cross-entropy needs "
-            "softmax)"
+            "softmax, binary_cross_entropy sigmoid)"
         )
     frozen = _names("frozen", kw["frozen"], tuple(FROZEN_GROUPS), empty=True)
     lr = kw["learning_rate"]
@@ -120,10 +121,10 @@ def _bounds(family: Family | str | Path | None, given: dict[str, Any]) -> Bounds
         raise InvalidArgument(
             "target_kinks=True with depth 1 needs 'relu' or 'leaky_relu' in output_activations"
         )
-    if target and losses == ("softmax_cross_entropy",) and depth[0] == 1:
+    if target and all(DECLARED_LOSSES[x].output_activation for x in losses) and depth[0] == 1:
         raise InvalidArgument(
-            "target_kinks=True with only softmax_cross_entropy needs depth >= 2 "
-            "(the kinked first layer cannot be the softmax output)"
+            f"target_kinks=True with only losses={losses!r} needs depth >= 2 "
+            "(the kinked first layer cannot be the output their activation is forced on)"
         )
     return Bounds(
         depth=depth,
@@ -220,10 +221,11 @@ def networks(
     * ``activations``: per-layer choices, e.g. ``("sigmoid", "tanh")``; ``"softmax"`` is only
       ever drawn for the output layer.
     * ``output_activations``: the output layer's choices, e.g. ``("identity",)`` (default: those
-      of ``activations``); a loss that needs one (cross-entropy: softmax) is drawn only if it is
-      among them.
+      of ``activations``); a loss that needs one (cross-entropy: softmax, binary cross-entropy:
+      sigmoid) is drawn only if it is among them.
     * ``losses``: e.g. ``("half_sse", "mse")``; ``"softmax_cross_entropy"`` forces a softmax
-      output and draws one-hot targets.
+      output and draws one-hot or soft targets, ``"binary_cross_entropy"`` a sigmoid output
+      with targets anywhere in [0, 1].
     * ``bias_modes``: subset of ``("none", "shared", "per_neuron")``.
     * ``allow_frozen``: let weight matrices and biases be frozen (``trainable = false``), each
       with chance 1/4; a network may then have nothing trainable (its gradient is ``[{}]``).

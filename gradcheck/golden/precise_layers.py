@@ -120,6 +120,13 @@ PRECISE_LOSSES.add(
     ),
 )
 PRECISE_LOSSES.add(
+    "sse",
+    PreciseLoss(
+        lambda o, t: _total(_each(o, t, lambda a, b: (a - b) ** 2)),
+        lambda o, t: _each(o, t, lambda a, b: 2 * (a - b)),
+    ),
+)
+PRECISE_LOSSES.add(
     "mse",
     PreciseLoss(
         lambda o, t: _total(_each(o, t, lambda a, b: (a - b) ** 2)) / (len(o) * len(o[0])),
@@ -180,5 +187,16 @@ PRECISE_KINDS.add(
         _dense_net,
         lambda g, d: [[d[k] * g["W"][k][j] for k in range(len(d))] for j in range(len(g["W"][0]))],
         _dense_grads,
+    ),
+)
+# o = sigmoid(net) in 60 digits: log(1 - o) stays accurate wherever the float64 net lies.
+PRECISE_LOSSES.add(
+    "binary_cross_entropy",
+    PreciseLoss(
+        lambda o, t: (
+            -_total(_each(o, t, lambda a, b: b * CTX.ln(a) + (1 - b) * CTX.ln(1 - a))) / len(o)
+        ),
+        lambda o, t: _each(o, t, lambda a, b: (a - b) / (a * (1 - a) * len(o))),
+        lambda o, t: _each(o, t, lambda a, b: (a - b) / len(o)),
     ),
 )

@@ -36,6 +36,11 @@ HAND_LOSSES.add(
     "half_sse",
     HandLoss(lambda o, t: np.asarray(0.5 * np.sum((t - o) ** 2)), lambda o, t: o - t),
 )
+# E = sum (o - t)^2 over samples and outputs (no 1/2), dE/do = 2 (o - t).
+HAND_LOSSES.add(
+    "sse",
+    HandLoss(lambda o, t: np.asarray(np.sum((o - t) ** 2)), lambda o, t: 2.0 * (o - t)),
+)
 # E = mean (o - t)^2 over samples and outputs.
 HAND_LOSSES.add(
     "mse",
@@ -52,5 +57,21 @@ HAND_LOSSES.add(
         fused="softmax",
         fused_value=lambda net, t: np.asarray(-np.sum(t * log_softmax(net)) / t.shape[0]),
         fused_delta=lambda o, t: (o * t.sum(axis=-1, keepdims=True) - t) / t.shape[0],
+    ),
+)
+# E = -(1/B) sum [t log o + (1 - t) log(1 - o)], dE/do = (o - t) / (B o (1 - o)). With
+# o = sigmoid(net), log o = -softplus(-net) and log(1 - o) = -softplus(net), so E is computed as
+# (1/B) sum [softplus(net) - t net], finite for any net; sigmoid' = o (1 - o) cancels by hand in
+# J_sigmoid^T dE/do: delta = (o - t) / B, finite everywhere.
+HAND_LOSSES.add(
+    "binary_cross_entropy",
+    HandLoss(
+        lambda o, t: np.asarray(-np.sum(t * np.log(o) + (1.0 - t) * np.log1p(-o)) / o.shape[0]),
+        lambda o, t: (o - t) / (o * (1.0 - o) * o.shape[0]),
+        fused="sigmoid",
+        fused_value=lambda net, t: np.asarray(
+            np.sum(np.logaddexp(0.0, net) - t * net) / t.shape[0]
+        ),
+        fused_delta=lambda o, t: (o - t) / t.shape[0],
     ),
 )

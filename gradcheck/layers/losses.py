@@ -2,7 +2,8 @@
 
 Each side implements them on its own under these names. The reduction is part of the contract a
 candidate must meet (``gradcheck contract`` prints it): ``half_sse`` sums over samples and
-outputs, ``mse`` averages over both, ``softmax_cross_entropy`` averages over samples.
+outputs, ``sse`` sums over both, ``mse`` averages over both, ``softmax_cross_entropy`` and
+``binary_cross_entropy`` average over samples and sum over outputs.
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ _DECLARED = (
         "dE/do = o - t",
     ),
     LossInfo(
+        "sse",
+        "E = sum over samples and outputs of (o - t)^2",
+        "sum over samples and outputs",
+        "dE/do = 2 (o - t)",
+    ),
+    LossInfo(
         "mse",
         "E = mean over samples and outputs of (o - t)^2",
         "mean over samples and outputs (divide by B * n_out)",
@@ -47,6 +54,14 @@ _DECLARED = (
         "mean over samples (divide by B), sum over outputs",
         "dE/dnet = (o * sum_k t_k - t) / B with o = softmax(net), through softmax in one step",
         output_activation="softmax",
+    ),
+    LossInfo(
+        "binary_cross_entropy",
+        "E = (1/B) sum over samples and outputs of [softplus(net) - t net] = "
+        "-(1/B) sum [t log o + (1 - t) log(1 - o)] with o = sigmoid(net), t in [0, 1]",
+        "mean over samples (divide by B), sum over outputs",
+        "dE/dnet = (o - t) / B with o = sigmoid(net), through the sigmoid in one step",
+        output_activation="sigmoid",
     ),
 )
 

@@ -95,6 +95,9 @@ ERROR_LOSSES.add(
     "half_sse", LossTerms(lambda net, o, t: np.abs(o) + np.abs(t), _squares_size(lambda t: 0.5))
 )
 ERROR_LOSSES.add(
+    "sse", LossTerms(lambda net, o, t: 2.0 * (np.abs(o) + np.abs(t)), _squares_size(lambda t: 1.0))
+)
+ERROR_LOSSES.add(
     "mse",
     LossTerms(
         lambda net, o, t: 2.0 * (np.abs(o) + np.abs(t)) / t.size,
@@ -107,6 +110,22 @@ ERROR_LOSSES.add(
         _cross_entropy_terms,
         lambda net, out, t: float(np.sum(np.abs(t)) * (np.max(np.abs(net)) + 1.0)) / t.shape[0],
         fused="softmax",
+    ),
+)
+
+
+def _binary_terms(net: np.ndarray, o: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """``dE/dnet = (sigmoid(net) - t) / B`` on the magnitudes of its terms."""
+    return np.asarray((np.abs(FD_ACTIVATIONS["sigmoid"](net, 0.0)) + t) / t.shape[0])
+
+
+# E sums softplus(net) - t net: terms of size about (1 + |net|) (1 + |t|) each.
+ERROR_LOSSES.add(
+    "binary_cross_entropy",
+    LossTerms(
+        _binary_terms,
+        lambda net, out, t: float(np.sum((np.abs(net) + 1.0) * (np.abs(t) + 1.0))) / t.shape[0],
+        fused="sigmoid",
     ),
 )
 

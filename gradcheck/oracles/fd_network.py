@@ -73,10 +73,18 @@ def _cross_entropy(net: np.ndarray, out: np.ndarray, t: np.ndarray) -> np.ndarra
     return np.asarray(-(t * log_p).sum(axis=(-2, -1)) / t.shape[0])
 
 
+def _binary_cross_entropy(net: np.ndarray, out: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """``(1/B) sum [log(1 + e^net) - t net]`` from ``net``: ``max(net, 0) + log1p(e^-|net|)``."""
+    softplus = np.maximum(net, 0.0) + np.log1p(np.exp(-np.abs(net)))
+    return np.asarray((softplus - t * net).sum(axis=(-2, -1)) / t.shape[0])
+
+
 # E per copy, ``out`` shaped (copies, batch, n).
 FD_LOSSES.add("half_sse", lambda net, out, t: np.asarray(0.5 * ((out - t) ** 2).sum(axis=(-2, -1))))
+FD_LOSSES.add("sse", lambda net, out, t: np.asarray(((out - t) ** 2).sum(axis=(-2, -1))))
 FD_LOSSES.add("mse", lambda net, out, t: np.asarray(((out - t) ** 2).mean(axis=(-2, -1))))
 FD_LOSSES.add("softmax_cross_entropy", _cross_entropy)
+FD_LOSSES.add("binary_cross_entropy", _binary_cross_entropy)
 
 
 @dataclass(frozen=True)

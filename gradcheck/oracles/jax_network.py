@@ -48,13 +48,20 @@ def _cross_entropy(net: Any, out: Any, t: Any, weight: Any, mask: Any, count: An
     return -jnp.sum(weight * t * log_p) / (count / jnp.sum(mask))  # count / n_out = batch
 
 
+def _binary_cross_entropy(net: Any, out: Any, t: Any, weight: Any, mask: Any, count: Any) -> Any:
+    terms = jnp.logaddexp(net, 0.0) - t * net  # -t log sigmoid(net) - (1 - t) log(1 - sigmoid)
+    return jnp.sum(weight * terms) / (count / jnp.sum(mask))  # count / n_out = batch
+
+
 JAX_LOSSES.add(
     "half_sse", lambda net, out, t, weight, mask, count: 0.5 * jnp.sum(weight * (out - t) ** 2)
 )
+JAX_LOSSES.add("sse", lambda net, out, t, weight, mask, count: jnp.sum(weight * (out - t) ** 2))
 JAX_LOSSES.add(
     "mse", lambda net, out, t, weight, mask, count: jnp.sum(weight * (out - t) ** 2) / count
 )
 JAX_LOSSES.add("softmax_cross_entropy", _cross_entropy)
+JAX_LOSSES.add("binary_cross_entropy", _binary_cross_entropy)
 
 
 def dense_net(layer: dict[str, Any], x: Any) -> Any:

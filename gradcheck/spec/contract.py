@@ -77,7 +77,7 @@ def grads(spec, params, inputs, targets):
                 g["W"] += dw
             if "b" in g:  # a shared bias gets the sum over its neurons
                 g["b"] += db.sum() if g["b"].ndim == 0 else db[:, 0]
-    scale = {"half_sse": 1.0, "mse": 2.0 / targets.size}[spec.loss]  # the reduction
+    scale = {"half_sse": 1.0, "sse": 2.0, "mse": 2.0 / targets.size}[spec.loss]  # the reduction
     return [{k: (scale * a).astype(spec.dtype) for k, a in g.items()} for g in out]
 '''
 """A course-style per-sample backprop wrapped as a candidate (``backprop`` is the course's)."""

@@ -1,5 +1,6 @@
 """The default set of generated networks reaches every path: ``gradcheck verify``'s default
-``--examples`` networks hold every activation, loss, dtype and bias mode, softmax under every loss,
+``--examples`` networks hold every activation, loss, dtype and bias mode, softmax under every loss
+that allows it,
 soft and one-hot cross-entropy targets, frozen weights and biases, and batches of two or more."""
 
 from __future__ import annotations
@@ -45,7 +46,13 @@ EVERY_PATH = (
     | {("dtype", d) for d in ("float64", "float32")}
     | {("bias", m) for m in ("none", "shared", "per_neuron")}
     | {("frozen", g) for g in ("W", "b")}
-    | {("softmax under", x) for x in LOSSES}
+    # softmax under every loss that leaves the output activation free (one that forces another,
+    # binary_cross_entropy's sigmoid, can never have it)
+    | {
+        ("softmax under", x)
+        for x, loss in LOSSES.items()
+        if loss.output_activation in (None, "softmax")
+    }
     | {("cross-entropy targets", k) for k in ("one-hot", "soft")}
 )
 

@@ -18,6 +18,7 @@ from hypothesis import given, note, settings
 from gradcheck.checking.verification import verify
 from gradcheck.generate.strategies import Case, networks
 from gradcheck.hand import forward, hand_grads, sgd_step, train_numpy
+from gradcheck.layers import LOSSES
 from gradcheck.oracles import jax_grads
 from gradcheck.spec import GradientFn, Params, Spec, parse_spec
 
@@ -112,7 +113,8 @@ def test_gradient_is_zero_at_a_perfect_fit(case: Case) -> None:
 @given(networks(dtypes=F64))
 def test_duplicating_the_batch_doubles_a_sum_loss_and_keeps_a_mean_loss(case: Case) -> None:
     spec, params, inputs, targets = case
-    factor = 2.0 if spec.loss == "half_sse" else 1.0  # mse and cross-entropy average
+    # half_sse and sse sum over samples; mse and the cross-entropies average
+    factor = 2.0 if LOSSES[spec.loss].reduction.startswith("sum over samples") else 1.0
     twice = (np.concatenate([inputs, inputs]), np.concatenate([targets, targets]))
     for grad in (hand_grads, jax_grads):
         once = grad(spec, params, inputs, targets)

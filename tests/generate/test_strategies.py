@@ -317,6 +317,12 @@ def test_describe_names_shape_activations_loss_dtype_and_batch() -> None:
 
 
 def test_softmax_is_drawn_for_the_output_layer_only() -> None:
-    cases = sample_networks(60, seed=4, activations=("softmax", "leaky_relu"), depth=(2, 3))
+    # binary_cross_entropy would force a sigmoid output: left out, as it is not asked for here
+    losses = tuple(
+        x for x, loss in DECLARED_LOSSES.items() if loss.output_activation in (None, "softmax")
+    )
+    cases = sample_networks(
+        60, seed=4, activations=("softmax", "leaky_relu"), depth=(2, 3), losses=losses
+    )
     assert all("softmax" not in c.spec.activations[:-1] for c in cases)
     assert {c.spec.activations[-1] for c in cases} == {"softmax", "leaky_relu"}

@@ -148,16 +148,25 @@ def test_a_typo_carried_on_through_the_network_is_a_knock_on() -> None:
 
 
 # -- hypotheses that explain a group ---------------------------------------------------------
-def test_a_factor_of_two_on_the_loss_explains_every_derivative_at_once() -> None:
+def test_a_factor_of_one_half_on_the_loss_explains_every_derivative_at_once() -> None:
+    # (twice half_sse is the declared loss sse: test_another_declared_loss_is_tried_by_name)
     spec = parse_spec(_seed("sigmoid-2-2-2"), "s.toml")
-    doubled = [
-        {"quantity": d["quantity"], "printed": f"{2 * float(d['printed']):.9f}"}
+    halved = [
+        {"quantity": d["quantity"], "printed": f"{float(d['printed']) / 2:.9f}"}
         for d in _values(spec, ["loss", "dloss_dout:o1", "grad:w5"], 12)
     ]
-    records = _check("sigmoid-2-2-2", doubled)
-    assert {r.finding for r in records} == {"factor"} and {r.group for r in records} == {"loss x 2"}
+    records = _check("sigmoid-2-2-2", halved)
+    assert {r.finding for r in records} == {"factor"}
+    assert {r.group for r in records} == {"loss x 1/2"}
     assert "it explains 3 prints" in records[0].cause
-    assert records[1].cause.startswith("follows from loss x 2, as at line 1: 1.482730139")
+    assert records[1].cause.startswith("follows from loss x 1/2, as at line 1: 0.370682534")
+
+
+def test_twice_half_sse_is_the_loss_sse() -> None:
+    sse = parse_spec(_seed("sigmoid-2-2-2", loss="sse"), "sse.toml")
+    records = _check("sigmoid-2-2-2", _values(sse, ["loss", "dloss_dout:o1", "grad:w5"], 12))
+    assert {r.finding for r in records} == {"loss"}
+    assert "the loss sse" in records[0].cause and "instead of half_sse" in records[0].cause
 
 
 def test_updates_at_another_learning_rate_are_that_learning_rate() -> None:
@@ -177,7 +186,9 @@ def test_another_declared_loss_is_tried_by_name() -> None:
     mse = parse_spec(_seed("linear-2-2-1", loss="mse"), "mse.toml")
     records = _check("linear-2-2-1", _values(mse, ["loss", "dloss_dout:out", "grad:w5"], 6))
     assert {r.finding for r in records} == {"loss"}
-    assert "the loss mse" in records[0].cause and "instead of half_sse" in records[0].cause
+    # one output, one sample: mse and sse are the same number, and either explains the prints
+    assert {r.group for r in records} <= {"loss mse", "loss sse"}
+    assert "instead of half_sse" in records[0].cause
 
 
 def test_a_transposed_weight_matrix_explains_the_forward_pass() -> None:

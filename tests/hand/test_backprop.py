@@ -106,6 +106,18 @@ LOSS_CLOSED_FORMS: dict[str, tuple[float, np.ndarray]] = {
         0.5 * sum((t - o) ** 2 for t, o in zip(TARGET.flat, OUT.flat, strict=True)),
         OUT - TARGET,
     ),
+    "sse": (
+        sum((o - t) ** 2 for t, o in zip(TARGET.flat, OUT.flat, strict=True)),
+        2.0 * (OUT - TARGET),
+    ),
+    "binary_cross_entropy": (
+        -sum(
+            t * math.log(o) + (1 - t) * math.log(1 - o)
+            for t, o in zip(TARGET.flat, OUT.flat, strict=True)
+        )
+        / B,
+        (OUT - TARGET) / (OUT * (1 - OUT)) / B,
+    ),
     "mse": (
         sum((o - t) ** 2 for t, o in zip(TARGET.flat, OUT.flat, strict=True)) / (B * N),
         2.0 * (OUT - TARGET) / (B * N),
@@ -146,6 +158,7 @@ def _mixed(loss: str, out_act: str, out_bias: dict[str, Any], dtype: str = "floa
     """3-4-3-2 network touching every activation, both bias kinds and a frozen group."""
     targets = {
         "softmax_cross_entropy": [[1.0, 0.0], [0.0, 1.0], [0.3, 0.7], [0.5, 0.5]],
+        "binary_cross_entropy": [[1.0, 0.0], [0.25, 0.9], [0.3, 0.7], [0.5, 0.05]],
     }.get(loss, [[0.1, 0.9], [0.4, -0.2], [0.0, 0.5], [1.0, 0.3]])
     return make_spec(
         [
@@ -202,6 +215,8 @@ def _numeric_grads(spec: Spec, params: Params) -> Params:
         ("half_sse", "identity", {"mode": "none"}),
         ("half_sse", "softmax", {"mode": "per_neuron"}),
         ("softmax_cross_entropy", "softmax", {"mode": "shared", "value": 0.3}),
+        ("sse", "tanh", {"mode": "per_neuron", "value": [0.1, 0.2]}),
+        ("binary_cross_entropy", "sigmoid", {"mode": "shared", "value": 0.3}),
     ],
 )
 def test_hand_grads_match_central_differences(

@@ -200,7 +200,8 @@ BAD_INPUTS = [
         "unknown-loss",
         'loss = "half_sse"',
         'loss = "cross_entropy"',
-        "loss: must be one of 'half_sse', 'mse' or 'softmax_cross_entropy' (got 'cross_entropy')",
+        "loss: must be one of 'half_sse', 'sse', 'mse', 'softmax_cross_entropy' or "
+        "'binary_cross_entropy' (got 'cross_entropy')",
     ),
     (
         "cross-entropy-without-softmax",
