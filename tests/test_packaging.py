@@ -76,7 +76,10 @@ def _package_files() -> set[str]:
         for p in (REPO / "gradcheck").rglob("*")
         if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
     }
-    files |= {f"gradcheck/networks/{p.name}" for p in (REPO / "networks").glob("*.toml")}
+    networks = REPO / "networks"  # the public tutorials' networks too, in networks/documents/
+    files |= {
+        f"gradcheck/networks/{p.relative_to(networks).as_posix()}" for p in networks.rglob("*.toml")
+    }
     return files
 
 

@@ -130,11 +130,15 @@ def shown_arithmetic(ctx: Context, e: Entry) -> Finding | None:
         return Finding("formula", cause, alternative=float(exact))
     culprits = _culprits(expr, operands, printed)
     if culprits:
-        fixed = ", ".join(
-            f"{o.literal.text} -> {show_digits(o.corrected or 0, decimals(o.literal.text) - 3)}"
-            for o in culprits
+        fixed = ", ".join(  # an operand written twice is named once
+            dict.fromkeys(
+                f"{o.literal.text} -> {show_digits(o.corrected or 0, decimals(o.literal.text) - 3)}"
+                for o in culprits
+            )
         )
-        roots = "; ".join(root(ctx, o.record) for o in culprits if o.record is not None)
+        roots = "; ".join(
+            dict.fromkeys(root(ctx, o.record) for o in culprits if o.record is not None)
+        )
         corrected = _with(
             expr, {o.literal.position: o.corrected for o in culprits if o.corrected is not None}
         )

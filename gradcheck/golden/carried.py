@@ -83,12 +83,17 @@ def _rounded(r: GoldenRecord) -> bool:
 
 
 def knock_on(ctx: Context, e: Entry) -> Finding | None:
-    """Carrying an earlier error on (with the other earlier prints, or alone) gives the print,
-    and the rounded prints without it do not: name the errors that matter."""
+    """Carrying an earlier error on (with the other earlier prints, or the errors alone, or one
+    error alone, earliest first) gives the print, and the rounded prints without it do not: name
+    the errors that matter. One error alone covers a document that computed on from its own
+    unrounded values after a slip, while a later print of the same chain is off again."""
     values, errors, source = _carried(ctx, e)
     if not errors or significant_digits(e.printed) < ALONE_DIGITS:
         return None
-    for overrides in (values, {k: values[k] for k in errors}):
+    each = (
+        [{k: values[k]} for k in sorted(errors, key=lambda k: source[k])] if len(errors) > 1 else []
+    )
+    for overrides in (values, {k: values[k] for k in errors}, *each):
         v = _value(ctx, e, overrides)
         if v is None or not reproduces_quantity(e.q, e.printed, v):
             continue

@@ -16,6 +16,7 @@ from typing import Any, Literal, TypedDict
 
 import numpy as np
 
+from gradcheck.report.grouping import CauseGroup
 from gradcheck.spec import GradcheckError, Spec
 
 __all__ = [
@@ -92,13 +93,15 @@ class Summary(TypedDict):
 
 
 class GoldenNetwork(TypedDict):
-    """A seed network's golden table: its diagram and golden.py's records (``to_dict()``:
-    network, quantity, where, documented, computed, verdict, cause)."""
+    """A seed network's golden table: its diagram, golden.py's records (``to_dict()``:
+    network, quantity, where, documented, computed, verdict, cause) and its discrepancies
+    grouped by root cause (:func:`~gradcheck.report.grouping.cause_groups` of the records)."""
 
     network: str
     source: str
     sketch: NetworkSketch
     records: list[Record]
+    causes: list[CauseGroup]
 
 
 class Subject(TypedDict):

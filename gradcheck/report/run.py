@@ -37,11 +37,13 @@ from gradcheck.layers import GRADIENT_DESCENT, OUTPUT_FIRST
 from gradcheck.report.data import (
     SCHEMA,
     GoldenNetwork,
+    Record,
     ReportData,
     network_sketch,
     report_subject,
     summary_counts,
 )
+from gradcheck.report.grouping import cause_groups
 from gradcheck.spec import Array, GradientFn, Params, Spec, builtin_networks_dir, load_specs
 from gradcheck.spec.family import Family
 from gradcheck.training.runner import TrainResult, train
@@ -68,19 +70,12 @@ def collect(
     user's networks, loaded by the caller; none: the built-in networks) and ``examples``
     generated networks checked with ``candidate`` (loaded from ``candidate_ref``; default
     gradcheck's hand-derived backprop), drawn from ``family`` if given (a given network outside
-    it is unsupported, not checked), the seed documents judged and trained."""
+    it is unsupported, not checked), the seed documents judged and trained, and the public
+    tutorials of ``networks/documents/`` judged."""
 
     builtin = load_specs([builtin_networks_dir()])
     documented = [s for s in builtin if s.documented]
-    golden = [
-        GoldenNetwork(
-            network=s.name,
-            source=s.model.source,
-            sketch=network_sketch(s),
-            records=[r.to_dict() for r in check_spec(s)],
-        )
-        for s in documented
-    ]
+    golden = [_golden_network(s) for s in (*documented, *_public_documents())]
     check = functools.partial(_verify, candidate)
     gradients = [within(family, check, s).to_dict() for s in (specs or builtin)]
     properties = _generated_record(candidate, examples, seed, family)
@@ -98,6 +93,25 @@ def collect(
         properties=properties,
         training=training,
         environment=environment,
+    )
+
+
+def _public_documents() -> list[Spec]:
+    """The public tutorials' networks beside the built-in ones (``networks/documents/``): judged
+    with the seeds' golden cases; they show no long training run to compare."""
+    folder = builtin_networks_dir() / "documents"
+    return load_specs([folder]) if folder.is_dir() else []
+
+
+def _golden_network(spec: Spec) -> GoldenNetwork:
+    """A document's golden records, built once, and their grouping by root cause."""
+    records: list[Record] = [r.to_dict() for r in check_spec(spec)]
+    return GoldenNetwork(
+        network=spec.name,
+        source=spec.model.source,
+        sketch=network_sketch(spec),
+        records=records,
+        causes=cause_groups(records),
     )
 
 

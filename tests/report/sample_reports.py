@@ -10,6 +10,7 @@ from typing import Any
 from helpers import seed_spec
 
 from gradcheck.report import data as report_data
+from gradcheck.report.grouping import cause_groups
 from gradcheck.spec import Spec
 
 # A TOML line far wider than any window: a replay's weights, printed in full.
@@ -43,6 +44,7 @@ def golden_network(
         source=spec.model.source,
         sketch=report_data.network_sketch(spec),
         records=records,
+        causes=cause_groups(records),
     )
 
 

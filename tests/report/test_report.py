@@ -23,7 +23,14 @@ from sample_reports import sample_report
 from gradcheck.report import data as report_data
 from gradcheck.report import render as report
 from gradcheck.report import svg
-from gradcheck.spec import Spec, load_spec, parse_spec, spec_to_toml
+from gradcheck.spec import (
+    Spec,
+    builtin_networks_dir,
+    load_spec,
+    load_specs,
+    parse_spec,
+    spec_to_toml,
+)
 
 HOSTILE = "<script>alert('x')</script>"
 
@@ -497,6 +504,7 @@ def test_report_command_writes_a_page_chromium_shows_with_nothing_loaded_from_ou
     assert data["schema"] == report_data.SCHEMA and data["summary"]["ok"] is True
     assert data["subject"]["user_work"] is False and data["subject"]["collapsed"] == []
     documented = [s for s in builtin_specs() if s.documented]  # the built-in networks' values
+    documented += load_specs([builtin_networks_dir() / "documents"])  # and the public tutorials'
     assert [g["network"] for g in data["golden"]] == [s.name for s in documented]
     assert [len(g["records"]) for g in data["golden"]] == [len(s.documented) for s in documented]
     assert [v["name"] for v in data["gradients"]] == [s.name for s in builtin_specs()]
