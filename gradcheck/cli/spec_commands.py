@@ -6,11 +6,16 @@ on its printed digits (issue 2), as a table per network or as JSON records.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import click
 
 from gradcheck.cli import app, exit_statuses
 from gradcheck.spec import GradcheckError, spec_json_schema
+
+if TYPE_CHECKING:
+    from gradcheck.golden.judging import GoldenRecord
 
 
 @app.command(epilog=exit_statuses("printed"))
@@ -26,18 +31,49 @@ def schema(family: bool) -> int:
 @app.command(epilog=exit_statuses("every value has a verdict"))
 @click.argument("specs", nargs=-1, type=click.Path(path_type=str))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of records instead.")
-def golden(specs: tuple[str, ...], as_json: bool) -> int:
+@click.option(
+    "--scan",
+    "document",
+    type=click.Path(path_type=str),
+    help="Propose [[documented]] entries from this document (.md, .ipynb, .tex, .txt).",
+)
+@click.option(
+    "--spec",
+    "spec_path",
+    type=click.Path(path_type=str),
+    help="With --scan: the network the document is about (omitted: read it from the document).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=str),
+    help="With --scan: where to write the proposals (default: <spec stem>.scanned.toml).",
+)
+def golden(
+    specs: tuple[str, ...],
+    as_json: bool,
+    document: str | None,
+    spec_path: str | None,
+    out: str | None,
+) -> int:
     """Recompute every number a network's document prints and judge it.
 
     SPECS are TOML files or folders (default: the built-in networks with documented values).
     Each value gets match, match-truncated or discrepancy (with its cause): discrepancies are
     findings about the document, not failures of the command.
-    """
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
 
-    from gradcheck.golden.judging import GoldenRecord, check_spec, verdict_counts
+    With --scan DOC, read the document instead, propose an entry for every number it matches
+    to a quantity of --spec, write them with the spec to --out for review, and judge them.
+    """
+    from gradcheck.golden.judging import check_spec
+
+    if document is not None:
+        from gradcheck.cli.golden_scan import scan_command
+
+        if specs:
+            raise GradcheckError(f"{specs[0]}: with --scan, name the spec with --spec")
+        return scan_command(document, spec_path, out, as_json)
+    if spec_path is not None or out is not None:
+        raise GradcheckError("--spec and --out go with --scan DOC")
     from gradcheck.spec import builtin_networks_dir, load_specs
 
     loaded = load_specs(list(specs) or [builtin_networks_dir()])
@@ -49,6 +85,17 @@ def golden(specs: tuple[str, ...], as_json: bool) -> int:
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in records], indent=2))
         return 0
+    print_golden_table(records)
+    return 0
+
+
+def print_golden_table(records: Sequence[GoldenRecord]) -> None:
+    """The judged values as one table per network, then the verdict counts."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from gradcheck.golden.judging import verdict_counts
 
     def row(r: GoldenRecord) -> tuple[str, ...]:
         colour = {"match": "green", "match-truncated": "yellow", "discrepancy": "red"}[r.verdict]
@@ -68,4 +115,3 @@ def golden(specs: tuple[str, ...], as_json: bool) -> int:
         console.print(table)
     for network, by_verdict in counts.items():
         console.print(f"{escape(network)}: " + ", ".join(f"{n} {v}" for v, n in by_verdict.items()))
-    return 0
