@@ -40,6 +40,7 @@ from gradcheck.spec import (
 from gradcheck.spec.family import Family, load_family
 
 if TYPE_CHECKING:
+    from gradcheck.checking.layer_verdict import LayerVerdict
     from gradcheck.checking.verdict import NetworkVerdict
     from gradcheck.checking.verification import verify
     from gradcheck.generate.case import Case
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from gradcheck.golden.judging import GoldenRecord, check_spec
     from gradcheck.hand import hand_grads
     from gradcheck.oracles import finite_difference_grads, jax_grads
+    from gradcheck.search.layers import verify_layer
     from gradcheck.training.runner import TrainResult, train
 
 __all__ = [
@@ -55,6 +57,7 @@ __all__ = [
     "GoldenRecord",
     "GradcheckError",
     "GradientFn",
+    "LayerVerdict",
     "NetworkVerdict",
     "Params",
     "Spec",
@@ -76,12 +79,15 @@ __all__ = [
     "spec_to_toml",
     "train",
     "verify",
+    "verify_layer",
 ]
 __version__ = "0.1.0"
 
 _LAZY = {
     "NetworkVerdict": "gradcheck.checking.verdict",
     "verify": "gradcheck.checking.verification",
+    "verify_layer": "gradcheck.search.layers",
+    "LayerVerdict": "gradcheck.checking.layer_verdict",
     "Case": "gradcheck.generate.case",
     "networks": "gradcheck.generate.strategies",
     "sample_networks": "gradcheck.generate.strategies",

@@ -9,6 +9,7 @@ failing layer and entry) when it disagrees::
         gradcheck.verify(my_grads, "nets/mine.toml")    # a spec file, folder or Spec
         gradcheck.verify_generated(my_grads, depth=2)   # networks from
         gradcheck.generate.strategies
+        gradcheck.verify_layer("conv2d", conv_forward, conv_backward)  # a course-style layer
 
 Each checked network is recorded as a property of the test (``gradcheck[<network>]``: its
 summary line), so ``pytest --junitxml`` carries per-network results; a call whose networks all
@@ -36,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:  # imported when used: loading the plugin must not slow every pytest run
+    from gradcheck.checking.layer_verdict import LayerVerdict
     from gradcheck.checking.replays import Replay
     from gradcheck.checking.verdict import NetworkVerdict
     from gradcheck.spec import Array, GradientFn, Params, Spec
@@ -152,6 +154,26 @@ class GradcheckFixture:
             if not v.ok
         }
         return self._judge(verdicts, replays, unnamed)
+
+    def verify_layer(
+        self,
+        kind: str,
+        forward: Callable[..., Any],
+        backward: Callable[..., Any],
+        **options: Any,
+    ) -> LayerVerdict:
+        """Check a course-style layer with :func:`gradcheck.verify_layer` (``options``: its
+        keywords, e.g. ``examples=50, stride=2``) and fail the test with the minimal failing
+        case, its diagnosis and the call that replays it."""
+        from gradcheck.search.layers import verify_layer
+
+        options = {"seed": self.seed, "rtol": self.rtol, "atol": self.atol, **options}
+        verdict = verify_layer(kind, forward, backward, **options)
+        self.record(f"gradcheck[{kind}]", verdict.summary())
+        if not verdict.ok:
+            lines = [verdict.summary(), *(f"    {line}" for line in verdict.failure_lines())]
+            pytest.fail("\n".join(lines), pytrace=False)
+        return verdict
 
     def _judge(
         self,

@@ -26,6 +26,7 @@ RANKS = {
     "golden": 4,
     "training": 4,
     "report": 5,
+    "search": 5,  # drawn cases (generate) checked (checking), shrunk on failure
     "cli": 6,
     "pytest_plugin": 6,
     "__main__": 7,

@@ -281,4 +281,5 @@ from gradcheck.cli import (  # noqa: E402, F401
     spec_commands,
     train_command,
     verify_command,
+    verify_layer_command,
 )
