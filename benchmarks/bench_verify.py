@@ -58,15 +58,26 @@ def jnp_loss(spec: Spec, inputs: Any, targets: Any) -> Callable[[Any], Any]:
     def loss(params: Any) -> Any:
         out = inputs
         net = out
+        decay = 0.0
         for i, (act, slope) in enumerate(zip(spec.activations, spec.slopes, strict=True)):
             layer = {**frozen[i], **params[i]}
+            decay += sum(jnp.sum(layer[g] ** 2) for g in spec.decayed[i] & set(layer))
             net = out @ layer["W"].T + layer.get("b", 0.0)
             out = _ACT[act](net, slope)
-        if spec.loss == "half_sse":
-            return 0.5 * jnp.sum((targets - out) ** 2)
+        return data_loss(net, out) + spec.weight_decay / 2 * decay
+
+    def data_loss(net: Any, out: Any) -> Any:
+        batch = targets.shape[0]
+        if spec.loss in ("half_sse", "sse"):
+            return (0.5 if spec.loss == "half_sse" else 1.0) * jnp.sum((targets - out) ** 2)
         if spec.loss == "mse":
             return jnp.mean((out - targets) ** 2)
-        return -jnp.sum(targets * jax.nn.log_softmax(net, axis=-1)) / targets.shape[0]
+        if spec.loss == "binary_cross_entropy":
+            return jnp.sum(jnp.logaddexp(net, 0.0) - targets * net) / batch
+        if spec.loss == "svm":
+            margins = out - jnp.sum(out * targets, axis=-1, keepdims=True) + 1.0
+            return jnp.sum((1.0 - targets) * jnp.maximum(margins, 0.0)) / batch
+        return -jnp.sum(targets * jax.nn.log_softmax(net, axis=-1)) / batch
 
     return loss
 

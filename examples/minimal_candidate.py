@@ -1,7 +1,8 @@
 """A minimal candidate: backprop by hand in NumPy for every network gradcheck can describe.
 
 It meets the contract ``gradcheck contract`` prints: dense layers of any depth, every activation
-(softmax under any loss), a shared, per-neuron or no bias, frozen groups. Check it with::
+(softmax under any loss), every loss, a shared, per-neuron or no bias, frozen groups, weight
+decay. Check it with::
 
     gradcheck verify --examples 20 --candidate examples/minimal_candidate.py:grads
 """
@@ -55,14 +56,17 @@ def grads(spec, params, inputs, targets):
         delta = (o * t.sum(axis=1, keepdims=True) - t) / len(t)
     elif spec.loss == "binary_cross_entropy":  # dE/dnet through the sigmoid in one step
         delta = (o - t) / len(t)
+    elif spec.loss == "svm":  # identity output: dE/ds, with s_j - s_y + 1 > 0 counted per j != y
+        active = (1 - t) * (o - (o * t).sum(axis=1, keepdims=True) + 1 > 0)
+        delta = (active - t * active.sum(axis=1, keepdims=True)) / len(t)
     else:  # dE/do of half_sse, sse or mse, then back through the output activation
         g = {"half_sse": 1.0, "sse": 2.0, "mse": 2.0 / o.size}[spec.loss] * (o - t)
         delta = ACTIVATIONS[spec.activations[-1]][1](g, nets[-1], o, spec.slopes[-1])
     result = []
     for i in reversed(range(len(layers))):  # delta is dE/dnet of params[i]'s layer
         grad = {}
-        if "W" in params[i]:
-            grad["W"] = delta.T @ outs[i]
+        if "W" in params[i]:  # + lambda W for weight decay (spec.decayed[i] is {"W"})
+            grad["W"] = delta.T @ outs[i] + spec.weight_decay * layers[i]["W"]
         if "b" in params[i]:  # a shared bias (0-d) sums over its neurons too
             grad["b"] = delta.sum(axis=0) if params[i]["b"].ndim else delta.sum()
         result.insert(0, {k: np.asarray(a, spec.dtype) for k, a in grad.items()})

@@ -20,6 +20,8 @@ def grads(spec, params, inputs, targets):
         raise Unsupported(f"only sigmoid -> identity with half_sse (got {spec.activations})")
     if spec.bias_modes != ("per_neuron", "per_neuron"):
         raise Unsupported(f"only per-neuron biases (got {spec.bias_modes})")
+    if spec.weight_decay:
+        raise Unsupported(f"no weight decay (got weight_decay = {spec.weight_decay})")
     (l1, l2), x, t = params, inputs, targets
     if set(l1) != {"W", "b"} or set(l2) != {"W", "b"}:
         raise Unsupported("every weight and bias trainable")

@@ -57,8 +57,8 @@ def delta_rule(
     for i in reversed(range(len(layers))):
         act, slope = spec.activations[i], spec.slopes[i]
         delta = upstream * derivative(act, fwd.nets[i], fwd.outs[i + 1], slope)
-        if "W" in params[i]:
-            grads[i]["W"] = weight_grad(delta, fwd.outs[i])
+        if "W" in params[i]:  # + lambda W where the spec has a weight decay
+            grads[i]["W"] = weight_grad(delta, fwd.outs[i]) + spec.weight_decay * layers[i]["W"]
         if "b" in params[i]:
             per_neuron = delta.sum(axis=0)
             grads[i]["b"] = per_neuron if params[i]["b"].ndim else np.asarray(per_neuron.sum())

@@ -6,7 +6,8 @@ bounds of case ``index`` so that the first cases of ``sample_networks`` take, in
 under each squared loss, cross-entropy with soft and with one-hot targets, each other loss that
 forces an output activation (binary cross-entropy: sigmoid), each of these with a batch of two
 or more (where a reduction over samples shows), each hidden activation (with at least one
-hidden layer), each dtype and each bias mode, all within the
+hidden layer), each dtype and each bias mode, no weight decay and the largest one allowed, all
+within the
 bounds given (a choice they exclude is left out of the plan). Later cases are drawn from the
 bounds unchanged. The seed rotates the cycles, so another seed pairs them differently.
 """
@@ -46,9 +47,15 @@ def _hidden(b: Bounds) -> tuple[str, ...]:
     return tuple(a for a in b.activations if not ACTIVATIONS[a].output_only)
 
 
+def _decays(b: Bounds) -> list[tuple[float, float]]:
+    """The weight decay's two ends (one where the range is a single value)."""
+    lo, hi = b.weight_decay
+    return [(lo, lo), (hi, hi)] if lo < hi else [(lo, hi)]
+
+
 def plan_length(b: Bounds) -> int:
     """How many first cases the plan narrows."""
-    cycles = [len(_loss_plan(b)), len(b.dtypes), len(b.bias_modes)]
+    cycles = [len(_loss_plan(b)), len(b.dtypes), len(b.bias_modes), len(_decays(b))]
     if b.depth[1] >= 2 and not b.target_kinks:
         cycles.append(len(_hidden(b)))
     return max(cycles)
@@ -78,4 +85,6 @@ def planned_bounds(b: Bounds, seed: int, index: int) -> Bounds:
             changes.update(output_activations=(act,), losses=served)  # the output layer too
     changes["dtypes"] = (b.dtypes[(index + seed) % len(b.dtypes)],)
     changes["bias_modes"] = (b.bias_modes[(index + seed) % len(b.bias_modes)],)
+    decays = _decays(b)
+    changes["weight_decay"] = decays[(index + seed) % len(decays)]
     return replace(b, **changes)

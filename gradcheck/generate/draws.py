@@ -1,7 +1,8 @@
 """How choices become a network: shape first, then values, built through ``parse_spec``.
 
 Contract: :func:`build_case` asks a :class:`~gradcheck.generate.sources.Source` for every choice in
-a fixed order (layers, input width, a targeted kink, loss, dtype, weight scale, batch) within
+a fixed order (layers, input width, a targeted kink, loss, dtype, weight scale, batch, weight
+decay) within
 :class:`Bounds` and returns a valid :class:`~gradcheck.generate.case.Case`; values come from 16-bit
 words laid out so that deleting a layer or narrowing one leaves every other draw valid.
 """
@@ -27,6 +28,7 @@ __all__ = [
     "KINKED",
     "KINK_MARGIN",
     "LEAKY_SLOPES",
+    "ONE_HOT",
     "SATURATING_SCALE",
     "TARGET_KINDS",
     "UNIT_TARGETS",
@@ -40,6 +42,8 @@ __all__ = [
 # whose targets are probabilities in [0, 1] of one kind.
 TARGET_KINDS = ("softmax_cross_entropy",)
 UNIT_TARGETS = ("binary_cross_entropy",)
+# The losses whose targets must be one-hot (svm: the true class), drawn like one-hot ones above.
+ONE_HOT = tuple(name for name, loss in LOSSES.items() if loss.one_hot)
 KINKED = tuple(name for name, a in ACTIVATIONS.items() if a.kinked)
 LEAKY_SLOPES = (0.1, 0.01, 0.2)
 SATURATING_SCALE = (6.0, 12.0)
@@ -74,6 +78,7 @@ class Bounds:
     avoid_kinks: bool
     target_kinks: bool
     ce_targets: tuple[str, ...] = ("one-hot", "soft")  # cross-entropy's kinds of target
+    weight_decay: tuple[float, float] = (0.0, 0.1)  # lambda's (min, max)
 
 
 def _decode(
@@ -190,11 +195,22 @@ def build_case(src: Source, b: Bounds, origin: str) -> Case:
             for i, r in enumerate(layers)
         ],
         "samples": samples,
+        "weight_decay": _draw_decay(src, b),
     }
     case = Case.from_spec(parse_spec(data, "<generated>"))
     if b.avoid_kinks and _near_kink(case, 0 if kink is not None else None):
         src.reject()
     return case
+
+
+def _draw_decay(src: Source, b: Bounds) -> float:
+    """``lambda``: the range's minimum (0 by default: no decay) half the time, else a value in
+    the range, exactly representable in float32 (so the same number in either dtype). Drawn
+    last, so a sample's other choices do not move with it."""
+    lo, hi = b.weight_decay
+    if lo == hi or src.integer(0, 1) == 0:
+        return lo
+    return float(_decode(src.words(1), lo, hi, "float32", lo)[0])
 
 
 def _draw_samples(
@@ -206,8 +222,9 @@ def _draw_samples(
     rows and columns used, so shrinking the batch or a width keeps the values the shrinker
     left nonzero. Cross-entropy targets are one-hot at ``word % n_out`` (0 shrinks to class 0)
     or, half the time, soft: weights in [0, 1] that need not sum to 1 (a delta ``o - t`` that
-    assumes they do is wrong there). Binary cross-entropy targets are any values in [0, 1]
-    (decoded from the words like the soft ones); squared-loss targets lie in ``input_range``.
+    assumes they do is wrong there); svm's are always one-hot. Binary cross-entropy targets are
+    any values in [0, 1] (decoded from the words like the soft ones); squared-loss targets lie in
+    ``input_range``.
     """
     batch = src.integer(*b.batch_size)
     max_out, rows = b.n_outputs[1], b.batch_size[1]
@@ -216,7 +233,7 @@ def _draw_samples(
     lo, hi = b.input_range
     x = _decode(block[:, max_in - n_in : max_in], lo, hi, dtype, 1.0 if lo <= 1 <= hi else None)
     soft = loss in TARGET_KINDS and src.choice(b.ce_targets) == "soft"
-    if loss in TARGET_KINDS and not soft:
+    if (loss in TARGET_KINDS and not soft) or loss in ONE_HOT:
         hot = block[:, -1] % n_out
         t = (np.arange(n_out) == hot[:, None]).astype(dtype)
     elif soft or loss in UNIT_TARGETS:  # any weights in [0, 1], not summing to 1
@@ -268,7 +285,8 @@ def _as_output(r: _RawLayer, b: Bounds, loss: str, acts: tuple[str, ...]) -> _Ra
         r = replace(r, activation=needs, slope=None)
     elif b.output_activations is not None:
         r = _mapped(r, b.output_activations, acts)
-    low = max(b.n_outputs[0], 2 if ACTIVATIONS[r.activation].output_only else 1)
+    two = ACTIVATIONS[r.activation].output_only or LOSSES[loss].one_hot  # svm: a class to beat
+    low = max(b.n_outputs[0], 2 if two else 1)
     return replace(r, size=min(max(r.size, low), b.n_outputs[1]))
 
 
@@ -302,13 +320,19 @@ def _layer_table(r: _RawLayer, n_in: int, scale: float, dtype: str, kinked: bool
 
 
 def _near_kink(case: Case, kink_layer: int | None) -> bool:
-    """A relu pre-activation within the margin of 0 that some parameter can move.
+    """A relu pre-activation within the margin of 0 that some parameter can move, or a kinked
+    loss's margin (svm: ``s_j - s_y + 1``, ``j != y``) within it.
 
     It cannot move when the layer's inputs for that sample are all 0 and it has no trainable
     bias (a dead unit below stays dead under a small step), so those are kept.
     """
     spec = case.spec
     fwd = forward(spec, case.params, case.inputs)
+    if LOSSES[spec.loss].kinked:
+        s, t = fwd.outs[-1], case.targets
+        margins = s - np.sum(s * t, axis=1, keepdims=True) + 1.0
+        if np.any((np.abs(margins) < KINK_MARGIN) & (t == 0)):
+            return True
     for i, act in enumerate(spec.activations):
         if act not in KINKED:
             continue

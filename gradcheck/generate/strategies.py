@@ -108,7 +108,7 @@ def _bounds(family: Family | str | Path | None, given: dict[str, Any]) -> Bounds
     if not served_losses(losses, outs):
         raise InvalidArgument(
             f"losses={losses!r}: none fits output_activations={outs!r} (cross-entropy needs "
-            "softmax, binary_cross_entropy sigmoid)"
+            "softmax, binary_cross_entropy sigmoid, svm identity)"
         )
     frozen = _names("frozen", kw["frozen"], tuple(FROZEN_GROUPS), empty=True)
     lr = kw["learning_rate"]
@@ -144,7 +144,19 @@ def _bounds(family: Family | str | Path | None, given: dict[str, Any]) -> Bounds
         learning_rate=float(lr),
         avoid_kinks=bool(kw["avoid_kinks"]),
         target_kinks=target,
+        weight_decay=_decay_range(kw["weight_decay"]),
     )
+
+
+def _decay_range(value: Any) -> tuple[float, float]:
+    """``weight_decay``: lambda or its ``(min, max)``, each finite and >= 0."""
+    both = (
+        (value, value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+    )
+    pair = _real_pair("weight_decay", both, positive=False)
+    if pair[0] < 0:
+        raise InvalidArgument(f"weight_decay={value!r}: expected lambda >= 0")
+    return pair
 
 
 _DEFAULTS: dict[str, Any] = {
@@ -167,6 +179,7 @@ _DEFAULTS: dict[str, Any] = {
     "learning_rate": 0.1,
     "avoid_kinks": True,
     "target_kinks": False,
+    "weight_decay": (0.0, 0.1),
 }
 
 
@@ -204,6 +217,7 @@ def networks(
     learning_rate: float = _D["learning_rate"],
     avoid_kinks: bool = _D["avoid_kinks"],
     target_kinks: bool = _D["target_kinks"],
+    weight_decay: float | tuple[float, float] = _D["weight_decay"],
 ) -> st.SearchStrategy[Case]:
     """A strategy for :class:`Case`: a valid network spec, its params, inputs and targets.
 
@@ -225,7 +239,8 @@ def networks(
       sigmoid) is drawn only if it is among them.
     * ``losses``: e.g. ``("half_sse", "mse")``; ``"softmax_cross_entropy"`` forces a softmax
       output and draws one-hot or soft targets, ``"binary_cross_entropy"`` a sigmoid output
-      with targets anywhere in [0, 1].
+      with targets anywhere in [0, 1], ``"svm"`` an identity output (raw scores) with one-hot
+      targets.
     * ``bias_modes``: subset of ``("none", "shared", "per_neuron")``.
     * ``allow_frozen``: let weight matrices and biases be frozen (``trainable = false``), each
       with chance 1/4; a network may then have nothing trainable (its gradient is ``[{}]``).
@@ -243,6 +258,8 @@ def networks(
       ``KINK_MARGIN`` (1e-3) of 0 (where a finite difference straddles the kink).
     * ``target_kinks``: make the first layer relu-like with neuron 0's pre-activation exactly 0
       for every sample (its weights and bias set to 0).
+    * ``weight_decay``: lambda of the L2 term, a value or ``(min, max)``, e.g. ``0.0`` for none;
+      a pair draws the minimum half the time, else a value in the range (default ``(0, 0.1)``).
     """
     b = _bounds(family, {k: v for k, v in locals().items() if k in _DEFAULTS})
 

@@ -157,7 +157,19 @@ class Pass:
         return [[number(float(v)) for v in t[s]] for s in self.rows]
 
     def loss(self) -> Num:
-        return PRECISE_LOSSES[self.spec.loss].value(self.outs[-1], self.targets())
+        """E of the rows, plus the weight decay ``lambda/2 sum W^2`` where the spec has one."""
+        value = PRECISE_LOSSES[self.spec.loss].value(self.outs[-1], self.targets())
+        return value + self._decay() if self.spec.weight_decay else value
+
+    def _decay(self) -> Num:
+        """``lambda/2 sum W^2`` over every layer's decayed groups, frozen ones too."""
+        squares = [
+            v * v
+            for groups, decayed in zip(self.groups, self.spec.decayed, strict=True)
+            for name in sorted(decayed & set(groups))
+            for v in _flat(groups[name])
+        ]
+        return number(self.spec.weight_decay) / 2 * CTX.fsum(squares)
 
     def backward(self) -> list[Groups]:
         """Every derivative down to the parameter gradients (computed once)."""
@@ -187,6 +199,11 @@ class Pass:
             grads[layer - 1] = kind.param_grads(
                 self.groups[layer - 1], deltas, self.outs[layer - 1]
             )
+            lam = number(spec.weight_decay)
+            for group in sorted(spec.decayed[layer - 1]) if spec.weight_decay else ():
+                # + lambda W: d/dW of lambda/2 W^2
+                done = grads[layer - 1]
+                done[group] = _plus(done[group], self.groups[layer - 1][group], lam)
             if layer > 1:
                 upstream = []
                 for r, s in enumerate(self.rows):
@@ -217,6 +234,17 @@ class Pass:
         else:
             row = [gj * dj**power for gj, dj in zip(g, d, strict=True)]
         return [self._put(("delta", layer, j, s), v, True) for j, v in enumerate(row)]
+
+
+def _flat(v: Any) -> list[Num]:
+    return [x for item in v for x in _flat(item)] if isinstance(v, list) else [v]
+
+
+def _plus(grad: Any, value: Any, lam: Num) -> Any:
+    """``grad + lam value``, elementwise over nested rows."""
+    if isinstance(grad, list):
+        return [_plus(g, v, lam) for g, v in zip(grad, value, strict=True)]
+    return grad + lam * value
 
 
 def _copy(v: Any) -> Any:

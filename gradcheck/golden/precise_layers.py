@@ -200,3 +200,32 @@ PRECISE_LOSSES.add(
         lambda o, t: _each(o, t, lambda a, b: (a - b) / len(o)),
     ),
 )
+
+
+def _svm_active(o: Row, t: Row) -> Row:
+    """Per class ``j``: 1 where ``j != y`` and ``m_j = s_j - s_y + 1 > 0`` (0 at the kink),
+    with ``s_y = sum_k t_k s_k``."""
+    s_y = _dot(o, t)
+    return [CTX.mpf(1 if b == 0 and a - s_y + 1 > 0 else 0) for a, b in zip(o, t, strict=True)]
+
+
+def _svm_value(o: Rows, t: Rows) -> Num:
+    """``(1/B) sum over rows of sum_{j != y} max(0, s_j - s_y + 1)``."""
+    hinges = [
+        [max(a - _dot(ro, rt) + 1, CTX.mpf(0)) * (1 - b) for a, b in zip(ro, rt, strict=True)]
+        for ro, rt in zip(o, t, strict=True)
+    ]
+    return _total(hinges) / len(o)
+
+
+def _svm_gradient(o: Rows, t: Rows) -> Rows:
+    """``dE/ds_j = [m_j > 0] / B`` for ``j != y``, ``-(their count) / B`` for ``y``."""
+    rows = []
+    for ro, rt in zip(o, t, strict=True):
+        active = _svm_active(ro, rt)
+        count = CTX.fsum(active)
+        rows.append([(a - b * count) / len(o) for a, b in zip(active, rt, strict=True)])
+    return rows
+
+
+PRECISE_LOSSES.add("svm", PreciseLoss(_svm_value, _svm_gradient))

@@ -11,8 +11,10 @@ when the batch has several rows; ``loss``, ``grad:`` and ``updated:`` without it
 batch's; ``param:`` and ``dnet_dout:`` are the same for every sample and refuse ``#S``.
 
 ==========================  ==============================================================
-``loss``                    E of the batch (``loss#1``: of sample 1 alone)
-``loss:o1``                 the loss of output o1 alone (``half_sse``: 1/2 (t - out)^2)
+``loss``                    E of the batch (``loss#1``: of sample 1 alone), with the
+                            spec's weight decay lambda/2 sum W^2 where it has one
+``loss:o1``                 the loss of output o1 alone (``half_sse``: 1/2 (t - out)^2),
+                            never a weight decay
 ``error:o1``                out - target of an output unit (prediction minus target)
 ``net:h1`` / ``out:h1``     net input / output of a unit (``out:i1`` is an input)
 ``dloss_dout:h1``           dE/dout

@@ -55,6 +55,8 @@ def _top_down_grads(
             if delta.shape[1] != fwd.outs[i].shape[1]:
                 raise NotApplicable
             w_grad = np.broadcast_to((delta * fwd.outs[i]).sum(axis=0), w_grad.shape).copy()
+        if spec.weight_decay and "W" in spec.decayed[i]:  # + lambda W, as backprop adds it
+            w_grad = w_grad + spec.weight_decay * layers[i]["W"]
         if "W" in params[i]:
             grads[i]["W"] = w_grad
         if "b" in params[i]:

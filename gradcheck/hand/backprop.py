@@ -8,7 +8,9 @@ delta rule:
   or the loss's closed form when it is fused with the output activation (softmax with
   cross-entropy: ``(out_L * sum_k t_k - t) / B``, finite where ``out`` underflows);
 * hidden layer: ``delta_l = J_act_l^T (dE/dout_l)`` with ``dE/dout_l = delta_{l+1} @ W_{l+1}``;
-* parameter gradients from each layer's kind (dense: ``delta_l.T @ out_{l-1}`` and the sums).
+* parameter gradients from each layer's kind (dense: ``delta_l.T @ out_{l-1}`` and the sums),
+  plus ``lambda W`` for each trainable weight group where the spec has ``weight_decay = lambda``
+  (``E`` then includes ``lambda/2 sum W^2`` over every weight group, frozen ones too).
 
 Everything is computed in the spec's dtype. The activations, losses and layer kinds are in
 :mod:`gradcheck.hand.activations`, :mod:`~gradcheck.hand.losses` and :mod:`~gradcheck.hand.dense`,
@@ -26,7 +28,16 @@ from gradcheck.hand.dense import HAND_KINDS
 from gradcheck.hand.losses import HAND_LOSSES
 from gradcheck.spec import Array, Params, Spec
 
-__all__ = ["Backward", "Forward", "backward", "forward", "full_params", "hand_grads", "loss_value"]
+__all__ = [
+    "Backward",
+    "Forward",
+    "backward",
+    "decay_value",
+    "forward",
+    "full_params",
+    "hand_grads",
+    "loss_value",
+]
 
 
 @dataclass(frozen=True)
@@ -69,15 +80,30 @@ def forward(spec: Spec, params: Params, inputs: Array) -> Forward:
     return Forward(nets, outs)
 
 
+def decay_value(spec: Spec, params: Params) -> Array:
+    """``lambda/2 sum W^2`` over every layer's decayed groups, trainable and frozen (0-d)."""
+    lam = np.asarray(spec.weight_decay, dtype=spec.dtype)
+    total = np.zeros((), dtype=spec.dtype)
+    for layer, decayed in zip(full_params(spec, params), spec.decayed, strict=True):
+        for group in sorted(decayed & set(layer)):
+            total = total + np.sum(layer[group] * layer[group])
+    return np.asarray(lam / 2 * total, dtype=spec.dtype)
+
+
 def loss_value(spec: Spec, params: Params, inputs: Array, targets: Array) -> float:
     """The spec's loss E for the whole batch (from ``net`` where the loss is fused with the
-    output activation: cross-entropy from log_softmax)."""
+    output activation: cross-entropy from log_softmax), plus :func:`decay_value` where the spec
+    has a weight decay."""
     fwd = forward(spec, params, inputs)
     t = np.asarray(targets, dtype=spec.dtype)
     loss = HAND_LOSSES[spec.loss]
     if loss.fused_value is not None and loss.fused == spec.activations[-1]:
-        return float(loss.fused_value(fwd.nets[-1], t))
-    return float(loss.value(fwd.outs[-1], t))
+        value = loss.fused_value(fwd.nets[-1], t)
+    else:
+        value = loss.value(fwd.outs[-1], t)
+    if spec.weight_decay:
+        value = value + decay_value(spec, params)
+    return float(value)
 
 
 def backward(spec: Spec, params: Params, fwd: Forward, targets: Array) -> Backward:
@@ -103,6 +129,11 @@ def backward(spec: Spec, params: Params, fwd: Forward, targets: Array) -> Backwa
             deltas[i] = activation.backward(upstream, net, out, slope)
         kind = HAND_KINDS[spec.kinds[i]]
         grads[i] = kind.param_grads(deltas[i], fwd.outs[i], layers[i], frozenset(params[i]))
+        for group in spec.decayed[i] & set(grads[i]) if spec.weight_decay else ():
+            # d/dW of lambda/2 W^2, in the spec's dtype
+            grads[i][group] = (
+                grads[i][group] + spec.dtype.type(spec.weight_decay) * layers[i][group]
+            )
         if i > 0:
             upstream = kind.input_grad(deltas[i], layers[i])
     return Backward(dloss_dout, dout_dnet, deltas, grads)

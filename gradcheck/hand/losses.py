@@ -75,3 +75,29 @@ HAND_LOSSES.add(
         fused_delta=lambda o, t: (o - t) / t.shape[0],
     ),
 )
+
+
+def _svm_margins(o: Array, t: Array) -> Array:
+    """``m_j = s_j - s_y + 1`` per sample and class (``s = o``, ``y`` where ``t`` is 1)."""
+    s_y = np.sum(o * t, axis=-1, keepdims=True)
+    margins: Array = o - s_y + 1.0
+    return margins
+
+
+def _svm_value(o: Array, t: Array) -> Array:
+    """``E = (1/B) sum_samples sum_{j != y} max(0, m_j)`` (the true class's ``m_y = 1`` is left
+    out by ``1 - t``)."""
+    return np.asarray(np.sum((1.0 - t) * np.maximum(_svm_margins(o, t), 0.0)) / o.shape[0])
+
+
+def _svm_gradient(o: Array, t: Array) -> Array:
+    """``dE/ds_j = [m_j > 0] / B`` for ``j != y`` (0 at ``m_j = 0``: the left derivative),
+    ``dE/ds_y = -(number of j != y with m_j > 0) / B``."""
+    active = (1.0 - t) * (_svm_margins(o, t) > 0.0)
+    count = active.sum(axis=-1, keepdims=True)
+    gradient: Array = (active - t * count) / o.shape[0]
+    return gradient
+
+
+# Multiclass hinge on raw scores (identity output, one-hot targets).
+HAND_LOSSES.add("svm", HandLoss(_svm_value, _svm_gradient))

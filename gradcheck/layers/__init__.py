@@ -18,7 +18,7 @@ import numpy as np
 
 from gradcheck.layers import dense
 from gradcheck.layers.activations import ACTIVATIONS, ActivationInfo, activation_info
-from gradcheck.layers.losses import LOSSES, LossInfo, loss_info
+from gradcheck.layers.losses import LOSSES, WEIGHT_DECAY, LossInfo, loss_info
 from gradcheck.layers.registry import Registry, UnknownName
 from gradcheck.layers.update_rules import GRADIENT_DESCENT, OUTPUT_FIRST, UPDATE_RULES
 
@@ -29,6 +29,7 @@ __all__ = [
     "LOSSES",
     "OUTPUT_FIRST",
     "UPDATE_RULES",
+    "WEIGHT_DECAY",
     "ActivationInfo",
     "LayerKind",
     "LossInfo",
@@ -55,6 +56,9 @@ class LayerKind:
     unit_names: Callable[[Any], list[str]]
     named: Callable[[Any, str], Iterator[tuple[str, str]]]
     numbers: Callable[[Any, str], Iterator[tuple[str, float]]]
+    # the parameter groups that count as weights for ``weight_decay`` (never biases): the one
+    # place every side reads them from
+    decayed: frozenset[str]
 
 
 KINDS: dict[str, LayerKind] = {
@@ -70,6 +74,7 @@ KINDS: dict[str, LayerKind] = {
         dense.unit_names,
         dense.named,
         dense.numbers,
+        dense.DECAYED,
     ),
 }
 

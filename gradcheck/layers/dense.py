@@ -35,6 +35,7 @@ FORWARD = (  # for people, in a candidate's layout (a row per sample)
     "net_l = out_{l-1} @ W_l.T + b_l and out_l = act_l(net_l), with act_l = "
     "`spec.activations[l-1]`; a 0-d `b` adds one number to every neuron, no `b` adds nothing"
 )
+DECAYED = frozenset({"W"})  # weight_decay's lambda/2 W^2 applies to W, never to the bias
 Group = tuple[np.ndarray, bool]  # (initial values, trainable)
 Location = tuple[int, str, tuple[int, ...]]
 

@@ -2,8 +2,12 @@
 
 Each side implements them on its own under these names. The reduction is part of the contract a
 candidate must meet (``gradcheck contract`` prints it): ``half_sse`` sums over samples and
-outputs, ``sse`` sums over both, ``mse`` averages over both, ``softmax_cross_entropy`` and
-``binary_cross_entropy`` average over samples and sum over outputs.
+outputs, ``sse`` sums over both, ``mse`` averages over both, ``softmax_cross_entropy``,
+``binary_cross_entropy`` and ``svm`` average over samples and sum over outputs.
+
+The optional L2 term ``weight_decay = lambda`` (a spec's top-level field) adds
+:data:`WEIGHT_DECAY` to any of them; which parameter groups count as weights is each layer kind's
+``decayed`` set (:data:`gradcheck.layers.KINDS`).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from dataclasses import dataclass
 
 from gradcheck.layers.registry import UnknownName
 
-__all__ = ["LOSSES", "LossInfo", "loss_info"]
+__all__ = ["LOSSES", "WEIGHT_DECAY", "LossInfo", "loss_info"]
 
 
 @dataclass(frozen=True)
@@ -20,13 +24,18 @@ class LossInfo:
     """``formula``: ``E`` for people (``o`` the output layer's out, ``t`` the target, ``B`` the
     batch); ``reduction``: how ``E`` combines samples and outputs; ``gradient``: ``dE/do`` (or
     ``dE/dnet`` of the output layer where the loss requires an output activation);
-    ``output_activation``: the output activation the loss requires (``None``: any)."""
+    ``output_activation``: the output activation the loss requires (``None``: any);
+    ``one_hot``: its targets must be one-hot rows (one 1, the rest 0: the true class);
+    ``kinked``: ``E`` has kinks (a hinge ``max(0, m)`` at ``m = 0``), where any value between the
+    one-sided derivatives is right."""
 
     name: str
     formula: str
     reduction: str
     gradient: str
     output_activation: str | None = None
+    one_hot: bool = False
+    kinked: bool = False
 
 
 _DECLARED = (
@@ -63,7 +72,25 @@ _DECLARED = (
         "dE/dnet = (o - t) / B with o = sigmoid(net), through the sigmoid in one step",
         output_activation="sigmoid",
     ),
+    LossInfo(
+        "svm",
+        "E = (1/B) sum over samples of sum_{j != y} max(0, s_j - s_y + 1), multiclass hinge on "
+        "the scores s = o (identity output, raw scores), y the class whose target is 1",
+        "mean over samples (divide by B), sum over the classes j != y",
+        "dE/ds_j = [s_j - s_y + 1 > 0] / B for j != y, dE/ds_y = -(number of such j) / B; "
+        "at a margin s_j - s_y + 1 of exactly 0 either one-sided value (0 or 1) is right",
+        output_activation="identity",
+        one_hot=True,
+        kinked=True,
+    ),
 )
+
+WEIGHT_DECAY = (
+    "weight_decay = lambda (>= 0, default 0): E_total = E + lambda/2 sum of W^2 over every "
+    "weight group (a kind's decayed groups: dense W; frozen ones count in E, biases never), "
+    "dE_total/dW = dE/dW + lambda W for each trainable weight group"
+)
+"""The optional L2 term, for people (the candidate contract prints it)."""
 
 LOSSES: dict[str, LossInfo] = {loss.name: loss for loss in _DECLARED}
 """Every declared loss by name, in the order the spec schema lists them."""

@@ -15,7 +15,11 @@
   steepest slope near its pre-activation: one that cancels to nearly 0 still rounds with its
   terms; a saturated unit passes nothing on.
 * :func:`kink_bands`: a kinked layer's pre-activation within ``c l eps T_l`` of 0 is on the kink
-  for every implementation: rounded in another order, it may land on either side.
+  for every implementation: rounded in another order, it may land on either side. A kinked
+  loss's margin (``svm``: ``s_j - s_y + 1``) is on its kink within the bounds of the scores it
+  subtracts plus ``eps`` of its own size (:func:`near_kinks`' last slot).
+* Weight decay ``lambda/2 sum W^2`` adds its own size to ``E``'s and ``lambda |W|`` to each
+  decayed entry's term magnitude.
 
 Each activation and loss is registered here on its own (a fourth side beside hand, FD and JAX),
 over the finite-difference oracle's float64 forward pass (:mod:`gradcheck.oracles.fd_network`).
@@ -29,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gradcheck.layers import ACTIVATIONS, Registry
-from gradcheck.oracles.fd_network import FD_ACTIVATIONS, FD_KINDS, Base
+from gradcheck.oracles.fd_network import FD_ACTIVATIONS, FD_KINDS, Base, loss_margins
 from gradcheck.spec import Params, Spec
 
 __all__ = [
@@ -69,11 +73,14 @@ ERROR_ACTIVATIONS.add(
 class LossTerms:
     """``output(net, out, t)``: the term magnitudes of ``dE/dout`` (or of ``dE/dnet`` where
     ``fused`` names the output activation the loss is written with); ``size(net, out, t)``: the
-    magnitude of the terms ``E`` sums."""
+    magnitude of the terms ``E`` sums; ``kink_band(out, t, bound, eps)``, for a kinked loss, how
+    far each of its margins may round given ``bound``, how far each output may (network dtype's
+    ``eps``)."""
 
     output: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
     size: Callable[[np.ndarray, np.ndarray, np.ndarray], float]
     fused: str | None = None
+    kink_band: Callable[[np.ndarray, np.ndarray, np.ndarray, float], np.ndarray] | None = None
 
 
 ERROR_LOSSES: Registry[LossTerms] = Registry("error model", "loss")
@@ -130,9 +137,33 @@ ERROR_LOSSES.add(
 )
 
 
+def _svm_terms(net: np.ndarray, o: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """``dE/ds``: at most ``1/B`` for ``j != y``, ``(n - 1)/B`` for the true class."""
+    return np.asarray(((1.0 - t) + t * (t.shape[-1] - 1)) / t.shape[0])
+
+
+def _svm_size(net: np.ndarray, o: np.ndarray, t: np.ndarray) -> float:
+    """``E`` sums ``s_j - s_y + 1``: terms of size ``|s_j| + |s_y| + 1`` each (``j != y``)."""
+    s_y = np.sum(np.abs(o) * t, axis=-1, keepdims=True)
+    return float(np.sum((1.0 - t) * (np.abs(o) + s_y + 1.0)) / t.shape[0])
+
+
+def _svm_band(o: np.ndarray, t: np.ndarray, bound: np.ndarray, eps: float) -> np.ndarray:
+    """``s_j - s_y + 1`` may round by the bounds of ``s_j`` and ``s_y`` and ``eps`` of each
+    operation's size."""
+    s_y, bound_y = (np.sum(a * t, axis=-1, keepdims=True) for a in (np.abs(o), bound))
+    return np.asarray(bound + bound_y + 2.0 * eps * (np.abs(o) + s_y + 1.0))
+
+
+# Multiclass hinge on the scores (identity output, so ``o = net``).
+ERROR_LOSSES.add("svm", LossTerms(_svm_terms, _svm_size, kink_band=_svm_band))
+
+
 def rounding_noise(spec: Spec, base: Base) -> float:
-    """A bound on the rounding noise of ``E``: ``kappa eps`` times the magnitude the loss sums."""
+    """A bound on the rounding noise of ``E``: ``kappa eps`` times the magnitude the loss sums
+    (the weight decay term included)."""
     size = ERROR_LOSSES[spec.loss].size(base.nets[-1], base.outs[-1], base.targets)
+    size += base.decay  # lambda/2 sum W^2: a sum of positive terms
     kappa = _KAPPA * len(spec.activations) * float(np.sqrt(max(spec.sizes)))
     return float(kappa * _EPS64 * size)
 
@@ -169,12 +200,28 @@ def kink_bands(spec: Spec, base: Base) -> list[np.ndarray | None]:
 
 
 def near_kinks(spec: Spec, base: Base) -> tuple[np.ndarray | None, ...]:
-    """Per layer, the pre-activations within their :func:`kink_bands` band of a kink at 0."""
+    """Per layer, the pre-activations within their :func:`kink_bands` band of a kink at 0; then
+    one slot for the loss: a kinked loss's margins within their band of 0 (None otherwise)."""
     bands = kink_bands(spec, base)
-    return tuple(
+    layers = tuple(
         None if band is None else np.abs(net) <= band
         for net, band in zip(base.nets, bands, strict=True)
     )
+    return (*layers, _near_loss_kinks(spec, base))
+
+
+def _near_loss_kinks(spec: Spec, base: Base) -> np.ndarray | None:
+    """The margins of a kinked loss (``kink_band`` given) within their rounding band of 0."""
+    band_of = ERROR_LOSSES[spec.loss].kink_band
+    margins = loss_margins(spec, base.outs[-1], base.targets)
+    if band_of is None or margins is None:
+        return None
+    eps = float(np.finfo(spec.dtype).eps)
+    depth = len(base.nets)
+    bound = ROUNDING_PER_LAYER * depth * eps * _forward_terms(spec, base)[1][-1]
+    band = band_of(base.outs[-1], base.targets, bound, eps)
+    near: np.ndarray = np.abs(margins) <= band
+    return near
 
 
 def _through_activation(spec: Spec, i: int, base: Base, g: np.ndarray) -> np.ndarray:
@@ -203,6 +250,11 @@ def term_magnitudes(spec: Spec, params: Params, base: Base) -> Params:
     for i in reversed(range(len(params))):
         if "W" in params[i]:
             magnitudes[i]["W"] = delta.T @ outs[i]
+        for group in spec.decayed[i] & set(params[i]) if spec.weight_decay else ():
+            # + lambda W: a term of its own
+            magnitudes[i][group] = magnitudes[i][group] + spec.weight_decay * np.abs(
+                base.layers[i][group]
+            )
         if "b" in params[i]:
             per_neuron = delta.sum(axis=0)
             shared = not np.ndim(params[i]["b"])

@@ -11,6 +11,14 @@ bound of a kink (``Base.near``); a pass reports which of them each copy moves. I
 such units on one side of their kink (``Base.forced``): the unit then follows that side's
 piece, continued through 0, ``act(0) + slope_side z`` (exact for the piecewise-linear relu and
 leaky_relu), so the loss is smooth in every direction that moves it.
+
+A kinked loss (``svm``'s hinge ``max(0, m)`` at margin ``m = 0``, :data:`FD_LOSS_KINKS`) takes one
+more slot after the layers' in ``near``, ``forced`` and ``touched``: its margins, ``(batch, n)``,
+found, moved, crossed and held on a piece (``0`` or ``m``) the same way as a kinked unit.
+
+Weight decay: ``Base.decay`` is ``lambda/2 sum W^2`` over every layer's decayed groups (the layer
+kinds' declarations), part of ``Base.loss``; the finite-difference oracle adds each copy's exact
+change of it to the copy's ``E``.
 """
 
 from __future__ import annotations
@@ -21,24 +29,29 @@ from typing import NamedTuple
 
 import numpy as np
 
-from gradcheck.layers import ACTIVATIONS, Registry
+from gradcheck.layers import ACTIVATIONS, LOSSES, Registry
 from gradcheck.spec import Array, Params, Spec, check_arguments
 
 __all__ = [
     "FD_ACTIVATIONS",
     "FD_KINDS",
     "FD_LOSSES",
+    "FD_LOSS_KINKS",
     "Base",
     "FDKind",
+    "LossKink",
     "Stencil",
     "base_pass",
+    "decay_value",
     "kink_pieces",
+    "loss_margins",
     "stencil_losses",
 ]
 
 FD_ACTIVATIONS: Registry[Callable[[np.ndarray, float], np.ndarray]] = Registry(
     "finite-difference oracle", "activation"
 )
+Forced = tuple[np.ndarray | None, ...]
 FD_LOSSES: Registry[Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]] = Registry(
     "finite-difference oracle", "loss"
 )
@@ -85,6 +98,74 @@ FD_LOSSES.add("sse", lambda net, out, t: np.asarray(((out - t) ** 2).sum(axis=(-
 FD_LOSSES.add("mse", lambda net, out, t: np.asarray(((out - t) ** 2).mean(axis=(-2, -1))))
 FD_LOSSES.add("softmax_cross_entropy", _cross_entropy)
 FD_LOSSES.add("binary_cross_entropy", _binary_cross_entropy)
+
+
+@dataclass(frozen=True)
+class LossKink:
+    """A loss that sums hinge terms ``weight max(0, m)``: ``margins(out, t)`` are the ``m``
+    (kink at 0), ``weights(t)`` their factors (0: not a term), ``reach(moved, t)`` which margins
+    a change in the outputs ``moved`` (bool, like ``out``) moves."""
+
+    margins: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    weights: Callable[[np.ndarray], np.ndarray]
+    reach: Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def _svm_margins(out: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """``m_j = s_j - s_y + 1`` with ``s = out`` and ``s_y`` the score where ``t`` is 1."""
+    return np.asarray(out - (out * t).sum(axis=-1, keepdims=True) + 1.0)
+
+
+# The kinked losses (declared ``kinked``): only these are looked up, so another name raises.
+FD_LOSS_KINKS: dict[str, LossKink] = {
+    "svm": LossKink(
+        _svm_margins,
+        lambda t: (1.0 - t) / t.shape[0],  # every j != y, mean over samples
+        lambda moved, t: (1.0 - t) * (moved | (moved & (t > 0)).any(axis=-1, keepdims=True)) > 0,
+    ),
+}
+
+
+def _hinge_loss(
+    kink: LossKink, out: np.ndarray, t: np.ndarray, forced: np.ndarray | None
+) -> np.ndarray:
+    """``sum weight max(0, m)`` per copy, margins ``forced`` holds on the piece ``0`` (-1) or
+    ``m`` (+1)."""
+    m = kink.margins(out, t)
+    piece = np.maximum(m, 0.0)
+    if forced is not None:
+        piece = np.where(forced > 0, m, np.where(forced < 0, 0.0, piece))
+    return np.asarray((kink.weights(t) * piece).sum(axis=(-2, -1)))
+
+
+FD_LOSSES.add("svm", lambda net, out, t: _hinge_loss(FD_LOSS_KINKS["svm"], out, t, None))
+
+
+def loss_margins(spec: Spec, out: np.ndarray, t: np.ndarray) -> np.ndarray | None:
+    """The kinked loss's margins at ``out`` (None for a loss without kinks)."""
+    return FD_LOSS_KINKS[spec.loss].margins(out, t) if LOSSES[spec.loss].kinked else None
+
+
+def _loss(
+    spec: Spec, net: np.ndarray, out: np.ndarray, t: np.ndarray, forced: Forced
+) -> np.ndarray:
+    """``E`` per copy; a kinked loss's margins held where ``forced``'s last slot says."""
+    held = forced[len(spec.kinds)] if len(forced) > len(spec.kinds) else None
+    if held is not None and held.any():
+        return _hinge_loss(FD_LOSS_KINKS[spec.loss], out, t, held)
+    return FD_LOSSES[spec.loss](net, out, t)
+
+
+def decay_value(spec: Spec, layers: list[dict[str, np.ndarray]]) -> float:
+    """``lambda/2 sum W^2`` over every layer's decayed groups (trainable and frozen)."""
+    if not spec.weight_decay:
+        return 0.0
+    total = sum(
+        float(np.sum(layer[g] ** 2))
+        for layer, decayed in zip(layers, spec.decayed, strict=True)
+        for g in decayed & set(layer)
+    )
+    return 0.5 * spec.weight_decay * total
 
 
 @dataclass(frozen=True)
@@ -145,13 +226,16 @@ class Base:
     ``near[i]`` (``(batch, n_{i+1})`` bool, or None for a layer without a kink): pre-activations
     within their rounding bound of a kink (set by the finite-difference oracle from the error
     model); ``forced[i]`` (int, or None): ``-1``/``+1`` holds a unit on the left/right piece of its
-    kink, ``0`` leaves it free. Both empty: no unit is near a kink, none is held."""
+    kink, ``0`` leaves it free. Both empty: no unit is near a kink, none is held. One slot more
+    than layers: a kinked loss's margins (None for a loss without kinks). ``loss`` includes
+    ``decay``, the weight decay term."""
 
     layers: list[dict[str, np.ndarray]]  # every group, trainable and frozen, float64
     nets: list[np.ndarray]  # nets[i]: (batch, n_{i+1})
     outs: list[np.ndarray]  # outs[0]: inputs
     targets: np.ndarray
     loss: float
+    decay: float = 0.0
     near: tuple[np.ndarray | None, ...] = ()
     forced: tuple[np.ndarray | None, ...] = ()
 
@@ -185,7 +269,7 @@ def base_pass(
     inputs: Array,
     targets: Array,
     checked: bool = False,
-    forced: tuple[np.ndarray | None, ...] = (),
+    forced: Forced = (),
 ) -> Base:
     """The forward pass at ``params`` (``checked``: the arguments were already checked), with
     the units ``forced`` holds on one side of their kink (see :class:`Base`)."""
@@ -202,15 +286,17 @@ def base_pass(
         nets.append(FD_KINDS[kind].net(layer, outs[-1]))
         outs.append(_activate(spec, i, nets[-1], forced[i] if forced else None))
     t = np.asarray(targets, dtype=np.float64)
-    loss = float(FD_LOSSES[spec.loss](nets[-1][None], outs[-1][None], t)[0])
-    return Base(layers, nets, outs, t, loss, forced=forced)
+    decay = decay_value(spec, layers)
+    loss = float(_loss(spec, nets[-1][None], outs[-1][None], t, forced)[0]) + decay
+    return Base(layers, nets, outs, t, loss, forced=forced, decay=decay)
 
 
 class Stencil(NamedTuple):
     """What :func:`stencil_losses` found, per copy: ``losses`` (E), ``crossed`` (a kinked unit
     away from its kink changed sign), ``at_kink`` (a unit near its kink moved); and
     ``touched[i]``: the units of layer ``i`` near a kink that some copy moved (``(batch, n)``
-    bool, None where none is)."""
+    bool, None where none is), and in one slot more a kinked loss's margins near its kink. The
+    losses leave out the weight decay term (the caller adds it per copy)."""
 
     losses: np.ndarray
     crossed: np.ndarray
@@ -240,7 +326,7 @@ def stencil_losses(spec: Spec, base: Base, starts: list[tuple[int, np.ndarray]])
     out = net = np.empty((0, *base.outs[0].shape))
     crossed = at_kink = np.zeros(0, dtype=bool)
     moved = moved_out = np.zeros(out.shape, dtype=bool)
-    touched: list[np.ndarray | None] = [None] * len(base.layers)
+    touched: list[np.ndarray | None] = [None] * (len(base.layers) + 1)
     for i, layer in enumerate(base.layers):
         fresh = [n for start, n in starts if start == i]
         if not len(out):
@@ -273,4 +359,19 @@ def stencil_losses(spec: Spec, base: Base, starts: list[tuple[int, np.ndarray]])
         out = _activate(spec, i, net, base.forced[i] if base.forced else None)
         if near:
             moved_out = moved & (out != base.outs[i + 1])
-    return Stencil(FD_LOSSES[spec.loss](net, out, base.targets), crossed, at_kink, touched)
+    margins = loss_margins(spec, out, base.targets)
+    if margins is not None:
+        kink = FD_LOSS_KINKS[spec.loss]
+        terms = kink.weights(base.targets) > 0
+        base_margins = kink.margins(base.outs[-1], base.targets)
+        changed = (np.sign(margins) != np.sign(base_margins)) & terms
+        on_kink = near[-1] if near else None
+        if on_kink is not None:
+            changed &= ~on_kink
+            touch = kink.reach(moved_out, base.targets) & on_kink
+            at_kink |= touch.any(axis=(1, 2))
+            touched[-1] = touch.any(axis=0)
+        crossed |= changed.any(axis=(1, 2))
+    held = base.forced if base.forced else ()
+    losses = _loss(spec, net, out, base.targets, held)
+    return Stencil(losses, crossed, at_kink, touched)

@@ -17,7 +17,9 @@ for every choice of pieces (per sample, every combination of its units up to
 ``upper`` are the derivative with every unit on its left piece plus, per sample, the most
 negative and most positive change any choice makes: the derivatives backprop gives for any
 slope between the one-sided ones at each unit, whichever convention a candidate takes, however
-many samples sit on kinks. ``delta``, the bands and the term magnitudes come from the error
+many samples sit on kinks. A kinked loss's margins (``svm``'s hinge) are units on kinks in the
+same way, in one slot after the layers'. Weight decay enters each copy's ``E`` as its exact
+value at the perturbed parameter. ``delta``, the bands and the term magnitudes come from the error
 model (:mod:`gradcheck.oracles.error_model`). Imports neither :mod:`gradcheck.hand` nor the JAX
 oracle, so a bug in either cannot hide in a shared helper.
 """
@@ -201,11 +203,14 @@ def _differences(
     ``kinks``, ``at_kink``; and per layer the units on a kink some stencil moved."""
     per_chunk = max(1, _CHUNK // (len(_STENCIL) * base.nets[0].shape[0] * max(spec.sizes)))
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("values", "errors", "kinks", "at_kink")}
-    touched: list[np.ndarray | None] = [None] * len(base.nets)
+    touched: list[np.ndarray | None] = [None] * (len(base.nets) + 1)
     for chunk in _chunks(pieces, per_chunk):
         found = stencil_losses(spec, base, _perturbed_nets(spec, base, chunk))
         h = np.concatenate([piece.steps for piece in chunk])
-        value, error = _richardson(found.losses.reshape(-1, len(_STENCIL)), base.loss, h, noise)
+        losses = (
+            found.losses.reshape(-1, len(_STENCIL)) + base.decay + _decay_changes(spec, base, chunk)
+        )
+        value, error = _richardson(losses, base.loss, h, noise)
         at_kink = np.any(found.at_kink.reshape(-1, len(_STENCIL)), axis=1)
         crossed = np.any(found.crossed.reshape(-1, len(_STENCIL)), axis=1)
         for key, part in (
@@ -221,6 +226,20 @@ def _differences(
         for k, v in parts.items()
     }
     return joined, touched
+
+
+def _decay_changes(spec: Spec, base: Base, pieces: list[_Piece]) -> np.ndarray:
+    """Per entry and stencil step ``s``: ``lambda/2 ((w + s)^2 - w^2) = lambda s (w + s/2)``
+    for a decayed group's entry ``w``, 0 for the others."""
+    parts = []
+    for piece in pieces:
+        steps = piece.steps[:, None] * _STENCIL
+        if spec.weight_decay and piece.group in spec.decayed[piece.layer]:
+            w = base.layers[piece.layer][piece.group].reshape(-1)[piece.flat][:, None]
+            parts.append(spec.weight_decay * steps * (w + steps / 2.0))
+        else:
+            parts.append(np.zeros_like(steps))
+    return np.concatenate(parts) if parts else np.zeros((0, len(_STENCIL)))
 
 
 def _union(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
@@ -408,5 +427,9 @@ def _along(
     moved = FD_KINDS[spec.kinds[i]].direction(base.outs[i], group, v, base.nets[i].shape)
     net = base.nets[i][None] + (h * _STENCIL)[:, None, None] * moved[None]
     found = stencil_losses(spec, base, [(i, net)])
-    value, error = _richardson(found.losses[None], base.loss, np.array([h]), noise)
+    losses = found.losses + base.decay
+    if spec.weight_decay and group in spec.decayed[i]:  # lambda/2 |W + s v|^2 - lambda/2 |W|^2
+        w, s = base.layers[i][group], h * _STENCIL
+        losses = losses + spec.weight_decay * (s * np.sum(w * v) + s * s / 2.0 * np.sum(v * v))
+    value, error = _richardson(losses[None], base.loss, np.array([h]), noise)
     return found, value, error

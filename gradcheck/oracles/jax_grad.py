@@ -3,9 +3,12 @@
 Widths are padded up to powers of two (zero weights, masked outputs and samples) and
 activations/losses are runtime switches, so one compiled function, cached by jit at module level,
 serves every network of a shape bucket; the parameters go in as one vector and loss and gradients
-come back as one. It runs with x64 switched on locally (``jax.enable_x64``), never globally, and
-imports neither :mod:`gradcheck.hand` nor the finite-difference oracle. The network itself
-(activations, losses, kinds) is :mod:`gradcheck.oracles.jax_network`'s.
+come back as one. The weight decay ``lambda`` goes in as the last entry of ``slopes`` (a run-time
+number: no retrace per value) and ``E`` adds ``lambda/2 sum W^2`` over every layer's ``W``, frozen
+ones included (padded entries are 0). It runs with x64 switched on locally
+(``jax.enable_x64``), never globally, and imports neither :mod:`gradcheck.hand` nor the
+finite-difference oracle. The network itself (activations, losses, kinds) is
+:mod:`gradcheck.oracles.jax_network`'s.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gradcheck.layers import UnknownName
+from gradcheck.layers import KINDS, UnknownName
 from gradcheck.oracles.jax_network import JAX_ACTIVATIONS, JAX_KINDS, JAX_LOSSES, dense_net
 from gradcheck.spec import ACTIVATIONS, LOSSES, Array, Params, Spec, check_arguments
 
@@ -28,6 +31,8 @@ __all__ = ["jax_cache_info", "jax_grads", "jax_loss_and_grads"]
 _ACTIVATION_BRANCHES = JAX_ACTIVATIONS.in_order(ACTIVATIONS)
 _LOSS_BRANCHES = JAX_LOSSES.in_order(LOSSES)
 _TRACES: dict[str, int] = {"traces": 0}
+# The padded layout packs dense layers only (checked in jax_loss_and_grads): its decayed groups.
+_DECAYED = KINDS["dense"].decayed
 _BUCKETS: set[tuple[Any, ...]] = set()
 
 
@@ -44,17 +49,22 @@ def _padded_loss(
     masks = [jnp.arange(padded[i + 1]) < widths[i] for i in range(depth)]
     out = net = x
     offset = 0
+    squares = jnp.zeros((), x.dtype)
     for i in range(depth):
         n_out, n_in = padded[i + 1], padded[i]
         w = theta[offset : offset + n_out * n_in].reshape(n_out, n_in)
         b = theta[offset + n_out * n_in : offset + n_out * (n_in + 1)]
         offset += n_out * (n_in + 1) + 1
-        net = dense_net({"W": w, "b": b}, out) + theta[offset - 1]
+        groups = {"W": w, "b": b}
+        squares += sum(jnp.sum(groups[g] * groups[g]) for g in sorted(_DECAYED))
+        net = dense_net(groups, out) + theta[offset - 1]
         out = jax.lax.switch(codes[i], _ACTIVATION_BRANCHES, net, slopes[i], masks[i])
     samples = jnp.arange(x.shape[0]) < codes[-1]
     weight = (samples[:, None] & masks[-1][None, :]).astype(x.dtype)
     count = (codes[-1] * widths[-1]).astype(x.dtype)
-    return jax.lax.switch(codes[depth], _LOSS_BRANCHES, net, out, t, weight, masks[-1], count)
+    loss = jax.lax.switch(codes[depth], _LOSS_BRANCHES, net, out, t, weight, masks[-1], count)
+    decay = slopes[depth]  # lambda; where(): no inf * 0 from float32 squares without a decay
+    return loss + jnp.where(decay > 0, decay / 2 * squares, jnp.zeros_like(loss))
 
 
 def _loss_and_flat_grad(
@@ -109,7 +119,7 @@ def _packed_arguments(
         _pad(inputs, (_padded_width(batch, 4), padded[0]), dtype),
         _pad(targets, (_padded_width(batch, 4), padded[-1]), dtype),
         np.array(codes, dtype=np.int32),
-        np.array(spec.slopes, dtype=dtype),
+        np.array([*spec.slopes, spec.weight_decay], dtype=dtype),
     )
     return arguments, padded, places
 

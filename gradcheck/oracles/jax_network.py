@@ -53,6 +53,12 @@ def _binary_cross_entropy(net: Any, out: Any, t: Any, weight: Any, mask: Any, co
     return jnp.sum(weight * terms) / (count / jnp.sum(mask))  # count / n_out = batch
 
 
+def _svm(net: Any, out: Any, t: Any, weight: Any, mask: Any, count: Any) -> Any:
+    margins = out - jnp.sum(t * out, axis=-1, keepdims=True) + 1.0  # s_j - s_y + 1
+    hinge = jnp.where(margins > 0, margins, jnp.zeros_like(margins))  # derivative 0 at 0
+    return jnp.sum(weight * (1.0 - t) * hinge) / (count / jnp.sum(mask))  # count / n_out = batch
+
+
 JAX_LOSSES.add(
     "half_sse", lambda net, out, t, weight, mask, count: 0.5 * jnp.sum(weight * (out - t) ** 2)
 )
@@ -62,6 +68,7 @@ JAX_LOSSES.add(
 )
 JAX_LOSSES.add("softmax_cross_entropy", _cross_entropy)
 JAX_LOSSES.add("binary_cross_entropy", _binary_cross_entropy)
+JAX_LOSSES.add("svm", _svm)
 
 
 def dense_net(layer: dict[str, Any], x: Any) -> Any:

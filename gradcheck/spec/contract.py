@@ -16,7 +16,7 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
-from gradcheck.layers import ACTIVATIONS, KINDS, LOSSES
+from gradcheck.layers import ACTIVATIONS, KINDS, LOSSES, WEIGHT_DECAY
 from gradcheck.spec.network import Spec, parse_spec
 
 __all__ = [
@@ -36,6 +36,8 @@ SPEC_ATTRIBUTES: tuple[tuple[str, str], ...] = (
     ("slopes", "each layer's leaky_relu slope (0.0 where its activation takes none)"),
     ("bias_modes", "each layer's bias: 'none', 'shared' (0-d `b`) or 'per_neuron' ((n_out,) `b`)"),
     ("loss", "the loss name"),
+    ("weight_decay", "lambda of the L2 term lambda/2 sum W^2 that E includes (0.0: none)"),
+    ("decayed", "each layer's groups the weight decay applies to (dense: {'W'}, never a bias)"),
     ("dtype", "the NumPy dtype of every array (float64 or float32)"),
     ("learning_rate", "the SGD step (a gradient does not need it)"),
     ("frozen_params()", "the frozen groups, per layer, shaped like `params`"),
@@ -78,7 +80,10 @@ def grads(spec, params, inputs, targets):
             if "b" in g:  # a shared bias gets the sum over its neurons
                 g["b"] += db.sum() if g["b"].ndim == 0 else db[:, 0]
     scale = {"half_sse": 1.0, "sse": 2.0, "mse": 2.0 / targets.size}[spec.loss]  # the reduction
-    return [{k: (scale * a).astype(spec.dtype) for k, a in g.items()} for g in out]
+    for g, layer, decayed in zip(out, layers, spec.decayed):  # weight decay: + lambda W
+        for k in g:
+            g[k] = scale * g[k] + (spec.weight_decay * layer[k] if k in decayed else 0.0)
+    return [{k: a.astype(spec.dtype) for k, a in g.items()} for g in out]
 '''
 """A course-style per-sample backprop wrapped as a candidate (``backprop`` is the course's)."""
 
@@ -120,9 +125,12 @@ def contract_data() -> dict[str, Any]:
                 "reduction": loss.reduction,
                 "gradient": loss.gradient,
                 "output_activation": loss.output_activation,
+                "one_hot": loss.one_hot,
+                "kinked": loss.kinked,
             }
             for loss in LOSSES.values()
         ],
+        "weight_decay": WEIGHT_DECAY,
         "activations": [
             {
                 "name": a.name,
@@ -186,6 +194,7 @@ def contract_text() -> str:
     candidate" section): Markdown that reads as plain text."""
     data = contract_data()
     kinked = ", ".join(f"`{a['name']}`" for a in data["activations"] if a["kinked"])
+    hinges = ", ".join(f"`{x['name']}`" for x in data["losses"] if x["kinked"])
     blocks = [
         _paragraph(
             "`gradcheck contract` prints this text (`--json`: the same as data). A candidate is "
@@ -242,10 +251,15 @@ def contract_text() -> str:
                     if loss["output_activation"]
                     else ""
                 )
+                + (", one-hot targets only" if loss["one_hot"] else "")
                 + f": {loss['formula']}. Reduction: {loss['reduction']}. "
                 f"Gradient: {loss['gradient']}."
             )
             for loss in data["losses"]
+        ),
+        _paragraph(
+            f"**Weight decay** (`spec.weight_decay`, per layer `spec.decayed`): {WEIGHT_DECAY}. "
+            "It adds to whichever loss the spec has; a bias never gets it."
         ),
         _paragraph(
             "**Activations** (`spec.activations`; slope = `spec.slopes[l-1]`): out = act(z), "
@@ -266,7 +280,9 @@ def contract_text() -> str:
             "as on the kink, and `verify` reports an entry there as `non-differentiable here`, "
             "not as a failure, when the candidate's value lies between the loss's one-sided "
             "derivatives (JAX's own value gets no pass outside them); a stencil that crosses a "
-            "kink from a point off it still needs the candidate's value to equal JAX's."
+            "kink from a point off it still needs the candidate's value to equal JAX's. "
+            f"The same holds for a kinked loss ({hinges}) at a margin s_j - s_y + 1 within its "
+            "rounding bound of 0 (max(0, m)' = 0 or 1 there)."
         ),
         _paragraph(
             "**What a candidate may read on `spec`** (a `gradcheck.Spec`; its other attributes, "

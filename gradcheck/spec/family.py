@@ -18,12 +18,14 @@ candidate's family is ``unsupported``, never a failure. Example::
     frozen = []                            # groups that may be frozen: "weights", "biases"
     dtypes = ["float64"]
     batch = [1, 4]
+    weight_decay = [0.0, 0.1]              # lambda of the L2 term: x or [min, max] (default any)
 
 Every field but ``name`` is optional; a field left out allows everything gradcheck declares.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +71,7 @@ else:  # the declared names, so the schema and its errors list exactly what is d
     FrozenName = Literal[tuple(FROZEN_GROUPS)]
 
 Range = int | list[int]  # n, or [min, max] inclusive
+RealRange = float | list[float]  # x, or [min, max] inclusive
 
 
 def _range(value: Range) -> tuple[int, int]:
@@ -76,6 +79,13 @@ def _range(value: Range) -> tuple[int, int]:
     if len(pair) != 2 or not 1 <= pair[0] <= pair[1]:
         raise ValueError("expected n or [min, max] with 1 <= min <= max")
     return pair[0], pair[1]
+
+
+def _real_range(value: RealRange) -> tuple[float, float]:
+    pair = (value, value) if isinstance(value, int | float) else tuple(value)
+    if len(pair) != 2 or not all(math.isfinite(x) for x in pair) or not 0 <= pair[0] <= pair[1]:
+        raise ValueError("expected x or [min, max], finite, with 0 <= min <= max")
+    return float(pair[0]), float(pair[1])
 
 
 class FamilyModel(Table):
@@ -97,6 +107,16 @@ class FamilyModel(Table):
     )
     dtypes: list[DtypeName] = Field(default=list(DTYPES), min_length=1)
     batch: Range = Field(default=[1, 4], description="samples per network: n or [min, max]")
+    weight_decay: RealRange | None = Field(
+        default=None, description="weight decay lambda: x or [min, max], each >= 0 (default: any)"
+    )
+
+    @field_validator("weight_decay")
+    @classmethod
+    def _a_real_range(cls, v: RealRange | None) -> RealRange | None:
+        if v is not None:
+            _real_range(v)
+        return v
 
     @field_validator("depth", "widths", "inputs", "outputs", "batch")
     @classmethod
@@ -133,6 +153,7 @@ class Family:
     frozen: tuple[str, ...]  # parameter groups: "W", "b"
     dtypes: tuple[str, ...]
     batch: tuple[int, int]
+    weight_decay: tuple[float, float] | None = None  # None: any lambda
 
     def networks_arguments(self) -> dict[str, Any]:
         """The keyword arguments of :func:`gradcheck.networks` that draw this family."""
@@ -148,7 +169,7 @@ class Family:
             "frozen": tuple(k for k, g in FROZEN_GROUPS.items() if g in self.frozen),
             "dtypes": self.dtypes,
             "batch_size": self.batch,
-        }
+        } | ({} if self.weight_decay is None else {"weight_decay": self.weight_decay})
 
     def outside(self, spec: Spec) -> list[str]:
         """How ``spec`` falls outside this family, one phrase each (empty: it is inside)."""
@@ -184,6 +205,9 @@ class Family:
         check(spec.model.dtype in self.dtypes, "dtype", spec.model.dtype, _names(self.dtypes))
         batch = len(spec.model.samples)
         check(_within(batch, self.batch), "batch size", batch, _show(self.batch))
+        lam, decays = spec.weight_decay, self.weight_decay
+        if decays is not None:
+            check(decays[0] <= lam <= decays[1], "weight decay", lam, _show(decays))
         return found
 
 
@@ -191,7 +215,7 @@ def _within(n: int, bounds: tuple[int, int]) -> bool:
     return bounds[0] <= n <= bounds[1]
 
 
-def _show(bounds: tuple[int, int]) -> str:
+def _show(bounds: tuple[int, int] | tuple[float, float]) -> str:
     return str(bounds[0]) if bounds[0] == bounds[1] else f"{bounds[0]} to {bounds[1]}"
 
 
@@ -225,6 +249,7 @@ def parse_family(data: dict[str, Any], path: str = "<family>") -> Family:
         frozen=tuple(FROZEN_GROUPS[k] for k in dict.fromkeys(m.frozen)),
         dtypes=tuple(dict.fromkeys(m.dtypes)),
         batch=_range(m.batch),
+        weight_decay=None if m.weight_decay is None else _real_range(m.weight_decay),
     )
     problems = _cross_check(family)
     if problems:

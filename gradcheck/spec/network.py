@@ -115,6 +115,17 @@ class Spec:
         return self.model.loss
 
     @property
+    def weight_decay(self) -> float:
+        """``lambda`` of the L2 term ``lambda/2 sum W^2`` over every layer's decayed groups
+        (:attr:`decayed`) that ``E`` includes; 0 where the spec gives none."""
+        return self.model.weight_decay
+
+    @property
+    def decayed(self) -> tuple[frozenset[str], ...]:
+        """Per layer, the groups ``weight_decay`` applies to: its kind's declared weights."""
+        return tuple(kind_of(layer).decayed for layer in self.model.layers)
+
+    @property
     def learning_rate(self) -> float:
         """The SGD step; a spec that gives none (``optimizer.learning_rate``) cannot train."""
         lr = self.model.optimizer.learning_rate

@@ -96,6 +96,8 @@ class SpecModel(Table):
     source: str = ""
     dtype: Literal["float64", "float32"] = "float64"
     loss: LossName
+    # lambda of the optional L2 term lambda/2 sum W^2 over weights (not biases); 0: none
+    weight_decay: FiniteFloat = Field(default=0.0, ge=0)
     optimizer: Optimizer = Optimizer()
     input: InputLayer
     layers: list[Layer] = Field(min_length=1)
@@ -127,6 +129,11 @@ def cross_check(m: SpecModel) -> list[str]:
             f"(got {m.layers[-1].activation!r})"
         )
     for s, sample in enumerate(m.samples):
+        if LOSSES[m.loss].one_hot and not _one_hot(sample.target):
+            problems.append(
+                f"samples[{s}].target: loss {m.loss} needs a one-hot target, one 1 (the true "
+                f"class) and 0 elsewhere, e.g. [0.0, 1.0, 0.0] (got {sample.target!r})"
+            )
         for field, values, n, per in (
             ("input", sample.input, sizes[0], "input"),
             ("target", sample.target, sizes[-1], "output"),
@@ -151,6 +158,11 @@ def cross_check(m: SpecModel) -> list[str]:
     return problems
 
 
+def _one_hot(target: list[float]) -> bool:
+    """One entry 1 and every other 0."""
+    return sorted(target)[-1:] == [1.0] and sum(v == 0.0 for v in target) == len(target) - 1
+
+
 def _duplicate_names(m: SpecModel) -> list[str]:
     """Every display name (units and scalar parameters) must be unique across the spec."""
     named: list[tuple[str, str]] = [
@@ -172,6 +184,7 @@ def _numbers(m: SpecModel) -> Iterator[tuple[str, float]]:
     """Every real number in the spec with its field path."""
     if m.optimizer.learning_rate is not None:
         yield "optimizer.learning_rate", m.optimizer.learning_rate
+    yield "weight_decay", m.weight_decay
     for i, layer in enumerate(m.layers):
         yield from kind_of(layer).numbers(layer, f"layers[{i}]")
     for s, sample in enumerate(m.samples):

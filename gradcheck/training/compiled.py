@@ -20,7 +20,7 @@ from gradcheck.training.calls import CALL_RECORDS
 from gradcheck.training.jax_step import UPDATE_RULES as STEP_RULES
 from gradcheck.training.jax_step import Net, Tree, merge
 from gradcheck.training.jax_step import forward as jax_forward
-from gradcheck.training.jax_step import loss as jax_loss
+from gradcheck.training.jax_step import objective as jax_objective
 
 _TRACES = [0]
 _COMPILED: OrderedDict[tuple[Any, ...], Any] = OrderedDict()  # most recently used last
@@ -51,8 +51,9 @@ def _loop(
             return carry, loss
 
         (params, state), losses = jax.lax.scan(record, (params, state), None, length=n_records)
-        nets, outs = jax_forward(net, merge(params, frozen), x)
-        return params, state, losses, outs[-1], jax_loss(net, nets[-1], t)
+        layers = merge(params, frozen)
+        nets, outs = jax_forward(net, layers, x)
+        return params, state, losses, outs[-1], jax_objective(net, layers, nets[-1], t)
 
     return run
 
@@ -123,7 +124,8 @@ def _timed_loop(
 
         losses = jnp.zeros(CALL_RECORDS, dtype=x.dtype)
         (params, state), losses = jax.lax.fori_loop(0, n_records, record, ((params, state), losses))
-        nets, outs = jax_forward(net, merge(params, frozen), x)
-        return params, state, losses, outs[-1], jax_loss(net, nets[-1], t)
+        layers = merge(params, frozen)
+        nets, outs = jax_forward(net, layers, x)
+        return params, state, losses, outs[-1], jax_objective(net, layers, nets[-1], t)
 
     return run

@@ -6,6 +6,8 @@ Contract: the network's own forward pass and loss (sharing nothing with
 ((params, state), loss before the step)``: ``gradient`` (optax, or plain SGD written out) and
 ``output-first`` (SGD from the output layer down through the already updated weights above),
 registered in :data:`UPDATE_RULES` under the names :mod:`gradcheck.layers.update_rules` declares.
+The objective is the loss plus the weight decay ``lambda/2 sum W^2`` over every layer's decayed
+groups (:func:`objective`), frozen ones included.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from gradcheck.layers import GRADIENT_DESCENT, OUTPUT_FIRST, Registry
+from gradcheck.layers import GRADIENT_DESCENT, KINDS, OUTPUT_FIRST, Registry
 from gradcheck.oracles.jax_network import JAX_ACTIVATIONS, JAX_KINDS, JAX_LOSSES
 
 __all__ = [
@@ -27,10 +29,12 @@ __all__ = [
     "Net",
     "Step",
     "Tree",
+    "decay",
     "forward",
     "gradient_step",
     "loss",
     "merge",
+    "objective",
     "output_first_step",
     "transform",
 ]
@@ -48,6 +52,7 @@ class Net(NamedTuple):
     activations: tuple[str, ...]
     slopes: tuple[float, ...]
     loss: str
+    weight_decay: float = 0.0
 
 
 def merge(params: Tree, frozen: Tree) -> list[dict[str, jax.Array]]:
@@ -81,8 +86,26 @@ def loss(net: Net, z: jax.Array, t: jax.Array) -> jax.Array:
     return value
 
 
+def decay(net: Net, layers: list[dict[str, jax.Array]]) -> jax.Array:
+    """``lambda/2 sum W^2`` over every layer's decayed groups (its kind's declaration)."""
+    squares = [
+        jnp.sum(layer[g] * layer[g])
+        for layer, kind in zip(layers, net.kinds, strict=True)
+        for g in sorted(KINDS[kind].decayed & set(layer))
+    ]
+    total: jax.Array = net.weight_decay / 2 * sum(squares, jnp.zeros(()))
+    return total
+
+
+def objective(net: Net, layers: list[dict[str, jax.Array]], z: jax.Array, t: jax.Array) -> Any:
+    """What training minimises: :func:`loss` at the output net ``z`` plus :func:`decay`."""
+    return loss(net, z, t) + decay(net, layers) if net.weight_decay else loss(net, z, t)
+
+
 def _total_loss(net: Net, params: Tree, frozen: Tree, x: jax.Array, t: jax.Array) -> jax.Array:
-    return loss(net, forward(net, merge(params, frozen), x)[0][-1], t)
+    layers = merge(params, frozen)
+    value: jax.Array = objective(net, layers, forward(net, layers, x)[0][-1], t)
+    return value
 
 
 OPTIMIZERS: Registry[Callable[[Any], optax.GradientTransformation]] = Registry(
@@ -125,7 +148,7 @@ def output_first_step(
         params, state = carry
         layers = merge(params, frozen)
         nets, outs = forward(net, layers, x)
-        value, delta = jax.value_and_grad(lambda z: loss(net, z, t))(nets[-1])
+        value, delta = jax.value_and_grad(lambda z: objective(net, layers, z, t))(nets[-1])
         new = list(params)
         for i in reversed(range(len(layers))):
             if i < len(layers) - 1:
@@ -134,6 +157,8 @@ def output_first_step(
             kind = JAX_KINDS[net.kinds[i]]
             _, affine_vjp = jax.vjp(lambda g, k=kind, below=outs[i]: k(g, below), layers[i])
             grads = affine_vjp(delta)[0]
+            for g in KINDS[net.kinds[i]].decayed & set(grads) if net.weight_decay else ():
+                grads[g] = grads[g] + net.weight_decay * layers[i][g]  # d/dW lambda/2 W^2
             new[i] = {k: v - lr * grads[k] for k, v in params[i].items()}
         return (new, state), value
 

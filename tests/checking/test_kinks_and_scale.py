@@ -269,6 +269,7 @@ HOMOGENEOUS: dict[str, Any] = {
     "bias_modes": ("none",),
     "batch_size": (2, 4),
     "allow_frozen": False,
+    "weight_decay": 0.0,  # lambda/2 W^2 does not scale with the data
 }
 
 

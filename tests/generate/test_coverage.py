@@ -1,7 +1,8 @@
 """The default set of generated networks reaches every path: ``gradcheck verify``'s default
 ``--examples`` networks hold every activation, loss, dtype and bias mode, softmax under every loss
 that allows it,
-soft and one-hot cross-entropy targets, frozen weights and biases, and batches of two or more."""
+soft and one-hot cross-entropy targets, frozen weights and biases, batches of two or more, and
+networks with and without a weight decay."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ def _paths(cases: list[Case]) -> set[tuple[str, Any]]:
         hit |= {("frozen", group) for layer in spec.frozen_params() for group in layer}
         if spec.activations[-1] == "softmax":
             hit.add(("softmax under", spec.loss))
+        hit.add(("weight decay", "some" if spec.weight_decay > 0 else "none"))
         if spec.loss == "softmax_cross_entropy":
             t = case.targets
             one_hot = bool(np.all((t == 0) | (t == 1)) and np.all(t.sum(axis=1) == 1))
@@ -54,6 +56,7 @@ EVERY_PATH = (
         if loss.output_activation in (None, "softmax")
     }
     | {("cross-entropy targets", k) for k in ("one-hot", "soft")}
+    | {("weight decay", k) for k in ("none", "some")}
 )
 
 
@@ -77,3 +80,12 @@ def test_a_softmax_output_gets_two_units_where_the_bounds_allow() -> None:
     assert all(c.spec.sizes[-1] >= 2 for c in cases if c.spec.activations[-1] == "softmax")
     one = sample_networks(3, 0, activations=("softmax", "tanh"), n_outputs=1, depth=2)
     assert all(c.spec.sizes[-1] == 1 for c in one)  # n_outputs=1 is kept when asked for
+
+
+def test_the_plan_takes_both_ends_of_a_weight_decay_range_and_stays_inside_it() -> None:
+    cases = sample_networks(12, 0, weight_decay=(0.05, 0.2))
+    decays = [c.spec.weight_decay for c in cases]
+    assert all(0.05 <= lam <= 0.2 for lam in decays)
+    assert {0.05, 0.2} <= set(decays[:4])  # the plan's first cases take both ends
+    fixed = sample_networks(6, 0, weight_decay=0.0)
+    assert {c.spec.weight_decay for c in fixed} == {0.0}

@@ -82,8 +82,12 @@ def test_an_exact_relu_kink_fails_nothing_and_hand_matches_jax_there(case: Case)
 
 
 def _with_loss(spec: Spec, loss: str) -> Spec:
+    return _with(spec, loss=loss)
+
+
+def _with(spec: Spec, **fields: object) -> Spec:
     data = spec.model.model_dump(exclude_none=True)
-    return parse_spec({**data, "loss": loss}, "<with-loss>")
+    return parse_spec({**data, **fields}, "<with-loss>")
 
 
 def _flat(grads: Params) -> np.ndarray:
@@ -99,8 +103,10 @@ def _assert_close(got: Params, want: Params, rtol: float = 1e-10) -> None:
     assert_params_close(got, want, rtol=rtol, atol=floor + 1e-300)
 
 
+# The loss invariants below hold for the loss alone: these networks have no weight decay
+# (test_a_weight_decay_adds_lambda_w_to_the_weights_only checks what one adds).
 @INVARIANT
-@given(networks(losses=("half_sse", "mse"), dtypes=F64))
+@given(networks(losses=("half_sse", "mse"), dtypes=F64, weight_decay=0.0))
 def test_gradient_is_zero_at_a_perfect_fit(case: Case) -> None:
     spec, params, inputs, _ = case
     fit = forward(spec, params, inputs).outs[-1]
@@ -110,7 +116,7 @@ def test_gradient_is_zero_at_a_perfect_fit(case: Case) -> None:
 
 
 @INVARIANT
-@given(networks(dtypes=F64))
+@given(networks(dtypes=F64, weight_decay=0.0))
 def test_duplicating_the_batch_doubles_a_sum_loss_and_keeps_a_mean_loss(case: Case) -> None:
     spec, params, inputs, targets = case
     # half_sse and sse sum over samples; mse and the cross-entropies average
@@ -124,7 +130,7 @@ def test_duplicating_the_batch_doubles_a_sum_loss_and_keeps_a_mean_loss(case: Ca
 
 
 @INVARIANT
-@given(networks(losses=("half_sse",), dtypes=F64))
+@given(networks(losses=("half_sse",), dtypes=F64, weight_decay=0.0))
 def test_mse_gradient_is_half_sse_gradient_times_two_over_n(case: Case) -> None:
     spec, params, inputs, targets = case
     mse = _with_loss(spec, "mse")
@@ -167,3 +173,17 @@ def test_frozen_groups_get_no_update_in_numpy_training(case: Case) -> None:
             np.testing.assert_array_equal(full[i][k], a)
         for k, a in trained[i].items():
             np.testing.assert_array_equal(a, full[i][k])
+
+
+@INVARIANT
+@given(networks(dtypes=F64, weight_decay=0.0))
+def test_a_weight_decay_adds_lambda_w_to_the_weights_only(case: Case) -> None:
+    spec, params, inputs, targets = case
+    decayed = _with(spec, weight_decay=0.5)
+    for grad in (hand_grads, jax_grads):
+        plain = grad(spec, params, inputs, targets)
+        want = [
+            {k: a + 0.5 * params[i][k] if k in spec.decayed[i] else a for k, a in layer.items()}
+            for i, layer in enumerate(plain)
+        ]
+        _assert_close(grad(decayed, params, inputs, targets), want)

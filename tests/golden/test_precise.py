@@ -49,7 +49,7 @@ QUANTITIES = [
 ]
 
 
-def _network(hidden: str, output: str, loss: str) -> Spec:
+def _network(hidden: str, output: str, loss: str, weight_decay: float = 0.0) -> Spec:
     """A 2-3-2 network, every unit and weight named, a per-neuron output bias (c1, c2)."""
     slope = {"slope": 0.1} if ACTIVATIONS[hidden].takes_slope else {}
     layers: list[dict[str, Any]] = [
@@ -72,6 +72,8 @@ def _network(hidden: str, output: str, loss: str) -> Spec:
         },
     ]
     inputs, targets = [[0.05, 0.1], [-0.3, 0.8]], [[0.2, 0.8], [0.7, 0.3]]
+    if LOSSES[loss].one_hot:  # svm: the true class of each sample
+        targets = [[0.0, 1.0], [1.0, 0.0]]
     return make_spec(
         layers,
         inputs,
@@ -79,6 +81,7 @@ def _network(hidden: str, output: str, loss: str) -> Spec:
         loss=loss,
         learning_rate=0.5,
         input={"size": 2, "names": ["i1", "i2"]},
+        weight_decay=weight_decay,
     )
 
 
@@ -91,11 +94,16 @@ def _cases() -> list[tuple[str, str, str]]:
     return cases
 
 
-@pytest.mark.parametrize(("hidden", "output", "loss"), _cases())
+@pytest.mark.parametrize(
+    ("hidden", "output", "loss", "weight_decay"),
+    [(*case, 0.0) for case in _cases()]
+    + [("tanh", "identity", "svm", 0.3), ("sigmoid", "sigmoid", "half_sse", 0.25)],
+)
 def test_every_quantity_agrees_with_the_float64_hand_side(
-    hidden: str, output: str, loss: str
+    hidden: str, output: str, loss: str, weight_decay: float
 ) -> None:
-    spec = _network(hidden, output, loss)
+    # with a weight decay, `loss` and `grad:` include it on both sides, `loss:o1` never
+    spec = _network(hidden, output, loss, weight_decay)
     run, precise = Trajectory(spec, hand_grads), PreciseTrajectory(spec)
     for text in QUANTITIES:
         q = parse_quantity(spec, text)
@@ -136,3 +144,18 @@ def test_a_formula_variant_changes_the_output_delta_by_the_derivative() -> None:
     assert value_of(spec, parse_quantity(spec, "out:o1#0"), groups, formula=Formula(2)) == (
         value_of(spec, parse_quantity(spec, "out:o1#0"), groups)
     )
+
+
+def test_the_weight_decay_is_in_the_batch_loss_and_weight_gradients_only() -> None:
+    plain, decayed = (_network("tanh", "identity", "svm", lam) for lam in (0.0, 0.5))
+    groups = PreciseTrajectory(decayed).groups(0)
+    squares = sum(w * w for layer in groups for row in layer["W"] for w in row)
+    value = {
+        text: [float(to_fraction(value_of(s, parse_quantity(s, text), groups))) for s in pair]
+        for text in ("loss", "loss:o1#0", "grad:w5", "grad:c1")
+        for pair in [(plain, decayed)]
+    }
+    assert value["loss"][1] - value["loss"][0] == pytest.approx(0.25 * float(squares), rel=1e-12)
+    assert value["grad:w5"][1] - value["grad:w5"][0] == pytest.approx(0.5 * 0.4, rel=1e-12)
+    assert value["loss:o1#0"][1] == value["loss:o1#0"][0]
+    assert value["grad:c1"][1] == value["grad:c1"][0]

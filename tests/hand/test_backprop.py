@@ -100,6 +100,21 @@ def test_sigmoid_and_softplus_stay_finite_for_large_inputs() -> None:
 OUT = np.array([[0.2, 0.7, 0.1], [0.5, 0.25, 0.25]])
 TARGET = np.array([[0.0, 1.0, 0.0], [0.3, 0.3, 0.4]])
 B, N = OUT.shape
+TARGETS = {"svm": np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])}  # svm: one-hot, a true class
+
+
+def _hinge_closed_form() -> tuple[float, np.ndarray]:
+    """svm on OUT, sample by sample and class by class: every margin here is active."""
+    t, value, grad = TARGETS["svm"], 0.0, np.zeros_like(OUT)
+    for n in range(B):
+        y = int(np.argmax(t[n]))
+        for j in range(N):
+            if j != y and OUT[n, j] - OUT[n, y] + 1 > 0:
+                value += (OUT[n, j] - OUT[n, y] + 1) / B
+                grad[n, j] += 1 / B
+                grad[n, y] -= 1 / B
+    return value, grad
+
 
 LOSS_CLOSED_FORMS: dict[str, tuple[float, np.ndarray]] = {
     "half_sse": (
@@ -126,6 +141,7 @@ LOSS_CLOSED_FORMS: dict[str, tuple[float, np.ndarray]] = {
         -sum(t * math.log(o) for t, o in zip(TARGET.flat, OUT.flat, strict=True)) / B,
         -TARGET / OUT / B,
     ),
+    "svm": _hinge_closed_form(),
 }
 
 
@@ -133,8 +149,9 @@ LOSS_CLOSED_FORMS: dict[str, tuple[float, np.ndarray]] = {
 def test_loss_and_derivative_match_closed_form(name: str) -> None:
     value, grad = LOSS_CLOSED_FORMS[name]
     loss, dloss = HAND_LOSSES[name].value, HAND_LOSSES[name].gradient
-    assert float(loss(OUT, TARGET)) == pytest.approx(value, rel=1e-14)
-    np.testing.assert_allclose(dloss(OUT, TARGET), grad, rtol=1e-14)
+    target = TARGETS.get(name, TARGET)
+    assert float(loss(OUT, target)) == pytest.approx(value, rel=1e-14)
+    np.testing.assert_allclose(dloss(OUT, target), grad, rtol=1e-14)
 
 
 @pytest.mark.parametrize("name", LOSSES)
@@ -142,12 +159,13 @@ def test_loss_derivative_matches_central_difference(name: str) -> None:
     loss, dloss = HAND_LOSSES[name].value, HAND_LOSSES[name].gradient
     numeric = np.zeros_like(OUT)
     h = 1e-6
+    target = TARGETS.get(name, TARGET)
     for idx in np.ndindex(OUT.shape):
         up, down = OUT.copy(), OUT.copy()
         up[idx] += h
         down[idx] -= h
-        numeric[idx] = (float(loss(up, TARGET)) - float(loss(down, TARGET))) / (2 * h)
-    np.testing.assert_allclose(dloss(OUT, TARGET), numeric, rtol=1e-7, atol=1e-10)
+        numeric[idx] = (float(loss(up, target)) - float(loss(down, target))) / (2 * h)
+    np.testing.assert_allclose(dloss(OUT, target), numeric, rtol=1e-7, atol=1e-10)
 
 
 # -- small networks built in the tests -----------------------------------------------------------
@@ -159,6 +177,7 @@ def _mixed(loss: str, out_act: str, out_bias: dict[str, Any], dtype: str = "floa
     targets = {
         "softmax_cross_entropy": [[1.0, 0.0], [0.0, 1.0], [0.3, 0.7], [0.5, 0.5]],
         "binary_cross_entropy": [[1.0, 0.0], [0.25, 0.9], [0.3, 0.7], [0.5, 0.05]],
+        "svm": [[1.0, 0.0], [0.0, 1.0], [0.0, 1.0], [1.0, 0.0]],
     }.get(loss, [[0.1, 0.9], [0.4, -0.2], [0.0, 0.5], [1.0, 0.3]])
     return make_spec(
         [
@@ -217,6 +236,7 @@ def _numeric_grads(spec: Spec, params: Params) -> Params:
         ("softmax_cross_entropy", "softmax", {"mode": "shared", "value": 0.3}),
         ("sse", "tanh", {"mode": "per_neuron", "value": [0.1, 0.2]}),
         ("binary_cross_entropy", "sigmoid", {"mode": "shared", "value": 0.3}),
+        ("svm", "identity", {"mode": "per_neuron", "value": [0.1, -0.2]}),
     ],
 )
 def test_hand_grads_match_central_differences(

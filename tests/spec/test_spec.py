@@ -174,7 +174,7 @@ BAD_INPUTS = [
         'loss = "half_sse"',
         'loss = "half_sse"\nlearning_rate = 0.1',
         "learning_rate: unknown field, expected one of description, documented, dtype, input, "
-        "layers, loss, name, optimizer, samples, source (got 0.1)",
+        "layers, loss, name, optimizer, samples, source, weight_decay (got 0.1)",
     ),
     (
         "unknown-layer-field",
@@ -200,8 +200,28 @@ BAD_INPUTS = [
         "unknown-loss",
         'loss = "half_sse"',
         'loss = "cross_entropy"',
-        "loss: must be one of 'half_sse', 'sse', 'mse', 'softmax_cross_entropy' or "
-        "'binary_cross_entropy' (got 'cross_entropy')",
+        "loss: must be one of 'half_sse', 'sse', 'mse', 'softmax_cross_entropy', "
+        "'binary_cross_entropy' or 'svm' (got 'cross_entropy')",
+    ),
+    (
+        "svm-needs-identity-and-one-hot-targets",
+        'loss = "half_sse"',
+        'loss = "svm"',
+        "loss: svm needs activation 'identity' on the output layer (got 'sigmoid'); "
+        "samples[0].target: loss svm needs a one-hot target, one 1 (the true class) and 0 "
+        "elsewhere, e.g. [0.0, 1.0, 0.0] (got [0.01, 0.99])",
+    ),
+    (
+        "negative-weight-decay",
+        'loss = "half_sse"',
+        'loss = "half_sse"\nweight_decay = -0.1',
+        "weight_decay: must be >= 0 (got -0.1)",
+    ),
+    (
+        "nan-weight-decay",
+        'loss = "half_sse"',
+        'loss = "half_sse"\nweight_decay = nan',
+        "weight_decay: must be a finite number, not NaN or inf (got nan)",
     ),
     (
         "cross-entropy-without-softmax",

@@ -150,6 +150,7 @@ def test_jax_loop_gives_the_numpy_loops_params_across_activations_biases_and_fro
         activations=("identity", "sigmoid", "tanh", "softplus"),
         dtypes=("float64", "float32"),
         weight_scale=(0.1, 1.0),
+        weight_decay=0.0,  # test_weight_decay_training.py trains with one
     )
 )
 def test_jax_loop_gives_the_numpy_loops_params_on_generated_networks(case: Case) -> None:
