@@ -143,6 +143,13 @@ def mutate_command(
         for r in report.results:
             if r.status == status:
                 _show(r)
+    if n := report.count("equivalent"):
+        click.echo(
+            f"{n} mutant{'s' if n > 1 else ''} gave the original's gradients on every network "
+            "checked: dead code, an identity, or a path these networks never take (more "
+            "--examples, or a --family that reaches that path, may tell them apart); the score "
+            "leaves them out"
+        )
     click.echo(f"{candidate}: {report.summary()}")
     return 0 if report.ok else 1
 
