@@ -48,6 +48,7 @@ class Net(NamedTuple):
     activations: tuple[str, ...]
     slopes: tuple[float, ...]
     loss: str
+    options: tuple[Any, ...] = ()  # each layer's forward settings (Spec.options); () for dense
 
 
 def merge(params: Tree, frozen: Tree) -> list[dict[str, jax.Array]]:
@@ -68,9 +69,13 @@ def forward(
     nets: list[jax.Array] = []
     outs = [x]
     for i, (layer, kind) in enumerate(zip(layers, net.kinds, strict=True)):
-        nets.append(JAX_KINDS[kind](layer, outs[-1]))
+        nets.append(JAX_KINDS[kind](layer, outs[-1], _options(net, i)))
         outs.append(_activation(net, i)(nets[-1]))
     return nets, outs
+
+
+def _options(net: Net, i: int) -> dict[str, Any]:
+    return dict(net.options[i]) if net.options else {}
 
 
 def loss(net: Net, z: jax.Array, t: jax.Array) -> jax.Array:
@@ -132,7 +137,7 @@ def output_first_step(
                 _, act_vjp = jax.vjp(_activation(net, i), nets[i])
                 delta = act_vjp(delta @ {**frozen[i + 1], **new[i + 1]}["W"])[0]
             kind = JAX_KINDS[net.kinds[i]]
-            _, affine_vjp = jax.vjp(lambda g, k=kind, below=outs[i]: k(g, below), layers[i])
+            _, affine_vjp = jax.vjp(lambda g, k=kind, below=outs[i]: k(g, below, {}), layers[i])
             grads = affine_vjp(delta)[0]
             new[i] = {k: v - lr * grads[k] for k, v in params[i].items()}
         return (new, state), value

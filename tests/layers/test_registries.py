@@ -33,6 +33,9 @@ DECLARED = {
     "layer kind": set(KINDS),
     "update rule": set(UPDATE_RULES),
 }
+# Sides written ahead of the declarations: the JAX reference forwards cover every planned kind
+# (gradcheck.oracles.jax_layers), so they hold the declared ones and may hold more.
+AHEAD = {"JAX layer reference"}
 # Concepts only one side has, so there is nothing to keep equal.
 ONE_SIDED = {"optimizer"}
 # The independent sides every declared activation, loss and kind must be implemented on.
@@ -76,7 +79,10 @@ def test_every_independent_side_has_a_registry(concept: str) -> None:
     ids=lambda r: f"{r.side}: {r.concept}",
 )
 def test_every_registry_holds_exactly_the_declared_names(registry: Registry[object]) -> None:
-    assert registry.names() == DECLARED[registry.concept]
+    if registry.side in AHEAD:
+        assert registry.names() >= DECLARED[registry.concept]
+    else:
+        assert registry.names() == DECLARED[registry.concept]
 
 
 @pytest.mark.parametrize(
@@ -104,8 +110,8 @@ def test_declaration_lookups_raise_for_unknown_names() -> None:
         activation_info("gelu")
     with pytest.raises(UnknownName, match="no loss named 'hinge'"):
         loss_info("hinge")
-    with pytest.raises(UnknownName, match="no layer kind named 'conv2d'"):
-        kind_of(type("Table", (), {"kind": "conv2d"})())
+    with pytest.raises(UnknownName, match="no layer kind named 'lstm'"):
+        kind_of(type("Table", (), {"kind": "lstm"})())
 
 
 def test_the_training_optimizer_has_no_fallback() -> None:
@@ -116,7 +122,7 @@ def test_the_training_optimizer_has_no_fallback() -> None:
 
 
 @pytest.mark.parametrize(
-    ("field", "value"), [("activation", "gelu"), ("kind", "conv2d")], ids=["activation", "kind"]
+    ("field", "value"), [("activation", "gelu"), ("kind", "lstm")], ids=["activation", "kind"]
 )
 def test_a_spec_naming_an_undeclared_layer_name_is_one_line(field: str, value: str) -> None:
     layer = {"size": 1, "weights": [[1.0]], field: value}
