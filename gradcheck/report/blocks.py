@@ -6,7 +6,7 @@ the shape of one sample after it (``4x6x6``), the input first.
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from gradcheck.spec import Spec
 
@@ -26,7 +26,7 @@ def layer_blocks(spec: Spec) -> list[BlockSketch]:
     blocks = [BlockSketch(caption="input", shape=_shape(spec.shapes[0]))]
     for i, (kind, options) in enumerate(zip(spec.kinds, spec.options, strict=True)):
         group = {**spec.frozen_params()[i], **spec.initial_params()[i]}
-        settings = dict(options)
+        settings: dict[str, Any] = dict(options)
         caption = kind
         if "W" in group and kind != "dense":
             w = group["W"]
