@@ -105,11 +105,24 @@ def _pool_backward(to_every: bool, divided: bool, kind: str) -> Backward:
     return backward
 
 
+def _dropout_backward(masked: bool) -> Backward:
+    """Dropout's ``dE/dx``: ``delta * mask / (1 - rate)``, or (``masked=False``) the scale
+    without the mask, as if every input had been kept."""
+
+    def backward(
+        delta: Array, scale: Any, layer: Groups, wanted: frozenset[str]
+    ) -> tuple[Array, Groups]:
+        return delta * (scale if masked else np.max(scale)), {}
+
+    return backward
+
+
 hand_again = with_kinds(
     {
         "conv2d": _conv_backward(flip=True, stride=True),
         "max_pool2d": _pool_backward(to_every=False, divided=True, kind="max_pool2d"),
         "avg_pool2d": _pool_backward(to_every=False, divided=True, kind="avg_pool2d"),
+        "dropout": _dropout_backward(masked=True),
     },
     "hand_again",
 )  # the rewritten backward passes, bug-free: the harness passes
@@ -127,10 +140,14 @@ avg_pool_not_divided = with_kinds(
     {"avg_pool2d": _pool_backward(to_every=False, divided=False, kind="avg_pool2d")},
     "avg_pool_not_divided",
 )
+dropout_mask_not_in_backward = with_kinds(
+    {"dropout": _dropout_backward(masked=False)}, "dropout_mask_not_in_backward"
+)
 __all__ = [
     "avg_pool_not_divided",
     "conv_stride_ignored",
     "conv_without_flip",
+    "dropout_mask_not_in_backward",
     "hand_again",
     "max_pool_to_every_input",
     "with_kinds",

@@ -1,5 +1,6 @@
 """How the generator draws an image front end: an input ``(C, H, W)``, one or two stages of
-``conv2d`` / ``max_pool2d`` / ``avg_pool2d``, then ``flatten`` before the dense layers.
+``conv2d`` / ``max_pool2d`` / ``avg_pool2d`` / ``dropout``, then ``flatten`` before the dense
+layers.
 
 Every choice shrinks toward the simplest (one channel, the smallest image, one stage, the first
 allowed kind, kernel 1, stride 1, no padding, no bias) and a stage can be deleted whole. Weights
@@ -30,7 +31,8 @@ __all__ = [
     "pool_ties",
 ]
 
-IMAGE_KINDS = ("conv2d", "max_pool2d", "avg_pool2d")  # stages; ``flatten`` closes the stem
+IMAGE_KINDS = ("conv2d", "max_pool2d", "avg_pool2d", "dropout")  # stages; flatten closes it
+DROPOUT_RATES = (0.25, 0.5, 0.75)
 MAX_CHANNELS, MIN_SIDE, MAX_SIDE, MAX_KERNEL = 3, 3, 6, 3
 MAX_IMAGE_VALUES = 2 * MAX_SIDE * MAX_SIDE  # the largest input drawn: 2 channels of 6x6
 MAX_FLAT_VALUES = MAX_CHANNELS * (MAX_SIDE + 2) ** 2  # the most a stem gives (1x1 conv, pad 1)
@@ -114,6 +116,9 @@ def image_tables(
     for r in stages:
         if r.kind == "conv2d":
             table = _conv_table(r, shape, scale, dtype, decode)
+        elif r.kind == "dropout":  # its rate from the kernel choice, its seed from a word
+            rate = DROPOUT_RATES[r.kernel - 1]
+            table = {"kind": "dropout", "rate": rate, "seed": int(r.words[0])}
         else:
             k = min(r.kernel + 1, shape[1], shape[2])  # a 1x1 window pools nothing: from 2
             table = {"kind": r.kind, "kernel": k, "stride": r.stride}

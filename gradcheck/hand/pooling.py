@@ -1,10 +1,13 @@
-"""The parameter-free kinds, derived by hand: ``max_pool2d``, ``avg_pool2d``, ``flatten``.
+"""The parameter-free kinds, derived by hand: ``max_pool2d``, ``avg_pool2d``, ``flatten``,
+``dropout``.
 
 * max pool: ``out = max`` of each window; ``dE/dx`` is ``delta`` at the window's (first) largest
   input and 0 at every other input of the window (summed where windows overlap);
 * avg pool: ``out = (1 / (kh kw)) sum`` of each window; every input of a window gets
   ``delta / (kh kw)`` (summed where windows overlap);
-* flatten: a reshape, so ``dE/dx`` is ``delta`` reshaped back.
+* flatten: a reshape, so ``dE/dx`` is ``delta`` reshaped back;
+* dropout: ``out = x * mask / (1 - rate)``, so ``dE/dx = delta * mask / (1 - rate)``: a dropped
+  input gets nothing, a kept one its delta scaled up as its value was.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from gradcheck.hand.kinds import HAND_KINDS, Groups, HandKind, Options
+from gradcheck.layers.dropout import dropout_mask
 from gradcheck.spec import Array
 
 __all__ = ["windows"]
@@ -83,6 +87,21 @@ def _flatten_backward(
     return delta.reshape(shape), {}
 
 
+def _dropout_forward(layer: Groups, x: Array, options: Options) -> tuple[Array, Any]:
+    rate = float(options["rate"])
+    scale = dropout_mask(int(options["seed"]), rate, x.shape) / (1.0 - rate)
+    net: Array = x * scale.astype(x.dtype)
+    return net, scale.astype(x.dtype)
+
+
+def _dropout_backward(
+    delta: Array, scale: Any, layer: Groups, wanted: frozenset[str]
+) -> tuple[Array, Groups]:
+    dx: Array = delta * scale
+    return dx, {}
+
+
+HAND_KINDS.add("dropout", HandKind(_dropout_forward, _dropout_backward))
 HAND_KINDS.add("max_pool2d", HandKind(_max_forward, _max_backward))
 HAND_KINDS.add("avg_pool2d", HandKind(_avg_forward, _avg_backward))
 HAND_KINDS.add("flatten", HandKind(_flatten_forward, _flatten_backward))

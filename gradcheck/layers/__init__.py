@@ -2,9 +2,9 @@
 
 A layer kind is one unit: :class:`LayerKind` gathers its TOML table and checks, its parameter
 groups and their initial values, the shape it maps a sample to, its display names and its
-diagram glyph (``dense``, ``conv2d``, ``max_pool2d``, ``avg_pool2d``, ``flatten``: modules
-:mod:`~gradcheck.layers.dense`, :mod:`~gradcheck.layers.conv`,
-:mod:`~gradcheck.layers.pooling`). Each independent side registers its own implementation of
+diagram glyph (``dense``, ``conv2d``, ``max_pool2d``, ``avg_pool2d``, ``dropout``, ``flatten``:
+:mod:`~gradcheck.layers.dense`, :mod:`~gradcheck.layers.conv`, :mod:`~gradcheck.layers.pooling`,
+:mod:`~gradcheck.layers.dropout`). Each independent side registers its own implementation of
 every kind, activation and loss under the declared name in a
 :class:`~gradcheck.layers.registry.Registry`;
 an unknown name raises :class:`~gradcheck.layers.registry.UnknownName`. Adding a kind is its
@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.layers import conv, dense, pooling
+from gradcheck.layers import conv, dense, dropout, pooling
 from gradcheck.layers.activations import ACTIVATIONS, ActivationInfo, activation_info
 from gradcheck.layers.losses import LOSSES, LossInfo, loss_info
 from gradcheck.layers.registry import Registry, UnknownName
@@ -162,6 +162,15 @@ KINDS: dict[str, LayerKind] = {
             ("avg_pool2d", pooling.AVG_FORWARD),
         )
     },
+    "dropout": _no_parameters(
+        "dropout",
+        dropout.DropoutLayer,
+        dropout.GLYPH,
+        dropout.FORWARD,
+        dropout.problems,
+        dropout.shape_after,
+        dropout.options,
+    ),
     "flatten": _no_parameters(
         "flatten",
         pooling.FlattenLayer,

@@ -4,7 +4,8 @@
 magnitude of the terms each gradient entry sums (dense: ``m_W = |delta|.T @ A``, ``m_b = sum
 |delta|``, ``|delta| @ |W|`` passed down; conv2d the same sums over windows; max pooling passes
 ``|delta|`` to the largest inputs of each window (every one of a tie), average pooling
-``|delta| / (kh kw)`` to each input; flatten reshapes). Registered apart from the hand-derived
+``|delta| / (kh kw)`` to each input; dropout ``|delta| / (1 - rate)`` to its kept inputs;
+flatten reshapes). Registered apart from the hand-derived
 side, over the finite-difference oracle's float64 values.
 """
 
@@ -17,6 +18,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from gradcheck.layers import Registry
+from gradcheck.layers.dropout import dropout_mask
 
 __all__ = ["ERROR_KINDS"]
 
@@ -105,7 +107,19 @@ def _avg_pool(
     return _window_sum(np.asarray(share), a.shape, options["stride"]), {}
 
 
+def _dropout(
+    delta: np.ndarray,
+    a: np.ndarray,
+    layer: Groups,
+    options: Mapping[str, Any],
+    wanted: frozenset[str],
+) -> tuple[np.ndarray, Groups]:
+    rate = float(options["rate"])
+    return np.where(dropout_mask(int(options["seed"]), rate, a.shape), delta / (1 - rate), 0.0), {}
+
+
 ERROR_KINDS.add("dense", _dense)
+ERROR_KINDS.add("dropout", _dropout)
 ERROR_KINDS.add("conv2d", _conv)
 ERROR_KINDS.add("max_pool2d", _max_pool)
 ERROR_KINDS.add("avg_pool2d", _avg_pool)

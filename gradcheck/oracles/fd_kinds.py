@@ -18,6 +18,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from gradcheck.layers import Registry
+from gradcheck.layers.dropout import dropout_mask
 
 __all__ = ["FD_KINDS", "FDKind"]
 
@@ -37,6 +38,7 @@ class FDKind:
         [np.ndarray, np.ndarray, Groups, str, np.ndarray, np.ndarray, Options], np.ndarray
     ]
     direction: Callable[[np.ndarray, Groups, str, np.ndarray, Options], np.ndarray]
+    per_copy: bool = False  # its net needs one copy's whole batch (dropout's mask)
 
 
 FD_KINDS: Registry[FDKind] = Registry("finite-difference oracle", "layer kind")
@@ -157,6 +159,16 @@ FD_KINDS.add(
     "avg_pool2d",
     FDKind(lambda g, x, o: _pool(x, o, np.mean), _no_parameters, _no_parameters),
 )
+
+
+def _dropout_net(layer: Groups, x: np.ndarray, options: Options) -> np.ndarray:
+    """``x * mask / (1 - rate)``, the mask drawn over this batch's shape."""
+    rate = float(options["rate"])
+    keep = dropout_mask(int(options["seed"]), rate, x.shape)
+    return np.where(keep, x / (1.0 - rate), 0.0)
+
+
+FD_KINDS.add("dropout", FDKind(_dropout_net, _no_parameters, _no_parameters, per_copy=True))
 FD_KINDS.add(
     "flatten",
     FDKind(lambda g, x, o: x.reshape(x.shape[0], -1), _no_parameters, _no_parameters),

@@ -168,12 +168,22 @@ class Stencil(NamedTuple):
     touched: list[np.ndarray | None]
 
 
+def _carried(spec: Spec, i: int, layer: dict[str, np.ndarray], out: np.ndarray) -> np.ndarray:
+    """Layer ``i``'s net of copies ``out`` ``(copies, batch, ...)``: copies and samples as one
+    axis, or copy by copy for a kind whose net needs a copy's whole batch."""
+    kind, options = FD_KINDS[spec.kinds[i]], dict(spec.options[i])
+    if kind.per_copy:
+        return np.stack([kind.net(layer, copy, options) for copy in out])
+    flat = out.reshape(-1, *out.shape[2:])
+    net = kind.net(layer, flat, options)
+    return net.reshape(*out.shape[:2], *net.shape[1:])
+
+
 def _depends(spec: Spec, i: int, layer: dict[str, np.ndarray], moved: np.ndarray) -> np.ndarray:
     """Which pre-activations of layer ``i`` a ``moved`` input reaches through a nonzero weight:
     the kind's net of indicator weights (no bias) and indicator inputs, positive where one does."""
     weights = {k: (a != 0).astype(np.float64) for k, a in layer.items() if k != "b"}
-    net = FD_KINDS[spec.kinds[i]].net(weights, moved.astype(np.float64), dict(spec.options[i]))
-    reach: np.ndarray = net > 0
+    reach: np.ndarray = _carried(spec, i, weights, moved.astype(np.float64)) > 0
     return reach
 
 
@@ -201,12 +211,10 @@ def stencil_losses(spec: Spec, base: Base, starts: list[tuple[int, np.ndarray]])
             if near:
                 moved = net != base.nets[i]
         else:
-            flat = out.reshape(-1, *base.outs[i].shape[1:])  # copies and samples as one axis
-            carried = FD_KINDS[spec.kinds[i]].net(layer, flat, dict(spec.options[i]))
-            carried = carried.reshape(len(out), *base.nets[i].shape)
+            carried = _carried(spec, i, layer, out)
             net = np.concatenate([carried, *fresh])
             if near:
-                reach = _depends(spec, i, layer, moved_out.reshape(flat.shape))
+                reach = _depends(spec, i, layer, moved_out)
                 started = [n != base.nets[i] for n in fresh]
                 moved = np.concatenate([reach.reshape(carried.shape), *started])
         new = len(net) - len(out)

@@ -23,6 +23,7 @@ import jax
 import jax.numpy as jnp
 
 from gradcheck.layers import KINDS, Registry
+from gradcheck.layers.dropout import dropout_mask
 from gradcheck.oracles.jax_layers import JAX_LAYERS
 
 __all__ = ["JAX_ACTIVATIONS", "JAX_KINDS", "JAX_LOSSES", "dense_net"]
@@ -85,6 +86,14 @@ def _reference(name: str) -> Callable[[dict[str, Any], Any, dict[str, Any]], Any
     return lambda layer, x, options: forward(x, layer, options)
 
 
+def _dropout(layer: dict[str, Any], x: Any, options: dict[str, Any]) -> Any:
+    """The reference dropout with the spec's fixed mask, drawn over the (static) batch shape."""
+    rate = float(options["rate"])
+    mask = dropout_mask(int(options["seed"]), rate, tuple(x.shape))
+    return JAX_LAYERS["dropout"](x, layer, {"mask": mask, "rate": rate})
+
+
+JAX_KINDS.add("dropout", _dropout)
 for _name in KINDS:  # every other kind: the reference forward of :mod:`.jax_layers`
-    if _name != "dense":
+    if _name not in ("dense", "dropout"):
         JAX_KINDS.add(_name, _reference(_name))

@@ -36,6 +36,8 @@ def layer_blocks(spec: Spec) -> list[BlockSketch]:
         stride = settings.get("stride", 1)
         if stride not in (1, (1, 1), settings.get("kernel")):  # pooling strides by its window
             caption += " stride " + (str(stride) if isinstance(stride, int) else _shape(stride))
+        if "rate" in settings:
+            caption += f" rate {settings['rate']:g}"
         if settings.get("padding"):
             caption += f" pad {settings['padding']}"
         if spec.activations[i] != "identity":

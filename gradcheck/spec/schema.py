@@ -17,6 +17,7 @@ from pydantic import Discriminator, Field, Tag, field_validator
 from gradcheck.layers import ACTIVATIONS, KINDS, LOSSES, Shape, kind_of
 from gradcheck.layers.conv import Conv2dLayer
 from gradcheck.layers.dense import DenseLayer
+from gradcheck.layers.dropout import DropoutLayer
 from gradcheck.layers.pooling import FlattenLayer, PoolLayer
 from gradcheck.layers.tables import Bias, FiniteFloat, Init, Table
 
@@ -48,17 +49,18 @@ def _kind_tag(value: Any) -> Any:
 
 
 if TYPE_CHECKING:
-    Layer = DenseLayer | Conv2dLayer | PoolLayer | FlattenLayer
+    Layer = DenseLayer | Conv2dLayer | PoolLayer | DropoutLayer | FlattenLayer
 else:  # one branch per declared kind, picked by its ``kind`` key
     Layer = Annotated[
         Annotated[DenseLayer, Tag("dense")]
         | Annotated[Conv2dLayer, Tag("conv2d")]
         | Annotated[PoolLayer, Tag("max_pool2d")]
         | Annotated[PoolLayer, Tag("avg_pool2d")]
+        | Annotated[DropoutLayer, Tag("dropout")]
         | Annotated[FlattenLayer, Tag("flatten")],
         Discriminator(_kind_tag),
     ]
-assert set(KINDS) == {"dense", "conv2d", "max_pool2d", "avg_pool2d", "flatten"}  # one tag each
+assert set(KINDS) == {"dense", "conv2d", "max_pool2d", "avg_pool2d", "dropout", "flatten"}
 MAX_PARAMS = 10_000_000
 
 

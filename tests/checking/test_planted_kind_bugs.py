@@ -2,7 +2,8 @@
 
 Each planted bug (``tests/planted_kinds.py``) swaps one kind's backward pass for a wrong one:
 a convolution's input gradient without the kernel flip or with the stride ignored, max pooling
-sending the gradient to every input of its window, average pooling not dividing by the window.
+sending the gradient to every input of its window, average pooling not dividing by the window,
+dropout passing the gradient to the inputs it dropped.
 On the smallest network that can show it (a parameterised layer below the buggy one, or there is
 no input gradient to get wrong), whole-network ``verify`` fails and names the entries of the layer
 below; the same candidate with the right backward passes (``hand_again``) passes there and on
@@ -27,7 +28,7 @@ KERNEL_2x2 = [[[[0.3, -0.5], [0.9, 0.2]]]]
 
 def _spec(shape: list[int], layers: list[dict[str, Any]], n_flat: int) -> Spec:
     n_in = shape[0] * shape[1] * shape[2]
-    dense = {"size": 1, "weights": [[0.5 - 0.25 * k for k in range(n_flat)]]}
+    dense = {"size": 1, "weights": [[0.5 - 0.3 * k for k in range(n_flat)]]}
     return parse_spec(
         {
             "name": "smallest",
@@ -58,6 +59,9 @@ SMALLEST = {
     ),
     "max_pool_to_every_input": _spec(
         [1, 4, 4], [ONE_BY_ONE, {"kind": "max_pool2d", "kernel": 2}], 4
+    ),
+    "dropout_mask_not_in_backward": _spec(
+        [1, 2, 2], [ONE_BY_ONE, {"kind": "dropout", "rate": 0.5, "seed": 1}], 4
     ),
     "avg_pool_not_divided": _spec([1, 4, 4], [ONE_BY_ONE, {"kind": "avg_pool2d", "kernel": 2}], 4),
 }
