@@ -32,7 +32,7 @@ from gradcheck.hand import hand_grads
 
 def off_by_half(spec, params, inputs, targets):
     grads = hand_grads(spec, params, inputs, targets)
-    grads[1]["W"][-1, 0] *= 0.5  # w7 in sigmoid-2-2-2, w5 in linear-2-2-1
+    grads[-1]["W"][-1, 0] *= 0.5  # the output layer: w7 in sigmoid-2-2-2, w5 in linear-2-2-1
     return grads
 
 def test_mine(gradcheck):

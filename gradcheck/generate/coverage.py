@@ -6,10 +6,10 @@ bounds of case ``index`` so that the first cases of ``sample_networks`` take, in
 under each squared loss, cross-entropy with soft and with one-hot targets, each other loss that
 forces an output activation (binary cross-entropy: sigmoid), each of these with a batch of two
 or more (where a reduction over samples shows), each hidden activation (with at least one
-hidden layer), each dtype and each bias mode, no weight decay and the largest one allowed, all
-within the
-bounds given (a choice they exclude is left out of the plan). Later cases are drawn from the
-bounds unchanged. The seed rotates the cycles, so another seed pairs them differently.
+hidden layer), each dtype and each bias mode, no weight decay and the largest one allowed, and
+(where the bounds allow image kinds) an image stem with each of them, all within the bounds given
+(a choice they exclude is left out of the plan). Later cases are drawn from the bounds unchanged.
+The seed rotates the cycles, so another seed pairs them differently.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 from gradcheck.generate.draws import TARGET_KINDS, Bounds, served_losses
+from gradcheck.generate.images import IMAGE_KINDS
 from gradcheck.layers import ACTIVATIONS, LOSSES
 
 __all__ = ["plan_length", "planned_bounds"]
@@ -53,9 +54,15 @@ def _decays(b: Bounds) -> list[tuple[float, float]]:
     return [(lo, lo), (hi, hi)] if lo < hi else [(lo, hi)]
 
 
+def _images(b: Bounds) -> tuple[str, ...]:
+    """The image kinds a stem is planned with, one per case (none under a targeted kink)."""
+    return () if b.target_kinks else tuple(k for k in IMAGE_KINDS if k in b.kinds)
+
+
 def plan_length(b: Bounds) -> int:
     """How many first cases the plan narrows."""
     cycles = [len(_loss_plan(b)), len(b.dtypes), len(b.bias_modes), len(_decays(b))]
+    cycles.append(len(_images(b)))
     if b.depth[1] >= 2 and not b.target_kinks:
         cycles.append(len(_hidden(b)))
     return max(cycles)
@@ -83,6 +90,9 @@ def planned_bounds(b: Bounds, seed: int, index: int) -> Bounds:
         served = served_losses(b.losses, (act,))
         if "losses" not in changes and b.output_activations is None and served:
             changes.update(output_activations=(act,), losses=served)  # the output layer too
+    images = _images(b)
+    if index < len(images):  # a stem of this kind, then flatten and the dense layers
+        changes.update(images=(True,), kinds=("dense", "flatten", images[index]))
     changes["dtypes"] = (b.dtypes[(index + seed) % len(b.dtypes)],)
     changes["bias_modes"] = (b.bias_modes[(index + seed) % len(b.bias_modes)],)
     decays = _decays(b)

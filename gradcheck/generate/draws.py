@@ -17,6 +17,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gradcheck.generate.case import Case
+from gradcheck.generate.images import (
+    IMAGE_KINDS,
+    MAX_FLAT_VALUES,
+    MAX_IMAGE_VALUES,
+    StageDraw,
+    image_shape,
+    image_tables,
+    pool_ties,
+)
 from gradcheck.generate.sources import Source
 from gradcheck.hand import forward
 from gradcheck.layers import ACTIVATIONS, LOSSES, Registry
@@ -79,6 +88,8 @@ class Bounds:
     target_kinks: bool
     ce_targets: tuple[str, ...] = ("one-hot", "soft")  # cross-entropy's kinds of target
     weight_decay: tuple[float, float] = (0.0, 0.1)  # lambda's (min, max)
+    kinds: tuple[str, ...] = ("dense",)  # layer kinds drawn: image kinds add an image stem
+    images: tuple[bool, ...] = (False, True)  # with image kinds: whether a network has a stem
 
 
 def _decode(
@@ -156,7 +167,8 @@ def build_case(src: Source, b: Bounds, origin: str) -> Case:
     # All layers first, as one list whose last element becomes the output layer: Hypothesis
     # prefers a smaller first choice (fewer layers beats a narrower input), and deleting the last
     # element leaves a network whose new output layer keeps its activation, bias and flags.
-    max_in = max(b.n_inputs[1], b.widths[1])
+    images = tuple(k for k in IMAGE_KINDS if k in b.kinds)
+    max_in = max(b.n_inputs[1], b.widths[1], MAX_FLAT_VALUES if images else 0)
     any_width = (min(b.widths[0], b.n_outputs[0]), max(b.widths[1], b.n_outputs[1]))
     kind = GENERATE_KINDS[DRAWN_KIND]
     acts = _drawn_activations(b)
@@ -166,6 +178,11 @@ def build_case(src: Source, b: Bounds, origin: str) -> Case:
     if b.target_kinks:
         act = src.choice([a for a in b.activations if a in KINKED])
         kink = (act, src.choice(LEAKY_SLOPES) if _takes_slope(act) else None)
+    stem = None
+    if images and kink is None and src.choice(b.images):  # a targeted kink stays dense
+        hidden = tuple(a for a in acts if not ACTIVATIONS[a].output_only) or ("identity",)
+        shape = image_shape(src)
+        stem = (shape, src.many(1, 2, StageDraw(images, hidden, b.bias_modes, LEAKY_SLOPES)))
     losses = served_losses(b.losses, b.output_activations)
     if kink is not None and len(drawn) == 1:  # the kinked first layer is the output
         losses = tuple(x for x in losses if LOSSES[x].output_activation is None)
@@ -181,7 +198,14 @@ def build_case(src: Source, b: Bounds, origin: str) -> Case:
         _decode(src.words(1), *(SATURATING_SCALE if saturate else b.weight_scale), "float64")[0]
     )
 
-    samples = _draw_samples(src, b, n_in, n_out, max_in, loss, dtype)
+    stem_tables: list[dict[str, Any]] = []
+    n_values = n_in
+    if stem is not None:
+        stem_tables, n_in = image_tables(*stem, scale, dtype, _decode)
+        n_values = int(np.prod(stem[0]))
+    samples = _draw_samples(
+        src, b, n_values, n_out, max(max_in, MAX_IMAGE_VALUES) if stem else max_in, loss, dtype
+    )
     sizes = [n_in, *(r.size for r in layers)]
     data = {
         "name": "generated-" + "-".join(str(n) for n in sizes),
@@ -189,8 +213,9 @@ def build_case(src: Source, b: Bounds, origin: str) -> Case:
         "dtype": dtype,
         "loss": loss,
         "optimizer": {"name": "sgd", "learning_rate": b.learning_rate},
-        "input": {"size": n_in},
-        "layers": [
+        "input": {"shape": list(stem[0])} if stem else {"size": n_in},
+        "layers": stem_tables
+        + [
             kind.table(r, sizes[i], scale, dtype, kink is not None and i == 0)
             for i, r in enumerate(layers)
         ],
@@ -333,13 +358,22 @@ def _near_kink(case: Case, kink_layer: int | None) -> bool:
         margins = s - np.sum(s * t, axis=1, keepdims=True) + 1.0
         if np.any((np.abs(margins) < KINK_MARGIN) & (t == 0)):
             return True
+    for i, kind in enumerate(spec.kinds):
+        window: dict[str, Any] = dict(spec.options[i])
+        if kind == "max_pool2d" and pool_ties(
+            fwd.outs[i], window["kernel"], window["stride"], KINK_MARGIN
+        ):
+            return True
     for i, act in enumerate(spec.activations):
         if act not in KINKED:
             continue
         near = np.abs(fwd.nets[i]) < KINK_MARGIN
         if i == kink_layer:
             near[:, 0] = False
-        movable = np.any(fwd.outs[i] != 0, axis=1, keepdims=True) | spec.is_trainable(i, "b")
+        batch = len(near)
+        alive = np.any(fwd.outs[i].reshape(batch, -1) != 0, axis=1)
+        alive = alive.reshape(batch, *[1] * (near.ndim - 1))
+        movable = alive | spec.is_trainable(i, "b")
         if np.any(near & movable):
             return True
     return False
@@ -347,14 +381,18 @@ def _near_kink(case: Case, kink_layer: int | None) -> bool:
 
 @dataclass(frozen=True)
 class KindDraw:
-    """How the generator draws one layer kind: ``choices(bounds, activations, widths, max_in,
-    max_out)`` is a draw of one layer's choices, ``table(choices, n_in, scale, dtype, kinked)``
-    its spec table."""
+    """How the generator draws one layer kind: ``choices(...)`` builds a draw of one layer's
+    choices, ``table(choices, ...)`` its spec table. Dense: ``choices(bounds, activations, widths,
+    max_in, max_out)``, ``table(choices, n_in, scale, dtype, kinked)``; the image kinds:
+    :class:`~gradcheck.generate.images.StageDraw` and
+    :func:`~gradcheck.generate.images.image_tables` (flatten closes every image stem)."""
 
-    choices: Callable[[Bounds, tuple[str, ...], tuple[int, int], int, int], Callable[..., Any]]
-    table: Callable[[Any, int, float, str, bool], dict[str, Any]]
+    choices: Callable[..., Any]
+    table: Callable[..., Any]
 
 
 GENERATE_KINDS: Registry[KindDraw] = Registry("network generator", "layer kind")
 GENERATE_KINDS.add("dense", KindDraw(_LayerDraw, _layer_table))
+for _kind in (*IMAGE_KINDS, "flatten"):
+    GENERATE_KINDS.add(_kind, KindDraw(StageDraw, image_tables))
 DRAWN_KIND = "dense"  # the kind generated networks are built of today

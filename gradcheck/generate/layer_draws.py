@@ -24,7 +24,9 @@ __all__ = ["LAYER_DRAWS", "Knob", "layer_arrays", "layer_cases"]
 
 Knob = Callable[[str, st.SearchStrategy[Any]], Any]  # (name, strategy) -> the fixed or drawn value
 _SEEDS = st.integers(0, 2**32 - 1)
-LAYER_DRAWS: Registry[Callable[[Knob], dict[str, Any]]] = Registry("layer draws", "layer kind")
+LAYER_DRAWS: Registry[Callable[[Knob], dict[str, Any]]] = Registry(
+    "layer draws", "layer-level kind"
+)
 
 
 def _ints(lo: int, hi: int) -> st.SearchStrategy[int]:

@@ -36,8 +36,10 @@ from gradcheck.generate.draws import KINK_MARGIN as KINK_MARGIN
 from gradcheck.generate.draws import KINKED, Bounds, build_case, served_losses
 from gradcheck.generate.draws import LEAKY_SLOPES as LEAKY_SLOPES
 from gradcheck.generate.draws import SATURATING_SCALE as SATURATING_SCALE
+from gradcheck.generate.images import IMAGE_KINDS
 from gradcheck.generate.sources import HypothesisSource, NumpySource, Redraw
 from gradcheck.layers import ACTIVATIONS as DECLARED_ACTIVATIONS
+from gradcheck.layers import KINDS as DECLARED_KINDS
 from gradcheck.layers import LOSSES as DECLARED_LOSSES
 from gradcheck.spec import ACTIVATIONS, LOSSES
 from gradcheck.spec.family import BIAS_MODES, DTYPES, FROZEN_GROUPS, Family, load_family
@@ -126,7 +128,13 @@ def _bounds(family: Family | str | Path | None, given: dict[str, Any]) -> Bounds
             f"target_kinks=True with only losses={losses!r} needs depth >= 2 "
             "(the kinked first layer cannot be the output their activation is forced on)"
         )
+    kinds = _names("kinds", kw["kinds"], tuple(DECLARED_KINDS))
+    if "dense" not in kinds:
+        raise InvalidArgument(f"kinds={kinds!r}: generated networks end in dense layers")
+    if set(kinds) & set(IMAGE_KINDS) and "flatten" not in kinds:
+        raise InvalidArgument(f"kinds={kinds!r}: an image stem needs 'flatten' before dense")
     return Bounds(
+        kinds=kinds,
         depth=depth,
         widths=widths,
         n_inputs=n_in,
@@ -180,6 +188,7 @@ _DEFAULTS: dict[str, Any] = {
     "avoid_kinks": True,
     "target_kinks": False,
     "weight_decay": (0.0, 0.1),
+    "kinds": ("dense",),
 }
 
 
@@ -218,6 +227,7 @@ def networks(
     avoid_kinks: bool = _D["avoid_kinks"],
     target_kinks: bool = _D["target_kinks"],
     weight_decay: float | tuple[float, float] = _D["weight_decay"],
+    kinds: Sequence[str] = _D["kinds"],
 ) -> st.SearchStrategy[Case]:
     """A strategy for :class:`Case`: a valid network spec, its params, inputs and targets.
 
@@ -260,6 +270,10 @@ def networks(
       for every sample (its weights and bias set to 0).
     * ``weight_decay``: lambda of the L2 term, a value or ``(min, max)``, e.g. ``0.0`` for none;
       a pair draws the minimum half the time, else a value in the range (default ``(0, 0.1)``).
+    * ``kinds``: the layer kinds drawn, ``("dense",)`` by default; with ``"conv2d"``,
+      ``"max_pool2d"`` or ``"avg_pool2d"`` (and ``"flatten"``) a network may start with an image
+      stem: a ``(C, H, W)`` input, one or two of those stages, a flatten, then dense layers.
+      ``avoid_kinks`` also rejects max-pool windows whose two largest inputs nearly tie.
     """
     b = _bounds(family, {k: v for k, v in locals().items() if k in _DEFAULTS})
 

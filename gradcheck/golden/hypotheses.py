@@ -166,7 +166,7 @@ class Search:
             name = f"{act}' {how.removesuffix(' of').removesuffix(' in')}"
             found.append(Hypothesis(name, "formula", says, self._formula(power)))
         for i, layer in enumerate(spec.model.layers):
-            w = layer.weights
+            w = getattr(layer, "weights", None) if layer.kind == "dense" else None
             if w is not None and len(w) == len(w[0]) > 1:
                 flipped = [list(r) for r in zip(*w, strict=True)]
                 layers = [ly.model_dump() for ly in spec.model.layers]

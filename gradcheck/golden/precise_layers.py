@@ -15,6 +15,7 @@ from typing import Any
 
 from mpmath import MPContext
 
+from gradcheck.errors import GradcheckError
 from gradcheck.layers import Registry
 
 __all__ = [
@@ -189,6 +190,24 @@ PRECISE_KINDS.add(
         _dense_grads,
     ),
 )
+
+
+def _dense_only(kind: str) -> Callable[..., Any]:
+    def refuse(*_: Any) -> Any:
+        raise GradcheckError(
+            f"golden: layer kind {kind!r} has no 60-digit recomputation; golden documents are "
+            "networks of dense layers (check the others with `gradcheck verify`)"
+        )
+
+    return refuse
+
+
+# Golden documents print dense networks only: the image kinds are registered so that a
+# document naming one gets a clear error, not an unknown name.
+for _kind in ("conv2d", "max_pool2d", "avg_pool2d", "dropout", "flatten"):
+    PRECISE_KINDS.add(
+        _kind, PreciseKind(_dense_only(_kind), _dense_only(_kind), _dense_only(_kind))
+    )
 # o = sigmoid(net) in 60 digits: log(1 - o) stays accurate wherever the float64 net lies.
 PRECISE_LOSSES.add(
     "binary_cross_entropy",

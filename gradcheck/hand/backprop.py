@@ -8,7 +8,9 @@ delta rule:
   or the loss's closed form when it is fused with the output activation (softmax with
   cross-entropy: ``(out_L * sum_k t_k - t) / B``, finite where ``out`` underflows);
 * hidden layer: ``delta_l = J_act_l^T (dE/dout_l)`` with ``dE/dout_l = delta_{l+1} @ W_{l+1}``;
-* parameter gradients from each layer's kind (dense: ``delta_l.T @ out_{l-1}`` and the sums),
+* parameter gradients and ``dE/dout_{l-1}`` from each layer's kind (dense: ``delta_l.T @
+  out_{l-1}``, the sums and ``delta_l @ W_l``; conv2d, pooling and flatten in
+  :mod:`~gradcheck.hand.conv` and :mod:`~gradcheck.hand.pooling`), from what its forward kept,
   plus ``lambda W`` for each trainable weight group where the spec has ``weight_decay = lambda``
   (``E`` then includes ``lambda/2 sum W^2`` over every weight group, frozen ones too).
 
@@ -20,11 +22,13 @@ each derivative written out there. This package imports neither JAX nor the orac
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from gradcheck.hand import conv, dense, pooling  # noqa: F401  (each registers its kinds)
 from gradcheck.hand.activations import HAND_ACTIVATIONS
-from gradcheck.hand.dense import HAND_KINDS
+from gradcheck.hand.kinds import HAND_KINDS
 from gradcheck.hand.losses import HAND_LOSSES
 from gradcheck.spec import Array, Params, Spec
 
@@ -44,8 +48,9 @@ __all__ = [
 class Forward:
     """Every intermediate of a forward pass; index 0 of ``outs`` is the input batch."""
 
-    nets: list[Array]  # nets[l-1] = net of layer l, shape (batch, n_l)
+    nets: list[Array]  # nets[l-1] = net of layer l, shape (batch, *shape of layer l)
     outs: list[Array]  # outs[l] = out of layer l; outs[0] = inputs
+    caches: list[Any]  # caches[l-1]: what layer l's kind keeps for its backward
 
 
 @dataclass(frozen=True)
@@ -71,13 +76,14 @@ def full_params(spec: Spec, params: Params) -> Params:
 def forward(spec: Spec, params: Params, inputs: Array) -> Forward:
     """``out_l = act_l(net_l)`` for every layer, keeping each net and out."""
     nets: list[Array] = []
+    caches: list[Any] = []
     outs: list[Array] = [np.asarray(inputs, dtype=spec.dtype)]
-    for layer, kind, act, slope in zip(
-        full_params(spec, params), spec.kinds, spec.activations, spec.slopes, strict=True
-    ):
-        nets.append(HAND_KINDS[kind].net(layer, outs[-1]))
-        outs.append(HAND_ACTIVATIONS[act].value(nets[-1], slope))
-    return Forward(nets, outs)
+    for i, layer in enumerate(full_params(spec, params)):
+        net, cache = HAND_KINDS[spec.kinds[i]].forward(layer, outs[-1], dict(spec.options[i]))
+        nets.append(net)
+        caches.append(cache)
+        outs.append(HAND_ACTIVATIONS[spec.activations[i]].value(net, spec.slopes[i]))
+    return Forward(nets, outs, caches)
 
 
 def decay_value(spec: Spec, params: Params) -> Array:
@@ -128,14 +134,14 @@ def backward(spec: Spec, params: Params, fwd: Forward, targets: Array) -> Backwa
         else:
             deltas[i] = activation.backward(upstream, net, out, slope)
         kind = HAND_KINDS[spec.kinds[i]]
-        grads[i] = kind.param_grads(deltas[i], fwd.outs[i], layers[i], frozenset(params[i]))
+        upstream, grads[i] = kind.backward(
+            deltas[i], fwd.caches[i], layers[i], frozenset(params[i])
+        )
         for group in spec.decayed[i] & set(grads[i]) if spec.weight_decay else ():
             # d/dW of lambda/2 W^2, in the spec's dtype
             grads[i][group] = (
                 grads[i][group] + spec.dtype.type(spec.weight_decay) * layers[i][group]
             )
-        if i > 0:
-            upstream = kind.input_grad(deltas[i], layers[i])
     return Backward(dloss_dout, dout_dnet, deltas, grads)
 
 

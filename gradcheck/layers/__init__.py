@@ -1,9 +1,12 @@
 """What gradcheck knows by name, declared once: layer kinds, activations, losses, update rules.
 
 A layer kind is one unit: :class:`LayerKind` gathers its TOML table and checks, its parameter
-groups and their initial values, its display names and its diagram glyph (today ``dense``,
-:mod:`gradcheck.layers.dense`). Each independent side registers its own implementation of every
-kind, activation and loss under the declared name in a :class:`~gradcheck.layers.registry.Registry`;
+groups and their initial values, the shape it maps a sample to, its display names and its
+diagram glyph (``dense``, ``conv2d``, ``max_pool2d``, ``avg_pool2d``, ``dropout``, ``flatten``:
+:mod:`~gradcheck.layers.dense`, :mod:`~gradcheck.layers.conv`, :mod:`~gradcheck.layers.pooling`,
+:mod:`~gradcheck.layers.dropout`). Each independent side registers its own implementation of
+every kind, activation and loss under the declared name in a
+:class:`~gradcheck.layers.registry.Registry`;
 an unknown name raises :class:`~gradcheck.layers.registry.UnknownName`. Adding a kind is its
 declaration here plus one registration per side.
 """
@@ -16,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.layers import dense
+from gradcheck.layers import conv, dense, dropout, pooling
 from gradcheck.layers.activations import ACTIVATIONS, ActivationInfo, activation_info
 from gradcheck.layers.losses import LOSSES, WEIGHT_DECAY, LossInfo, loss_info
 from gradcheck.layers.registry import Registry, UnknownName
@@ -26,6 +29,8 @@ __all__ = [
     "ACTIVATIONS",
     "GRADIENT_DESCENT",
     "KINDS",
+    "LAYER_LEVEL_KINDS",
+    "LAYER_ONLY_KINDS",
     "LOSSES",
     "OUTPUT_FIRST",
     "UPDATE_RULES",
@@ -34,6 +39,7 @@ __all__ = [
     "LayerKind",
     "LossInfo",
     "Registry",
+    "Shape",
     "UnknownName",
     "activation_info",
     "kind_of",
@@ -41,24 +47,78 @@ __all__ = [
 ]
 
 
+Shape = tuple[int, ...]  # one sample's shape: (n,) for a vector, (C, H, W) for an image
+
+
 @dataclass(frozen=True)
 class LayerKind:
-    """Everything about one layer kind that is not a side's implementation."""
+    """Everything about one layer kind that is not a side's implementation.
+
+    ``problems(table, field path, in_shape)`` lists what is wrong with a table fed samples of
+    ``in_shape``; once none is, ``shape_after(table, in_shape)`` is the shape of its output and
+    ``groups(table, in_shape, dtype)`` its parameter groups. ``options(table)``: the hashable
+    settings every side's forward needs besides the groups (a conv's stride and padding).
+    ``activated``: the table has an activation (else its activation is the identity)."""
 
     name: str
     table: type[Any]  # the pydantic model of its ``[[layers]]`` table
-    glyph: str  # how the report's diagram draws one of its units
+    glyph: str  # how the report's diagram draws it
     forward: str  # its forward pass, for people (the candidate contract prints it)
-    problems: Callable[[Any, str, int], list[str]]  # (table, field path, n_in) -> problems
-    n_params: Callable[[Any, int], int]  # (table, n_in) -> parameter count bound
-    groups: Callable[[Any, int, np.dtype[Any]], dict[str, tuple[np.ndarray, bool]]]
+    problems: Callable[[Any, str, Shape], list[str]]
+    shape_after: Callable[[Any, Shape], Shape]
+    n_params: Callable[[Any, Shape], int]  # an upper bound on the parameter count
+    groups: Callable[[Any, Shape, np.dtype[Any]], dict[str, tuple[np.ndarray, bool]]]
     param_names: Callable[[Any, int], Iterator[tuple[str, tuple[int, str, tuple[int, ...]]]]]
     unit_names: Callable[[Any], list[str]]
     named: Callable[[Any, str], Iterator[tuple[str, str]]]
     numbers: Callable[[Any, str], Iterator[tuple[str, float]]]
+    options: Callable[[Any], dict[str, Any]]
+    activated: bool
     # the parameter groups that count as weights for ``weight_decay`` (never biases): the one
     # place every side reads them from
     decayed: frozenset[str]
+
+
+def _dense_problems(table: Any, at: str, shape: Shape) -> list[str]:
+    if len(shape) != 1:
+        return [
+            f"{at}: dense takes one value per unit, its input has shape {list(shape)}: "
+            "put a flatten layer before it"
+        ]
+    return dense.problems(table, at, shape[0])
+
+
+def _nothing(*_: Any) -> Iterator[Any]:
+    return iter(())
+
+
+def _no_parameters(
+    kind: str,
+    table: type[Any],
+    glyph: str,
+    forward: str,
+    problems: Any,
+    shape_after: Any,
+    options: Callable[[Any], dict[str, Any]],
+) -> LayerKind:
+    """A kind without parameters, names or an activation."""
+    return LayerKind(
+        kind,
+        table,
+        glyph,
+        forward,
+        problems,
+        shape_after,
+        lambda t, s: 0,
+        lambda t, s, d: {},
+        _nothing,
+        lambda t: [],
+        _nothing,
+        _nothing,
+        options,
+        activated=False,
+        decayed=frozenset(),
+    )
 
 
 KINDS: dict[str, LayerKind] = {
@@ -67,16 +127,75 @@ KINDS: dict[str, LayerKind] = {
         dense.DenseLayer,
         dense.GLYPH,
         dense.FORWARD,
-        dense.problems,
-        dense.n_params,
-        dense.groups,
+        _dense_problems,
+        lambda t, s: (t.size,),
+        lambda t, s: dense.n_params(t, s[0]),
+        lambda t, s, d: dense.groups(t, s[0], d),
         dense.param_names,
         dense.unit_names,
         dense.named,
         dense.numbers,
-        dense.DECAYED,
+        lambda t: {},
+        activated=True,
+        decayed=dense.DECAYED,
+    ),
+    "conv2d": LayerKind(
+        "conv2d",
+        conv.Conv2dLayer,
+        conv.GLYPH,
+        conv.FORWARD,
+        conv.problems,
+        conv.shape_after,
+        conv.n_params,
+        conv.groups,
+        _nothing,
+        lambda t: [],
+        _nothing,
+        conv.numbers,
+        conv.options,
+        activated=True,
+        decayed=conv.DECAYED,
+    ),
+    **{
+        name: _no_parameters(
+            name,
+            pooling.PoolLayer,
+            pooling.POOL_GLYPH,
+            forward,
+            pooling.pool_problems,
+            pooling.pool_shape_after,
+            pooling.pool_options,
+        )
+        for name, forward in (
+            ("max_pool2d", pooling.MAX_FORWARD),
+            ("avg_pool2d", pooling.AVG_FORWARD),
+        )
+    },
+    "dropout": _no_parameters(
+        "dropout",
+        dropout.DropoutLayer,
+        dropout.GLYPH,
+        dropout.FORWARD,
+        dropout.problems,
+        dropout.shape_after,
+        dropout.options,
+    ),
+    "flatten": _no_parameters(
+        "flatten",
+        pooling.FlattenLayer,
+        pooling.FLATTEN_GLYPH,
+        pooling.FLATTEN_FORWARD,
+        pooling.flatten_problems,
+        pooling.flatten_shape_after,
+        lambda t: {},
     ),
 }
+
+
+LAYER_ONLY_KINDS: tuple[str, ...] = ("batch_norm", "layer_norm", "rnn")
+"""Kinds checked layer by layer only (``verify_layer``), not yet layers of a whole network."""
+LAYER_LEVEL_KINDS: frozenset[str] = frozenset(KINDS) | frozenset(LAYER_ONLY_KINDS)
+"""Every kind ``verify_layer`` checks: each whole-network kind, and the layer-only ones."""
 
 
 def kind_of(layer: Any) -> LayerKind:

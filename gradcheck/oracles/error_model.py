@@ -6,7 +6,8 @@
   terms (``A_L + |t|`` for ``out - t``), ``|delta_l| = (|delta_{l+1}| @ |W_{l+1}|) |act_l'|`` with
   ``act'`` as the magnitude of its terms (tanh ``1 + o^2``, sigmoid ``o (1 + o)``: ``1 - o``
   cancels as ``o -> 1``; elu ``1 + |o|`` below 0; a unit near its kink takes the larger side),
-  ``m_W = |delta|.T @ A_{l-1}``, ``m_b = sum |delta|``. Where nothing cancels ``m = |grad|``;
+  ``m_W = |delta|.T @ A_{l-1}``, ``m_b = sum |delta|`` (other kinds: the same sums,
+  :mod:`gradcheck.oracles.error_kinds`). Where nothing cancels ``m = |grad|``;
   where terms cancel it is their size, which the rounding scales with.
 * Forward, ``T_l = A_{l-1} @ |W_l|.T + |b_l|`` is the size of the terms layer ``l``'s
   pre-activation sums (``A_0 = |x|``), ``c l eps T_l`` its rounding bound in the network's dtype
@@ -33,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gradcheck.layers import ACTIVATIONS, Registry
+from gradcheck.oracles.error_kinds import ERROR_KINDS
 from gradcheck.oracles.fd_network import FD_ACTIVATIONS, FD_KINDS, Base, loss_margins
 from gradcheck.spec import Params, Spec
 
@@ -179,7 +181,8 @@ def _forward_terms(spec: Spec, base: Base) -> tuple[list[np.ndarray], list[np.nd
     still rounds with the size of its terms, a saturated unit passes none of it on."""
     outs, terms = [np.abs(base.outs[0])], []
     for i, layer in enumerate(base.layers):
-        terms.append(FD_KINDS[spec.kinds[i]].net({k: np.abs(a) for k, a in layer.items()}, outs[i]))
+        magnitudes = {k: np.abs(a) for k, a in layer.items()}
+        terms.append(FD_KINDS[spec.kinds[i]].net(magnitudes, outs[i], dict(spec.options[i])))
         act, slope, out = FD_ACTIVATIONS[spec.activations[i]], spec.slopes[i], base.outs[i + 1]
         probe = _PROBE * (np.abs(base.nets[i]) + terms[i]) + np.finfo(np.float64).tiny
         steep = [np.abs(act(base.nets[i] + side * probe, slope) - out) for side in (-1.0, 1.0)]
@@ -248,17 +251,14 @@ def term_magnitudes(spec: Spec, params: Params, base: Base) -> Params:
         delta = _through_activation(spec, last, base, delta)
     magnitudes: Params = [{} for _ in params]
     for i in reversed(range(len(params))):
-        if "W" in params[i]:
-            magnitudes[i]["W"] = delta.T @ outs[i]
+        layer = {k: np.abs(a) for k, a in base.layers[i].items()}
+        wanted = frozenset(params[i])
+        below, magnitudes[i] = ERROR_KINDS[spec.kinds[i]](
+            delta, outs[i], layer, dict(spec.options[i]), wanted
+        )
         for group in spec.decayed[i] & set(params[i]) if spec.weight_decay else ():
             # + lambda W: a term of its own
-            magnitudes[i][group] = magnitudes[i][group] + spec.weight_decay * np.abs(
-                base.layers[i][group]
-            )
-        if "b" in params[i]:
-            per_neuron = delta.sum(axis=0)
-            shared = not np.ndim(params[i]["b"])
-            magnitudes[i]["b"] = np.asarray(per_neuron.sum()) if shared else per_neuron
+            magnitudes[i][group] = magnitudes[i][group] + spec.weight_decay * layer[group]
         if i > 0:
-            delta = _through_activation(spec, i - 1, base, delta @ np.abs(base.layers[i]["W"]))
+            delta = _through_activation(spec, i - 1, base, below)
     return magnitudes

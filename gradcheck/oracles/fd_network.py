@@ -2,9 +2,9 @@
 
 Written apart from :mod:`gradcheck.hand` (which it checks) and from the JAX network, each
 registered under the declared names (:mod:`gradcheck.layers`). Perturbed copies of a network
-run as one batched pass: ``net`` arrays are ``(copies, batch, n)``. A layer kind tells how a
-step ``s`` in one of its parameters moves its pre-activation (dense: ``W[r, c] += s`` moves
-``net[:, r]`` by ``s x[:, c]``), so a copy joins the pass at its parameter's layer.
+run as one batched pass: ``net`` arrays are ``(copies, batch, *unit shape)``. A layer kind
+(:mod:`gradcheck.oracles.fd_kinds`) tells how a step ``s`` in one of its parameters moves its
+pre-activation, so a copy joins the pass at its parameter's layer.
 
 Kinks: the finite-difference oracle marks the pre-activations that lie within their rounding
 bound of a kink (``Base.near``); a pass reports which of them each copy moves. It can also hold
@@ -30,6 +30,7 @@ from typing import NamedTuple
 import numpy as np
 
 from gradcheck.layers import ACTIVATIONS, LOSSES, Registry
+from gradcheck.oracles.fd_kinds import FD_KINDS, FDKind
 from gradcheck.spec import Array, Params, Spec, check_arguments
 
 __all__ = [
@@ -169,57 +170,6 @@ def decay_value(spec: Spec, layers: list[dict[str, np.ndarray]]) -> float:
 
 
 @dataclass(frozen=True)
-class FDKind:
-    """``net(layer, x)`` for ``x`` of shape ``(..., n_in)``; ``perturbed(net, x, layer, group,
-    flat, steps)``: the pre-activation of one copy per step, ``flat[k]`` moved by ``steps[k]``;
-    ``direction(x, group, v, shape)``: how ``net`` moves per unit step along ``v``."""
-
-    net: Callable[[dict[str, np.ndarray], np.ndarray], np.ndarray]
-    perturbed: Callable[
-        [np.ndarray, np.ndarray, dict[str, np.ndarray], str, np.ndarray, np.ndarray], np.ndarray
-    ]
-    direction: Callable[[np.ndarray, str, np.ndarray, tuple[int, ...]], np.ndarray]
-
-
-FD_KINDS: Registry[FDKind] = Registry("finite-difference oracle", "layer kind")
-
-
-def _dense_net(layer: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
-    return np.asarray(x @ layer["W"].T + layer.get("b", 0.0))
-
-
-def _dense_perturbed(
-    net: np.ndarray,
-    x: np.ndarray,
-    layer: dict[str, np.ndarray],
-    group: str,
-    flat: np.ndarray,
-    steps: np.ndarray,
-) -> np.ndarray:
-    """``W[r, c] += s`` moves ``net[:, r]`` by ``s x[:, c]``, ``b[r] += s`` moves ``net[:, r]``
-    by ``s``, a shared ``b += s`` moves all of ``net`` by ``s``."""
-    moved = np.repeat(net[None], steps.size, axis=0)
-    copy = np.arange(steps.size)
-    if group == "W":
-        r, c = np.unravel_index(flat, layer["W"].shape)
-        moved[copy, :, r] += steps[:, None] * x[:, c].T
-    elif layer["b"].ndim == 1:
-        moved[copy, :, flat] += steps[:, None]
-    else:
-        moved += steps[:, None, None]
-    return moved
-
-
-def _dense_direction(
-    x: np.ndarray, group: str, v: np.ndarray, shape: tuple[int, ...]
-) -> np.ndarray:
-    return np.asarray(x @ v.T) if group == "W" else np.broadcast_to(v, shape)
-
-
-FD_KINDS.add("dense", FDKind(_dense_net, _dense_perturbed, _dense_direction))
-
-
-@dataclass(frozen=True)
 class Base:
     """The unperturbed network in float64: every group, each pre-activation and output.
 
@@ -283,7 +233,7 @@ def base_pass(
     outs = [np.asarray(inputs, dtype=np.float64)]
     nets: list[np.ndarray] = []
     for i, (layer, kind) in enumerate(zip(layers, spec.kinds, strict=True)):
-        nets.append(FD_KINDS[kind].net(layer, outs[-1]))
+        nets.append(FD_KINDS[kind].net(layer, outs[-1], dict(spec.options[i])))
         outs.append(_activate(spec, i, nets[-1], forced[i] if forced else None))
     t = np.asarray(targets, dtype=np.float64)
     decay = decay_value(spec, layers)
@@ -304,11 +254,22 @@ class Stencil(NamedTuple):
     touched: list[np.ndarray | None]
 
 
-def _depends(kind: str, layer: dict[str, np.ndarray], moved: np.ndarray) -> np.ndarray:
-    """Which pre-activations of a layer a ``moved`` input reaches through a nonzero weight: the
-    kind's net of indicator weights (no bias) and indicator inputs, positive where one does."""
+def _carried(spec: Spec, i: int, layer: dict[str, np.ndarray], out: np.ndarray) -> np.ndarray:
+    """Layer ``i``'s net of copies ``out`` ``(copies, batch, ...)``: copies and samples as one
+    axis, or copy by copy for a kind whose net needs a copy's whole batch."""
+    kind, options = FD_KINDS[spec.kinds[i]], dict(spec.options[i])
+    if kind.per_copy:
+        return np.stack([kind.net(layer, copy, options) for copy in out])
+    flat = out.reshape(-1, *out.shape[2:])
+    net = kind.net(layer, flat, options)
+    return net.reshape(*out.shape[:2], *net.shape[1:])
+
+
+def _depends(spec: Spec, i: int, layer: dict[str, np.ndarray], moved: np.ndarray) -> np.ndarray:
+    """Which pre-activations of layer ``i`` a ``moved`` input reaches through a nonzero weight:
+    the kind's net of indicator weights (no bias) and indicator inputs, positive where one does."""
     weights = {k: (a != 0).astype(np.float64) for k, a in layer.items() if k != "b"}
-    reach: np.ndarray = FD_KINDS[kind].net(weights, moved.astype(np.float64)) > 0
+    reach: np.ndarray = _carried(spec, i, weights, moved.astype(np.float64)) > 0
     return reach
 
 
@@ -336,12 +297,10 @@ def stencil_losses(spec: Spec, base: Base, starts: list[tuple[int, np.ndarray]])
             if near:
                 moved = net != base.nets[i]
         else:
-            flat = out.reshape(-1, out.shape[-1])
-            carried = FD_KINDS[spec.kinds[i]].net(layer, flat)
-            carried = carried.reshape(len(out), *base.nets[i].shape)
+            carried = _carried(spec, i, layer, out)
             net = np.concatenate([carried, *fresh])
             if near:
-                reach = _depends(spec.kinds[i], layer, moved_out.reshape(-1, out.shape[-1]))
+                reach = _depends(spec, i, layer, moved_out)
                 started = [n != base.nets[i] for n in fresh]
                 moved = np.concatenate([reach.reshape(carried.shape), *started])
         new = len(net) - len(out)
@@ -353,9 +312,9 @@ def stencil_losses(spec: Spec, base: Base, starts: list[tuple[int, np.ndarray]])
             if on_kink is not None:
                 changed &= ~on_kink
                 touch = moved & on_kink
-                at_kink |= touch.any(axis=(1, 2))
+                at_kink |= touch.reshape(len(touch), -1).any(axis=1)
                 touched[i] = touch.any(axis=0)
-            crossed |= changed.any(axis=(1, 2))
+            crossed |= changed.reshape(len(changed), -1).any(axis=1)
         out = _activate(spec, i, net, base.forced[i] if base.forced else None)
         if near:
             moved_out = moved & (out != base.outs[i + 1])

@@ -341,7 +341,13 @@ def _perturbed_nets(spec: Spec, base: Base, pieces: list[_Piece]) -> list[tuple[
             steps = (piece.steps[:, None] * _STENCIL).reshape(-1)
             flat = np.repeat(piece.flat, len(_STENCIL))
             moved = kind.perturbed(
-                base.nets[i], base.outs[i], base.layers[i], piece.group, flat, steps
+                base.nets[i],
+                base.outs[i],
+                base.layers[i],
+                piece.group,
+                flat,
+                steps,
+                dict(spec.options[i]),
             )
             nets.append(moved)
         starts.append((i, np.concatenate(nets)))
@@ -424,8 +430,10 @@ def _along(
 ) -> tuple[Stencil, np.ndarray, np.ndarray]:
     """The stencil ``t = +-h, +-2h`` along ``v`` in group ``group`` of layer ``i`` through
     ``base``: what it crossed and moved, its Richardson value and error (one-element arrays)."""
-    moved = FD_KINDS[spec.kinds[i]].direction(base.outs[i], group, v, base.nets[i].shape)
-    net = base.nets[i][None] + (h * _STENCIL)[:, None, None] * moved[None]
+    kind, options = FD_KINDS[spec.kinds[i]], dict(spec.options[i])
+    moved = kind.direction(base.outs[i], base.layers[i], group, v, options)
+    stencil = (h * _STENCIL).reshape(-1, *[1] * moved.ndim)
+    net = base.nets[i][None] + stencil * moved[None]
     found = stencil_losses(spec, base, [(i, net)])
     losses = found.losses + base.decay
     if spec.weight_decay and group in spec.decayed[i]:  # lambda/2 |W + s v|^2 - lambda/2 |W|^2

@@ -1,13 +1,15 @@
 """The JAX oracle: ``jax.value_and_grad`` of an independent jax.numpy forward pass.
 
-Widths are padded up to powers of two (zero weights, masked outputs and samples) and
-activations/losses are runtime switches, so one compiled function, cached by jit at module level,
-serves every network of a shape bucket; the parameters go in as one vector and loss and gradients
-come back as one. The weight decay ``lambda`` goes in as the last entry of ``slopes`` (a run-time
-number: no retrace per value) and ``E`` adds ``lambda/2 sum W^2`` over every layer's ``W``, frozen
-ones included (padded entries are 0). It runs with x64 switched on locally
-(``jax.enable_x64``), never globally, and imports neither :mod:`gradcheck.hand` nor the
-finite-difference oracle. The network itself (activations, losses, kinds) is
+A network of dense layers only has its widths padded up to powers of two (zero weights, masked
+outputs and samples) and activations/losses are runtime switches, so one compiled function,
+cached by jit at module level, serves every network of a shape bucket; the parameters go in as
+one vector and loss and gradients come back as one. The weight decay ``lambda`` goes in as the
+last entry of ``slopes`` (a run-time number: no retrace per value) and ``E`` adds ``lambda/2 sum
+W^2`` over every layer's ``W``, frozen ones included (padded entries are 0). Any other network
+(convolutions, pooling) is compiled at its exact shapes (:mod:`gradcheck.oracles.jax_exact`). It
+runs with x64 switched on locally (``jax.enable_x64``), never globally, and imports neither
+:mod:`gradcheck.hand` nor the finite-difference oracle. The network itself (activations, losses,
+kinds) is
 :mod:`gradcheck.oracles.jax_network`'s.
 """
 
@@ -20,7 +22,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gradcheck.layers import KINDS, UnknownName
+from gradcheck.layers import KINDS
+from gradcheck.oracles.jax_exact import exact_loss_and_grads
 from gradcheck.oracles.jax_network import JAX_ACTIVATIONS, JAX_KINDS, JAX_LOSSES, dense_net
 from gradcheck.spec import ACTIVATIONS, LOSSES, Array, Params, Spec, check_arguments
 
@@ -138,10 +141,11 @@ def jax_loss_and_grads(
     ``checked=True``: the caller has already run ``check_arguments`` on these arguments."""
     if not checked:
         check_arguments(spec, params, inputs, targets)
-    for kind in spec.kinds:  # the padded layout packs dense layers; any other kind raises here
-        if JAX_KINDS[kind] is not dense_net:
-            raise UnknownName(f"JAX oracle: layer kind {kind!r} has no padded layout")
+    for kind in spec.kinds:  # an undeclared kind raises here
+        JAX_KINDS[kind]
     run = spec.dtype if dtype is None else np.dtype(dtype)
+    if not spec.is_dense:  # the padded layout packs dense layers; others run at their shapes
+        return exact_loss_and_grads(spec, params, inputs, targets, run)
     arguments, padded, places = _packed_arguments(spec, params, inputs, targets, run)
     _BUCKETS.add((padded, arguments[1].shape, run.name))
     with jax.enable_x64(True):

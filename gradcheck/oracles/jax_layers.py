@@ -50,7 +50,7 @@ __all__ = [
 Array = Any  # a jax.Array or anything jnp.asarray takes
 LayerFn = Callable[[Array, Mapping[str, Array], Mapping[str, Any]], Array]
 
-JAX_LAYERS: Registry[LayerFn] = Registry("JAX layer reference", "layer kind")
+JAX_LAYERS: Registry[LayerFn] = Registry("JAX layer reference", "layer-level kind")
 
 
 def _pair(value: int | tuple[int, int] | list[int]) -> tuple[int, int]:
@@ -91,6 +91,8 @@ def conv2d(
 
 
 def _pool(x: Array, kernel: tuple[int, int], stride: tuple[int, int], init: Any, op: Any) -> Array:
+    # ``init`` a concrete NumPy scalar: reduce_window then knows its monoid and can be
+    # differentiated inside ``jit`` (a jnp constant there is traced, and autodiff fails)
     return jax.lax.reduce_window(
         jnp.asarray(x), init, op, (1, 1, *kernel), (1, 1, *stride), "VALID"
     )

@@ -5,6 +5,9 @@ network. The JAX oracle (:mod:`gradcheck.oracles.jax_grad`) differentiates it wi
 ``jax.value_and_grad``; the training step (:mod:`gradcheck.training.jax_step`) trains with it.
 Both are JAX and neither is the code under test, so they share it.
 
+Layer kinds: ``kind(groups, x, options)``; dense is written here (the padded oracle packs it),
+the others call the reference forwards of :mod:`gradcheck.oracles.jax_layers`.
+
 Conventions: an activation is ``act(z, slope, mask)`` where ``mask`` marks the real units of a
 width padded with dead ones (``True``: every unit is real); a loss is ``E(net, out, t, weight,
 mask, count)`` where ``weight`` (0 or 1 per entry) drops padded samples and units and ``count``
@@ -19,13 +22,17 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from gradcheck.layers import Registry
+from gradcheck.layers import KINDS, Registry
+from gradcheck.layers.dropout import dropout_mask
+from gradcheck.oracles.jax_layers import JAX_LAYERS
 
 __all__ = ["JAX_ACTIVATIONS", "JAX_KINDS", "JAX_LOSSES", "dense_net"]
 
 JAX_ACTIVATIONS: Registry[Callable[[Any, Any, Any], Any]] = Registry("JAX network", "activation")
 JAX_LOSSES: Registry[Callable[..., Any]] = Registry("JAX network", "loss")
-JAX_KINDS: Registry[Callable[[dict[str, Any], Any], Any]] = Registry("JAX network", "layer kind")
+JAX_KINDS: Registry[Callable[[dict[str, Any], Any, dict[str, Any]], Any]] = Registry(
+    "JAX network", "layer kind"
+)
 
 
 def _softmax(z: Any, slope: Any, mask: Any) -> Any:
@@ -77,4 +84,23 @@ def dense_net(layer: dict[str, Any], x: Any) -> Any:
     return z + layer["b"] if "b" in layer else z
 
 
-JAX_KINDS.add("dense", dense_net)
+JAX_KINDS.add("dense", lambda layer, x, options: dense_net(layer, x))
+
+
+def _reference(name: str) -> Callable[[dict[str, Any], Any, dict[str, Any]], Any]:
+    """Kind ``name``'s forward from :mod:`.jax_layers`, in this registry's argument order."""
+    forward = JAX_LAYERS[name]
+    return lambda layer, x, options: forward(x, layer, options)
+
+
+def _dropout(layer: dict[str, Any], x: Any, options: dict[str, Any]) -> Any:
+    """The reference dropout with the spec's fixed mask, drawn over the (static) batch shape."""
+    rate = float(options["rate"])
+    mask = dropout_mask(int(options["seed"]), rate, tuple(x.shape))
+    return JAX_LAYERS["dropout"](x, layer, {"mask": mask, "rate": rate})
+
+
+JAX_KINDS.add("dropout", _dropout)
+for _name in KINDS:  # every other kind: the reference forward of :mod:`.jax_layers`
+    if _name not in ("dense", "dropout"):
+        JAX_KINDS.add(_name, _reference(_name))

@@ -16,6 +16,7 @@ from typing import Any, Literal, TypedDict
 
 import numpy as np
 
+from gradcheck.report.blocks import BlockSketch, layer_blocks
 from gradcheck.report.grouping import CauseGroup
 from gradcheck.spec import GradcheckError, Spec
 
@@ -23,6 +24,7 @@ __all__ = [
     "SCHEMA",
     "BannerStatus",
     "BiasSketch",
+    "BlockSketch",
     "CheckCount",
     "GoldenNetwork",
     "NetworkSketch",
@@ -66,13 +68,15 @@ class BiasSketch(TypedDict):
 
 class NetworkSketch(TypedDict):
     """What the diagram draws: unit names per layer (layer 0 = inputs), each layer's ``W``
-    (row = output neuron) with the document's labels, activation and bias per layer."""
+    (row = output neuron) with the document's labels, activation and bias per layer; for a
+    network with other kinds than dense, ``blocks`` (the input first) and no units."""
 
     units: list[list[str]]
     activations: list[str]
     weights: list[list[list[float]]]
     weight_labels: list[list[list[str]]]
     biases: list[BiasSketch | None]
+    blocks: list[BlockSketch]
 
 
 class CheckCount(TypedDict):
@@ -247,7 +251,17 @@ def report_subject(specs: Sequence[str], candidate: str | None, summary: Summary
 
 def network_sketch(spec: Spec) -> NetworkSketch:
     """The diagram's data for a spec: unit and weight names as the document labels them
-    (``h1``, ``w5``), falling back to ``layer 2 W[0,1]``-style labels."""
+    (``h1``, ``w5``), falling back to ``layer 2 W[0,1]``-style labels; a network with other
+    kinds than dense is sketched as blocks, one per layer, with each sample's shape."""
+    if not spec.is_dense:
+        return NetworkSketch(
+            units=[],
+            activations=list(spec.activations),
+            weights=[],
+            weight_labels=[],
+            biases=[],
+            blocks=layer_blocks(spec),
+        )
     units = [[f"x{j + 1}" for j in range(spec.sizes[0])]]
     by_unit = {loc: name for name, loc in spec.unit_names.items()}
     for i, n in enumerate(spec.sizes[1:], start=1):
@@ -282,6 +296,7 @@ def network_sketch(spec: Spec) -> NetworkSketch:
         weights=weights,
         weight_labels=labels,
         biases=biases,
+        blocks=[],
     )
 
 

@@ -14,7 +14,7 @@ from typing import TypedDict
 
 from markupsafe import Markup
 
-from gradcheck.report.data import BiasSketch, NetworkSketch
+from gradcheck.report.data import BiasSketch, BlockSketch, NetworkSketch
 
 __all__ = [
     "Series",
@@ -56,7 +56,10 @@ def _text(x: float, y: float, text: str, anchor: str = "middle", extra: str = ""
 
 def network_diagram(sketch: NetworkSketch, title: str = "network") -> Markup:
     """Units as circles in columns, every weight an edge labelled ``name = value`` near its
-    source unit, biases as squares under their layer (dashed when frozen)."""
+    source unit, biases as squares under their layer (dashed when frozen); a network with other
+    kinds than dense as a row of blocks, one per layer."""
+    if sketch["blocks"]:
+        return _block_diagram(sketch["blocks"], title)
     units = sketch["units"]
     col, row, r = 190.0, 70.0, 17.0
     tallest = max(len(layer) for layer in units)
@@ -98,6 +101,36 @@ def network_diagram(sketch: NetworkSketch, title: str = "network") -> Markup:
         if bias is not None:
             nodes.extend(_bias(bias, xs[i], [y(i, j) for j in range(len(units[i]))], height))
     return _svg(width, height, [*edges, *labels, *nodes], title)
+
+
+def _block_diagram(blocks: list[BlockSketch], title: str) -> Markup:
+    """Each layer a box (the input first) with its caption inside and the shape of a sample
+    after it below, joined left to right by arrows."""
+    box_w, box_h, gap = 150.0, 44.0, 34.0
+    width = len(blocks) * (box_w + gap) - gap + 40
+    parts: list[Markup] = []
+    for k, block in enumerate(blocks):
+        x = 20 + k * (box_w + gap)
+        parts.append(
+            Markup(
+                "<rect x='{:.1f}' y='20' width='{:.1f}' height='{:.1f}' rx='6' fill='#e6f0ff' "
+                "stroke='#3b6fb6'/>"
+            ).format(x, box_w, box_h)
+        )
+        parts.append(_text(x + box_w / 2, 46, block["caption"], extra="font-weight='600'"))
+        parts.append(_text(x + box_w / 2, 84, block["shape"], extra="fill='#52606d'"))
+        if k:
+            parts.append(
+                Markup(
+                    "<line x1='{:.1f}' y1='42' x2='{:.1f}' y2='42' stroke='#9aa5b1' "
+                    "marker-end='url(#arrow)'/>"
+                ).format(x - gap, x - 4)
+            )
+    arrow = Markup(
+        "<defs><marker id='arrow' viewBox='0 0 8 8' refX='8' refY='4' markerWidth='8' "
+        "markerHeight='8' orient='auto'><path d='M0,0 L8,4 L0,8 z' fill='#9aa5b1'/></marker></defs>"
+    )
+    return _svg(width, 100, [arrow, *parts], title)
 
 
 def _bias(bias: BiasSketch, x: float, ys: list[float], height: float) -> list[Markup]:

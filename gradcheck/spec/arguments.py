@@ -35,8 +35,9 @@ def check_arguments(spec: Spec, params: Params, inputs: Array, targets: Array) -
         for group, a in want.items():
             _check_array(spec, f"params[{i}][{group!r}]", layer[group], a.shape)
     x = _check_array(spec, "inputs", inputs, None)
-    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] != spec.sizes[0]:
-        raise SpecError(f"{spec.path}: inputs: shape {x.shape}, expected (batch, {spec.sizes[0]})")
+    if x.ndim < 2 or x.shape[0] == 0 or x.shape[1:] != spec.shapes[0]:
+        sample = ", ".join(str(n) for n in spec.shapes[0])
+        raise SpecError(f"{spec.path}: inputs: shape {x.shape}, expected (batch, {sample})")
     _check_array(spec, "targets", targets, (x.shape[0], spec.sizes[-1]))
 
 

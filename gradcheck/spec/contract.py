@@ -31,7 +31,10 @@ WIDTH = 100
 
 SPEC_ATTRIBUTES: tuple[tuple[str, str], ...] = (
     ("sizes", "(n_in, n_1, ..., n_L): the widths, the input first; layer l maps n_{l-1} to n_l"),
-    ("kinds", "each layer's kind, e.g. 'dense'"),
+    ("shapes", "one sample's shape at the input and after each layer: (n,) or (C, H, W)"),
+    ("kinds", "each layer's kind, e.g. 'dense', 'conv2d', 'max_pool2d', 'flatten'"),
+    ("is_dense", "whether every layer is dense (a chain of (B, n) arrays)"),
+    ("options", "each layer's forward settings as (key, value) pairs, e.g. conv2d's stride"),
     ("activations", "each layer's activation name"),
     ("slopes", "each layer's leaky_relu slope (0.0 where its activation takes none)"),
     ("bias_modes", "each layer's bias: 'none', 'shared' (0-d `b`) or 'per_neuron' ((n_out,) `b`)"),
@@ -43,7 +46,7 @@ SPEC_ATTRIBUTES: tuple[tuple[str, str], ...] = (
     ("frozen_params()", "the frozen groups, per layer, shaped like `params`"),
     ("initial_params()", "the trainable groups' initial values, structured as `params` is"),
     ("is_trainable(layer, group)", "whether `params[layer]` holds `group` ('W' or 'b')"),
-    ("inputs()", "the spec's samples' inputs, (B, n_in): not always the `inputs` argument"),
+    ("inputs()", "the spec's samples' inputs, (B, *shapes[0]): not always the `inputs` argument"),
     ("targets()", "the spec's samples' targets, (B, n_out): not always the `targets` argument"),
     ("param_names", "display name ('w5', 'b1') -> (layer index into `params`, group, index)"),
     ("unit_names", "neuron display name ('h1') -> (layer, index), the inputs being layer 0"),

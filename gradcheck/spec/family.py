@@ -97,7 +97,9 @@ class FamilyModel(Table):
     widths: Range = Field(default=[1, 6], description="hidden layer widths: n or [min, max]")
     inputs: Range | None = Field(default=None, description="input width (default: widths)")
     outputs: Range | None = Field(default=None, description="output width (default: widths)")
-    kinds: list[KindName] = Field(default=list(KINDS), min_length=1)
+    kinds: list[KindName] = Field(
+        default=["dense"], min_length=1, description="layer kinds (default: dense only)"
+    )
     hidden_activations: list[ActivationName] = Field(default=list(HIDDEN_ACTIVATIONS), min_length=1)
     output_activations: list[ActivationName] = Field(default=list(ACTIVATIONS), min_length=1)
     losses: list[LossName] = Field(default=list(LOSSES), min_length=1)
@@ -169,6 +171,7 @@ class Family:
             "frozen": tuple(k for k, g in FROZEN_GROUPS.items() if g in self.frozen),
             "dtypes": self.dtypes,
             "batch_size": self.batch,
+            "kinds": self.kinds,
         } | ({} if self.weight_decay is None else {"weight_decay": self.weight_decay})
 
     def outside(self, spec: Spec) -> list[str]:

@@ -126,7 +126,7 @@ def _pool_reference(a: Mapping[str, Any], c: Case) -> Reference:
     return a["x"], {}, window
 
 
-LAYER_CONTRACTS: Registry[LayerContract] = Registry("course layer contract", "layer kind")
+LAYER_CONTRACTS: Registry[LayerContract] = Registry("course layer contract", "layer-level kind")
 LAYER_CONTRACTS.add(
     "dense",
     LayerContract(

@@ -31,7 +31,7 @@ from gradcheck.errors import SpecError
 from gradcheck.layers import ACTIVATIONS as _DECLARED_ACTIVATIONS
 from gradcheck.layers import LOSSES as _DECLARED_LOSSES
 from gradcheck.layers import kind_of
-from gradcheck.spec.schema import Documented, SpecModel, cross_check
+from gradcheck.spec.schema import Documented, SpecModel, cross_check, layer_shapes
 from gradcheck.spec.specfile import (
     dump_toml,
     read_toml,
@@ -88,9 +88,16 @@ class Spec:
     def name(self) -> str:
         return self.model.name
 
+    @cached_property
+    def shapes(self) -> tuple[tuple[int, ...], ...]:
+        """One sample's shape at the input and after each layer: ``(n,)`` for a vector,
+        ``(C, H, W)`` for an image (inferred by each kind at load time)."""
+        return tuple(layer_shapes(self.model)[0])
+
     @property
     def sizes(self) -> tuple[int, ...]:
-        return (self.model.input.size, *(layer.size for layer in self.model.layers))
+        """The number of values per sample at the input and after each layer."""
+        return tuple(int(np.prod(s)) for s in self.shapes)
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -98,17 +105,34 @@ class Spec:
         return tuple(layer.kind for layer in self.model.layers)
 
     @property
+    def is_dense(self) -> bool:
+        """Every layer is dense (a chain of (batch, n) activations)."""
+        return all(kind == "dense" for kind in self.kinds)
+
+    @cached_property
+    def options(self) -> tuple[tuple[tuple[str, object], ...], ...]:
+        """Each layer's forward settings besides its groups (a conv's stride and padding), as
+        sorted ``(key, value)`` pairs: hashable, so compiled code can be keyed on them."""
+        return tuple(
+            tuple(sorted(kind_of(layer).options(layer).items())) for layer in self.model.layers
+        )
+
+    @property
     def activations(self) -> tuple[str, ...]:
-        return tuple(layer.activation for layer in self.model.layers)
+        """Each layer's activation (``identity`` for a kind without one: pooling, flatten)."""
+        return tuple(getattr(layer, "activation", "identity") for layer in self.model.layers)
 
     @property
     def slopes(self) -> tuple[float, ...]:
         """Leaky-relu slope per layer (0.0 where the activation has none)."""
-        return tuple(layer.slope or 0.0 for layer in self.model.layers)
+        return tuple(getattr(layer, "slope", None) or 0.0 for layer in self.model.layers)
 
     @property
     def bias_modes(self) -> tuple[str, ...]:
-        return tuple(layer.bias.mode for layer in self.model.layers)
+        """Each layer's bias mode (``none`` for a kind without a bias)."""
+        return tuple(
+            layer.bias.mode if hasattr(layer, "bias") else "none" for layer in self.model.layers
+        )
 
     @property
     def loss(self) -> str:
@@ -152,8 +176,9 @@ class Spec:
         """Everything that fixes compiled code: sizes, activations, slopes, biases, loss, dtype."""
         trainable = tuple(tuple(sorted(p)) for p in self.initial_params())
         return (
-            self.sizes,
+            self.shapes,
             self.kinds,
+            self.options,
             self.activations,
             self.slopes,
             self.bias_modes,
@@ -166,8 +191,8 @@ class Spec:
     @cached_property
     def _all_params(self) -> list[dict[str, tuple[Array, bool]]]:
         out: list[dict[str, tuple[Array, bool]]] = []
-        for layer, n_in in zip(self.model.layers, self.sizes, strict=False):
-            group = kind_of(layer).groups(layer, n_in, self.dtype)
+        for layer, shape in zip(self.model.layers, self.shapes, strict=False):
+            group = kind_of(layer).groups(layer, shape, self.dtype)
             for array, _ in group.values():
                 array.flags.writeable = False  # the spec's own copy; callers get fresh ones
             out.append(group)
@@ -187,8 +212,10 @@ class Spec:
         ]
 
     def inputs(self) -> Array:
-        """Sample inputs, shape ``(batch, n_in)``."""
-        return np.array([s.input for s in self.model.samples], dtype=self.dtype)
+        """Sample inputs, shape ``(batch, *input shape)``: ``(batch, n_in)`` for a vector input,
+        ``(batch, C, H, W)`` for images (each sample's values in C order)."""
+        flat = np.array([s.input for s in self.model.samples], dtype=self.dtype)
+        return flat.reshape(len(flat), *self.shapes[0])
 
     def targets(self) -> Array:
         """Sample targets, shape ``(batch, n_out)``."""

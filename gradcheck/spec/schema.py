@@ -9,13 +9,16 @@ needs more than one field as one ``field.path: problem (got value)`` line.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Discriminator, Field, Tag, field_validator
 
-from gradcheck.layers import ACTIVATIONS, LOSSES, kind_of
+from gradcheck.layers import ACTIVATIONS, KINDS, LOSSES, Shape, kind_of
+from gradcheck.layers.conv import Conv2dLayer
 from gradcheck.layers.dense import DenseLayer
+from gradcheck.layers.dropout import DropoutLayer
+from gradcheck.layers.pooling import FlattenLayer, PoolLayer
 from gradcheck.layers.tables import Bias, FiniteFloat, Init, Table
 
 __all__ = [
@@ -29,6 +32,7 @@ __all__ = [
     "Sample",
     "SpecModel",
     "cross_check",
+    "layer_shapes",
 ]
 
 if TYPE_CHECKING:
@@ -36,15 +40,44 @@ if TYPE_CHECKING:
 else:  # the declared names, so the schema and its errors list exactly what is declared
     LossName = Literal[tuple(LOSSES)]
 
-Layer = DenseLayer  # one kind today; a union over the declared kinds, tagged by ``kind``, later
+
+def _kind_tag(value: Any) -> Any:
+    """A table's kind: its ``kind`` key, ``dense`` where it has none (every older spec)."""
+    if isinstance(value, dict):
+        return value.get("kind", "dense")
+    return getattr(value, "kind", "dense")
+
+
+if TYPE_CHECKING:
+    Layer = DenseLayer | Conv2dLayer | PoolLayer | DropoutLayer | FlattenLayer
+else:  # one branch per declared kind, picked by its ``kind`` key
+    Layer = Annotated[
+        Annotated[DenseLayer, Tag("dense")]
+        | Annotated[Conv2dLayer, Tag("conv2d")]
+        | Annotated[PoolLayer, Tag("max_pool2d")]
+        | Annotated[PoolLayer, Tag("avg_pool2d")]
+        | Annotated[DropoutLayer, Tag("dropout")]
+        | Annotated[FlattenLayer, Tag("flatten")],
+        Discriminator(_kind_tag),
+    ]
+assert set(KINDS) == {"dense", "conv2d", "max_pool2d", "avg_pool2d", "dropout", "flatten"}
 MAX_PARAMS = 10_000_000
 
 
 class InputLayer(Table):
-    """The input layer: its width and optional unit names (``i1``, ``i2``)."""
+    """The input layer: its width (``size``) or one sample's ``shape`` (``[1, 8, 8]`` for a
+    one-channel 8x8 image, whose samples give 64 values in C order), and optional unit names."""
 
-    size: int = Field(ge=1, le=100_000)
+    size: int | None = Field(default=None, ge=1, le=100_000)
+    shape: list[int] | None = Field(default=None, min_length=1, max_length=3)
     names: list[str] | None = None
+
+    @property
+    def sample_shape(self) -> Shape:
+        """``shape``, or ``(size,)``."""
+        if self.shape is not None:
+            return tuple(self.shape)
+        return (self.size or 0,)
 
 
 class Optimizer(Table):
@@ -106,27 +139,67 @@ class SpecModel(Table):
 
 
 # -- checks across fields --------------------------------------------------------------------
+def layer_shapes(m: SpecModel) -> tuple[list[Shape], list[str]]:
+    """One sample's shape at the input and after each layer, as far as the layers are valid, and
+    every layer's problems (a layer after an invalid one is not checked)."""
+    shapes = [m.input.sample_shape]
+    problems: list[str] = []
+    for i, layer in enumerate(m.layers):
+        kind = kind_of(layer)
+        found = kind.problems(layer, f"layers[{i}]", shapes[-1])
+        problems.extend(found)
+        if found:
+            break
+        shapes.append(kind.shape_after(layer, shapes[-1]))
+    return shapes, problems
+
+
+def _input_problems(m: SpecModel) -> list[str]:
+    given = (m.input.size is not None) + (m.input.shape is not None)
+    if given != 1:
+        return [
+            f"input: give exactly one of 'size' or 'shape' (got {'both' if given else 'neither'})"
+        ]
+    if m.input.shape is not None and min(m.input.shape) < 1:
+        return [f"input.shape: every size must be >= 1 (got {m.input.shape!r})"]
+    return []
+
+
+def _activation(layer: Any) -> str:
+    return str(getattr(layer, "activation", "identity"))
+
+
 def cross_check(m: SpecModel) -> list[str]:
     """Problems that need more than one field: shapes, output-only activations, the loss's
     output activation, names, samples, size, the float32 range."""
-    sizes = [m.input.size, *(layer.size for layer in m.layers)]
-    problems: list[str] = []
-    if m.input.names is not None and len(m.input.names) != m.input.size:
+    problems = _input_problems(m)
+    if problems:
+        return problems
+    shapes, found = layer_shapes(m)
+    problems.extend(found)
+    if found:
+        return problems
+    sizes = [int(np.prod(s)) for s in shapes]
+    if len(shapes[-1]) != 1:
         problems.append(
-            f"input.names: expected {m.input.size} names, one per input (got {len(m.input.names)})"
+            f"layers[{len(m.layers) - 1}]: the output layer must give one value per output "
+            f"(got shape {list(shapes[-1])}): end with a flatten or a dense layer"
+        )
+    if m.input.names is not None and len(m.input.names) != sizes[0]:
+        problems.append(
+            f"input.names: expected {sizes[0]} names, one per input (got {len(m.input.names)})"
         )
     for i, layer in enumerate(m.layers):
-        problems.extend(kind_of(layer).problems(layer, f"layers[{i}]", sizes[i]))
-        if ACTIVATIONS[layer.activation].output_only and i != len(m.layers) - 1:
+        if ACTIVATIONS[_activation(layer)].output_only and i != len(m.layers) - 1:
             problems.append(
-                f"layers[{i}].activation: {layer.activation} is allowed on the output layer only "
-                f"(got {layer.activation!r} on layer {i + 1} of {len(m.layers)})"
+                f"layers[{i}].activation: {_activation(layer)} is allowed on the output layer "
+                f"only (got {_activation(layer)!r} on layer {i + 1} of {len(m.layers)})"
             )
     needs = LOSSES[m.loss].output_activation
-    if needs is not None and m.layers[-1].activation != needs:
+    if needs is not None and _activation(m.layers[-1]) != needs:
         problems.append(
             f"loss: {m.loss} needs activation {needs!r} on the output layer "
-            f"(got {m.layers[-1].activation!r})"
+            f"(got {_activation(m.layers[-1])!r})"
         )
     for s, sample in enumerate(m.samples):
         if LOSSES[m.loss].one_hot and not _one_hot(sample.target):
@@ -143,7 +216,7 @@ def cross_check(m: SpecModel) -> list[str]:
                     f"samples[{s}].{field}: expected {n} values, one per {per} (got {len(values)})"
                 )
     problems.extend(_duplicate_names(m))
-    n_params = sum(kind_of(ly).n_params(ly, n) for ly, n in zip(m.layers, sizes, strict=False))
+    n_params = sum(kind_of(ly).n_params(ly, s) for ly, s in zip(m.layers, shapes, strict=False))
     if n_params > MAX_PARAMS:
         problems.append(
             f"layers: at most {MAX_PARAMS} parameters per network (got about {n_params})"

@@ -16,6 +16,7 @@ from typing import Any, get_args
 from pydantic import BaseModel, ValidationError
 
 from gradcheck.errors import SpecError, show_value
+from gradcheck.layers import KINDS
 from gradcheck.spec.schema import SpecModel
 
 __all__ = [
@@ -114,8 +115,9 @@ def _union_tag_at(err: Mapping[str, Any]) -> int | None:
 
 
 def _lookup(data: Any, loc: Sequence[int | str]) -> Any:
-    for part in loc:
-        data = data[part]
+    for n, part in enumerate(loc):
+        if not _is_kind_tag(loc, n):
+            data = data[part]
     return data
 
 
@@ -128,12 +130,17 @@ def _relevant(err: Mapping[str, Any], data: dict[str, Any]) -> bool:
     return str(err["loc"][k]).startswith("list[") == isinstance(node, list)
 
 
+def _is_kind_tag(loc: Sequence[int | str], n: int) -> bool:
+    """``loc[n]`` is the tag of a layer table's kind (``('layers', 0, 'conv2d', ...)``)."""
+    return n >= 2 and loc[n - 2] == "layers" and isinstance(loc[n - 1], int) and loc[n] in KINDS
+
+
 def _field_path(err: Mapping[str, Any]) -> str:
     """``('layers', 0, 'weights', 1, 0)`` -> ``layers[0].weights[1][0]``, union tags dropped."""
     k = _union_tag_at(err)
     path = ""
     for n, part in enumerate(err["loc"]):
-        if n == k:
+        if n == k or _is_kind_tag(err["loc"], n):
             continue
         if isinstance(part, int):
             path += f"[{part}]"
@@ -149,6 +156,9 @@ def _describe(err: Mapping[str, Any], model: type[BaseModel]) -> str:
     if kind == "extra_forbidden":
         allowed = _fields_at(err["loc"], model)
         msg = f"unknown field, expected one of {', '.join(allowed)}" if allowed else msg
+    elif kind == "union_tag_invalid":  # a layer table's kind that is not declared
+        names = " or ".join(", ".join(repr(k) for k in KINDS).rsplit(", ", 1))
+        return f"{_field_path(err)}.kind: must be one of {names} (got {ctx.get('tag')!r})"
     elif kind == "literal_error":
         expected = str(ctx["expected"])
         msg = f"must be one of {expected}" if " or " in expected else f"must be {expected}"
@@ -167,8 +177,11 @@ def _describe(err: Mapping[str, Any], model: type[BaseModel]) -> str:
 
 def _fields_at(loc: Sequence[int | str], model: type[BaseModel]) -> list[str]:
     """Field names allowed at the table holding ``loc``'s last key (for 'unknown field')."""
-    for part in loc[:-1]:
+    for n, part in enumerate(loc[:-1]):
         if isinstance(part, int):
+            continue
+        if _is_kind_tag(loc, n):
+            model = KINDS[str(part)].table
             continue
         field = model.model_fields.get(part)
         sub = _model_in(field.annotation) if field is not None else None

@@ -53,6 +53,7 @@ class Net(NamedTuple):
     slopes: tuple[float, ...]
     loss: str
     weight_decay: float = 0.0
+    options: tuple[Any, ...] = ()  # each layer's forward settings (Spec.options); () for dense
 
 
 def merge(params: Tree, frozen: Tree) -> list[dict[str, jax.Array]]:
@@ -73,9 +74,13 @@ def forward(
     nets: list[jax.Array] = []
     outs = [x]
     for i, (layer, kind) in enumerate(zip(layers, net.kinds, strict=True)):
-        nets.append(JAX_KINDS[kind](layer, outs[-1]))
+        nets.append(JAX_KINDS[kind](layer, outs[-1], _options(net, i)))
         outs.append(_activation(net, i)(nets[-1]))
     return nets, outs
+
+
+def _options(net: Net, i: int) -> dict[str, Any]:
+    return dict(net.options[i]) if net.options else {}
 
 
 def loss(net: Net, z: jax.Array, t: jax.Array) -> jax.Array:
@@ -155,7 +160,7 @@ def output_first_step(
                 _, act_vjp = jax.vjp(_activation(net, i), nets[i])
                 delta = act_vjp(delta @ {**frozen[i + 1], **new[i + 1]}["W"])[0]
             kind = JAX_KINDS[net.kinds[i]]
-            _, affine_vjp = jax.vjp(lambda g, k=kind, below=outs[i]: k(g, below), layers[i])
+            _, affine_vjp = jax.vjp(lambda g, k=kind, below=outs[i]: k(g, below, {}), layers[i])
             grads = affine_vjp(delta)[0]
             for g in KINDS[net.kinds[i]].decayed & set(grads) if net.weight_decay else ():
                 grads[g] = grads[g] + net.weight_decay * layers[i][g]  # d/dW lambda/2 W^2

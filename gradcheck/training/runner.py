@@ -130,6 +130,8 @@ def train(
         raise TrainError(f"learning_rate: must be a finite number > 0, got {learning_rate!r}")
     if rule == OUTPUT_FIRST and optimizer != "sgd":
         raise TrainError(f"rule {rule!r} is plain SGD; it cannot use optimizer {optimizer!r}")
+    if rule == OUTPUT_FIRST and not spec.is_dense:
+        raise TrainError(f"rule {rule!r} updates dense layers only (got kinds {spec.kinds})")
     trained = _with_options(spec, dtype, learning_rate)
     start = trained.initial_params() if params is None else params
     start = [{k: np.asarray(a, dtype=trained.dtype) for k, a in g.items()} for g in start]
@@ -177,7 +179,7 @@ def _train_jax(
     start: Params,
     on_progress: Callable[[int], None] | None,
 ) -> TrainResult:
-    net = Net(spec.kinds, spec.activations, spec.slopes, spec.loss, spec.weight_decay)
+    net = Net(spec.kinds, spec.activations, spec.slopes, spec.loss, spec.weight_decay, spec.options)
     rep, batch = place.replicated, place.batch
     params = jax.device_put(start, rep)
     frozen = jax.device_put(spec.frozen_params(), rep)

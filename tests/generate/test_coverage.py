@@ -43,7 +43,7 @@ def _paths(cases: list[Case]) -> set[tuple[str, Any]]:
 
 EVERY_PATH = (
     {("activation", a) for a in ACTIVATIONS}
-    | {("kind", k) for k in KINDS}
+    | {("kind", "dense")}  # generated networks are dense unless image kinds are asked for
     | {("loss", x) for x in LOSSES}
     | {("dtype", d) for d in ("float64", "float32")}
     | {("bias", m) for m in ("none", "shared", "per_neuron")}
@@ -65,6 +65,13 @@ def test_the_default_examples_reach_every_path(seed: int) -> None:
     cases = sample_networks(_default_examples(), seed)
     assert EVERY_PATH - _paths(cases) == set()
     assert sum(c.inputs.shape[0] >= 2 for c in cases) > len(cases) / 2  # batches, mostly
+
+
+def test_with_every_kind_allowed_the_first_examples_reach_every_kind() -> None:
+    cases = sample_networks(_default_examples(), 0, kinds=tuple(KINDS))
+    assert {("kind", k) for k in KINDS} - _paths(cases) == set()
+    stems = [c for c in cases if not c.spec.is_dense]
+    assert all(len(c.spec.shapes[0]) == 3 and c.spec.kinds[-1] == "dense" for c in stems)
 
 
 def test_the_plan_stays_inside_narrowed_bounds() -> None:

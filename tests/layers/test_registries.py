@@ -17,6 +17,8 @@ import gradcheck
 from gradcheck.layers import (
     ACTIVATIONS,
     KINDS,
+    LAYER_LEVEL_KINDS,
+    LAYER_ONLY_KINDS,
     LOSSES,
     UPDATE_RULES,
     Registry,
@@ -31,6 +33,7 @@ DECLARED = {
     "activation": set(ACTIVATIONS),
     "loss": set(LOSSES),
     "layer kind": set(KINDS),
+    "layer-level kind": set(LAYER_LEVEL_KINDS),
     "update rule": set(UPDATE_RULES),
 }
 # Concepts only one side has, so there is nothing to keep equal.
@@ -45,6 +48,7 @@ SIDES = {
         "JAX network",
         "network generator",
     },
+    "layer-level kind": {"JAX layer reference", "layer draws", "course layer contract"},
 }
 
 
@@ -79,6 +83,11 @@ def test_every_registry_holds_exactly_the_declared_names(registry: Registry[obje
     assert registry.names() == DECLARED[registry.concept]
 
 
+def test_verify_layer_checks_every_whole_network_kind() -> None:
+    assert set(KINDS) < LAYER_LEVEL_KINDS
+    assert not set(KINDS) & set(LAYER_ONLY_KINDS)
+
+
 @pytest.mark.parametrize(
     "registry",
     [r for rs in REGISTRIES.values() for r in rs],
@@ -104,8 +113,8 @@ def test_declaration_lookups_raise_for_unknown_names() -> None:
         activation_info("gelu")
     with pytest.raises(UnknownName, match="no loss named 'hinge'"):
         loss_info("hinge")
-    with pytest.raises(UnknownName, match="no layer kind named 'conv2d'"):
-        kind_of(type("Table", (), {"kind": "conv2d"})())
+    with pytest.raises(UnknownName, match="no layer kind named 'lstm'"):
+        kind_of(type("Table", (), {"kind": "lstm"})())
 
 
 def test_the_training_optimizer_has_no_fallback() -> None:
@@ -116,7 +125,7 @@ def test_the_training_optimizer_has_no_fallback() -> None:
 
 
 @pytest.mark.parametrize(
-    ("field", "value"), [("activation", "gelu"), ("kind", "conv2d")], ids=["activation", "kind"]
+    ("field", "value"), [("activation", "gelu"), ("kind", "lstm")], ids=["activation", "kind"]
 )
 def test_a_spec_naming_an_undeclared_layer_name_is_one_line(field: str, value: str) -> None:
     layer = {"size": 1, "weights": [[1.0]], field: value}

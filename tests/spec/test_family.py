@@ -113,7 +113,7 @@ def test_allowing_frozen_groups_admits_them() -> None:
         ({"hidden_activations": ["softmax"]}, ("softmax is allowed on the output layer only",)),
         ({"losses": []}, ("losses: must have at least 1 item",)),
         ({"frozen": ["gamma"]}, ("frozen[0]: must be one of 'weights' or 'biases'",)),
-        ({"kinds": ["conv2d"]}, ("kinds[0]: must be 'dense'", "'conv2d'")),
+        ({"kinds": ["lstm"]}, ("kinds[0]: must be one of 'dense'", "'lstm'")),
         (
             {"losses": ["softmax_cross_entropy"], "output_activations": ["sigmoid"]},
             ("losses: no loss fits the output activations", "needs 'softmax'"),

@@ -1,0 +1,126 @@
+"""The error model's layer kinds: the backward pass of each kind on absolute values.
+
+``backward(|delta|, A_in, |groups|, options, wanted) -> (|dE/dx| terms, m per group)``: the
+magnitude of the terms each gradient entry sums (dense: ``m_W = |delta|.T @ A``, ``m_b = sum
+|delta|``, ``|delta| @ |W|`` passed down; conv2d the same sums over windows; max pooling passes
+``|delta|`` to the largest inputs of each window (every one of a tie), average pooling
+``|delta| / (kh kw)`` to each input; dropout ``|delta| / (1 - rate)`` to its kept inputs;
+flatten reshapes). Registered apart from the hand-derived
+side, over the finite-difference oracle's float64 values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from gradcheck.layers import Registry
+from gradcheck.layers.dropout import dropout_mask
+
+__all__ = ["ERROR_KINDS"]
+
+Groups = dict[str, np.ndarray]
+Backward = Callable[
+    [np.ndarray, np.ndarray, Groups, Mapping[str, Any], frozenset[str]], tuple[np.ndarray, Groups]
+]
+ERROR_KINDS: Registry[Backward] = Registry("error model", "layer kind")
+
+
+def _bias(per_unit: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.asarray(per_unit.sum()) if b.ndim == 0 else per_unit
+
+
+def _dense(
+    delta: np.ndarray,
+    a: np.ndarray,
+    layer: Groups,
+    options: Mapping[str, Any],
+    wanted: frozenset[str],
+) -> tuple[np.ndarray, Groups]:
+    grads: Groups = {}
+    if "W" in wanted:
+        grads["W"] = delta.T @ a
+    if "b" in wanted:
+        grads["b"] = _bias(delta.sum(axis=0), layer["b"])
+    return delta @ layer["W"], grads
+
+
+def _window_sum(
+    share: np.ndarray, shape: tuple[int, ...], stride: tuple[int, int], pad: int = 0
+) -> np.ndarray:
+    """``share[n, c, i, j, u, v]`` added back at ``x[n, c, sh i + u - pad, sw j + v - pad]``."""
+    oh, ow, kh, kw = share.shape[2:]
+    sh, sw = stride
+    out = np.zeros((shape[0], shape[1], shape[2] + 2 * pad, shape[3] + 2 * pad))
+    for u in range(kh):
+        for v in range(kw):
+            out[:, :, u : u + sh * oh : sh, v : v + sw * ow : sw] += share[..., u, v]
+    return out[:, :, pad : pad + shape[2], pad : pad + shape[3]]
+
+
+def _conv(
+    delta: np.ndarray,
+    a: np.ndarray,
+    layer: Groups,
+    options: Mapping[str, Any],
+    wanted: frozenset[str],
+) -> tuple[np.ndarray, Groups]:
+    w = layer["W"]
+    p, s = int(options["padding"]), int(options["stride"])
+    ap = np.pad(a, ((0, 0), (0, 0), (p, p), (p, p)))
+    patches = sliding_window_view(ap, w.shape[2:], axis=(2, 3))[:, :, ::s, ::s]
+    patches = patches[:, :, : delta.shape[2], : delta.shape[3]]
+    grads: Groups = {}
+    if "W" in wanted:
+        grads["W"] = np.tensordot(delta, patches, axes=([0, 2, 3], [0, 2, 3]))
+    if "b" in wanted:
+        grads["b"] = _bias(delta.sum(axis=(0, 2, 3)), layer["b"])
+    share = np.einsum("nfij,fcuv->ncijuv", delta, w)
+    return _window_sum(share, a.shape, (s, s), p), grads
+
+
+def _max_pool(
+    delta: np.ndarray,
+    a: np.ndarray,
+    layer: Groups,
+    options: Mapping[str, Any],
+    wanted: frozenset[str],
+) -> tuple[np.ndarray, Groups]:
+    sh, sw = options["stride"]
+    view = sliding_window_view(a, options["kernel"], axis=(2, 3))[:, :, ::sh, ::sw]
+    largest = view == view.max(axis=(-2, -1), keepdims=True)
+    return _window_sum(np.where(largest, delta[..., None, None], 0.0), a.shape, (sh, sw)), {}
+
+
+def _avg_pool(
+    delta: np.ndarray,
+    a: np.ndarray,
+    layer: Groups,
+    options: Mapping[str, Any],
+    wanted: frozenset[str],
+) -> tuple[np.ndarray, Groups]:
+    kh, kw = options["kernel"]
+    share = np.broadcast_to((delta / (kh * kw))[..., None, None], (*delta.shape, kh, kw))
+    return _window_sum(np.asarray(share), a.shape, options["stride"]), {}
+
+
+def _dropout(
+    delta: np.ndarray,
+    a: np.ndarray,
+    layer: Groups,
+    options: Mapping[str, Any],
+    wanted: frozenset[str],
+) -> tuple[np.ndarray, Groups]:
+    rate = float(options["rate"])
+    return np.where(dropout_mask(int(options["seed"]), rate, a.shape), delta / (1 - rate), 0.0), {}
+
+
+ERROR_KINDS.add("dense", _dense)
+ERROR_KINDS.add("dropout", _dropout)
+ERROR_KINDS.add("conv2d", _conv)
+ERROR_KINDS.add("max_pool2d", _max_pool)
+ERROR_KINDS.add("avg_pool2d", _avg_pool)
+ERROR_KINDS.add("flatten", lambda delta, a, layer, options, wanted: (delta.reshape(a.shape), {}))

@@ -1,0 +1,175 @@
+"""The finite-difference oracle's own float64 layer kinds, registered under the declared names.
+
+Written apart from :mod:`gradcheck.hand` (which it checks) and from the JAX network. ``net``
+takes ``x`` of shape ``(m, *sample shape)`` (``m`` runs over samples, or over perturbed copies
+times samples). A kind with parameters also tells how a step ``s`` in one of its parameters moves
+its pre-activation, so a copy joins the batched pass at its parameter's layer: ``perturbed`` (one
+copy per entry; dense: ``W[r, c] += s`` moves ``net[:, r]`` by ``s x[:, c]``) and ``direction``
+(per unit step along a whole array ``v``; linear layers: the net of ``v`` alone).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from gradcheck.layers import Registry
+from gradcheck.layers.dropout import dropout_mask
+
+__all__ = ["FD_KINDS", "FDKind"]
+
+Groups = dict[str, np.ndarray]
+Options = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class FDKind:
+    """``net(layer, x, options)``; ``perturbed(net, x, layer, group, flat, steps, options)``:
+    the pre-activation of one copy per step, ``flat[k]`` moved by ``steps[k]``, shaped
+    ``(copies, *net.shape)``; ``direction(x, layer, group, v, options)``: how ``net`` moves per
+    unit step along ``v``."""
+
+    net: Callable[[Groups, np.ndarray, Options], np.ndarray]
+    perturbed: Callable[
+        [np.ndarray, np.ndarray, Groups, str, np.ndarray, np.ndarray, Options], np.ndarray
+    ]
+    direction: Callable[[np.ndarray, Groups, str, np.ndarray, Options], np.ndarray]
+    per_copy: bool = False  # its net needs one copy's whole batch (dropout's mask)
+
+
+FD_KINDS: Registry[FDKind] = Registry("finite-difference oracle", "layer kind")
+
+
+def _no_parameters(*_: Any) -> np.ndarray:
+    raise AssertionError("a kind without parameters is never perturbed")
+
+
+# -- dense ------------------------------------------------------------------------------------
+def _dense_net(layer: Groups, x: np.ndarray, options: Options) -> np.ndarray:
+    return np.asarray(x @ layer["W"].T + layer.get("b", 0.0))
+
+
+def _dense_perturbed(
+    net: np.ndarray,
+    x: np.ndarray,
+    layer: Groups,
+    group: str,
+    flat: np.ndarray,
+    steps: np.ndarray,
+    options: Options,
+) -> np.ndarray:
+    """``W[r, c] += s`` moves ``net[:, r]`` by ``s x[:, c]``, ``b[r] += s`` moves ``net[:, r]``
+    by ``s``, a shared ``b += s`` moves all of ``net`` by ``s``."""
+    moved = np.repeat(net[None], steps.size, axis=0)
+    copy = np.arange(steps.size)
+    if group == "W":
+        r, c = np.unravel_index(flat, layer["W"].shape)
+        moved[copy, :, r] += steps[:, None] * x[:, c].T
+    elif layer["b"].ndim == 1:
+        moved[copy, :, flat] += steps[:, None]
+    else:
+        moved += steps[:, None, None]
+    return moved
+
+
+def _dense_direction(
+    x: np.ndarray, layer: Groups, group: str, v: np.ndarray, options: Options
+) -> np.ndarray:
+    if group == "W":
+        return np.asarray(x @ v.T)
+    return np.broadcast_to(v, (x.shape[0], layer["W"].shape[0]))
+
+
+FD_KINDS.add("dense", FDKind(_dense_net, _dense_perturbed, _dense_direction))
+
+
+# -- conv2d -----------------------------------------------------------------------------------
+def _patches(x: np.ndarray, shape: tuple[int, ...], options: Options) -> np.ndarray:
+    """``patches[m, c, i, j, u, v] = xp[m, c, s i + u, s j + v]``, a view of the padded input."""
+    p, s = int(options["padding"]), int(options["stride"])
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    view = sliding_window_view(xp, shape[2:], axis=(2, 3))
+    return view[:, :, ::s, ::s]
+
+
+def _conv_net(layer: Groups, x: np.ndarray, options: Options) -> np.ndarray:
+    """``net[m, f, i, j] = sum W[f, c, u, v] patches[m, c, i, j, u, v] + b[f]``."""
+    w = layer["W"]
+    net = np.tensordot(_patches(x, w.shape, options), w, axes=([1, 4, 5], [1, 2, 3]))
+    net = np.moveaxis(net, -1, 1)
+    b = layer.get("b")
+    if b is not None:
+        net = net + (b if b.ndim == 0 else b[None, :, None, None])
+    return np.ascontiguousarray(net)
+
+
+def _conv_perturbed(
+    net: np.ndarray,
+    x: np.ndarray,
+    layer: Groups,
+    group: str,
+    flat: np.ndarray,
+    steps: np.ndarray,
+    options: Options,
+) -> np.ndarray:
+    """``W[f, c, u, v] += s`` moves ``net[:, f]`` by ``s patches[:, c, :, :, u, v]``; ``b[f]``
+    moves ``net[:, f]`` by ``s``, a shared ``b`` all of ``net``."""
+    moved = np.repeat(net[None], steps.size, axis=0)
+    copy = np.arange(steps.size)
+    if group == "W":
+        patches = _patches(x, layer["W"].shape, options)
+        f, c, u, v = np.unravel_index(flat, layer["W"].shape)
+        part = patches[:, c, :, :, u, v]  # advanced indices first: (copies, m, oh, ow)
+        moved[copy, :, f] += steps[:, None, None, None] * part
+    elif layer["b"].ndim == 1:
+        moved[copy, :, flat] += steps[:, None, None, None]
+    else:
+        moved += steps.reshape(-1, *[1] * net.ndim)
+    return moved
+
+
+def _conv_direction(
+    x: np.ndarray, layer: Groups, group: str, v: np.ndarray, options: Options
+) -> np.ndarray:
+    if group == "W":
+        return _conv_net({"W": v}, x, options)
+    shape = _conv_net({"W": layer["W"]}, x, options).shape
+    return np.broadcast_to(v if v.ndim == 0 else v[None, :, None, None], shape)
+
+
+FD_KINDS.add("conv2d", FDKind(_conv_net, _conv_perturbed, _conv_direction))
+
+
+# -- pooling, flatten -------------------------------------------------------------------------
+def _pool(x: np.ndarray, options: Options, reduce: Callable[..., np.ndarray]) -> np.ndarray:
+    (sh, sw) = options["stride"]
+    view = sliding_window_view(x, options["kernel"], axis=(2, 3))[:, :, ::sh, ::sw]
+    return np.ascontiguousarray(reduce(view, axis=(-2, -1)))
+
+
+FD_KINDS.add(
+    "max_pool2d",
+    FDKind(lambda g, x, o: _pool(x, o, np.max), _no_parameters, _no_parameters),
+)
+FD_KINDS.add(
+    "avg_pool2d",
+    FDKind(lambda g, x, o: _pool(x, o, np.mean), _no_parameters, _no_parameters),
+)
+
+
+def _dropout_net(layer: Groups, x: np.ndarray, options: Options) -> np.ndarray:
+    """``x * mask / (1 - rate)``, the mask drawn over this batch's shape."""
+    rate = float(options["rate"])
+    keep = dropout_mask(int(options["seed"]), rate, x.shape)
+    return np.where(keep, x / (1.0 - rate), 0.0)
+
+
+FD_KINDS.add("dropout", FDKind(_dropout_net, _no_parameters, _no_parameters, per_copy=True))
+FD_KINDS.add(
+    "flatten",
+    FDKind(lambda g, x, o: x.reshape(x.shape[0], -1), _no_parameters, _no_parameters),
+)
