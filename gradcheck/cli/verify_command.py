@@ -83,6 +83,7 @@ def verify_command(
     """
     import functools
 
+    from gradcheck.checking.batched import verify_many
     from gradcheck.checking.candidates import CANDIDATE_FAILURES, load_candidate
     from gradcheck.checking.junit import prepare_junit_path, write_junit_xml
     from gradcheck.checking.replays import check_failures_dir, reproduce_options, save_replay
@@ -102,7 +103,8 @@ def verify_command(
     given_specs = load_specs(list(specs) or [builtin_networks_dir()])
     verdicts = [within(family, check, spec) for spec in given_specs]
     given = len(verdicts)
-    verdicts += [check(*case) for case in sample_networks(examples, seed, family=family)]
+    drawn = sample_networks(examples, seed, family=family)  # JAX batched per shape bucket
+    verdicts += verify_many(fn, drawn, rtol=rtol, atol=atol, mode=mode, catch=CANDIDATE_FAILURES)
     options = reproduce_options(candidate, rtol=rtol, atol=atol, mode=mode)
     replays = {  # verdict position -> its saved spec, for the failing generated networks
         given + k: save_replay(v.spec, failures_dir, seed, k, options)
