@@ -93,13 +93,14 @@ def verify(
     the candidate's file it came from (the CLI and the report pass
     :data:`~gradcheck.checking.candidates.CANDIDATE_FAILURES`, so one network the candidate
     cannot handle does not stop a run); others propagate. ``jax_values``: the JAX oracle's
-    values for these very arguments, where a batched caller computed them already
-    (:func:`~gradcheck.checking.batched.verify_many`).
+    values for these very arguments, where a batched caller checked the arguments and
+    computed them already (:func:`~gradcheck.checking.batched.verify_many`).
     """
     p = spec.initial_params() if params is None else params
     x = spec.inputs() if inputs is None else np.asarray(inputs)
     t = spec.targets() if targets is None else np.asarray(targets)
-    oracles.check_arguments(spec, p, x, t)
+    if jax_values is None:  # else the batched caller checked them, before its JAX call
+        oracles.check_arguments(spec, p, x, t)
     if mode not in _MODES:
         raise GradcheckError(f"mode: {mode!r} is not one of {', '.join(_MODES)}")
     tolerance = tolerance_for(spec.model.dtype, rtol, atol)
