@@ -5,7 +5,10 @@ The verdicts are :func:`~gradcheck.checking.verification.verify`'s, network by n
 candidate is still called once per network: it is the code under test), but the JAX oracle runs
 once per shape bucket for a whole batch (:func:`gradcheck.oracles.jax_loss_and_grads_many`: the
 networks of a bucket stacked under one ``jax.vmap``), float32 networks' float64 reference
-included. A network whose layers have no padded JAX layout is verified alone.
+included. A network whose layers have no padded JAX layout is verified alone. A vmapped program
+may round JAX's last bits otherwise than the one-network program: findings are the same, numbers
+derived from JAX may differ in their last bits from :func:`verify`'s, never from another batched
+run's (:func:`verify_specs`, which the command uses on given networks, replays them exactly).
 """
 
 from __future__ import annotations
@@ -18,10 +21,11 @@ import numpy as np
 from gradcheck import oracles
 from gradcheck.checking.jax_values import JaxValues
 from gradcheck.checking.verdict import NetworkVerdict
-from gradcheck.checking.verification import verify
+from gradcheck.checking.verification import verify, within
 from gradcheck.spec import Array, GradientFn, Params, Spec
+from gradcheck.spec.family import Family
 
-__all__ = ["BATCH", "verify_many"]
+__all__ = ["BATCH", "verify_many", "verify_specs"]
 
 BATCH = 1024  # networks whose JAX values are held at once
 
@@ -44,6 +48,18 @@ def verify_many(
             verdicts += _verify_batch(candidate, batch, options)
             batch = []
     return verdicts + _verify_batch(candidate, batch, options)
+
+
+def verify_specs(
+    candidate: GradientFn, specs: Sequence[Spec], family: Family | None = None, **options: Any
+) -> list[NetworkVerdict]:
+    """``[within(family, verify(candidate, spec, **options)) for spec in specs]``, each on its
+    own params and data, the networks inside ``family`` verified by :func:`verify_many` (so a
+    saved generated network replays with the numbers its batch gave it)."""
+    inside = [s for s in specs if not (family is not None and family.outside(s))]
+    own = [(s, s.initial_params(), s.inputs(), s.targets()) for s in inside]
+    checked = iter(verify_many(candidate, own, **options))
+    return [within(family, lambda _: next(checked), s) for s in specs]
 
 
 def _verify_batch(

@@ -88,11 +88,10 @@ def _many_loss_and_flat_grads(
 
 
 _LOSS_AND_GRAD_MANY = jax.jit(_many_loss_and_flat_grads, static_argnums=5)
-# Networks per vmapped call: _MANY_SMALL when that many hold a bucket's last chunk, else
-# _MANY_CHUNK, so a bucket compiles at most two programs however its networks are split (a
-# compile costs far more than computing padded rows).
-_MANY_CHUNK = 256
-_MANY_SMALL = 8
+# Networks per vmapped call, always (the last chunk padded): one program per bucket, and a
+# network's values do not depend on how many share its call (XLA rounds a batched program of
+# another size otherwise), so a replayed network gets the very numbers its batch gave it.
+_MANY_CHUNK = 64
 
 
 def _padded_width(n: int, smallest: int) -> int:
@@ -167,9 +166,9 @@ def jax_loss_and_grads_many(
     cases: Sequence[tuple[Spec, Params, Array, Array]], *, dtype: str | None = None
 ) -> list[tuple[float, Params]]:
     """:func:`jax_loss_and_grads` of every case (arguments already checked), one ``jax.vmap``
-    call per shape bucket: the cases of a bucket are stacked, in chunks of one of two sizes
-    (the last one padded with copies of its first case), so a bucket compiles at most twice,
-    not once per network."""
+    call per shape bucket chunk: the cases of a bucket are stacked in chunks of one size (the
+    last one padded with copies of its first case), so a bucket compiles once, and a case gets
+    the same numbers whichever cases share its chunk."""
     packed = []
     buckets: dict[tuple[Any, ...], list[int]] = {}
     for k, (spec, params, inputs, targets) in enumerate(cases):
@@ -184,8 +183,8 @@ def jax_loss_and_grads_many(
         padded = packed[members[0]][1]
         for lo in range(0, len(members), _MANY_CHUNK):
             chunk = members[lo : lo + _MANY_CHUNK]
-            size = _MANY_SMALL if len(chunk) <= _MANY_SMALL else _MANY_CHUNK
-            rows = [packed[k][0] for k in chunk] + [packed[chunk[0]][0]] * (size - len(chunk))
+            rows = [packed[k][0] for k in chunk]
+            rows += [rows[0]] * (_MANY_CHUNK - len(chunk))
             stacked = tuple(np.stack(column) for column in zip(*rows, strict=True))
             with jax.enable_x64(True):
                 out = np.asarray(_LOSS_AND_GRAD_MANY(*stacked, padded))

@@ -47,10 +47,8 @@ def cases() -> list[Case]:
 
 @pytest.fixture(autouse=True)
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """One chunk size, smaller than a bucket: chunks are split and the last one padded, and a
-    bucket compiles once."""
+    """Chunks smaller than a bucket: they are split and the last one padded."""
     monkeypatch.setattr(jax_grad, "_MANY_CHUNK", 16)
-    monkeypatch.setattr(jax_grad, "_MANY_SMALL", 16)
 
 
 def assert_same_verdict(batched: NetworkVerdict, alone: NetworkVerdict) -> None:
