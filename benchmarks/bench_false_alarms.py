@@ -26,7 +26,7 @@ def _check(job: tuple[str, int, int]) -> dict[str, Any]:
     import jax
 
     jax.config.update("jax_enable_x64", True)
-    from gradcheck.checking.verification import verify
+    from gradcheck.checking.batched import verify_many
     from gradcheck.generate.strategies import sample_networks
     from gradcheck.hand import hand_grads
 
@@ -37,8 +37,8 @@ def _check(job: tuple[str, int, int]) -> dict[str, Any]:
     began = time.perf_counter()
     alarms: list[str] = []
     cases = sample_networks(n, seed, **extra)
-    for k, case in enumerate(cases):
-        verdict = verify(hand_grads, *case)
+    verdicts = verify_many(hand_grads, cases)  # as gradcheck verify --examples runs them
+    for k, (case, verdict) in enumerate(zip(cases, verdicts, strict=True)):
         if not verdict.ok:
             path = os.path.join(tempfile.gettempdir(), f"false-alarm-{kind}-seed{seed}-{k}.toml")
             with open(path, "w") as out:

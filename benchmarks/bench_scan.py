@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"({p.number.where}, {p.how}): {r.verdict}"
             )
     for x in result.listed:
-        if x.status != "given":
+        if x.status in ("ambiguous", "unmatched"):  # the rest are accounted for
             print(f"  {x.status}: {x.number.where} {x.number.printed} {' or '.join(x.candidates)}")
     return 1 if args.check and rate < TARGET else 0
 

@@ -133,16 +133,16 @@ class GradcheckFixture:
         :func:`gradcheck.sample_networks` (``shape``: its keyword arguments, e.g.
         ``depth=2, activations=("sigmoid",)`` or ``family="my_family.toml"``) and fail the test
         on any disagreement."""
+        from gradcheck.checking.batched import verify_many
         from gradcheck.checking.candidates import candidate_reference
         from gradcheck.checking.replays import reproduce_options, save_replay
-        from gradcheck.checking.verification import verify
         from gradcheck.generate.strategies import sample_networks
         from gradcheck.hand import hand_grads
 
         seed = self.seed if seed is None else seed
         shape.setdefault("family", self.family)
         cases = sample_networks(self.examples if n is None else n, seed, **shape)
-        verdicts = [verify(candidate, *case, rtol=self.rtol, atol=self.atol) for case in cases]
+        verdicts = verify_many(candidate, cases, rtol=self.rtol, atol=self.atol)
         reference = None if candidate is hand_grads else candidate_reference(candidate)
         unnamed = reference is None and candidate is not hand_grads
         options = reproduce_options(

@@ -34,6 +34,7 @@ from gradcheck.checking.compare import (
     past_limit_status,
     structure_check,
 )
+from gradcheck.checking.jax_values import JaxValues, jax_oracle
 from gradcheck.checking.tolerances import (
     TOLERANCES,
     group_floor,
@@ -79,6 +80,7 @@ def verify(
     fd_rel_step: float | None = None,
     seed: int = 0,
     catch: tuple[type[Exception], ...] = (),
+    jax_values: JaxValues | None = None,
 ) -> NetworkVerdict:
     """Check ``candidate(spec, params, inputs, targets)`` against JAX and finite differences.
 
@@ -90,12 +92,15 @@ def verify(
     type in ``catch`` raised by the candidate becomes a failed verdict naming it and the line of
     the candidate's file it came from (the CLI and the report pass
     :data:`~gradcheck.checking.candidates.CANDIDATE_FAILURES`, so one network the candidate
-    cannot handle does not stop a run); others propagate.
+    cannot handle does not stop a run); others propagate. ``jax_values``: the JAX oracle's
+    values for these very arguments, where a batched caller checked the arguments and
+    computed them already (:func:`~gradcheck.checking.batched.verify_many`).
     """
     p = spec.initial_params() if params is None else params
     x = spec.inputs() if inputs is None else np.asarray(inputs)
     t = spec.targets() if targets is None else np.asarray(targets)
-    oracles.check_arguments(spec, p, x, t)
+    if jax_values is None:  # else the batched caller checked them, before its JAX call
+        oracles.check_arguments(spec, p, x, t)
     if mode not in _MODES:
         raise GradcheckError(f"mode: {mode!r} is not one of {', '.join(_MODES)}")
     tolerance = tolerance_for(spec.model.dtype, rtol, atol)
@@ -111,7 +116,9 @@ def verify(
         raised = raised_note(candidate, exc)
     returned = _structure(p, hand, spec.dtype, raised)
     bad, narrower, notes = returned.bad, returned.narrower, returned.notes
-    loss, jax = oracles.jax_loss_and_grads(spec, p, x, t, checked=True)
+    if jax_values is None:
+        jax_values = jax_oracle(spec, p, x, t)
+    loss, jax = jax_values.loss, jax_values.grads
     n_params = sum(int(np.size(a)) for g in p for a in g.values())
     projection = mode == "projection" or (mode == "auto" and n_params > PROJECTION_THRESHOLD)
     oracle: oracles.FDResult | oracles.DirectionalResult
@@ -123,7 +130,9 @@ def verify(
         oracle = oracles.finite_difference(spec, p, x, t, rel_step=fd_rel_step, checked=True)
     precision: list[dict[str, Any]] = [dict.fromkeys(g) for g in p]
     if spec.dtype != np.float64:  # measure the dtype's rounding: JAX again, in float64
-        jax64 = oracles.jax_loss_and_grads(spec, p, x, t, dtype="float64", checked=True)[1]
+        jax64 = jax_values.grads64
+        if jax64 is None:
+            jax64 = oracles.jax_loss_and_grads(spec, p, x, t, dtype="float64", checked=True)[1]
         kinked = oracle.at_kink if isinstance(oracle, oracles.FDResult) else None
         precision = [
             {

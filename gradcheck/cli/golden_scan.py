@@ -4,7 +4,8 @@
 Without ``--spec`` the network is read from the document when it states it plainly
 (:func:`gradcheck.golden.scan_network.infer_network`); the proposals go to ``--out``, by default
 ``<spec stem>.scanned.toml`` beside the spec (``<document stem>.scanned.toml`` beside the
-document without one).
+document without one). It returns 0 once every proposal is judged, discrepancies included:
+finding a document's errors is the point.
 """
 
 from __future__ import annotations

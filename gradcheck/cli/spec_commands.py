@@ -15,6 +15,9 @@ from gradcheck.cli import app, exit_statuses
 from gradcheck.spec import GradcheckError, spec_json_schema
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
     from gradcheck.golden.judging import GoldenRecord
 
 
@@ -28,7 +31,12 @@ def schema(family: bool) -> int:
     return 0
 
 
-@app.command(epilog=exit_statuses("every value has a verdict"))
+@app.command(
+    epilog=exit_statuses(
+        "every value has a verdict, discrepancies included (they are findings about the"
+        " document, not failures: finding them is the point; the same with --scan)"
+    )
+)
 @click.argument("specs", nargs=-1, type=click.Path(path_type=str))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of records instead.")
 @click.option(
@@ -59,7 +67,9 @@ def golden(
 
     SPECS are TOML files or folders (default: the built-in networks with documented values).
     Each value gets match, match-truncated or discrepancy (with its cause): discrepancies are
-    findings about the document, not failures of the command.
+    findings about the document, not failures of the command, so it exits 0 with them.
+    Piped, the table grows to 160 columns and a "where" line never wraps; --json gives
+    the records.
 
     With --scan DOC, read the document instead, propose an entry for every number it matches
     to a quantity of --spec, write them with the spec to --out for review, and judge them.
@@ -104,14 +114,36 @@ def print_golden_table(records: Sequence[GoldenRecord]) -> None:
         verdict = f"[{colour}]{r.verdict}[/]"
         return escape(r.quantity) + where, escape(r.documented), computed, verdict, escape(r.cause)
 
-    console, counts = Console(), verdict_counts(records)
+    counts, piped = verdict_counts(records), not Console().is_terminal
+    tables = []
     for network in counts:
         table = Table(title=network, title_justify="left")
         for column in ("quantity", "printed", "computed", "verdict", "cause"):
-            table.add_column(column, no_wrap=column != "cause" and column != "quantity")
+            table.add_column(column, no_wrap=column != "cause" and (piped or column != "quantity"))
         for r in records:
             if r.network == network:
                 table.add_row(*row(r))
+        tables.append(table)
+    console = _console(tables)
+    for table in tables:
         console.print(table)
     for network, by_verdict in counts.items():
         console.print(f"{escape(network)}: " + ", ".join(f"{n} {v}" for v, n in by_verdict.items()))
+
+
+PIPED_WIDTH = 160
+"""The widest a table printed to a pipe or file grows (its causes wrap beyond it)."""
+
+
+def _console(tables: Sequence[Table]) -> Console:
+    """The terminal's console; piped (not a terminal), one as wide as the widest table needs,
+    up to :data:`PIPED_WIDTH` and never narrower than the default, so that a "where" line
+    (which does not wrap there) is one line and a cause wraps into long lines, not fragments."""
+    from rich.console import Console
+
+    console = Console()
+    if console.is_terminal or not tables:
+        return console
+    measure = Console(width=100_000)
+    widest = max(measure.measure(t).maximum for t in tables)
+    return Console(width=max(console.width, min(widest, PIPED_WIDTH)))

@@ -81,14 +81,12 @@ def verify_command(
     checked. A candidate may also raise gradcheck.Unsupported (or NotImplementedError) for a
     network it does not handle. Unsupported networks are counted apart, never failed.
     """
-    import functools
-
+    from gradcheck.checking.batched import verify_many, verify_specs
     from gradcheck.checking.candidates import CANDIDATE_FAILURES, load_candidate
     from gradcheck.checking.junit import prepare_junit_path, write_junit_xml
     from gradcheck.checking.replays import check_failures_dir, reproduce_options, save_replay
     from gradcheck.checking.tolerances import TOLERANCES
     from gradcheck.checking.verdict import tally
-    from gradcheck.checking.verification import verify, within
     from gradcheck.generate.strategies import sample_networks
     from gradcheck.hand import hand_grads
     from gradcheck.spec import builtin_networks_dir, load_specs
@@ -98,11 +96,11 @@ def verify_command(
     check_failures_dir(failures_dir)  # likewise; created only when a generated network fails
     _enable_x64()
     fn = hand_grads if candidate is None else load_candidate(candidate)
-    check = functools.partial(verify, fn, rtol=rtol, atol=atol, mode=mode, catch=CANDIDATE_FAILURES)
     given_specs = load_specs(list(specs) or [builtin_networks_dir()])
-    verdicts = [within(family, check, spec) for spec in given_specs]
+    how = {"rtol": rtol, "atol": atol, "mode": mode, "catch": CANDIDATE_FAILURES}
+    verdicts = verify_specs(fn, given_specs, family, **how)  # JAX batched per shape bucket
     given = len(verdicts)
-    verdicts += [check(*case) for case in sample_networks(examples, seed, family=family)]
+    verdicts += verify_many(fn, sample_networks(examples, seed, family=family), **how)
     options = reproduce_options(candidate, rtol=rtol, atol=atol, mode=mode)
     replays = {  # verdict position -> its saved spec, for the failing generated networks
         given + k: save_replay(v.spec, failures_dir, seed, k, options)

@@ -14,7 +14,8 @@ Candidates about the same thing with exactly the same value are *aliases* (``dne
 is ``out:h1``; ``error:o1`` is ``dloss_dout:o1`` under half squared error): one number, not an
 ambiguity. :func:`hint` scores how plainly a label names a candidate (3 a derivative or
 subscripted name such as ``∂E_total/∂w_5`` or ``net_h1``, 2 a bare unit or weight name, 1 a
-word such as "prediction").
+word such as "prediction"); :func:`reach` also says where the name ends, so that of two names
+as plain the one nearest the number wins over a word earlier in its sentence.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from gradcheck.golden.update_rules import NotApplicable
 from gradcheck.hand import hand_grads
 from gradcheck.spec import Spec, SpecError
 
-__all__ = ["KIND_ORDER", "Candidate", "candidates", "hint", "lone_units", "normalise"]
+__all__ = ["KIND_ORDER", "Candidate", "candidates", "hint", "lone_units", "normalise", "reach"]
 
 
 @dataclass(frozen=True)
@@ -260,10 +261,20 @@ def _patterns(c: Candidate, outputs: int, alone: frozenset[str]) -> list[tuple[i
 def hint(c: Candidate, label: str, outputs: int, alone: frozenset[str] = frozenset()) -> int:
     """How plainly ``label`` (already :func:`normalise` d) names ``c``: 0 to 3. ``alone``:
     the units alone in their layer, which a document may leave unnamed (``dL/dz``)."""
-    if not label:
-        return 0
-    found = (tier for tier, p in _patterns(c, outputs, alone) if re.search(p, label))
-    return max(found, default=0)
+    return reach(c, label, outputs, alone)[0]
+
+
+def reach(
+    c: Candidate, label: str, outputs: int, alone: frozenset[str] = frozenset()
+) -> tuple[int, int]:
+    """``(tier, end)``: how plainly ``label`` names ``c`` (:func:`hint`) and where in the label
+    that name ends (-1 for none). Of two names as plain, the one nearer the number (the end
+    of the label) wins: in ``The errors are E_o1``, ``E_o1`` beats ``errors``."""
+    best = (0, -1)
+    for tier, pattern in _patterns(c, outputs, alone) if label else ():
+        for m in re.finditer(pattern, label):
+            best = max(best, (tier, m.end()))
+    return best
 
 
 def lone_units(spec: Spec) -> frozenset[str]:

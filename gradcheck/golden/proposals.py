@@ -4,7 +4,8 @@ A number *matches* a candidate (:mod:`gradcheck.golden.candidates`) when the can
 rounded half up or cut at the printed decimals gives the print (a given constant: only its exact
 value), trying true gradient descent before any step first, then later steps, then the
 alternative update rules. Matches about the same thing with the same value are one reading;
-several readings are told apart by the label (:func:`~gradcheck.golden.candidates.hint`), and
+several readings are told apart by the label (:func:`~gradcheck.golden.candidates.reach`: the
+plainest name, and of names as plain the one nearest the number), and
 where the label does not, the number is listed as ambiguous, never guessed.
 
 A result or a labelled number that matches nothing is still proposed when its label names a
@@ -24,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from gradcheck.golden.candidates import KIND_ORDER, Candidate, hint, lone_units, normalise
+from gradcheck.golden.candidates import KIND_ORDER, Candidate, lone_units, normalise, reach
 from gradcheck.golden.expressions import parse
 from gradcheck.golden.printed import decimals, exact_decimal, reproduces, significant_digits
 from gradcheck.golden.readings import float64_value
@@ -72,8 +73,9 @@ class Proposal:
 
 @dataclass(frozen=True)
 class Listed:
-    """A number not proposed: ``ambiguous`` (``candidates`` its readings), ``unmatched``
-    (``candidates`` the nearest quantities), or ``given``."""
+    """A number not proposed, in one bucket (:data:`gradcheck.golden.scanning.BUCKETS`):
+    ``given`` (``candidates`` the constant), ``operand`` (of a proposed expression),
+    ``repeat``, ``ambiguous`` (its readings) or ``unmatched`` (the nearest quantities)."""
 
     number: Number
     status: str
@@ -87,6 +89,9 @@ class ScanResult:
     listed: list[Listed] = field(default_factory=list)
 
     def count(self, status: str) -> int:
+        """How many numbers are ``proposed`` or listed with ``status``."""
+        if status == "proposed":
+            return len({id(p.number) for p in self.proposals})
         return sum(1 for x in self.listed if x.status == status)
 
 
@@ -127,17 +132,19 @@ class _Matcher:
         self.outputs = spec.sizes[-1]
         self.alone = lone_units(spec)
 
-    def hint(self, c: Candidate, label: str) -> int:
-        return hint(c, label, self.outputs, self.alone)
+    def rank(self, c: Candidate, label: str) -> tuple[int, int]:
+        """``(tier, end)`` of :func:`~gradcheck.golden.candidates.reach`: how plainly ``label``
+        names ``c``, then how near the number (the label's end) that name is."""
+        return reach(c, label, self.outputs, self.alone)
 
     def exact(self, printed: str) -> list[Candidate]:
         """Candidates the print reproduces, from the first tier that has any."""
         x, d = float(printed), decimals(printed)
-        reach = 1.01 * 10.0**-d
+        span = 1.01 * 10.0**-d
         found = [
             c
             for c in self.cands
-            if abs(c.value - x) <= reach
+            if abs(c.value - x) <= span
             and (
                 Decimal(printed) == exact_decimal(c.value)
                 if c.given
@@ -166,9 +173,10 @@ class _Matcher:
         """The best reading of each class the labels leave, best first."""
         classes = _classes(found)
         for label in labels:
-            scores = {c: self.hint(c, normalise(label)) for c in found}
-            best = max(scores.values(), default=0)
-            kept = [[c for c in g if scores[c] == best] for g in classes]
+            scores = {c: self.rank(c, normalise(label)) for c in found}
+            top = max(scores.values(), default=(0, -1))
+            kept = [[c for c in g if scores[c] == top] for g in classes]
+            best = top[0]
             weak = best == 1 and not any(g[0].given for g in kept if g)
             if best > 1 or (best == 1 and not (weak and any(g[0].given for g in classes))):
                 return [g[0] for g in kept if g]
@@ -176,14 +184,14 @@ class _Matcher:
         return [g[0] for g in given or classes]
 
     def named(self, labels: Sequence[str], least: int = 2) -> tuple[list[Candidate], int]:
-        """Derived candidates a label names plainly (hint ``least`` or more), best label first,
-        and how plainly."""
+        """Derived candidates a label names plainly (tier ``least`` or more; of names as plain,
+        the one nearest the number), best label first, and how plainly."""
         for label in labels:
             text = normalise(label)
-            scores = {c: self.hint(c, text) for c in self.cands if not c.given}
-            best = max(scores.values(), default=0)
-            if best >= least:
-                return [c for c, s in scores.items() if s == best], best
+            scores = {c: self.rank(c, text) for c in self.cands if not c.given}
+            top = max(scores.values(), default=(0, -1))
+            if top[0] >= least:
+                return [c for c, s in scores.items() if s == top], top[0]
         return [], 0
 
 
@@ -235,8 +243,9 @@ def _pick(
         found = [c for c in found if _close(c.value, shown, ARITHMETIC)] or found
     if n.role == "mention" and significant_digits(n.printed) < 3:
         found = [c for c in found if _close(c.value, float(n.printed), 1e-9)]
-        if not found:
-            return None  # a short number in prose that is nothing exactly: a constant
+        if not found:  # a short number in prose that is nothing exactly: nothing to propose
+            result.listed.append(Listed(n, "unmatched", _nearest(m, n)))
+            return None
     if found:
         readings = m.choose(found, labels)
         if len(readings) > 1:
@@ -267,9 +276,14 @@ def _pick(
         readings = [g[0] for g in _classes(close)]
         if len(readings) == 1:
             return Proposal(n, readings[0].text, how, readings[0].rule)
-    nearest = sorted(m.near(float(n.printed), NEAR), key=lambda c: abs(c.value - float(n.printed)))
-    result.listed.append(Listed(n, "unmatched", tuple(c.text for c in nearest[:3])))
+    result.listed.append(Listed(n, "unmatched", _nearest(m, n)))
     return None
+
+
+def _nearest(m: _Matcher, n: Number) -> tuple[str, ...]:
+    """The three quantities nearest the print, within :data:`NEAR`."""
+    x = float(n.printed)
+    return tuple(c.text for c in sorted(m.near(x, NEAR), key=lambda c: abs(c.value - x))[:3])
 
 
 def _operand(m: _Matcher, n: Number, seen: set[str], result: ScanResult) -> None:
@@ -280,11 +294,13 @@ def _operand(m: _Matcher, n: Number, seen: set[str], result: ScanResult) -> None
         found = m.near(float(n.printed), CLOSE)
     readings = [g[0] for g in _classes(found)]
     key = n.printed.lstrip("-")
-    negated = not found and n.printed.startswith("-") and m.exact(key)
-    if negated or any(c.given for c in found) or key in seen:
-        seen.add(key)
-        return
+    negated = [] if found or not n.printed.startswith("-") else m.exact(key)
+    given = tuple(c.text for c in found if c.given)
+    repeat = key in seen or negated
     seen.add(key)
+    if given or repeat:
+        result.listed.append(Listed(n, "given" if given else "repeat", given))
+        return
     if not readings:
         result.listed.append(Listed(n, "unmatched"))
     elif len(readings) > 1:

@@ -5,11 +5,13 @@ LaTeX is reduced by a small regex pass, not a TeX parser: ``\\frac{a}{b}`` becom
 separate clauses, ``\\text{..}`` and the like keep their text, other braces become parentheses,
 and environments, ``&`` and ``\\\\`` go. A line that starts with ``=`` continues the line before.
 
-A clause (text between arrows, tabs or semicolons) is cut at ``=`` (and ``≈``, and ``NAME :``)
-into segments. A number that is a segment on its own after an ``=`` is a ``result``: its label is
-the clause's left-hand side, ``named`` the segment just before it, ``expression`` that segment
-when it is the document's arithmetic. A number inside arithmetic is an ``operand``; any other
-is a ``mention``, labelled by the words before it. Integers count only as results.
+A clause (text between arrows, tabs, semicolons, ``, NAME =``, a sentence's end before an
+equation, or a number and a new ``NAME =`` after it: ``out_h1 = 0.59. Likewise out_h2 = ..``)
+is cut at ``=`` (and ``≈``, and ``NAME :``) into segments. A number that is a segment on its
+own after an ``=`` is a ``result``: its label is the clause's left-hand side, ``named`` the
+segment just before it, ``expression`` that segment when it is the document's arithmetic. A
+number inside arithmetic is an ``operand``; any other is a ``mention``, labelled by the words
+before it. Integers count only as results.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ __all__ = ["Number", "numbers", "plain_math", "to_expression"]
 @dataclass(frozen=True)
 class Number:
     """One printed number: ``printed`` as the document writes it (a sign it carries included),
-    ``lhs``/``named`` the label text (see the module docstring), ``context`` a short note."""
+    ``lhs``/``named`` the label text (see the module docstring), ``context`` a short note,
+    ``clause`` which clause of the document it is in (0, 1, ...; shared by a result and the
+    operands of its arithmetic)."""
 
     line: int
     where: str
@@ -38,6 +42,7 @@ class Number:
     named: str
     expression: str | None
     context: str
+    clause: int = 0
 
 
 _SIMPLE = {
@@ -132,7 +137,14 @@ def plain_math(text: str) -> str:
 
 
 _NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?|\.\d+)(?![\w]|\.\d)")
-_CLAUSE = re.compile(r"[⇒≠\t;]|,\s*(?=[A-Za-z∂Δδη][^=,\d]{0,30}[=:])|\band\b(?=[^=]{0,30}=)")
+_CLAUSE = re.compile(
+    r"[⇒≠\t;]|,\s*(?=[A-Za-z∂Δδη][^=,\d]{0,30}[=:])|\band\b(?=[^=]{0,30}=)"
+    r"|\.\s+(?=[A-Z][^=.]{0,60}=)"  # a sentence's end, the next one an equation
+)
+_WORD = r"\(*[A-Za-z∂ΔδηΣσα][\w∂^+'/()]*"
+_RESTART = re.compile(  # after a number, a new label and its "=": "= 0.59. Likewise out_h2 ="
+    rf"\s*[.,]?\s+(?=(?!(?:exp|ln|log|sqrt|sigmoid|tanh|e)\b){_WORD}(?:\s+{_WORD}){{0,5}}\s*=)"
+)
 _EQUALS = re.compile(r"=|≈|(?<=[\w)\]])\s*:\s")
 _STRICT_EQUALS = re.compile(r"=|≈")
 _COLON = re.compile(r"(?<=[A-Za-z)\]])\s*:\s")
@@ -241,15 +253,31 @@ def _clause_numbers(clause: str, base: int) -> list[tuple[int, str, str, str, st
     return found
 
 
+def clauses(text: str) -> list[str]:
+    """``text`` cut into clauses: at arrows, tabs, semicolons, ``, NAME =``, ``and NAME =``, a
+    sentence's end before an equation, and a number followed by a new ``NAME =``."""
+    cuts = [m.span() for m in _CLAUSE.finditer(text)]
+    for m in _NUMBER.finditer(text):
+        if (restart := _RESTART.match(text, m.end())) is not None:
+            cuts.append(restart.span())
+    out, at = [], 0
+    for start, end in sorted(cuts):
+        if start >= at:
+            out.append(text[at:start])
+            at = end
+    return [*out, text[at:]]
+
+
 def numbers(lines: list[DocLine]) -> list[Number]:
     """Every number of the document that counts (module docstring), in document order."""
     out: list[Number] = []
-    heading = ""
+    heading, clause = "", -1
     for pieces in _logical(lines):
         text = " ".join(p[2] for p in pieces)
         at = 0
         bare = not re.search(r"[A-Za-z∂]", text)  # numbers only: labelled by the line above
-        for piece in [*_CLAUSE.split(text)]:
+        for piece in clauses(text):
+            clause += 1
             start = text.index(piece, at)
             at = start + len(piece)
             for offset, printed, role, lhs, named, expression in _clause_numbers(piece, start):
@@ -258,9 +286,8 @@ def numbers(lines: list[DocLine]) -> list[Number]:
                 context = _short(lhs or named) if role != "mention" else _words(lhs)
                 if role == "operand":
                     context = f"operand of {context}" if context else "operand"
-                out.append(
-                    Number(line.number, line.where, printed, role, lhs, named, expression, context)
-                )
+                said = (printed, role, lhs, named, expression, context)
+                out.append(Number(line.number, line.where, *said, clause))
         if not bare:
             heading = text.strip() if text.rstrip().endswith(":") else ""
     return out

@@ -2,9 +2,10 @@
 
 :func:`scan_document` reads the document (:mod:`~gradcheck.golden.documents`), finds its numbers
 (:mod:`~gradcheck.golden.scan`) and proposes entries (:mod:`~gradcheck.golden.proposals`);
-:func:`scanned_toml` is the spec with those entries as its ``[[documented]]`` list, each
-proposal that is not a plain value match, and every ambiguous or unmatched number, as TOML
-comments; :func:`write_atomically` writes it through a temporary file renamed into place.
+:func:`scanned_toml` is the spec with those entries as its ``[[documented]]`` list, a TOML
+comment on each proposal that is not a plain value match, and every number not proposed listed
+last as a comment with its line and bucket (:data:`BUCKETS`);
+:func:`write_atomically` writes it through a temporary file renamed into place.
 """
 
 from __future__ import annotations
@@ -19,13 +20,21 @@ from pathlib import Path
 from gradcheck.errors import GradcheckError
 from gradcheck.golden.candidates import candidates
 from gradcheck.golden.documents import DocLine
-from gradcheck.golden.proposals import Proposal, ScanResult, propose
+from gradcheck.golden.proposals import Listed, Proposal, ScanResult, propose
 from gradcheck.golden.scan import numbers
 from gradcheck.spec import Spec
 from gradcheck.spec.specfile import dump_toml
 
-__all__ = ["document_steps", "scan_document", "scanned_toml", "summary", "write_atomically"]
+__all__ = [
+    "BUCKETS",
+    "document_steps",
+    "scan_document",
+    "scanned_toml",
+    "summary",
+    "write_atomically",
+]
 
+_LITERAL = re.compile(r"\d+(?:\.\d+)?|\.\d+")
 _HOW = {
     "near": "near its value, as the label names it",
     "arithmetic": "the line's own arithmetic gives this quantity",
@@ -54,18 +63,56 @@ def document_steps(lines: Sequence[DocLine], limit: int = 100_000) -> tuple[int,
     return tuple(sorted(found))
 
 
+BUCKETS = {
+    "proposed": ("proposed", "proposed"),
+    "given": ("given constant", "given constants"),
+    "operand": ("operand of a proposed expression", "operands of proposed expressions"),
+    "repeat": ("repeat", "repeats"),
+    "ambiguous": ("ambiguous", "ambiguous"),
+    "unmatched": ("unmatched", "unmatched"),
+}
+"""Where each number found lands, exactly one each, and the summary's words for one or many:
+proposed (one entry, or two where a constant is stated wrong by name); a given constant,
+stated, not proposed; an operand, not itself proposed, of arithmetic whose result is proposed
+with that ``expression`` (the judge recomputes it); a repeat (an operand whose string, or whose
+negation is a quantity's value, was read at an earlier print); ambiguous; unmatched."""
+
+
+def _settled(result: ScanResult) -> ScanResult:
+    """``result`` with every number in one bucket (:data:`BUCKETS`): a proposed one not listed
+    too, a repeated operand of a proposed expression listed as its ``operand``."""
+    proposed = {id(p.number) for p in result.proposals}
+    shown = {
+        (p.number.clause, literal)
+        for p in result.proposals
+        if p.number.role != "operand" and "expression" in (entry := p.entry())
+        for literal in _LITERAL.findall(entry["expression"])
+    }
+    listed = []
+    for x in result.listed:
+        if id(x.number) in proposed:
+            continue
+        key = (x.number.clause, x.number.printed.lstrip("-"))
+        listed.append(Listed(x.number, "operand") if x.status == "repeat" and key in shown else x)
+    return ScanResult(result.found, result.proposals, listed)
+
+
 def scan_document(spec: Spec, lines: list[DocLine]) -> ScanResult:
-    """Every number of ``lines`` matched against ``spec``'s quantities."""
-    return propose(spec, numbers(lines), candidates(spec, document_steps(lines)))
+    """Every number of ``lines`` matched against ``spec``'s quantities, each in one bucket."""
+    return _settled(propose(spec, numbers(lines), candidates(spec, document_steps(lines))))
 
 
 def summary(result: ScanResult) -> str:
-    """``N numbers found, M proposed, K ambiguous, U unmatched (G given constants)``."""
-    return (
-        f"{len(result.found)} numbers found, {len(result.proposals)} proposed, "
-        f"{result.count('ambiguous')} ambiguous, {result.count('unmatched')} unmatched "
-        f"({result.count('given')} given constants)"
-    )
+    """``N numbers found: M proposed (E entries), G given constants, O operands of proposed
+    expressions, R repeats, K ambiguous, U unmatched``; the buckets add up to N."""
+    entries = len(result.proposals)
+    counts = [f"{n} {one if n == 1 else many}" for n, (one, many) in _counts(result)]
+    counts[0] += f" ({entries} {'entry' if entries == 1 else 'entries'})"
+    return f"{len(result.found)} numbers found: " + ", ".join(counts)
+
+
+def _counts(result: ScanResult) -> list[tuple[int, tuple[str, str]]]:
+    return [(result.count(bucket), words) for bucket, words in BUCKETS.items()]
 
 
 def _comment(text: str) -> str:
@@ -80,6 +127,24 @@ def _proposal(p: Proposal) -> str:
     return (_comment("; ".join(notes)) + "\n" if notes else "") + block
 
 
+_NOT_PROPOSED = """\
+# Not proposed, one line each as LINE: PRINTED, BUCKET (details): given (the constant the
+# spec states), operand (of the expression proposed on its line, which the judge recomputes),
+# repeat (read at an earlier print), ambiguous (its readings), unmatched (the nearest
+# quantities, or nothing near)."""
+
+
+def _unproposed(x: Listed) -> str:
+    n = x.number
+    if x.status == "operand":
+        detail = n.context
+    elif x.status == "repeat":
+        detail = "read at an earlier print"
+    else:
+        detail = " or ".join(x.candidates) or "nothing near"
+    return _comment(f"{n.where}: {n.printed}, {x.status} ({detail})")
+
+
 def scanned_toml(spec: Spec, result: ScanResult, document: str) -> str:
     """The spec, the proposals as ``[[documented]]`` and the rest as comments, for review."""
     data = spec.model.model_dump(exclude_none=True)
@@ -90,13 +155,8 @@ def scanned_toml(spec: Spec, result: ScanResult, document: str) -> str:
     ]
     parts = ["\n".join(head), dump_toml(data).rstrip("\n")]
     parts += [_proposal(p).rstrip("\n") for p in result.proposals]
-    listed = [x for x in result.listed if x.status != "given"]
-    if listed:
-        lines = ["# Not proposed (ambiguous: the readings; unmatched: the nearest quantities):"]
-        for x in listed:
-            readings = " or ".join(x.candidates) if x.candidates else "nothing near"
-            lines.append(_comment(f"{x.status}, {x.number.where}: {x.number.printed} ({readings})"))
-        parts.append("\n".join(lines))
+    if result.listed:
+        parts.append("\n".join([_NOT_PROPOSED, *(_unproposed(x) for x in result.listed)]))
     return "\n\n".join(parts) + "\n"
 
 

@@ -21,7 +21,13 @@ from gradcheck.oracles.finite_differences import (
 from gradcheck.oracles.finite_differences import (
     BoolParams as BoolParams,  # the FDResult flag type, as before
 )
-from gradcheck.oracles.jax_grad import jax_cache_info, jax_grads, jax_loss_and_grads
+from gradcheck.oracles.jax_grad import (
+    has_padded_layout,
+    jax_cache_info,
+    jax_grads,
+    jax_loss_and_grads,
+    jax_loss_and_grads_many,
+)
 from gradcheck.spec.arguments import check_arguments
 
 __all__ = [
@@ -32,7 +38,9 @@ __all__ = [
     "directional_finite_difference",
     "finite_difference",
     "finite_difference_grads",
+    "has_padded_layout",
     "jax_cache_info",
     "jax_grads",
     "jax_loss_and_grads",
+    "jax_loss_and_grads_many",
 ]

@@ -43,6 +43,7 @@ __all__ = [
     "ERROR_LOSSES",
     "ROUNDING_PER_LAYER",
     "LossTerms",
+    "forward_terms",
     "kink_bands",
     "near_kinks",
     "rounding_noise",
@@ -170,10 +171,11 @@ def rounding_noise(spec: Spec, base: Base) -> float:
     return float(kappa * _EPS64 * size)
 
 
+Terms = tuple[list[np.ndarray], list[np.ndarray]]  # (A, T) of forward_terms
 _PROBE = 2.0**-20  # relative step for an activation's slope; the estimate is shaded by as much
 
 
-def _forward_terms(spec: Spec, base: Base) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def forward_terms(spec: Spec, base: Base) -> Terms:
     """``(A, T)``: ``T[l]`` the magnitude of the terms layer ``l``'s pre-activation sums, ``A[l]``
     that of its input ``out_l``: ``|x|`` for the inputs, then ``max(|out_l|, k_l T[l-1])`` with
     ``k_l`` the activation's steepest slope over ``z +- d`` (``d = 2^-20 (|z| + T)``, shaded by a
@@ -191,29 +193,32 @@ def _forward_terms(spec: Spec, base: Base) -> tuple[list[np.ndarray], list[np.nd
     return outs, terms
 
 
-def kink_bands(spec: Spec, base: Base) -> list[np.ndarray | None]:
+def kink_bands(spec: Spec, base: Base, terms: Terms | None = None) -> list[np.ndarray | None]:
     """Per layer, ``c l eps T_l`` for each pre-activation of a kinked activation (None for the
-    others), ``eps`` the network dtype's: how far from its exact value it may round."""
+    others), ``eps`` the network dtype's: how far from its exact value it may round. ``terms``:
+    :func:`forward_terms` of ``base``, where the caller has it."""
     eps = float(np.finfo(spec.dtype).eps)
-    terms = _forward_terms(spec, base)[1]
+    sums = (forward_terms(spec, base) if terms is None else terms)[1]
     return [
         ROUNDING_PER_LAYER * (i + 1) * eps * t if ACTIVATIONS[act].kinked else None
-        for i, (t, act) in enumerate(zip(terms, spec.activations, strict=True))
+        for i, (t, act) in enumerate(zip(sums, spec.activations, strict=True))
     ]
 
 
-def near_kinks(spec: Spec, base: Base) -> tuple[np.ndarray | None, ...]:
+def near_kinks(spec: Spec, base: Base, terms: Terms | None = None) -> tuple[np.ndarray | None, ...]:
     """Per layer, the pre-activations within their :func:`kink_bands` band of a kink at 0; then
-    one slot for the loss: a kinked loss's margins within their band of 0 (None otherwise)."""
-    bands = kink_bands(spec, base)
+    one slot for the loss: a kinked loss's margins within their band of 0 (None otherwise).
+    ``terms``: :func:`forward_terms` of ``base``, where the caller has it."""
+    terms = forward_terms(spec, base) if terms is None else terms
+    bands = kink_bands(spec, base, terms)
     layers = tuple(
         None if band is None else np.abs(net) <= band
         for net, band in zip(base.nets, bands, strict=True)
     )
-    return (*layers, _near_loss_kinks(spec, base))
+    return (*layers, _near_loss_kinks(spec, base, terms))
 
 
-def _near_loss_kinks(spec: Spec, base: Base) -> np.ndarray | None:
+def _near_loss_kinks(spec: Spec, base: Base, terms: Terms) -> np.ndarray | None:
     """The margins of a kinked loss (``kink_band`` given) within their rounding band of 0."""
     band_of = ERROR_LOSSES[spec.loss].kink_band
     margins = loss_margins(spec, base.outs[-1], base.targets)
@@ -221,7 +226,7 @@ def _near_loss_kinks(spec: Spec, base: Base) -> np.ndarray | None:
         return None
     eps = float(np.finfo(spec.dtype).eps)
     depth = len(base.nets)
-    bound = ROUNDING_PER_LAYER * depth * eps * _forward_terms(spec, base)[1][-1]
+    bound = ROUNDING_PER_LAYER * depth * eps * terms[1][-1]
     band = band_of(base.outs[-1], base.targets, bound, eps)
     near: np.ndarray = np.abs(margins) <= band
     return near
@@ -241,11 +246,12 @@ def _through_activation(spec: Spec, i: int, base: Base, g: np.ndarray) -> np.nda
     return np.asarray(np.maximum(*sides))
 
 
-def term_magnitudes(spec: Spec, params: Params, base: Base) -> Params:
-    """The delta rule on absolute values, per trainable entry, shaped like ``params``."""
+def term_magnitudes(spec: Spec, params: Params, base: Base, terms: Terms | None = None) -> Params:
+    """The delta rule on absolute values, per trainable entry, shaped like ``params``
+    (``terms``: :func:`forward_terms` of ``base``, where the caller has it)."""
     loss = ERROR_LOSSES[spec.loss]
     last = len(base.nets) - 1
-    outs = _forward_terms(spec, base)[0]
+    outs = (forward_terms(spec, base) if terms is None else terms)[0]
     delta = loss.output(base.nets[-1], outs[-1], np.abs(base.targets))
     if loss.fused != spec.activations[last]:
         delta = _through_activation(spec, last, base, delta)

@@ -34,7 +34,12 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.oracles.error_model import near_kinks, rounding_noise, term_magnitudes
+from gradcheck.oracles.error_model import (
+    forward_terms,
+    near_kinks,
+    rounding_noise,
+    term_magnitudes,
+)
 from gradcheck.oracles.fd_network import FD_KINDS, Base, Stencil, base_pass, stencil_losses
 from gradcheck.spec import Array, Location, Params, Spec, SpecError
 
@@ -157,7 +162,8 @@ def finite_difference(
     ``checked=True``: the caller has already run ``check_arguments`` on these arguments.
     """
     base = base_pass(spec, params, inputs, targets, checked)
-    base = dataclasses.replace(base, near=near_kinks(spec, base))
+    terms = forward_terms(spec, base)  # once: the kink bands and the term magnitudes share it
+    base = dataclasses.replace(base, near=near_kinks(spec, base, terms))
     noise = rounding_noise(spec, base)
     rel = DEFAULT_REL_STEP if rel_step is None else float(rel_step)
     flags = ("kinks", "at_kink")
@@ -193,7 +199,7 @@ def finite_difference(
             target = out[key][piece.layer][piece.group].reshape(-1)  # a view (contiguous)
             target[piece.flat] = result[lo : lo + piece.flat.size]
         lo += piece.flat.size
-    return FDResult(**out, loss=base.loss, scales=term_magnitudes(spec, params, base))
+    return FDResult(**out, loss=base.loss, scales=term_magnitudes(spec, params, base, terms))
 
 
 def _differences(
@@ -374,7 +380,8 @@ def directional_finite_difference(
     direction moves a unit on a kink). Compare with ``<grad_g, v_g>``. ``checked`` as for
     :func:`finite_difference`."""
     base = base_pass(spec, params, inputs, targets, checked)
-    base = dataclasses.replace(base, near=near_kinks(spec, base))
+    terms = forward_terms(spec, base)  # once: the kink bands and the term magnitudes share it
+    base = dataclasses.replace(base, near=near_kinks(spec, base, terms))
     noise = rounding_noise(spec, base)
     rel = DEFAULT_REL_STEP if rel_step is None else float(rel_step)
     rng = np.random.default_rng(seed)
@@ -422,7 +429,9 @@ def directional_finite_difference(
                 ("interval_errors", interval_error),
             ):
                 fields[key][i][group] = result
-    return DirectionalResult(**fields, loss=base.loss, scales=term_magnitudes(spec, params, base))
+    return DirectionalResult(
+        **fields, loss=base.loss, scales=term_magnitudes(spec, params, base, terms)
+    )
 
 
 def _along(

@@ -15,6 +15,7 @@ kinds) is
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import pairwise
 from typing import Any
 
@@ -22,12 +23,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gradcheck.layers import KINDS
+from gradcheck.layers import KINDS, UnknownName
 from gradcheck.oracles.jax_exact import exact_loss_and_grads
 from gradcheck.oracles.jax_network import JAX_ACTIVATIONS, JAX_KINDS, JAX_LOSSES, dense_net
 from gradcheck.spec import ACTIVATIONS, LOSSES, Array, Params, Spec, check_arguments
 
-__all__ = ["jax_cache_info", "jax_grads", "jax_loss_and_grads"]
+__all__ = [
+    "has_padded_layout",
+    "jax_cache_info",
+    "jax_grads",
+    "jax_loss_and_grads",
+    "jax_loss_and_grads_many",
+]
 
 
 # lax.switch branches in the declared order: a layer's activation code is its declared index.
@@ -79,6 +86,25 @@ def _loss_and_flat_grad(
 
 
 _LOSS_AND_GRAD = jax.jit(_loss_and_flat_grad, static_argnums=5)
+
+
+def _many_loss_and_flat_grads(
+    theta: Any, x: Any, t: Any, codes: Any, slopes: Any, padded: tuple[int, ...]
+) -> Any:
+    """:func:`_loss_and_flat_grad` of one network per row of every argument (a bucket shares
+    ``padded``)."""
+
+    def one(theta: Any, x: Any, t: Any, codes: Any, slopes: Any) -> Any:
+        return _loss_and_flat_grad(theta, x, t, codes, slopes, padded)
+
+    return jax.vmap(one)(theta, x, t, codes, slopes)
+
+
+_LOSS_AND_GRAD_MANY = jax.jit(_many_loss_and_flat_grads, static_argnums=5)
+# Networks per vmapped call, always (the last chunk padded): one program per bucket, and a
+# network's values do not depend on how many share its call (XLA rounds a batched program of
+# another size otherwise), so a replayed network gets the very numbers its batch gave it.
+_MANY_CHUNK = 64
 
 
 def _padded_width(n: int, smallest: int) -> int:
@@ -143,13 +169,74 @@ def jax_loss_and_grads(
         check_arguments(spec, params, inputs, targets)
     for kind in spec.kinds:  # an undeclared kind raises here
         JAX_KINDS[kind]
-    run = spec.dtype if dtype is None else np.dtype(dtype)
-    if not spec.is_dense:  # the padded layout packs dense layers; others run at their shapes
+    if not has_padded_layout(spec):  # the padded layout packs dense layers; others run at
+        run = spec.dtype if dtype is None else np.dtype(dtype)  # their exact shapes
         return exact_loss_and_grads(spec, params, inputs, targets, run)
+    run = _run_dtype(spec, dtype)
     arguments, padded, places = _packed_arguments(spec, params, inputs, targets, run)
     _BUCKETS.add((padded, arguments[1].shape, run.name))
     with jax.enable_x64(True):
         flat = np.asarray(_LOSS_AND_GRAD(*arguments, padded))
+    return _unpacked(spec, params, flat, padded, places, run)
+
+
+def jax_loss_and_grads_many(
+    cases: Sequence[tuple[Spec, Params, Array, Array]], *, dtype: str | None = None
+) -> list[tuple[float, Params]]:
+    """:func:`jax_loss_and_grads` of every case (arguments already checked), one ``jax.vmap``
+    call per shape bucket chunk: the cases of a bucket are stacked in chunks of one size (the
+    last one padded with copies of its first case), so a bucket compiles once, and a case gets
+    the same numbers whichever cases share its chunk."""
+    packed = []
+    buckets: dict[tuple[Any, ...], list[int]] = {}
+    for k, (spec, params, inputs, targets) in enumerate(cases):
+        run = _run_dtype(spec, dtype)
+        arguments, padded, places = _packed_arguments(spec, params, inputs, targets, run)
+        packed.append((arguments, padded, places, run))
+        key = (padded, arguments[1].shape, run.name)
+        _BUCKETS.add(key)
+        buckets.setdefault(key, []).append(k)
+    flats: list[np.ndarray] = [np.zeros(0)] * len(cases)
+    for members in buckets.values():
+        padded = packed[members[0]][1]
+        for lo in range(0, len(members), _MANY_CHUNK):
+            chunk = members[lo : lo + _MANY_CHUNK]
+            rows = [packed[k][0] for k in chunk]
+            rows += [rows[0]] * (_MANY_CHUNK - len(chunk))
+            stacked = tuple(np.stack(column) for column in zip(*rows, strict=True))
+            with jax.enable_x64(True):
+                out = np.asarray(_LOSS_AND_GRAD_MANY(*stacked, padded))
+            for row, k in enumerate(chunk):
+                flats[k] = out[row]
+    return [
+        _unpacked(spec, params, flat, padded, places, run)
+        for (spec, params, _, _), flat, (_, padded, places, run) in zip(
+            cases, flats, packed, strict=True
+        )
+    ]
+
+
+def has_padded_layout(spec: Spec) -> bool:
+    """Whether every layer of ``spec`` packs into the padded layout (dense layers do)."""
+    return spec.is_dense
+
+
+def _run_dtype(spec: Spec, dtype: str | None) -> np.dtype[Any]:
+    """The dtype to run ``spec`` in; a layer kind without a padded layout raises here."""
+    if not spec.is_dense:
+        raise UnknownName(f"JAX oracle: layer kinds {spec.kinds} have no padded layout")
+    return spec.dtype if dtype is None else np.dtype(dtype)
+
+
+def _unpacked(
+    spec: Spec,
+    params: Params,
+    flat: np.ndarray,
+    padded: tuple[int, ...],
+    places: list[dict[str, slice]],
+    run: np.dtype[Any],
+) -> tuple[float, Params]:
+    """``(E, grads)`` read back from ``[E, dE/dtheta...]``, each group cut to its real shape."""
     out: Params = []
     for i, p in enumerate(params):
         n_out, n_in = spec.sizes[i + 1], spec.sizes[i]

@@ -144,7 +144,7 @@ def test_gradchecks_own_layout_is_an_option() -> None:
 @pytest.mark.parametrize(
     ("kind", "options", "message"),
     [
-        ("conv3d", {}, "no layer kind named 'conv3d'"),
+        ("conv3d", {}, "no layer-level kind named 'conv3d'"),
         ("conv2d", {"strides": 2}, "verify_layer conv2d: no option 'strides' (options: N, C,"),
         (
             "conv2d",

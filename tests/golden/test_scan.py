@@ -5,6 +5,7 @@ prints proposed and then judged discrepancies; the command's files and one-line 
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -12,12 +13,19 @@ import nbformat
 import pytest
 from helpers import RunCli, assert_one_error_line, seed_path
 
+from gradcheck.cli.spec_commands import PIPED_WIDTH
 from gradcheck.golden.documents import read_document, read_text
 from gradcheck.golden.judging import check_spec
 from gradcheck.golden.proposals import ScanResult
 from gradcheck.golden.scan import numbers, plain_math, to_expression
 from gradcheck.golden.scan_network import infer_network
-from gradcheck.golden.scanning import scan_document, scanned_toml, write_atomically
+from gradcheck.golden.scanning import (
+    BUCKETS,
+    scan_document,
+    scanned_toml,
+    summary,
+    write_atomically,
+)
 from gradcheck.spec import GradcheckError, Spec, parse_spec
 
 MARKDOWN = """# Our own walk through the sigmoid network
@@ -201,6 +209,111 @@ def test_latex_is_reduced_and_arithmetic_is_parsed_never_run() -> None:
     ]
 
 
+# -- labels: the nearest name, each number's own clause ---------------------------------------
+@pytest.mark.parametrize(
+    "line",
+    [
+        "The errors are $E_{o1} = 0.274811083$ for now.",
+        "Also E_o1 = 0.274811083",
+        "The output errors, the loss of the first unit: $E_{o1} = 0.274811083$.",
+    ],
+)
+def test_the_name_nearest_the_number_wins_over_an_earlier_word(
+    sigmoid_seed: Spec, line: str
+) -> None:
+    result = scan(sigmoid_seed, line + "\n", "markdown")
+    assert [(p.quantity, p.how) for p in result.proposals] == [("loss:o1", "value")]
+    assert _judged(sigmoid_seed, result) == ["match"]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "so $out_{h1} = 0.593269992$. Likewise $out_{h2} = 0.596884378$.",
+        "so out_h1 = 0.593269992, out_h2 = 0.596884378 too",
+        "so out_h1 = 0.593269992 and then likewise out_h2 = 0.596884378",
+        "so out_h1 = 0.593269992 out_h2 = 0.596884378",
+        "so out_h1 = 0.593269992 (rounded). Likewise the second out_h2 = 0.596884378.",
+    ],
+)
+def test_each_number_takes_the_label_of_its_own_clause(sigmoid_seed: Spec, line: str) -> None:
+    result = scan(sigmoid_seed, line + "\n", "markdown")
+    got = [(p.quantity, p.how, p.entry()["where"]) for p in result.proposals]
+    assert [g[:2] for g in got] == [("out:h1", "value"), ("out:h2", "value")]
+    assert "h2" not in got[0][2] and "h1" not in got[1][2]
+    assert _judged(sigmoid_seed, result) == ["match", "match"]
+
+
+def test_an_equation_after_a_number_in_arithmetic_is_not_a_new_clause() -> None:
+    found = numbers(read_text("y = 0.5 * 0.25 + 0.75 exp(0) = 0.875\n", "text"))
+    assert [n.printed for n in found] == ["0.5", "0.25", "0.75", "0.875"]
+    assert {(n.lhs.strip(" ="), n.clause) for n in found} == {("y", found[0].clause)}
+
+
+# -- every number in one bucket --------------------------------------------------------------
+DEMO = (
+    "We feed the inputs forward:"
+    " $net_{h1} = 0.15 \\cdot 0.05 + 0.2 \\cdot 0.1 + 0.35 \\cdot 1 = 0.3775$.\n"
+    "The first hidden output is $out_{h1} = 0.593269992$.\n"
+    "$\\frac{\\partial E_{total}}{\\partial w_5} = 0.082167041$ and"
+    " $w_5^+ = 0.4 - 0.5 \\cdot 0.082167041 = 0.35891648$.\n"
+)
+"""The README's demo of ``--scan``."""
+
+
+def buckets(result: ScanResult) -> list[str]:
+    """Each number found's bucket, in document order: ``proposed`` or its listed status."""
+    proposed_ids = {id(p.number) for p in result.proposals}
+    listed = {id(x.number): x.status for x in result.listed}
+    assert not proposed_ids & set(listed)  # a proposed number is not listed too
+    return [
+        "proposed" if id(n) in proposed_ids else listed.get(id(n), "none") for n in result.found
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "want"),
+    [
+        (DEMO, "markdown", {"proposed": 4, "given": 7, "operand": 1}),
+        (MARKDOWN, "markdown", {"proposed": 7, "given": 11, "operand": 1, "repeat": 1}),
+        (
+            "out_h1 = 0.593269992\nso x = 0.593269992 * 0.3 = 0.1779809976\nthen about 0.77 here\n",
+            "text",
+            {"proposed": 1, "given": 1, "repeat": 1, "unmatched": 2},
+        ),
+        (
+            "$\\frac{\\partial net_{o2}}{\\partial out_{h1}} = w_8 = 0.5$\n",
+            "latex",
+            {"proposed": 1},
+        ),
+    ],
+)
+def test_every_number_found_lands_in_one_bucket_and_the_summary_adds_up(
+    sigmoid_seed: Spec, text: str, kind: str, want: dict[str, int]
+) -> None:
+    result = scan(sigmoid_seed, text, kind)
+    got = buckets(result)
+    assert "none" not in got
+    assert {b: got.count(b) for b in want} == want
+    assert len(got) == len(result.found) == sum(result.count(b) for b in BUCKETS)
+    counted = [int(n) for n in re.findall(r"(\d+) (?!entr)", summary(result).split(":", 1)[1])]
+    assert sum(counted) == len(result.found) and summary(result).startswith(f"{len(got)} numbers")
+
+
+def test_every_number_not_proposed_is_listed_last_with_its_line_and_bucket(
+    sigmoid_seed: Spec,
+) -> None:
+    result = scan(sigmoid_seed, DEMO, "markdown")
+    text = scanned_toml(sigmoid_seed, result, "walk.md")
+    tail = text[text.index("# Not proposed") :]
+    listed = re.findall(r"^# (line \d+): (\S+), (\w+) \((.*)\)$", tail, re.MULTILINE)
+    assert len(listed) == len(result.found) - result.count("proposed") == 8
+    assert ("line 3", "0.4", "given", "param:w5") in listed
+    assert ("line 3", "0.082167041", "operand", "operand of w_5^+") in listed
+    assert [x[2] for x in listed].count("given") == 7
+    assert len(tomllib.loads(text)["documented"]) == 4  # comments, not entries
+
+
 # -- the network read from the document ------------------------------------------------------
 LINEAR_DOCUMENT = """Our weights: w1 = 0.15, w2 = 0.20, w3 = 0.10, w4 = 0.05, w5 = 0.16, w6 = 0.20.
 The sample has inputs = [2, 3] and output = [1].
@@ -263,7 +376,7 @@ def test_scan_writes_the_proposals_beside_the_spec_and_judges_them(
     written = tmp_path / "net.scanned.toml"
     data = tomllib.loads(written.read_text())
     assert [d["quantity"] for d in data["documented"]][:2] == ["net:h1", "out:h1"]
-    assert "7 proposed, 0 ambiguous, 0 unmatched" in result.out
+    assert "7 proposed (7 entries)" in result.out and ", 0 ambiguous, 0 unmatched;" in result.out
     assert "sigmoid-2-2-2: 7 match, 0 match-truncated, 0 discrepancy" in result.out
     assert not list(tmp_path.glob(".*.tmp"))
 
@@ -311,6 +424,46 @@ def test_spec_and_out_need_scan(run_cli: RunCli) -> None:
     result = run_cli(["golden", "--out", "x.toml"])
     assert result.status == 2
     assert_one_error_line(result.err, "--scan")
+
+
+def test_golden_exits_0_on_discrepancies_and_says_so_in_its_help(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    doc = tmp_path / "wrong.md"
+    doc.write_text("Then $\\frac{\\partial E_{total}}{\\partial w_6} = 0.08366$ by our count.\n")
+    out = tmp_path / "wrong.toml"
+    args = ["golden", "--scan", str(doc), "--spec", str(seed_path("sigmoid-2-2-2"))]
+    result = run_cli([*args, "--out", str(out)])
+    assert "0 match, 0 match-truncated, 1 discrepancy" in result.out
+    assert result.status == 0
+    assert run_cli(["golden", str(out)]).status == 0
+    help_text = " ".join(run_cli(["golden", "--help"]).out.split())
+    assert "Exit status: 0 every value has a verdict, discrepancies included" in help_text
+    assert "the same with --scan" in help_text
+
+
+def test_piped_golden_table_keeps_each_where_on_one_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from gradcheck.cli import app
+
+    doc = tmp_path / "walk.md"
+    doc.write_text(
+        "The first hidden output of our network is $out_{h1} = 0.593269992$.\n"
+        "Then the gradient of the total error for the fifth weight:"
+        " $\\frac{\\partial E_{total}}{\\partial w_5} = 0.082167041$.\n"
+        "The errors are $E_{o1} = 0.2748$ for the first output unit.\n"
+    )
+    out = tmp_path / "walk.toml"
+    args = ["golden", "--scan", str(doc), "--spec", str(seed_path("sigmoid-2-2-2"))]
+    result = CliRunner().invoke(app, [*args, "--out", str(out)], env={"COLUMNS": None})
+    assert result.exit_code == 0, result.output
+    wheres = [d["where"] for d in tomllib.loads(out.read_text())["documented"]]
+    assert len(wheres) == 3 and max(len(w) for w in wheres) > 40
+    rows = [row for row in result.output.splitlines() if row[:1] in "│┏┃┡└"]
+    for where in wheres:
+        assert any(where in row for row in rows), (where, result.output)
+    assert all(len(row) <= PIPED_WIDTH for row in rows)
 
 
 def test_writing_replaces_the_file_whole(tmp_path: Path, linear_seed: Spec) -> None:

@@ -1,0 +1,140 @@
+"""Throughput of ``gradcheck verify --examples N`` (networks verified in batches) against
+``jax.test_util.check_grads``, and of one network per example under Hypothesis ``@given``.
+
+Targets (issue 10): on small networks (depth <= 4, widths <= 8), ``verify --examples 10000`` at
+>= 2,000 networks/s end to end and >= 20x check_grads' warm rate on the same networks, same run;
+under ``@given``, generation included, >= 300 networks/s.
+
+* end to end: ``sample_networks`` then ``verify_many`` (what the command runs between loading and
+  printing), after a warm-up run on other networks of the same buckets (JAX compiles once per
+  bucket and chunk size); the median of ``--repeats`` runs, each on fresh networks. ``--cli``
+  also times the command itself in a subprocess, cold (interpreter start and compiles included).
+* check_grads: the first ``--check-grads`` networks of the first run, through a plain jax.numpy
+  loss (``bench_verify.jnp_loss``), timed on a second pass over them (its warm rate).
+* ``@given``: ``bench_verify.hypothesis_loop`` with one ``verify`` per example, median of runs.
+
+    python benchmarks/bench_verify_batched.py [--examples 10000] [--repeats 3] [--cli]
+
+Shared machines are noisy: the medians are printed with the spread and the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+import jax
+from bench_verify import check_grads_seconds, hypothesis_loop
+
+from gradcheck.checking.batched import verify_many
+from gradcheck.checking.candidates import CANDIDATE_FAILURES
+from gradcheck.checking.verification import verify
+from gradcheck.generate.strategies import Case, sample_networks
+from gradcheck.hand import hand_grads
+from gradcheck.oracles import jax_cache_info
+
+SMALL: dict[str, Any] = {"depth": (1, 4), "widths": (1, 8)}
+TARGET_RATE, TARGET_RATIO, TARGET_GIVEN = 2000.0, 20.0, 300.0
+
+
+def end_to_end(n: int, seed: int) -> tuple[float, float, list[Case], int]:
+    """Seconds to draw ``n`` networks and to verify them in batches, the networks, failures."""
+    began = time.perf_counter()
+    cases = sample_networks(n, seed, **SMALL)
+    drawn = time.perf_counter()
+    verdicts = verify_many(hand_grads, cases, catch=CANDIDATE_FAILURES)
+    done = time.perf_counter()
+    return drawn - began, done - drawn, cases, sum(not v.ok for v in verdicts)
+
+
+def cli_seconds(n: int) -> float:
+    """Wall seconds of ``gradcheck verify --examples n`` on small networks, in a fresh process."""
+    command = [sys.executable, "-m", "gradcheck", "verify", "--examples", str(n)]
+    command += ["--depth", "1-4", "--widths", "1-8", "--json"]
+    began = time.perf_counter()
+    subprocess.run(command, check=False, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - began
+
+
+def spread(values: list[float]) -> str:
+    return (
+        f"median {statistics.median(values):8.1f}  (runs {', '.join(f'{v:.0f}' for v in values)})"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=int, default=10000, help="networks per run")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs (median)")
+    parser.add_argument("--warmup", type=int, default=2000, help="networks to warm up on")
+    parser.add_argument("--check-grads", type=int, default=1000, help="networks for check_grads")
+    parser.add_argument("--given", type=int, default=300, help="examples per @given run")
+    parser.add_argument("--cli", action="store_true", help="also time the command, cold")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
+    args = parser.parse_args()
+    jax.config.update("jax_enable_x64", True)  # a script: float64 for both sides
+    load = os.getloadavg()[0]
+
+    warm = end_to_end(args.warmup, 100)
+    traces = jax_cache_info()["traces"]
+    runs = [end_to_end(args.examples, 1 + r) for r in range(args.repeats)]
+    traces = jax_cache_info()["traces"] - traces
+    e2e = [args.examples / (drawn + checked) for drawn, checked, _, _ in runs]
+    verify_only = [args.examples / checked for _, checked, _, _ in runs]
+    drawing = [args.examples / drawn for drawn, _, _, _ in runs]
+    failed = sum(r[3] for r in runs)
+
+    sample = runs[0][2][: args.check_grads]
+    check_grads_seconds(sample)  # its compiles: one per primitive and shape
+    seconds, rejected = check_grads_seconds(sample)
+    baseline = 1.0 / seconds
+    ratio = statistics.median(e2e) / baseline
+
+    given: list[float] = []
+    failures: list[str] = []
+
+    def check(case: Case) -> None:
+        if not verify(hand_grads, *case).ok:
+            failures.append(case.spec.name)
+
+    hypothesis_loop(args.given, 1, check)  # warm-up: the single-network programs compile
+    for r in range(args.repeats):
+        given.append(args.given / hypothesis_loop(args.given, 2 + r, check))
+
+    median = statistics.median
+    print(f"load average at start: {load:.1f} on {os.cpu_count()} cores (a shared machine)")
+    print(
+        f"networks: depth 1-4, widths 1-8, both dtypes; warm-up {args.warmup} {sum(warm[:2]):.1f} s"
+    )
+    print(f"verify --examples {args.examples}, end to end: {spread(e2e)} networks/s")
+    print(f"  target >= {TARGET_RATE:.0f}")
+    print(f"  generation alone:  {spread(drawing)} networks/s")
+    print(f"  verify_many alone: {spread(verify_only)} networks/s")
+    print(f"  {traces} JAX traces after warm-up; {failed} failed verdicts")
+    print(f"check_grads warm on {len(sample)} of them: {baseline:.1f} /s ({rejected} rejected)")
+    print(f"ratio end to end / check_grads: {ratio:6.1f}x   target >= {TARGET_RATIO:.0f}x")
+    print(f"@given, one verify per example: {spread(given)} networks/s; {len(failures)} failed")
+    print(f"  target >= {TARGET_GIVEN:.0f}")
+    if args.cli:
+        wall = cli_seconds(args.examples)
+        rate = args.examples / wall
+        print(
+            f"gradcheck verify --examples {args.examples}, cold process: {wall:.1f} s, {rate:.0f}/s"
+        )
+    missed = (
+        median(e2e) < TARGET_RATE
+        or ratio < TARGET_RATIO
+        or median(given) < TARGET_GIVEN
+        or failed
+        or failures
+    )
+    return 1 if args.check and missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
