@@ -192,8 +192,8 @@ class GradcheckFixture:
         if skipped and len(skipped) == len(verdicts):
             lines = [f"gradcheck: nothing checked, all {len(verdicts)} networks unsupported"]
             pytest.fail("\n".join([*lines, *(v.summary() for v in skipped)]), pytrace=False)
-        for v in skipped:
-            warnings.warn(f"gradcheck: {v.summary()}", stacklevel=3)
+        if skipped:
+            warnings.warn(_unsupported_warning(skipped, len(verdicts)), stacklevel=3)
         failed = [v for v in verdicts if not v.ok]
         if failed:
             lines = [f"gradcheck: {len(failed)} of {len(verdicts)} networks disagree"]
@@ -235,6 +235,22 @@ def gradcheck(
     )
     with jax.enable_x64(True):
         yield fixture
+
+
+def _unsupported_warning(skipped: list[NetworkVerdict], total: int) -> str:
+    """One line for a call's unsupported networks: how many, then each distinct reason with its
+    count and up to three of its networks, the most common first."""
+    by_reason: dict[str, list[str]] = {}
+    for v in skipped:
+        by_reason.setdefault(v.unsupported, []).append(v.name)
+    reasons = sorted(by_reason.items(), key=lambda item: -len(item[1]))
+    parts = []
+    for reason, names in reasons:
+        shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+        parts.append(f"{reason} ({len(names)} network{'' if len(names) == 1 else 's'}: {shown})")
+    return f"gradcheck: {len(skipped)} of {total} networks unsupported, not checked: " + "; ".join(
+        parts
+    )
 
 
 def _family_option(request: pytest.FixtureRequest) -> str | None:

@@ -224,3 +224,36 @@ def test_the_failures_dir_option_saves_failing_networks_there(pytester: pytest.P
     saved = _saved(result.stdout.str().split("short test summary info")[0])
     folder = pytester.path / "saved" / "test_generated"
     assert saved and sorted(folder.iterdir()) == sorted(Path(path) for path, _ in saved)
+
+
+def test_the_fixture_warns_once_per_call_summarising_the_unsupported_networks(
+    pytester: pytest.Pytester,
+) -> None:
+    (pytester.path / "nets").mkdir()
+    for k in range(5):
+        (pytester.path / "nets" / f"net-{k}.toml").write_text(wide_3_4_2_toml(f"net-{k}"))
+    pytester.makepyfile(
+        """
+        from gradcheck import Unsupported
+        from gradcheck.hand import hand_grads
+
+        def picky(spec, params, inputs, targets):
+            if spec.name == "net-1":
+                raise NotImplementedError("not net-1")
+            if spec.name != "net-0":
+                raise Unsupported("only net-0")
+            return hand_grads(spec, params, inputs, targets)
+
+        def test_mine(gradcheck):
+            gradcheck.verify(picky, "nets")
+        """
+    )
+    result = pytester.runpytest("-W", "default")
+    result.assert_outcomes(passed=1, warnings=1)  # one warning for the call, not one per network
+    result.stdout.fnmatch_lines(
+        [
+            "*UserWarning: gradcheck: 4 of 5 networks unsupported, not checked: "
+            "candidate raised Unsupported: only net-0 at *.py:8 (3 networks: net-2, net-3, net-4); "
+            "candidate raised NotImplementedError: not net-1 at *.py:6 (1 network: net-1)"
+        ]
+    )

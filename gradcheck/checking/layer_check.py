@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from gradcheck.checking.candidates import CANDIDATE_FAILURES, raised_note
-from gradcheck.checking.layer_verdict import CHECKS, LayerCaseResult, LayerCheck, diagnose
+from gradcheck.checking.layer_verdict import CHECKS, LayerCaseResult, LayerCheck, Tally, diagnose
 from gradcheck.checking.tolerances import (
     fd_tolerance,
     group_floor,
@@ -126,20 +126,12 @@ def _worst(
         if got.size
         else (0.0, 0.0, 0.0)
     )
-    return LayerCheck(check, failing == 0, where, *values, failing, int(got.size))
-
-
-def _first_failing(checks: list[LayerCheck]) -> LayerCheck:
-    return (
-        next((c for c in checks if not c.ok), checks[0])
-        if checks
-        else LayerCheck("", True, "", 0.0, 0.0, 0.0, 0, 0)
-    )
+    return LayerCheck(check, failing == 0, where, *values, (Tally(name, failing, int(got.size)),))
 
 
 def _merged(check: str, parts: list[LayerCheck]) -> LayerCheck:
-    """One check over several arguments: the first failing one named, counts summed."""
-    first = _first_failing(parts)
+    """One check over several arguments: the first failing one named, each one's tallies."""
+    first = next((c for c in parts if not c.ok), parts[0])
     return LayerCheck(
         check,
         all(p.ok for p in parts),
@@ -147,8 +139,8 @@ def _merged(check: str, parts: list[LayerCheck]) -> LayerCheck:
         first.got,
         first.expected,
         first.allowed,
-        sum(p.failing for p in parts),
-        sum(p.checked for p in parts),
+        tuple(t for p in parts for t in p.tallies),
+        first.note,
     )
 
 
@@ -207,8 +199,17 @@ def check_layer_case(
         return LayerCaseResult((forward_check, vjp_check), "", "failed")
     try:
         base = out if out.dtype == np.float64 else None  # the float64 forward, where it ran
+        focus = "" if vjp_check.ok else vjp_check.where  # the FD check names it too, if it can
         fd_check = _fd_check(
-            contract, forward, case, arrays, (base, grads), ref, precision, tolerance, explain
+            contract,
+            forward,
+            case,
+            arrays,
+            (base, grads),
+            ref,
+            precision,
+            tolerance,
+            (explain, focus),
         )
     except _Broken as broken:
         return LayerCaseResult((forward_check, vjp_check), str(broken.args[0]), "forward broken")
@@ -225,12 +226,15 @@ def _fd_check(
     ref: Arrays,
     precision: Mapping[str, Any],
     tolerance: Tolerance,
-    explain: bool,
+    explaining: tuple[bool, str],
 ) -> LayerCheck:
     """The user's gradients against finite differences of ``<dout, forward(args)>`` through the
     user's forward in float64: one random direction through every argument, then (only on a
-    disagreement) one per argument, then per entry of each failing argument. ``yours``: the
-    user's float64 output (None: not run yet) and gradients."""
+    disagreement) one per argument, then per entry of every argument (up to
+    :data:`EXPLAINED_ENTRIES` each), so its counts compare with the JAX check's. ``yours``: the
+    user's float64 output (None: not run yet) and gradients; ``explaining``: whether to explain
+    a disagreement, and the entry the JAX check named (shown here too where FD disagrees there)."""
+    explain, focus = explaining
     names = contract.arguments()
     wide = {n: np.asarray(a, np.float64) for n, a in arrays.items()}
     dout = wide["dout"]
@@ -265,23 +269,28 @@ def _fd_check(
         fd = np.array(value)
         allowed = fd_tolerance(fd, np.array(error), tolerance, 1e-4 * size, slack, magnitude=size)
         ok = bool(abs(yours - value) <= allowed)
-        return LayerCheck(CHECKS[2], ok, label, yours, value, float(allowed), int(not ok), 1)
+        counted = Tally(", ".join(gradient_name(n) for n in moved), int(not ok), 1, direction=True)
+        return LayerCheck(CHECKS[2], ok, label, yours, value, float(allowed), (counted,))
 
     combined = judge(directions, "<(" + ", ".join(gradient_name(n) for n in names) + "), v>")
     if combined.ok or not explain:
         return combined
     parts = [judge({n: directions[n]}, f"<{gradient_name(n)}, v>") for n in names]
     explained = [
-        _per_entry(judge, wide[n], n) if not p.ok and wide[n].size <= EXPLAINED_ENTRIES else p
+        _per_entry(judge, wide[n], n, focus) if wide[n].size <= EXPLAINED_ENTRIES else p
         for n, p in zip(names, parts, strict=True)
     ]
     return _merged(CHECKS[2], explained) if not all(p.ok for p in parts) else combined
 
 
 def _per_entry(
-    judge: Callable[[Mapping[str, np.ndarray], str], LayerCheck], a: np.ndarray, name: str
+    judge: Callable[[Mapping[str, np.ndarray], str], LayerCheck],
+    a: np.ndarray,
+    name: str,
+    focus: str,
 ) -> LayerCheck:
-    """Every entry of argument ``name`` differenced alone; the worst one named."""
+    """Every entry of argument ``name`` differenced alone; shown: ``focus`` (the JAX check's
+    entry) where it fails here too, else the worst one (noting that FD agrees at ``focus``)."""
     checks = []
     for k in range(a.size):
         unit = np.zeros(a.size)
@@ -293,13 +302,20 @@ def _per_entry(
             )
         )
     worst = max(checks, key=lambda c: abs(c.got - c.expected) / c.allowed)
+    at = {c.where: c for c in checks}
+    note = ""
+    if focus in at and not at[focus].ok:
+        worst = at[focus]
+    elif focus in at and not worst.ok:
+        note = f"FD agrees at {focus}, where JAX differs most"
+    failing = sum(c.failing for c in checks)
     return LayerCheck(
         CHECKS[2],
-        all(c.ok for c in checks),
+        failing == 0,
         worst.where,
         worst.got,
         worst.expected,
         worst.allowed,
-        sum(c.failing for c in checks),
-        len(checks),
+        (Tally(gradient_name(name), failing, len(checks)),),
+        note,
     )

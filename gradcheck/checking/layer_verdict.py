@@ -26,7 +26,9 @@ __all__ = [
     "LayerCaseResult",
     "LayerCheck",
     "LayerVerdict",
+    "Tally",
     "case_text",
+    "count_text",
     "diagnose",
 ]
 
@@ -38,11 +40,46 @@ BOTH_WRONG = "forward and backward wrong"
 
 
 @dataclass(frozen=True)
+class Tally:
+    """What a check counted for one array (``dx``): ``failing`` of its ``checked`` entries lie
+    outside the tolerance; or, with ``direction``, whether it (or ``dx, dw, db`` together)
+    agreed along one random direction (``checked`` is then 1)."""
+
+    array: str
+    failing: int
+    checked: int
+    direction: bool = False
+
+
+def count_text(tallies: tuple[Tally, ...]) -> str:
+    """``2 of 4 entries differ (dx 2 of 2, dgamma 0 of 1, dbeta 0 of 1)``, ``0 of 2 entries of
+    out differ``, ``agrees along a random direction through dx, dw, db``: the counts, in words."""
+    entries = [t for t in tallies if not t.direction]
+    parts = []
+    if entries:
+        failing, checked = sum(t.failing for t in entries), sum(t.checked for t in entries)
+        noun = "entry" if checked == 1 else "entries"
+        verb = "differs" if 1 in (failing, checked) else "differ"
+        if len(entries) == 1:
+            parts.append(f"{failing} of {checked} {noun} of {entries[0].array} {verb}")
+        else:
+            each = ", ".join(f"{t.array} {t.failing} of {t.checked}" for t in entries)
+            parts.append(f"{failing} of {checked} {noun} {verb} ({each})")
+    parts += [
+        f"{'differs' if t.failing else 'agrees'} along a random direction through {t.array}"
+        for t in tallies
+        if t.direction
+    ]
+    return "; ".join(parts)
+
+
+@dataclass(frozen=True)
 class LayerCheck:
-    """One check of one case: ``where`` names the worst entry (``dx[1,0,2,3]``, ``out[0,2]``) or
+    """One check of one case: ``where`` names the entry shown (``dx[1,0,2,3]``, ``out[0,2]``:
+    the worst, or for the FD check the one the JAX check named where FD disagrees there too) or
     direction (``<dw, v>``), ``got`` the user's value there, ``expected`` the oracle's,
-    ``allowed`` the largest difference the tolerance allows; ``failing`` of ``checked`` entries
-    (or directions) lie outside it."""
+    ``allowed`` the largest difference the tolerance allows; ``tallies`` count, per array, the
+    entries (or directions) outside it; ``note`` says why ``where`` differs from the JAX check's."""
 
     check: str
     ok: bool
@@ -50,24 +87,38 @@ class LayerCheck:
     got: float
     expected: float
     allowed: float
-    failing: int
-    checked: int
+    tallies: tuple[Tally, ...]
+    note: str = ""
+
+    @property
+    def failing(self) -> int:
+        """Entries (or directions) outside the tolerance, over every array."""
+        return sum(t.failing for t in self.tallies)
 
     def describe(self) -> str:
-        """``backward vs JAX vjp: FAIL dw[0,1]: yours 0.5, JAX 0.25 (allowed 1e-09; 3 of 12)``."""
+        """``backward vs JAX vjp: FAIL dw[0,1]: yours 0.5, JAX 0.25 (allowed 1e-09); 3 of 12
+        entries of dw differ``."""
         if self.ok:
-            return f"{self.check}: ok ({self.checked} checked)"
+            return f"{self.check}: ok; {count_text(self.tallies)}"
         oracle = {"forward vs reference": "reference", "backward vs JAX vjp": "JAX"}.get(
             self.check, "FD"
         )
+        note = f" ({self.note})" if self.note else ""
         return (
-            f"{self.check}: FAIL {self.where}: yours {self.got:.9g}, {oracle} "
-            f"{self.expected:.9g} (allowed {self.allowed:.2g}; {self.failing} of {self.checked})"
+            f"{self.check}: FAIL {self.where}{note}: yours {self.got:.9g}, {oracle} "
+            f"{self.expected:.9g} (allowed {self.allowed:.2g}); {count_text(self.tallies)}"
         )
 
     def to_dict(self) -> dict[str, Any]:
+        found = {
+            k: (str(v) if isinstance(v, float) and v != v else v)
+            for k, v in vars(self).items()
+            if k != "tallies"
+        }
         return {
-            k: (str(v) if isinstance(v, float) and v != v else v) for k, v in vars(self).items()
+            **found,
+            "tallies": [vars(t) for t in self.tallies],
+            "counts": count_text(self.tallies),
         }
 
 

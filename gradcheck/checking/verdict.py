@@ -115,7 +115,9 @@ class Entry:
         """``w1 (layer 1 W[0,0]): hand 0.12 vs JAX 0.25, FD 0.25 [backprop-bug]``."""
         name = self.location if self.label == self.location else f"{self.label} ({self.location})"
         if self.status == "structure":
-            return f"{name}: [structure] (see the notes)"
+            return (
+                f'{name}: [structure] (why: "candidate: layer {self.layer + 1} ..." in the summary)'
+            )
         return (
             f"{name}: hand {self.hand:.9g} vs JAX {self.jax:.9g}, FD {self.fd:.9g} "
             f"+- {self.fd_error_estimate:.1e} [{self.status}]"

@@ -152,7 +152,8 @@ def test_a_gradient_for_a_frozen_group_still_fails_where_nothing_is_trainable() 
     verdict = verify(frozen_too, frozen_spec())
     assert not verdict.ok and not verdict.nothing_to_check
     assert verdict.summary() == (
-        "frozen-1-1: FAILED 1 of 1 group; layer 1 W: [structure] (see the notes); "
+        'frozen-1-1: FAILED 1 of 1 group; layer 1 W: [structure] (why: "candidate: layer 1 ..." in '
+        "the summary); "
         f"candidate: layer 1 W: returned for a group that is not trainable here {tol64()}"
     )
 
@@ -237,7 +238,7 @@ def test_structure_failures_are_counted_in_groups_and_entries_in_entries(linear_
     )
     assert verdict.failure_lines() == [
         "w1 (layer 1 W[0,0]): hand -0.50304 vs JAX -0.25152, FD -0.25152 +- 2.7e-10 [backprop-bug]",
-        "layer 2 W: [structure] (see the notes)",
+        'layer 2 W: [structure] (why: "candidate: layer 2 ..." in the summary)',
     ]
 
 

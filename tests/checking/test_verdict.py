@@ -63,3 +63,16 @@ def test_relative_errors_against_an_exact_zero_are_zero_or_infinite(linear_seed:
     wrong = verify(nonzero, spec, inputs=zero_input)
     assert [(e.label, e.rel_error_jax) for e in wrong.failures] == [("w1", float("inf"))]
     assert json.loads(json.dumps(wrong.to_dict()))["entries"][0]["rel_error_jax"] == "inf"
+
+
+def test_a_structure_failure_points_to_the_summary_note_that_says_why(linear_seed: Spec) -> None:
+    def transposed(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
+        grads = hand_grads(spec, params, inputs, targets)
+        return [grads[0], {"W": grads[1]["W"].T}]
+
+    verdict = verify(transposed, linear_seed)
+    (line,) = verdict.failure_lines()
+    assert line == 'layer 2 W: [structure] (why: "candidate: layer 2 ..." in the summary)'
+    assert "; candidate: layer 2 W: shape (2, 1) dtype float64, expected (1, 2)" in (
+        verdict.summary()
+    )

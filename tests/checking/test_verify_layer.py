@@ -171,3 +171,29 @@ def test_the_verdict_serialises_its_checks_and_case() -> None:
     assert [c["check"] for c in data["checks"]] == [
         "forward vs reference", "backward vs JAX vjp", "backward vs FD of your forward"
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize("bug", ["avg-pool-not-divided", "conv-without-kernel-flip"])
+def test_failure_lines_count_entries_in_words_and_name_the_header_entry(bug: str) -> None:
+    planted = PLANTED[bug]
+    verdict = verify_layer(planted.kind, planted.forward, planted.backward, examples=40,
+                           **planted.fixed)  # fmt: skip
+    assert verdict.result is not None
+    _, vjp, fd = verdict.result.checks
+    assert f"backward vs JAX vjp at {vjp.where};" in verdict.summary()
+    assert fd.where == vjp.where  # FD names the entry the header and the JAX line name
+    assert vjp.tallies == fd.tallies  # the same arrays, counted entry by entry, both ways
+    lines = verdict.failure_lines()
+    assert lines[1].endswith(" entries of dx differ") or " entries differ (dx " in lines[1]
+    assert lines[1].split("); ")[-1] == lines[2].split("); ")[-1]
+
+
+def test_a_passing_fd_check_says_it_agrees_along_one_direction_through_every_gradient() -> None:
+    planted = PLANTED["layernorm-over-the-batch"]
+    verdict = verify_layer("layer_norm", planted.forward, planted.backward, examples=40)
+    assert verdict.result is not None
+    assert verdict.result.checks[2].describe() == (
+        "backward vs FD of your forward: ok; agrees along a random direction through dx, dgamma, "
+        "dbeta"
+    )
+    assert verdict.result.checks[0].describe().endswith(" entries of out differ")
