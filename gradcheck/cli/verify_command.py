@@ -31,7 +31,8 @@ from gradcheck.cli import (
 @app.command(
     "verify",
     epilog=exit_statuses(
-        "every network verified (or unsupported)", "a network disagreed, or none was checked"
+        "every network verified (or unsupported)",
+        "a network disagreed, or none was checked (or none of the --examples generated ones)",
     ),
 )
 @click.argument("specs", nargs=-1, type=click.Path(path_type=str))
@@ -109,7 +110,8 @@ def verify_command(
     }
     if junit_xml:
         write_junit_xml(verdicts, junit_xml, {k: r.lines() for k, r in replays.items()})
-    ok = all(v.ok for v in verdicts) and not _none_checked(verdicts)
+    unchecked = _none_checked(verdicts[given:])  # --examples asked for, none of them checked
+    ok = all(v.ok for v in verdicts) and not _none_checked(verdicts) and not unchecked
     if as_json:
         tolerances = {dtype: t.to_dict() for dtype, t in TOLERANCES.items()}
         networks = [v.to_dict() for v in verdicts]
@@ -129,6 +131,13 @@ def verify_command(
     click.echo(f"{who}: {tally(verdicts)}")
     if _none_checked(verdicts):
         click.echo("FAIL nothing was checked: every network is unsupported")
+    elif unchecked:
+        n = len(verdicts) - given
+        click.echo(
+            f"FAIL no generated network was checked: all {n} were unsupported; say what the "
+            "candidate supports (--family FILE, or --activations, --losses, --depth, ...) and "
+            "networks are drawn inside it, or pass --examples 0"
+        )
     return 0 if ok else 1
 
 

@@ -150,6 +150,31 @@ def test_a_run_where_every_network_is_unsupported_does_not_pass(
     assert result.out.splitlines()[-1] == "FAIL nothing was checked: every network is unsupported"
 
 
+def test_a_run_whose_generated_networks_are_all_unsupported_does_not_pass(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    """Given networks checked but every --examples one refused: the generated part checked
+    nothing, so a bug the given networks miss would pass unseen; the run fails and says how to
+    aim the generator."""
+    picky = tmp_path / "picky.py"
+    picky.write_text(
+        "from gradcheck import Unsupported\n"
+        "from gradcheck.hand import hand_grads\n\n\n"
+        "def grads(spec, params, inputs, targets):\n"
+        "    if not spec.name.startswith(('linear', 'sigmoid')):\n"
+        "        raise Unsupported('only the seeds')\n"
+        "    return hand_grads(spec, params, inputs, targets)\n"
+    )
+    result = run_cli(["verify", "--candidate", f"{picky}:grads", "--examples", "3"])
+    assert result.status == 1, result.out
+    assert "2 of 5 networks verified, 3 unsupported" in result.out
+    assert result.out.splitlines()[-1].startswith(
+        "FAIL no generated network was checked: all 3 were unsupported; say what the candidate "
+        "supports (--family FILE"
+    )
+    assert run_cli(["verify", "--candidate", f"{picky}:grads", "--examples", "0"]).status == 0
+
+
 def test_json_and_junit_carry_the_unsupported_networks(
     run_cli: RunCli, naive: dict[str, str], tmp_path: Path
 ) -> None:
