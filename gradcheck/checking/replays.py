@@ -13,16 +13,14 @@ fixture under its temporary folder (``--gradcheck-failures-dir``), the report be
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import shlex
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gradcheck.spec import GradcheckError, Spec, spec_to_toml
+from gradcheck.spec.specfile import write_text_atomically
 
 __all__ = [
     "DEFAULT_FAILURES_DIR",
@@ -98,21 +96,7 @@ def save_replay(
     folder = Path(folder)
     network = (name or "network") if isinstance(spec, str) else spec.name
     path = folder / replay_name(network, seed, index)
-    tmp = ""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only
-        os.replace(tmp, path)
-        tmp = ""
-    except OSError as exc:
-        raise GradcheckError(f"{path}: cannot save the failing network ({exc.strerror})") from None
-    finally:  # not renamed: not to be left behind (an OS error, a crash, Ctrl-C)
-        if tmp:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+    write_text_atomically(path, text, "the failing network")
     command = shlex.join(["gradcheck", "verify", str(path), *(options or [])])
     return Replay(path, seed, index, command)
 

@@ -10,20 +10,16 @@ last as a comment with its line and bucket (:data:`BUCKETS`);
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from gradcheck.errors import GradcheckError
 from gradcheck.golden.candidates import candidates
 from gradcheck.golden.documents import DocLine
 from gradcheck.golden.proposals import Listed, Proposal, ScanResult, propose
 from gradcheck.golden.scan import numbers
 from gradcheck.spec import Spec
-from gradcheck.spec.specfile import dump_toml
+from gradcheck.spec.specfile import dump_toml, write_text_atomically
 
 __all__ = [
     "BUCKETS",
@@ -161,19 +157,5 @@ def scanned_toml(spec: Spec, result: ScanResult, document: str) -> str:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder, renamed into
-    place (a crash leaves no half file); an OS error is one line naming the file."""
-    tmp = ""
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only
-        os.replace(tmp, path)
-        tmp = ""
-    except OSError as exc:
-        raise GradcheckError(f"{path}: cannot write the scanned spec ({exc.strerror})") from None
-    finally:
-        if tmp:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+    """Write the scanned spec ``text`` to ``path`` through a temporary file renamed into place."""
+    write_text_atomically(path, text, "the scanned spec")

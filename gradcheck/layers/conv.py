@@ -24,6 +24,7 @@ from gradcheck.layers.tables import (
     Init,
     Table,
     bias_values,
+    init_slope_bias_numbers,
     init_weights,
 )
 
@@ -168,12 +169,4 @@ def numbers(layer: Conv2dLayer, at: str) -> Iterator[tuple[str, float]]:
         for c, rows in enumerate(maps):
             for u, row in enumerate(rows):
                 yield from ((f"{at}.weights[{f}][{c}][{u}][{v}]", x) for v, x in enumerate(row))
-    if layer.init is not None:
-        yield f"{at}.init.scale", layer.init.scale
-    if layer.slope is not None:
-        yield f"{at}.slope", layer.slope
-    value = layer.bias.value
-    if isinstance(value, list):
-        yield from ((f"{at}.bias.value[{j}]", v) for j, v in enumerate(value))
-    elif value is not None:
-        yield f"{at}.bias.value", value
+    yield from init_slope_bias_numbers(layer, at)

@@ -25,6 +25,7 @@ from gradcheck.layers.tables import (
     Init,
     Table,
     bias_values,
+    init_slope_bias_numbers,
     init_weights,
 )
 
@@ -180,12 +181,4 @@ def numbers(layer: DenseLayer, at: str) -> Iterator[tuple[str, float]]:
     """Every real number in the table with its field path (for the float32 range check)."""
     for r, row in enumerate(layer.weights or []):
         yield from ((f"{at}.weights[{r}][{c}]", v) for c, v in enumerate(row))
-    if layer.init is not None:
-        yield f"{at}.init.scale", layer.init.scale
-    if layer.slope is not None:
-        yield f"{at}.slope", layer.slope
-    value = layer.bias.value
-    if isinstance(value, list):
-        yield from ((f"{at}.bias.value[{j}]", v) for j, v in enumerate(value))
-    elif value is not None:
-        yield f"{at}.bias.value", value
+    yield from init_slope_bias_numbers(layer, at)

@@ -7,6 +7,7 @@ coerce) and forbid unknown keys.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
@@ -15,7 +16,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gradcheck.layers.activations import ACTIVATIONS
 
-__all__ = ["ActivationName", "Bias", "FiniteFloat", "Init", "Table", "bias_values", "init_weights"]
+__all__ = [
+    "ActivationName",
+    "Bias",
+    "FiniteFloat",
+    "Init",
+    "Table",
+    "bias_values",
+    "init_slope_bias_numbers",
+    "init_weights",
+]
 
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 
@@ -83,3 +93,17 @@ def bias_values(bias: Bias, n: int, dtype: np.dtype[Any]) -> NDArray[Any] | None
     if isinstance(bias.value, float):
         return np.full(n, bias.value, dtype=dtype)
     return np.array(bias.value, dtype=dtype)
+
+
+def init_slope_bias_numbers(layer: Any, at: str) -> Iterator[tuple[str, float]]:
+    """The real numbers of a weighted table besides its weights (its init scale, leaky_relu
+    slope and bias values), each with its field path (for the float32 range check)."""
+    if layer.init is not None:
+        yield f"{at}.init.scale", layer.init.scale
+    if layer.slope is not None:
+        yield f"{at}.slope", layer.slope
+    value = layer.bias.value
+    if isinstance(value, list):
+        yield from ((f"{at}.bias.value[{j}]", v) for j, v in enumerate(value))
+    elif value is not None:
+        yield f"{at}.bias.value", value

@@ -8,6 +8,9 @@ lines; :func:`dump_toml` writes a table back. :mod:`gradcheck.spec.network` buil
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -15,7 +18,7 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
-from gradcheck.errors import SpecError, show_value
+from gradcheck.errors import GradcheckError, SpecError, show_value
 from gradcheck.layers import KINDS
 from gradcheck.spec.schema import SpecModel
 
@@ -25,6 +28,7 @@ __all__ = [
     "read_toml",
     "toml_files",
     "validation_problems",
+    "write_text_atomically",
 ]
 
 
@@ -242,3 +246,24 @@ def dump_toml(data: dict[str, Any]) -> str:
             lines.append(f"[[{k}]]" if isinstance(v, list) else f"[{k}]")
             lines.extend(f"{kk} = {_toml_value(vv)}" for kk, vv in item.items())
     return "\n".join(lines) + "\n"
+
+
+def write_text_atomically(path: Path, text: str, what: str) -> None:
+    """Write ``text`` (a spec's TOML) to ``path`` through a temporary file in its folder (created
+    with its parents if missing), renamed into place: a crash leaves no half file. An OS error is
+    one line naming the file and ``what`` could not be written (``"the scanned spec"``)."""
+    tmp = ""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only
+        os.replace(tmp, path)
+        tmp = ""
+    except OSError as exc:
+        raise GradcheckError(f"{path}: cannot write {what} ({exc.strerror})") from None
+    finally:  # not renamed: not to be left behind (an OS error, a crash, Ctrl-C)
+        if tmp:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
