@@ -96,7 +96,7 @@ def save_replay(
     folder = Path(folder)
     network = (name or "network") if isinstance(spec, str) else spec.name
     path = folder / replay_name(network, seed, index)
-    write_text_atomically(path, text, "the failing network")
+    write_text_atomically(path, text, "save the failing network")
     command = shlex.join(["gradcheck", "verify", str(path), *(options or [])])
     return Replay(path, seed, index, command)
 

@@ -158,4 +158,4 @@ def scanned_toml(spec: Spec, result: ScanResult, document: str) -> str:
 
 def write_atomically(path: Path, text: str) -> None:
     """Write the scanned spec ``text`` to ``path`` through a temporary file renamed into place."""
-    write_text_atomically(path, text, "the scanned spec")
+    write_text_atomically(path, text, "write the scanned spec")

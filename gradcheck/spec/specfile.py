@@ -251,7 +251,7 @@ def dump_toml(data: dict[str, Any]) -> str:
 def write_text_atomically(path: Path, text: str, what: str) -> None:
     """Write ``text`` (a spec's TOML) to ``path`` through a temporary file in its folder (created
     with its parents if missing), renamed into place: a crash leaves no half file. An OS error is
-    one line naming the file and ``what`` could not be written (``"the scanned spec"``)."""
+    one line naming the file and what could not be done (``what``: ``"write the scanned spec"``)."""
     tmp = ""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -262,7 +262,7 @@ def write_text_atomically(path: Path, text: str, what: str) -> None:
         os.replace(tmp, path)
         tmp = ""
     except OSError as exc:
-        raise GradcheckError(f"{path}: cannot write {what} ({exc.strerror})") from None
+        raise GradcheckError(f"{path}: cannot {what} ({exc.strerror})") from None
     finally:  # not renamed: not to be left behind (an OS error, a crash, Ctrl-C)
         if tmp:
             with contextlib.suppress(OSError):
