@@ -11,6 +11,11 @@
 3. A 784-256-256-10 MLP on synthetic data (batch 256, float32): achieved GFLOP/s of training
    against this machine's measured matrix-multiply throughput for the same matrix sizes.
    Target: at least 60% of it.
+4. The built-in conv net (``networks/conv_8x8.toml``), 1000 SGD steps: the NumPy loop against the
+   compiled JAX loop (target: JAX at least 50x faster); then a wider synthetic conv net (batch 64,
+   1x28x28 -> conv 16@5x5 relu -> max-pool 2 -> conv 32@3x3 relu -> avg-pool 2 -> flatten ->
+   dense 10 softmax, float32): achieved GFLOP/s of its convolutions and matrix products during
+   training against the throughput of the same convolutions and products run alone.
 """
 
 from __future__ import annotations
@@ -235,6 +240,106 @@ def mlp(steps: int) -> None:
     print(f"  fraction of peak           {achieved / peak:9.0%}   target >= 60%: {ok}")
 
 
+def _conv_spec(batch: int) -> Any:
+    from gradcheck.spec import parse_spec
+
+    rng = np.random.default_rng(0)
+    conv = {"kind": "conv2d", "activation": "relu", "bias": {"mode": "per_neuron"}}
+    layers = [
+        {**conv, "channels": 16, "kernel": 5, "init": {"rule": "he", "seed": 0}},
+        {"kind": "max_pool2d", "kernel": 2},
+        {**conv, "channels": 32, "kernel": 3, "init": {"rule": "he", "seed": 1}},
+        {"kind": "avg_pool2d", "kernel": 2},
+        {"kind": "flatten"},
+        {"size": 10, "activation": "softmax", "init": {"rule": "xavier", "seed": 2}},
+    ]
+    return parse_spec(
+        {
+            "name": "conv-1x28x28",
+            "dtype": "float32",
+            "loss": "softmax_cross_entropy",
+            "optimizer": {"learning_rate": 0.01},
+            "input": {"shape": [1, 28, 28]},
+            "layers": layers,
+            "samples": [
+                {"input": list(rng.normal(size=784).round(3)), "target": list(np.eye(10)[k % 10])}
+                for k in range(batch)
+            ],
+        },
+        "<synthetic conv net>",
+    )
+
+
+# (N, C, H, W, F, k): each convolution of the synthetic conv net, stride 1, no padding
+_CONVS = ((64, 1, 28, 28, 16, 5), (64, 16, 12, 12, 32, 3))
+
+
+def _conv_flops() -> tuple[int, int]:
+    """(FLOPs of one training step's convolutions and products, of the forward convolutions):
+    per conv 2 N F C k^2 OH OW for its forward, its weight gradient and (above the first) its
+    input gradient; the dense head's three products as for the MLP."""
+    forward = sum(2 * n * f * c * k * k * (h - k + 1) * (w - k + 1) for n, c, h, w, f, k in _CONVS)
+    first = 2 * 64 * 16 * 1 * 25 * 24 * 24
+    dense = sum(2 * m * k * n for m, k, n in _gemms(64, (32 * 5 * 5, 10)))
+    return 3 * forward - first + dense, forward
+
+
+def _convs_alone_seconds(repeats: int) -> float:
+    """Seconds of one step's convolutions and products run alone: each forward convolution
+    timed back to back in a compiled loop, counted 3x (forward, weight and input gradient have
+    the same FLOPs) less the first layer's input gradient, plus the dense head's products."""
+    import jax
+    import jax.numpy as jnp
+
+    total = 0.0
+    for i, (n, c, h, w, f, k) in enumerate(_CONVS):
+        x = jnp.asarray(np.random.default_rng(1).normal(size=(n, c, h, w)), dtype=jnp.float32)
+        kern = jnp.asarray(np.random.default_rng(2).normal(size=(f, c, k, k)), dtype=jnp.float32)
+
+        @jax.jit
+        def loop(x: jax.Array, kern: jax.Array) -> jax.Array:
+            def body(acc: jax.Array, _: None) -> tuple[jax.Array, None]:
+                out = jax.lax.conv_general_dilated(x + acc * 0, kern, (1, 1), "VALID")
+                return acc + out[0, 0, 0, 0], None
+
+            return jax.lax.scan(body, jnp.zeros((), jnp.float32), None, length=repeats)[0]
+
+        loop(x, kern).block_until_ready()
+        each = _median_seconds(lambda: loop(x, kern).block_until_ready(), 5) / repeats
+        total += each * (2 if i == 0 else 3)
+    return total + sum(_matmul_seconds(m, k, n, 50) for m, k, n in _gemms(64, (800, 10)))
+
+
+def conv(steps: int) -> None:
+    from gradcheck.hand import train_numpy
+    from gradcheck.spec import builtin_networks_dir, load_spec
+    from gradcheck.training.runner import train
+
+    spec = load_spec(builtin_networks_dir() / "conv_8x8.toml")
+    numpy_s = _median_seconds(lambda: train_numpy(spec, steps), 3)
+    train(spec, steps, device=DEVICE)  # compile once
+    jax_s = statistics.median(train(spec, steps, device=DEVICE).seconds for _ in range(5))
+    print(f"built-in conv net {spec.name}, {spec.n_params} parameters, {steps} SGD steps")
+    print(f"  numpy per-step loop        {numpy_s * 1e3:9.2f} ms")
+    print(f"  jax compiled scan (exec)   {jax_s * 1e3:9.3f} ms")
+    ok = "ok" if numpy_s / jax_s >= 50 else "BELOW TARGET"
+    print(f"  numpy / jax (execution)    {numpy_s / jax_s:9.0f}x   target >= 50x: {ok}")
+
+    wide, wide_steps = _conv_spec(64), max(steps // 50, 5)
+    flops, _ = _conv_flops()
+    train(wide, wide_steps, device=DEVICE, record_every=wide_steps)  # compile once
+    seconds = statistics.median(
+        train(wide, wide_steps, device=DEVICE, record_every=wide_steps).seconds for _ in range(3)
+    )
+    achieved = flops * wide_steps / seconds / 1e9
+    alone = flops / _convs_alone_seconds(20) / 1e9
+    print(f"synthetic conv net 1x28x28 (batch 64, float32), {wide_steps} steps")
+    print(f"  {flops / 1e6:.1f} MFLOP of convolutions and products per step")
+    print(f"  training achieves          {achieved:9.1f} GFLOP/s")
+    print(f"  same convolutions alone    {alone:9.1f} GFLOP/s (each back to back)")
+    print(f"  fraction of that           {achieved / alone:9.0%}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats and MLP steps")
@@ -246,6 +351,7 @@ def main() -> None:
     seed_network(10000, 5 if args.quick else 20)
     compilation_cache()
     mlp(20 if args.quick else 100)
+    conv(200 if args.quick else 1000)
 
 
 if __name__ == "__main__":

@@ -77,6 +77,9 @@ class LayerKind:
     # the parameter groups that count as weights for ``weight_decay`` (never biases): the one
     # place every side reads them from
     decayed: frozenset[str]
+    # multiply-adds per sample of its forward pass (None: one per parameter, as for dense), so
+    # that a run's arithmetic can be estimated before it is compiled
+    multiply_adds: Callable[[Any, Shape], int] | None = None
 
 
 def _dense_problems(table: Any, at: str, shape: Shape) -> list[str]:
@@ -155,6 +158,7 @@ KINDS: dict[str, LayerKind] = {
         conv.options,
         activated=True,
         decayed=conv.DECAYED,
+        multiply_adds=conv.multiply_adds,
     ),
     **{
         name: _no_parameters(

@@ -143,6 +143,12 @@ def n_params(layer: Conv2dLayer, shape: Shape) -> int:
     return layer.channels * (shape[0] * kh * kw + 1)
 
 
+def multiply_adds(layer: Conv2dLayer, shape: Shape) -> int:
+    """Per sample: every parameter is used once per output position, ``n_params * OH * OW``."""
+    _, oh, ow = shape_after(layer, shape)
+    return n_params(layer, shape) * oh * ow
+
+
 def groups(layer: Conv2dLayer, shape: Shape, dtype: np.dtype[Any]) -> dict[str, Group]:
     """``W`` ``(channels, C, kh, kw)`` (fans ``C kh kw`` and ``channels kh kw``), and ``b``."""
     kh, kw = pair(layer.kernel)

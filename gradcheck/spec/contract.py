@@ -61,6 +61,7 @@ SPEC_INTERNALS: tuple[tuple[str, str], ...] = (
     ("model", "the validated TOML tables, gradcheck's own representation"),
     ("documented", "a document's printed numbers, for `gradcheck golden`"),
     ("shape_signature", "the key of gradcheck's compiled-program cache"),
+    ("multiply_adds", "one sample's forward arithmetic, to size gradcheck's compiled programs"),
 )
 """The other public :class:`Spec` attributes, and why a candidate has no use for them."""
 

@@ -172,6 +172,15 @@ class Spec:
     def n_params(self) -> int:
         return sum(int(a.size) for layer in self.initial_params() for a in layer.values())
 
+    @property
+    def multiply_adds(self) -> int:
+        """Multiply-adds of one sample's forward pass, each layer's as its kind declares."""
+        total = 0
+        for table, shape in zip(self.model.layers, self.shapes, strict=False):  # shape: its input
+            declared = kind_of(table)
+            total += (declared.multiply_adds or declared.n_params)(table, shape)
+        return total
+
     def shape_signature(self) -> tuple[Any, ...]:
         """Everything that fixes compiled code: sizes, activations, slopes, biases, loss, dtype."""
         trainable = tuple(tuple(sorted(p)) for p in self.initial_params())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import builtin_specs, changed, make_spec
+from helpers import changed, make_spec, seed_spec
 
 from gradcheck.checking import tolerances
 from gradcheck.checking.compare import classify
@@ -195,7 +195,7 @@ def test_tolerance_for_reads_the_dtype_table_and_overrides(monkeypatch: pytest.M
     assert tolerance_for("float32", atol=0.0).atol == 0.0
     assert tolerance_for("float32").rtol > tolerance_for("float64").rtol
     monkeypatch.setitem(TOLERANCES, "float64", Tolerance(rtol=0.5, atol=0.25, fd_safety=2.0))
-    spec = builtin_specs()[0]
+    spec = seed_spec("linear-2-2-1")
     verdict = verify(hand_grads, spec)
     assert verdict.tolerance == Tolerance(0.5, 0.25, 2.0)
     assert "rtol=0.5 atol=0.25 x max|grad| (floor 0.12..0.18) fd=2x estimate" in verdict.summary()

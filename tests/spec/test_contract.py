@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers import RunCli, builtin_specs, make_spec
+from helpers import RunCli, builtin_specs, make_spec, seed_spec
 
 from gradcheck import sample_networks, verify
-from gradcheck.checking.candidates import load_candidate
+from gradcheck.checking.candidates import CANDIDATE_FAILURES, load_candidate
 from gradcheck.golden.quantities import Trajectory, parse_quantity, quantity_value
 from gradcheck.hand import hand_grads
 from gradcheck.layers import ACTIVATIONS, KINDS, LOSSES
@@ -137,7 +137,7 @@ def test_every_public_spec_attribute_is_listed_or_explained() -> None:
 
 
 def test_the_listed_spec_attributes_read_on_a_real_spec() -> None:
-    spec = builtin_specs()[0]
+    spec = seed_spec("linear-2-2-1")
     for entry, _ in SPEC_ATTRIBUTES:
         name, arguments = _name_and_arguments(entry)
         value = getattr(spec, name)
@@ -203,12 +203,21 @@ def test_the_minimal_candidate_verifies_on_the_builtin_and_30_generated_networks
     assert "gradcheck.hand" not in MINIMAL.read_text()  # backprop by hand, not borrowed
     assert contract_data()["minimal_candidate"] == f"{MINIMAL.relative_to(ROOT)}:grads"
     grads = load_candidate(f"{MINIMAL}:grads")
-    cases = _cases(builtin_specs(), 30)
+    cases = _cases(tuple(s for s in builtin_specs() if s.is_dense), 30)
     drawn = {a for case in cases for a in case[0].activations}
     assert drawn == set(ACTIVATIONS)  # every activation drawn, softmax included
     assert {m for case in cases for m in case[0].bias_modes} == {"none", "shared", "per_neuron"}
     assert any(any(f) for case in cases for f in case[0].frozen_params())
     _all_verify(grads, cases)
+
+
+def test_the_minimal_candidate_says_other_kinds_are_unsupported() -> None:
+    grads = load_candidate(f"{MINIMAL}:grads")
+    others = [s for s in builtin_specs() if not s.is_dense]
+    assert others  # the built-in conv net at least
+    for spec in others:
+        verdict = verify(grads, spec, catch=CANDIDATE_FAILURES)
+        assert verdict.ok and verdict.unsupported and "dense layers only" in verdict.unsupported
 
 
 def test_the_minimal_candidate_returns_the_spec_dtype_for_float32() -> None:

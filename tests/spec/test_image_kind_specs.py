@@ -165,8 +165,8 @@ def test_the_command_line_exits_2_with_one_line_on_an_empty_conv(
     assert_one_error_line(result.err, "bad.toml", "layers[0].kernel", "the output would be empty")
 
 
-def test_the_example_conv_net_loads_with_its_shapes() -> None:
+def test_the_builtin_conv_net_loads_with_its_shapes() -> None:
     root = Path(__file__).resolve().parents[2]
-    spec = load_spec(root / "examples" / "tiny_conv_8x8.toml")
+    spec = load_spec(root / "networks" / "conv_8x8.toml")
     assert spec.kinds == ("conv2d", "max_pool2d", "flatten", "dense")
     assert spec.shapes == ((1, 8, 8), (4, 6, 6), (4, 3, 3), (36,), (3,))
