@@ -5,7 +5,10 @@ The verdicts are :func:`~gradcheck.checking.verification.verify`'s, network by n
 candidate is still called once per network: it is the code under test), but the JAX oracle runs
 once per shape bucket for a whole batch (:func:`gradcheck.oracles.jax_loss_and_grads_many`: the
 networks of a bucket stacked under one ``jax.vmap``), float32 networks' float64 reference
-included. A network whose layers have no padded JAX layout is verified alone. A vmapped program
+included, and the finite differences of every network compared entry by entry are taken
+together (:func:`gradcheck.oracles.finite_differences_many`: the stencils of alike networks, same
+sizes and data shapes, in one stacked pass; bit for bit each network's own numbers). A network
+whose layers have no padded JAX layout is verified alone. A vmapped program
 may round JAX's last bits otherwise than the one-network program: findings are the same, numbers
 derived from JAX may differ in their last bits from :func:`verify`'s, never from another batched
 run's (:func:`verify_specs`, which the command uses on given networks, replays them exactly).
