@@ -5,7 +5,10 @@ The verdicts are :func:`~gradcheck.checking.verification.verify`'s, network by n
 candidate is still called once per network: it is the code under test), but the JAX oracle runs
 once per shape bucket for a whole batch (:func:`gradcheck.oracles.jax_loss_and_grads_many`: the
 networks of a bucket stacked under one ``jax.vmap``), float32 networks' float64 reference
-included. A network whose layers have no padded JAX layout is verified alone. A vmapped program
+included, and the finite differences of every network compared entry by entry are taken
+together (:func:`gradcheck.oracles.finite_differences_many`: the stencils of alike networks, same
+sizes and data shapes, in one stacked pass; bit for bit each network's own numbers). A network
+whose layers have no padded JAX layout is verified alone. A vmapped program
 may round JAX's last bits otherwise than the one-network program: findings are the same, numbers
 derived from JAX may differ in their last bits from :func:`verify`'s, never from another batched
 run's (:func:`verify_specs`, which the command uses on given networks, replays them exactly).
@@ -19,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from gradcheck import oracles
+from gradcheck.checking.compare import PROJECTION_THRESHOLD
 from gradcheck.checking.jax_values import JaxValues
 from gradcheck.checking.verdict import NetworkVerdict
 from gradcheck.checking.verification import verify, within
@@ -69,10 +73,36 @@ def _verify_batch(
     for arguments in batch:  # a bad network raises here, before any JAX call
         oracles.check_arguments(*arguments)
     values = jax_values_many(batch)
+    fds = fd_results_many(batch, options)
     return [
-        verify(candidate, *arguments, **options, jax_values=value)
-        for arguments, value in zip(batch, values, strict=True)
+        verify(candidate, *arguments, **options, jax_values=value, fd=fd)
+        for arguments, value, fd in zip(batch, values, fds, strict=True)
     ]
+
+
+def fd_results_many(
+    batch: list[Arguments], options: dict[str, Any]
+) -> list[oracles.FDResult | None]:
+    """Per-entry finite differences of every network of ``batch`` that :func:`verify` would
+    compare entry by entry under ``options`` (None for the others), alike networks' stencils
+    batched (:func:`gradcheck.oracles.finite_differences_many`: the same numbers)."""
+    mode = options.get("mode", "auto")
+    entries = [
+        k
+        for k, (_, params, _, _) in enumerate(batch)
+        if mode == "entries"
+        or (
+            mode == "auto"
+            and sum(int(np.size(a)) for g in params for a in g.values()) <= PROJECTION_THRESHOLD
+        )
+    ]
+    found = oracles.finite_differences_many(
+        [batch[k] for k in entries], rel_step=options.get("fd_rel_step")
+    )
+    results: list[oracles.FDResult | None] = [None] * len(batch)
+    for k, fd in zip(entries, found, strict=True):
+        results[k] = fd
+    return results
 
 
 def jax_values_many(batch: list[Arguments]) -> list[JaxValues | None]:

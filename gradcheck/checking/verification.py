@@ -81,6 +81,7 @@ def verify(
     seed: int = 0,
     catch: tuple[type[Exception], ...] = (),
     jax_values: JaxValues | None = None,
+    fd: oracles.FDResult | None = None,
 ) -> NetworkVerdict:
     """Check ``candidate(spec, params, inputs, targets)`` against JAX and finite differences.
 
@@ -94,7 +95,8 @@ def verify(
     :data:`~gradcheck.checking.candidates.CANDIDATE_FAILURES`, so one network the candidate
     cannot handle does not stop a run); others propagate. ``jax_values``: the JAX oracle's
     values for these very arguments, where a batched caller checked the arguments and
-    computed them already (:func:`~gradcheck.checking.batched.verify_many`).
+    computed them already (:func:`~gradcheck.checking.batched.verify_many`); ``fd`` likewise,
+    their per-entry finite differences at ``fd_rel_step`` (used where every entry is compared).
     """
     p = spec.initial_params() if params is None else params
     x = spec.inputs() if inputs is None else np.asarray(inputs)
@@ -126,6 +128,8 @@ def verify(
         oracle = oracles.directional_finite_difference(
             spec, p, x, t, seed=seed, rel_step=fd_rel_step, checked=True
         )
+    elif fd is not None:
+        oracle = fd
     else:
         oracle = oracles.finite_difference(spec, p, x, t, rel_step=fd_rel_step, checked=True)
     precision: list[dict[str, Any]] = [dict.fromkeys(g) for g in p]

@@ -10,6 +10,7 @@ padded, bucketed jax.numpy forward pass). Neither imports the other nor
 
 from __future__ import annotations
 
+from gradcheck.oracles.fd_batched import finite_differences_many
 from gradcheck.oracles.finite_differences import (
     DEFAULT_REL_STEP,
     DirectionalResult,
@@ -38,6 +39,7 @@ __all__ = [
     "directional_finite_difference",
     "finite_difference",
     "finite_difference_grads",
+    "finite_differences_many",
     "has_padded_layout",
     "jax_cache_info",
     "jax_grads",

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from gradcheck.oracles.error_model import (
+    Terms,
     forward_terms,
     near_kinks,
     rounding_noise,
@@ -161,23 +162,56 @@ def finite_difference(
     ``h = rel_step * max(|p|, 1)`` per entry, ``rel_step`` defaulting to ``eps_float64 ** (1/3)``.
     ``checked=True``: the caller has already run ``check_arguments`` on these arguments.
     """
+    setup = fd_setup(spec, params, inputs, targets, rel_step=rel_step, only=only, checked=checked)
+    found, touched = _differences(spec, setup.base, setup.pieces, setup.noise)
+    return fd_result(setup, found, touched)
+
+
+@dataclass(frozen=True)
+class FDSetup:
+    """What :func:`finite_difference` knows before its stencils run: the arguments, the float64
+    ``base`` pass (its units near kinks marked), the forward ``terms``, the rounding ``noise`` of
+    ``E`` and the entries to difference (``pieces``, in layer order, with their steps)."""
+
+    spec: Spec
+    arguments: tuple[Params, Array, Array]
+    base: Base
+    terms: Terms
+    noise: float
+    pieces: list[_Piece]
+
+
+def fd_setup(
+    spec: Spec,
+    params: Params,
+    inputs: Array,
+    targets: Array,
+    *,
+    rel_step: float | None = None,
+    only: list[Location] | None = None,
+    checked: bool = False,
+) -> FDSetup:
+    """The base pass, error model and steps of :func:`finite_difference` (same arguments)."""
     base = base_pass(spec, params, inputs, targets, checked)
     terms = forward_terms(spec, base)  # once: the kink bands and the term magnitudes share it
     base = dataclasses.replace(base, near=near_kinks(spec, base, terms))
     noise = rounding_noise(spec, base)
     rel = DEFAULT_REL_STEP if rel_step is None else float(rel_step)
-    flags = ("kinks", "at_kink")
-    numbers = ("values", "errors", "steps", "lower", "upper", "interval_errors")
-    out: dict[str, list[dict[str, np.ndarray]]] = {k: [{} for _ in params] for k in flags + numbers}
-    for i, layer in enumerate(params):
-        for group, a in layer.items():
-            for key in out:
-                out[key][i][group] = np.full(np.shape(a), False if key in flags else np.nan)
     pieces = []
     for (i, g), flat in _selected(spec, params, only).items():
         h = rel * np.maximum(np.abs(np.reshape(params[i][g], -1)[flat]), 1.0)
         pieces.append(_Piece(i, g, flat, h.astype(np.float64)))
-    found, touched = _differences(spec, base, pieces, noise)
+    return FDSetup(spec, (params, inputs, targets), base, terms, noise, pieces)
+
+
+def fd_result(
+    setup: FDSetup, found: dict[str, np.ndarray], touched: list[np.ndarray | None]
+) -> FDResult:
+    """The :class:`FDResult` from the stencils' flat ``values``, ``errors``, ``kinks`` and
+    ``at_kink`` (pieces in order) and the units on kinks they ``touched``: entries at a kink
+    bracketed, every field laid out like ``params``."""
+    spec, base, pieces, noise = setup.spec, setup.base, setup.pieces, setup.noise
+    params, inputs, targets = setup.arguments
     found["steps"] = np.concatenate([piece.steps for piece in pieces]) if pieces else np.zeros(0)
     for key in ("lower", "upper", "interval_errors"):
         found[key] = np.full(found["values"].shape, np.nan)
@@ -193,13 +227,46 @@ def finite_difference(
         found["lower"][at], found["upper"][at], found["interval_errors"][at] = _bracket(
             run, touched
         )
+    out = _laid_out(params, pieces, found)
+    return FDResult(**out, loss=base.loss, scales=term_magnitudes(spec, params, base, setup.terms))
+
+
+def _laid_out(
+    params: Params, pieces: list[_Piece], found: dict[str, np.ndarray]
+) -> dict[str, list[dict[str, np.ndarray]]]:
+    """Each flat field of ``found`` shaped like ``params``; entries no piece holds are NaN
+    (numbers) or False (flags). A group whose entries are one whole piece, in order, is a
+    reshaped slice (the common case: every entry differenced)."""
+    out: dict[str, list[dict[str, np.ndarray]]] = {k: [{} for _ in params] for k in found}
+    whole = {(q.layer, q.group): q for q in pieces}
     lo = 0
-    for piece in pieces:
-        for key, result in found.items():
-            target = out[key][piece.layer][piece.group].reshape(-1)  # a view (contiguous)
-            target[piece.flat] = result[lo : lo + piece.flat.size]
-        lo += piece.flat.size
-    return FDResult(**out, loss=base.loss, scales=term_magnitudes(spec, params, base, terms))
+    spans = {}
+    for q in pieces:
+        spans[q.layer, q.group] = lo
+        lo += q.flat.size
+    for i, layer in enumerate(params):
+        for group, a in layer.items():
+            shape = np.shape(a)
+            piece = whole.get((i, group))
+            size = int(np.prod(shape))
+            if piece is not None and piece.flat.size == size and _in_order(piece.flat):
+                at = spans[i, group]
+                for key, result in found.items():
+                    out[key][i][group] = result[at : at + size].reshape(shape)
+                continue
+            for key, result in found.items():
+                fill = False if result.dtype == bool else np.nan
+                target = np.full(shape, fill, dtype=result.dtype)
+                if piece is not None:
+                    at = spans[i, group]
+                    target.reshape(-1)[piece.flat] = result[at : at + piece.flat.size]
+                out[key][i][group] = target
+    return out
+
+
+def _in_order(flat: np.ndarray) -> bool:
+    """``flat`` is ``0, 1, ..., n - 1``."""
+    return bool(np.array_equal(flat, np.arange(flat.size)))
 
 
 def _differences(

@@ -94,12 +94,12 @@ class Spec:
         ``(C, H, W)`` for an image (inferred by each kind at load time)."""
         return tuple(layer_shapes(self.model)[0])
 
-    @property
+    @cached_property
     def sizes(self) -> tuple[int, ...]:
         """The number of values per sample at the input and after each layer."""
         return tuple(int(np.prod(s)) for s in self.shapes)
 
-    @property
+    @cached_property
     def kinds(self) -> tuple[str, ...]:
         """Each layer's kind (``dense``), declared in :data:`gradcheck.layers.KINDS`."""
         return tuple(layer.kind for layer in self.model.layers)
@@ -117,17 +117,17 @@ class Spec:
             tuple(sorted(kind_of(layer).options(layer).items())) for layer in self.model.layers
         )
 
-    @property
+    @cached_property
     def activations(self) -> tuple[str, ...]:
         """Each layer's activation (``identity`` for a kind without one: pooling, flatten)."""
         return tuple(getattr(layer, "activation", "identity") for layer in self.model.layers)
 
-    @property
+    @cached_property
     def slopes(self) -> tuple[float, ...]:
         """Leaky-relu slope per layer (0.0 where the activation has none)."""
         return tuple(getattr(layer, "slope", None) or 0.0 for layer in self.model.layers)
 
-    @property
+    @cached_property
     def bias_modes(self) -> tuple[str, ...]:
         """Each layer's bias mode (``none`` for a kind without a bias)."""
         return tuple(
@@ -144,7 +144,7 @@ class Spec:
         (:attr:`decayed`) that ``E`` includes; 0 where the spec gives none."""
         return self.model.weight_decay
 
-    @property
+    @cached_property
     def decayed(self) -> tuple[frozenset[str], ...]:
         """Per layer, the groups ``weight_decay`` applies to: its kind's declared weights."""
         return tuple(kind_of(layer).decayed for layer in self.model.layers)
