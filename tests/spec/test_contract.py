@@ -203,11 +203,12 @@ def test_the_minimal_candidate_verifies_on_the_builtin_and_30_generated_networks
     assert "gradcheck.hand" not in MINIMAL.read_text()  # backprop by hand, not borrowed
     assert contract_data()["minimal_candidate"] == f"{MINIMAL.relative_to(ROOT)}:grads"
     grads = load_candidate(f"{MINIMAL}:grads")
-    cases = _cases(tuple(s for s in builtin_specs() if s.is_dense), 30)  # it is dense-only
+    cases = _cases(builtin_specs(), 30)
     drawn = {a for case in cases for a in case[0].activations}
     assert drawn == set(ACTIVATIONS)  # every activation drawn, softmax included
     assert {m for case in cases for m in case[0].bias_modes} == {"none", "shared", "per_neuron"}
     assert any(any(f) for case in cases for f in case[0].frozen_params())
+    assert any("residual" in case[0].kinds for case in cases)
     _all_verify(grads, cases)
 
 
