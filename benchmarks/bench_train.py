@@ -305,7 +305,8 @@ def _convs_alone_seconds(repeats: int) -> float:
             return jax.lax.scan(body, jnp.zeros((), jnp.float32), None, length=repeats)[0]
 
         loop(x, kern).block_until_ready()
-        each = _median_seconds(lambda: loop(x, kern).block_until_ready(), 5) / repeats
+        run = lambda f=loop, a=x, k=kern: f(a, k).block_until_ready()  # noqa: E731
+        each = _median_seconds(run, 5) / repeats
         total += each * (2 if i == 0 else 3)
     return total + sum(_matmul_seconds(m, k, n, 50) for m, k, n in _gemms(64, (800, 10)))
 

@@ -29,6 +29,16 @@ def affine_backward(dout: np.ndarray, cache: Cache) -> tuple[np.ndarray, ...]:
     return dout @ w.T, x.T @ dout, dout.sum(axis=0)
 
 
+def residual_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, Cache]:
+    """out = x + (x w + b): a residual block of one affine layer, w (D, D)."""
+    return x + x @ w + b, (x, w)
+
+
+def residual_backward(dout: np.ndarray, cache: Cache) -> tuple[np.ndarray, ...]:
+    x, w = cache
+    return dout + dout @ w.T, x.T @ dout, dout.sum(axis=0)  # the skip's dout, then the block's
+
+
 def _windows(xp: np.ndarray, hh: int, ww: int, stride: int) -> np.ndarray:
     """(N, C, H', W', hh, ww): every window of xp's last two axes, ``stride`` apart."""
     return sliding_window_view(xp, (hh, ww), axis=(2, 3))[:, :, ::stride, ::stride]

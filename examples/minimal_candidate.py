@@ -1,9 +1,10 @@
 """A minimal candidate: backprop by hand in NumPy for every network gradcheck can describe.
 
-It meets the contract ``gradcheck contract`` prints: dense layers of any depth (other kinds raise
-``NotImplementedError``, so gradcheck counts those networks unsupported), every activation
-(softmax under any loss), every loss, a shared, per-neuron or no bias, frozen groups, weight
-decay. Check it with::
+It meets the contract ``gradcheck contract`` prints: dense layers of any depth and residual
+blocks of dense layers (``act(x + F(x))``, the block's groups named ``"j.W"``, ``"j.b"``), every
+activation (softmax under any loss), every loss, a shared, per-neuron or no bias, frozen groups,
+weight decay. Other kinds raise NotImplementedError, which ``verify`` reports as unsupported.
+Check it with::
 
     gradcheck verify --examples 20 --candidate examples/minimal_candidate.py:grads
 """
@@ -45,15 +46,62 @@ ACTIVATIONS = {
 }
 
 
+def _inner(layer, options):
+    """A block's inner dense layers: (groups without their "j." prefix, activation, slope)."""
+    found = []
+    for j, (kind, _, act, slope) in enumerate(options["layers"]):
+        if kind != "dense":
+            raise NotImplementedError(f"minimal candidate: no {kind} layers inside a block")
+        groups = {k.split(".", 1)[1]: a for k, a in layer.items() if k.split(".", 1)[0] == str(j)}
+        found.append((groups, act, slope))
+    return found
+
+
+def _forward(kind, layer, x, options):
+    """(net, what the backward needs): dense x W^T + b, or a residual block's x + F(x)."""
+    if kind == "dense":
+        return x @ layer["W"].T + layer.get("b", 0), None
+    if kind != "residual":
+        raise NotImplementedError(f"minimal candidate: no {kind} layers")
+    inner, outs, nets = _inner(layer, options), [x], []
+    for groups, act, slope in inner:
+        nets.append(outs[-1] @ groups["W"].T + groups.get("b", 0))
+        outs.append(ACTIVATIONS[act][0](nets[-1], slope))
+    return x + outs[-1], (inner, nets, outs)
+
+
+def _dense_grads(delta, x, groups, trainable):
+    """dE/dW = delta^T x, dE/db = the sum of delta (over the neurons too if shared)."""
+    grad = {"W": delta.T @ x} if "W" in trainable else {}
+    if "b" in trainable:
+        grad["b"] = delta.sum(axis=0) if groups["b"].ndim else delta.sum()
+    return grad
+
+
+def _backward(kind, layer, trainable, delta, x, cache):
+    """(dE/dx, dE/d each trainable group) from delta = dE/dnet."""
+    if kind == "dense":
+        return delta @ layer["W"], _dense_grads(delta, x, layer, trainable)
+    inner, nets, outs = cache
+    grad, g = {}, delta  # g: dE/d(the block's output), which enters x + F(x) once
+    for j in reversed(range(len(inner))):
+        groups, act, slope = inner[j]
+        d = ACTIVATIONS[act][1](g, nets[j], outs[j + 1], slope)
+        mine = {k.split(".", 1)[1] for k in trainable if k.split(".", 1)[0] == str(j)}
+        grad.update({f"{j}.{k}": a for k, a in _dense_grads(d, outs[j], groups, mine).items()})
+        g = d @ groups["W"]
+    return delta + g, grad  # the skip passes delta on unchanged
+
+
 def grads(spec, params, inputs, targets):
     """dE/dparams by the delta rule, shaped like ``params``, in the spec's dtype."""
-    if not spec.is_dense:  # conv2d, pooling, ...: counted as unsupported, not as a failure
-        raise NotImplementedError("dense layers only")
     layers = [{**f, **p} for p, f in zip(params, spec.frozen_params(), strict=True)]  # + frozen
-    outs, nets = [np.asarray(inputs, spec.dtype)], []  # one row per sample
-    for layer, act, slope in zip(layers, spec.activations, spec.slopes, strict=True):
-        nets.append(outs[-1] @ layer["W"].T + layer.get("b", 0))  # (batch, n_out)
-        outs.append(ACTIVATIONS[act][0](nets[-1], slope))
+    outs, nets, caches = [np.asarray(inputs, spec.dtype)], [], []  # one row per sample
+    for i, layer in enumerate(layers):
+        net, cache = _forward(spec.kinds[i], layer, outs[-1], dict(spec.options[i]))
+        nets.append(net)  # (batch, n_out)
+        caches.append(cache)
+        outs.append(ACTIVATIONS[spec.activations[i]][0](net, spec.slopes[i]))
     o, t = outs[-1], np.asarray(targets, spec.dtype)
     if spec.loss == "softmax_cross_entropy":  # dE/dnet through the softmax in one step
         delta = (o * t.sum(axis=1, keepdims=True) - t) / len(t)
@@ -67,13 +115,11 @@ def grads(spec, params, inputs, targets):
         delta = ACTIVATIONS[spec.activations[-1]][1](g, nets[-1], o, spec.slopes[-1])
     result = []
     for i in reversed(range(len(layers))):  # delta is dE/dnet of params[i]'s layer
-        grad = {}
-        if "W" in params[i]:  # + lambda W for weight decay (spec.decayed[i] is {"W"})
-            grad["W"] = delta.T @ outs[i] + spec.weight_decay * layers[i]["W"]
-        if "b" in params[i]:  # a shared bias (0-d) sums over its neurons too
-            grad["b"] = delta.sum(axis=0) if params[i]["b"].ndim else delta.sum()
+        dx, grad = _backward(spec.kinds[i], layers[i], set(params[i]), delta, outs[i], caches[i])
+        for group in spec.decayed[i] & set(grad):  # + lambda W for weight decay
+            grad[group] = grad[group] + spec.weight_decay * layers[i][group]
         result.insert(0, {k: np.asarray(a, spec.dtype) for k, a in grad.items()})
         if i > 0:
             act, slope = spec.activations[i - 1], spec.slopes[i - 1]
-            delta = ACTIVATIONS[act][1](delta @ layers[i]["W"], nets[i - 1], outs[i], slope)
+            delta = ACTIVATIONS[act][1](dx, nets[i - 1], outs[i], slope)
     return result

@@ -121,12 +121,27 @@ def _dropout_backward(masked: bool) -> Backward:
     return backward
 
 
+def _residual_backward(skip: bool) -> Backward:
+    """A residual block's ``dE/dx``: the skip's ``delta`` plus what came back through the block,
+    or (``skip=False``) only the block's part, as if ``x`` reached ``net`` through ``F`` alone."""
+    right = HAND_KINDS["residual"].backward
+
+    def backward(
+        delta: Array, cache: Any, layer: Groups, wanted: frozenset[str]
+    ) -> tuple[Array, Groups]:
+        dx, grads = right(delta, cache, layer, wanted)
+        return (dx if skip else dx - delta), grads
+
+    return backward
+
+
 hand_again = with_kinds(
     {
         "conv2d": _conv_backward(flip=True, stride=True),
         "max_pool2d": _pool_backward(to_every=False, divided=True, kind="max_pool2d"),
         "avg_pool2d": _pool_backward(to_every=False, divided=True, kind="avg_pool2d"),
         "dropout": _dropout_backward(masked=True),
+        "residual": _residual_backward(skip=True),
     },
     "hand_again",
 )  # the rewritten backward passes, bug-free: the harness passes
@@ -147,6 +162,9 @@ avg_pool_not_divided = with_kinds(
 dropout_mask_not_in_backward = with_kinds(
     {"dropout": _dropout_backward(masked=False)}, "dropout_mask_not_in_backward"
 )
+residual_skip_dropped = with_kinds(
+    {"residual": _residual_backward(skip=False)}, "residual_skip_dropped"
+)
 __all__ = [
     "avg_pool_not_divided",
     "conv_stride_ignored",
@@ -154,5 +172,6 @@ __all__ = [
     "dropout_mask_not_in_backward",
     "hand_again",
     "max_pool_to_every_input",
+    "residual_skip_dropped",
     "with_kinds",
 ]

@@ -95,6 +95,12 @@ def rnn_backward_without_through_time(dh: np.ndarray, cache: Cache) -> tuple[np.
     return dx, dprev, dWx, dWh, db
 
 
+def residual_backward_without_skip(dout: np.ndarray, cache: Cache) -> tuple[np.ndarray, ...]:
+    _, dw, db = layers.residual_backward(dout, cache)
+    w = cache[1]
+    return dout @ w.T, dw, db  # the bug: only the block's dx, the skip's dout dropped
+
+
 def layernorm_forward_over_the_batch(
     x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, ln_param: dict[str, Any]
 ) -> tuple[np.ndarray, Cache]:
@@ -142,6 +148,10 @@ PLANTED: dict[str, Planted] = {
     ),
     "rnn-without-through-time": Planted(
         "rnn", layers.rnn_forward, rnn_backward_without_through_time, {}, "backward wrong", "d"
+    ),
+    "residual-skip-dropped": Planted(
+        "residual", layers.residual_forward, residual_backward_without_skip, {},
+        "backward wrong", "dx",
     ),
     "layernorm-over-the-batch": Planted(
         "layer_norm", layernorm_forward_over_the_batch, layernorm_backward_over_the_batch, {},

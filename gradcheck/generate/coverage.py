@@ -7,7 +7,8 @@ under each squared loss, cross-entropy with soft and with one-hot targets, each 
 forces an output activation (binary cross-entropy: sigmoid), each of these with a batch of two
 or more (where a reduction over samples shows), each hidden activation (with at least one
 hidden layer), each dtype and each bias mode, no weight decay and the largest one allowed, and
-(where the bounds allow image kinds) an image stem with each of them, all within the bounds given
+(where the bounds allow image kinds) an image stem with each of them, then (where they allow
+``residual``) a residual block between dense layers, all within the bounds given
 (a choice they exclude is left out of the plan). Later cases are drawn from the bounds unchanged.
 The seed rotates the cycles, so another seed pairs them differently.
 """
@@ -59,10 +60,15 @@ def _images(b: Bounds) -> tuple[str, ...]:
     return () if b.target_kinks else tuple(k for k in IMAGE_KINDS if k in b.kinds)
 
 
+def _blocks(b: Bounds) -> int:
+    """1 where a residual block is planned (after the stems: the case after them has one)."""
+    return int("residual" in b.kinds and True in b.residual)
+
+
 def plan_length(b: Bounds) -> int:
     """How many first cases the plan narrows."""
     cycles = [len(_loss_plan(b)), len(b.dtypes), len(b.bias_modes), len(_decays(b))]
-    cycles.append(len(_images(b)))
+    cycles.append(len(_images(b)) + _blocks(b))
     if b.depth[1] >= 2 and not b.target_kinks:
         cycles.append(len(_hidden(b)))
     return max(cycles)
@@ -93,6 +99,8 @@ def planned_bounds(b: Bounds, seed: int, index: int) -> Bounds:
     images = _images(b)
     if index < len(images):  # a stem of this kind, then flatten and the dense layers
         changes.update(images=(True,), kinds=("dense", "flatten", images[index]))
+    if _blocks(b) and index == len(images):  # a residual block between dense layers
+        changes.update(residual=(True,), images=(False,))
     changes["dtypes"] = (b.dtypes[(index + seed) % len(b.dtypes)],)
     changes["bias_modes"] = (b.bias_modes[(index + seed) % len(b.bias_modes)],)
     decays = _decays(b)

@@ -90,6 +90,7 @@ class Bounds:
     weight_decay: tuple[float, float] = (0.0, 0.1)  # lambda's (min, max)
     kinds: tuple[str, ...] = ("dense",)  # layer kinds drawn: image kinds add an image stem
     images: tuple[bool, ...] = (False, True)  # with image kinds: whether a network has a stem
+    residual: tuple[bool, ...] = (False, True)  # with residual: whether it has a block
 
 
 def _decode(
@@ -203,10 +204,25 @@ def build_case(src: Source, b: Bounds, origin: str) -> Case:
     if stem is not None:
         stem_tables, n_in = image_tables(*stem, scale, dtype, _decode)
         n_values = int(np.prod(stem[0]))
+    block = None
+    if "residual" in b.kinds and src.choice(b.residual):
+        hidden = tuple(a for a in acts if not ACTIVATIONS[a].output_only) or ("identity",)
+        block = src.many(1, 1, GENERATE_KINDS["residual"].choices(b, hidden))[0]
     samples = _draw_samples(
         src, b, n_values, n_out, max(max_in, MAX_IMAGE_VALUES) if stem else max_in, loss, dtype
     )
     sizes = [n_in, *(r.size for r in layers)]
+    tables = [
+        kind.table(r, sizes[i], scale, dtype, kink is not None and i == 0)
+        for i, r in enumerate(layers)
+    ]
+    placed = (
+        None
+        if block is None
+        else GENERATE_KINDS["residual"].table(block, b, sizes, kink is not None, scale, dtype)
+    )
+    if placed is not None:  # (p, table): before dense layer p
+        tables.insert(*placed)
     data = {
         "name": "generated-" + "-".join(str(n) for n in sizes),
         "description": f"drawn by {origin}",
@@ -214,11 +230,7 @@ def build_case(src: Source, b: Bounds, origin: str) -> Case:
         "loss": loss,
         "optimizer": {"name": "sgd", "learning_rate": b.learning_rate},
         "input": {"shape": list(stem[0])} if stem else {"size": n_in},
-        "layers": stem_tables
-        + [
-            kind.table(r, sizes[i], scale, dtype, kink is not None and i == 0)
-            for i, r in enumerate(layers)
-        ],
+        "layers": stem_tables + tables,
         "samples": samples,
         "weight_decay": _draw_decay(src, b),
     }
@@ -359,6 +371,8 @@ def _near_kink(case: Case, kink_layer: int | None) -> bool:
         if np.any((np.abs(margins) < KINK_MARGIN) & (t == 0)):
             return True
     for i, kind in enumerate(spec.kinds):
+        if kind == "residual" and _block_near_kink(fwd.caches[i]):
+            return True
         window: dict[str, Any] = dict(spec.options[i])
         if kind == "max_pool2d" and pool_ties(
             fwd.outs[i], window["kernel"], window["stride"], KINK_MARGIN
@@ -375,6 +389,18 @@ def _near_kink(case: Case, kink_layer: int | None) -> bool:
         alive = alive.reshape(batch, *[1] * (near.ndim - 1))
         movable = alive | spec.is_trainable(i, "b")
         if np.any(near & movable):
+            return True
+    return False
+
+
+def _block_near_kink(cache: Any) -> bool:
+    """A relu-like pre-activation inside a residual block (the hand forward's cache: the block's
+    nets and its inner layers) within the margin of 0, nested blocks included."""
+    block, inner = cache
+    for j, (kind, _, act, _) in enumerate(inner):
+        if act in KINKED and np.any(np.abs(block.nets[j]) < KINK_MARGIN):
+            return True
+        if kind == "residual" and _block_near_kink(block.caches[j]):
             return True
     return False
 
@@ -396,3 +422,7 @@ GENERATE_KINDS.add("dense", KindDraw(_LayerDraw, _layer_table))
 for _kind in (*IMAGE_KINDS, "flatten"):
     GENERATE_KINDS.add(_kind, KindDraw(StageDraw, image_tables))
 DRAWN_KIND = "dense"  # the kind generated networks are built of today
+
+
+# The residual block is drawn of dense layers drawn as above, so it registers once they exist.
+from gradcheck.generate import residual_draws  # noqa: E402, F401

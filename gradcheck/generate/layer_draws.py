@@ -72,6 +72,8 @@ LAYER_DRAWS.add(
     },
 )
 
+LAYER_DRAWS.add("residual", lambda knob: {"N": knob("N", _ints(1, 3)), "D": knob("D", _ints(1, 5))})
+
 
 def _norm(statistics_over: str) -> Callable[[Knob], dict[str, Any]]:
     """N and D, at least 2 along the axis the statistics run over (over one value a norm's

@@ -2,9 +2,10 @@
 
 A layer kind is one unit: :class:`LayerKind` gathers its TOML table and checks, its parameter
 groups and their initial values, the shape it maps a sample to, its display names and its
-diagram glyph (``dense``, ``conv2d``, ``max_pool2d``, ``avg_pool2d``, ``dropout``, ``flatten``:
-:mod:`~gradcheck.layers.dense`, :mod:`~gradcheck.layers.conv`, :mod:`~gradcheck.layers.pooling`,
-:mod:`~gradcheck.layers.dropout`). Each independent side registers its own implementation of
+diagram glyph (``dense``, ``conv2d``, ``max_pool2d``, ``avg_pool2d``, ``dropout``, ``flatten``,
+``residual``: :mod:`~gradcheck.layers.dense`, :mod:`~gradcheck.layers.conv`,
+:mod:`~gradcheck.layers.pooling`, :mod:`~gradcheck.layers.dropout`,
+:mod:`~gradcheck.layers.residual`). Each independent side registers its own implementation of
 every kind, activation and loss under the declared name in a
 :class:`~gradcheck.layers.registry.Registry`;
 an unknown name raises :class:`~gradcheck.layers.registry.UnknownName`. Adding a kind is its
@@ -19,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.layers import conv, dense, dropout, pooling
+from gradcheck.layers import conv, dense, dropout, pooling, residual
 from gradcheck.layers.activations import ACTIVATIONS, ActivationInfo, activation_info
 from gradcheck.layers.losses import LOSSES, WEIGHT_DECAY, LossInfo, loss_info
 from gradcheck.layers.registry import Registry, UnknownName
@@ -42,6 +43,7 @@ __all__ = [
     "Shape",
     "UnknownName",
     "activation_info",
+    "decayed_groups",
     "kind_of",
     "loss_info",
 ]
@@ -75,11 +77,13 @@ class LayerKind:
     options: Callable[[Any], dict[str, Any]]
     activated: bool
     # the parameter groups that count as weights for ``weight_decay`` (never biases): the one
-    # place every side reads them from
+    # place every side reads them from (through :func:`decayed_groups`)
     decayed: frozenset[str]
     # multiply-adds per sample of its forward pass (None: one per parameter, as for dense), so
     # that a run's arithmetic can be estimated before it is compiled
     multiply_adds: Callable[[Any, Shape], int] | None = None
+    # where they depend on the table (a residual block's inner layers'): the table -> its groups
+    decayed_of: Callable[[Any], frozenset[str]] | None = None
 
 
 def _dense_problems(table: Any, at: str, shape: Shape) -> list[str]:
@@ -193,6 +197,24 @@ KINDS: dict[str, LayerKind] = {
         pooling.flatten_shape_after,
         lambda t: {},
     ),
+    "residual": LayerKind(
+        "residual",
+        residual.ResidualLayer,
+        residual.GLYPH,
+        residual.FORWARD,
+        lambda t, at, s: residual.problems(t, at, s, kind_of),
+        lambda t, s: s,
+        lambda t, s: residual.n_params(t, s, kind_of),
+        lambda t, s, d: residual.groups(t, s, d, kind_of),
+        lambda t, i: residual.param_names(t, i, kind_of),
+        lambda t: [],
+        lambda t, at: residual.named(t, at, kind_of),
+        lambda t, at: residual.numbers(t, at, kind_of),
+        lambda t: residual.options(t, kind_of),
+        activated=True,
+        decayed=frozenset(),
+        decayed_of=lambda t: residual.decayed(t, kind_of),
+    ),
 }
 
 
@@ -200,6 +222,12 @@ LAYER_ONLY_KINDS: tuple[str, ...] = ("batch_norm", "layer_norm", "rnn")
 """Kinds checked layer by layer only (``verify_layer``), not yet layers of a whole network."""
 LAYER_LEVEL_KINDS: frozenset[str] = frozenset(KINDS) | frozenset(LAYER_ONLY_KINDS)
 """Every kind ``verify_layer`` checks: each whole-network kind, and the layer-only ones."""
+
+
+def decayed_groups(layer: Any) -> frozenset[str]:
+    """The groups of a layer table that ``weight_decay`` applies to (its kind's declaration)."""
+    kind = kind_of(layer)
+    return kind.decayed if kind.decayed_of is None else kind.decayed_of(layer)
 
 
 def kind_of(layer: Any) -> LayerKind:

@@ -268,3 +268,7 @@ def term_magnitudes(spec: Spec, params: Params, base: Base, terms: Terms | None 
         if i > 0:
             delta = _through_activation(spec, i - 1, base, below)
     return magnitudes
+
+
+# The residual kind composes this module's activations, so it registers once they exist.
+from gradcheck.oracles import error_residual  # noqa: E402, F401

@@ -334,3 +334,7 @@ def stencil_losses(spec: Spec, base: Base, starts: list[tuple[int, np.ndarray]])
     held = base.forced if base.forced else ()
     losses = _loss(spec, net, out, base.targets, held)
     return Stencil(losses, crossed, at_kink, touched)
+
+
+# The residual kind composes this module's kinds and activations, so it registers once they exist.
+from gradcheck.oracles import fd_residual  # noqa: E402, F401

@@ -19,6 +19,7 @@ layer_norm  ``gamma``, ``beta``               ``eps`` (1e-5)
 dropout     (none)                            ``mask``, ``rate``
 rnn         ``Wxh`` (H, D), ``Whh`` (H, H),   ``all_states`` (False)
             ``b``?, ``h0`` (N, H)? (zeros)
+residual    ``W`` (D, D), ``b``?              (none): ``x + dense(x)``, one affine block
 =========== ================================= ======================================
 """
 
@@ -44,6 +45,7 @@ __all__ = [
     "flatten",
     "layer_norm",
     "max_pool2d",
+    "residual",
     "rnn",
 ]
 
@@ -152,6 +154,12 @@ def dropout(x: Array, *, mask: Array, rate: float) -> Array:
     return x * jnp.asarray(mask, x.dtype) / (1.0 - rate)
 
 
+def residual(x: Array, W: Array, b: Array | None = None) -> Array:
+    """``out = x + (x @ W.T + b)``: a residual block of one affine layer, ``W (D, D)``."""
+    x = jnp.asarray(x)
+    return x + dense(x, W, b)
+
+
 def rnn(
     x: Array,
     Wxh: Array,
@@ -192,6 +200,7 @@ JAX_LAYERS.add(
     "layer_norm", lambda x, p, o: layer_norm(x, p["gamma"], p["beta"], eps=o.get("eps", 1e-5))
 )
 JAX_LAYERS.add("dropout", lambda x, p, o: dropout(x, mask=o["mask"], rate=o["rate"]))
+JAX_LAYERS.add("residual", lambda x, p, o: residual(x, p["W"], p.get("b")))
 JAX_LAYERS.add(
     "rnn",
     lambda x, p, o: rnn(

@@ -6,7 +6,9 @@ network. The JAX oracle (:mod:`gradcheck.oracles.jax_grad`) differentiates it wi
 Both are JAX and neither is the code under test, so they share it.
 
 Layer kinds: ``kind(groups, x, options)``; dense is written here (the padded oracle packs it),
-the others call the reference forwards of :mod:`gradcheck.oracles.jax_layers`.
+and residual (``x + F(x)``, ``F`` the block's inner layers through this registry's own kinds and
+activations, their groups named ``"j.G"``); the others call the reference forwards of
+:mod:`gradcheck.oracles.jax_layers`.
 
 Conventions: an activation is ``act(z, slope, mask)`` where ``mask`` marks the real units of a
 width padded with dead ones (``True``: every unit is real); a loss is ``E(net, out, t, weight,
@@ -24,6 +26,7 @@ import jax.numpy as jnp
 
 from gradcheck.layers import KINDS, Registry
 from gradcheck.layers.dropout import dropout_mask
+from gradcheck.layers.residual import inner_groups
 from gradcheck.oracles.jax_layers import JAX_LAYERS
 
 __all__ = ["JAX_ACTIVATIONS", "JAX_KINDS", "JAX_LOSSES", "dense_net"]
@@ -100,7 +103,17 @@ def _dropout(layer: dict[str, Any], x: Any, options: dict[str, Any]) -> Any:
     return JAX_LAYERS["dropout"](x, layer, {"mask": mask, "rate": rate})
 
 
+def _residual(layer: dict[str, Any], x: Any, options: dict[str, Any]) -> Any:
+    """``x + o_J`` with ``o_j = act_j(kind_j(o_{j-1}))``, ``o_0 = x``: the block's inner layers."""
+    out = x
+    for j, (kind, inner_options, act, slope) in enumerate(options["layers"]):
+        net = JAX_KINDS[kind](inner_groups(layer, j), out, dict(inner_options))
+        out = JAX_ACTIVATIONS[act](net, slope, True)
+    return x + out
+
+
 JAX_KINDS.add("dropout", _dropout)
+JAX_KINDS.add("residual", _residual)
 for _name in KINDS:  # every other kind: the reference forward of :mod:`.jax_layers`
-    if _name not in ("dense", "dropout"):
+    if _name not in ("dense", "dropout", "residual"):
         JAX_KINDS.add(_name, _reference(_name))

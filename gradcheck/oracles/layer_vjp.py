@@ -44,6 +44,7 @@ _PADDED: dict[str, dict[str, int]] = {
     "layer_norm": {"N": 4},
     "dropout": {"N": 4, "D": 8},
     "rnn": {"N": 2, "T": 4, "D": 4, "H": 4},
+    "residual": {"N": 4, "D": 8},
 }
 # Knobs filled by repetition: (knob, {array: axis}); the bucket is 12 where the size divides it.
 _REPEATED: dict[str, tuple[str, dict[str, int]]] = {

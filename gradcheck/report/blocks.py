@@ -1,7 +1,8 @@
 """A network that is not all dense, sketched for the report's diagram: one block per layer.
 
-Each block is the layer's kind with its settings (``conv2d 4@3x3 relu``, ``max_pool2d 2x2``) and
-the shape of one sample after it (``4x6x6``), the input first.
+Each block is the layer's kind with its settings (``conv2d 4@3x3 relu``, ``max_pool2d 2x2``,
+``residual [dense relu, dense] relu``) and the shape of one sample after it (``4x6x6``), the
+input first.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ def layer_blocks(spec: Spec) -> list[BlockSketch]:
         group = {**spec.frozen_params()[i], **spec.initial_params()[i]}
         settings: dict[str, Any] = dict(options)
         caption = kind
+        if kind == "residual":  # its inner layers' kinds and activations, F of x + F(x)
+            inner = settings.pop("layers")
+            caption += " [" + ", ".join(_inner(k, act) for k, _, act, _ in inner) + "]"
         if "W" in group and kind != "dense":
             w = group["W"]
             caption += f" {w.shape[0]}@{'x'.join(str(n) for n in w.shape[2:])}"
@@ -44,6 +48,10 @@ def layer_blocks(spec: Spec) -> list[BlockSketch]:
             caption += f" {spec.activations[i]}"
         blocks.append(BlockSketch(caption=caption, shape=_shape(spec.shapes[i + 1])))
     return blocks
+
+
+def _inner(kind: str, activation: str) -> str:
+    return kind if activation == "identity" else f"{kind} {activation}"
 
 
 def _shape(shape: tuple[int, ...]) -> str:

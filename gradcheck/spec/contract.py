@@ -222,7 +222,10 @@ def contract_text() -> str:
                     "(n_out, n_in), one row per output neuron (`W[j, k]` weighs input k into "
                     "neuron j), and `b`, a 0-d array for a shared bias (one number for the "
                     "layer) or shape (n_out,) for a bias per neuron. A layer with nothing "
-                    "trainable is `{}`."
+                    "trainable is `{}`. A residual block is one layer whose dict holds its inner "
+                    "layers' groups as `'j.G'` (`params[i]['1.W']`: `W` of the block's "
+                    "`layers[1]`, 0-based; nested blocks `'0.1.W'`); `verify` names such an "
+                    "entry `layer 3 1.W[2,0]`."
                 ),
                 _bullet(
                     "Frozen groups (`trainable = false` in the spec) are not in `params`; "

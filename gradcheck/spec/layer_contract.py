@@ -88,6 +88,11 @@ def _dense_shapes(c: Case) -> dict[str, tuple[int, ...]]:
     return {"x": (c["N"], c["D"]), "w": w, "b": (c["M"],), "out": (c["N"], c["M"])}
 
 
+def _residual_shapes(c: Case) -> dict[str, tuple[int, ...]]:
+    x = (c["N"], c["D"])
+    return {"x": x, "w": (c["D"], c["D"]), "b": (c["D"],), "out": x}
+
+
 def _conv_shapes(c: Case) -> dict[str, tuple[int, ...]]:
     oh = _out_size(c["H"], c["HH"], c["stride"], c["pad"])
     ow = _out_size(c["W"], c["WW"], c["stride"], c["pad"])
@@ -138,6 +143,21 @@ LAYER_CONTRACTS.add(
         (),
         ("N", "D", "M", "layout", "data_seed"),
         _dense_shapes,
+        lambda a, c: (a["x"], {"W": _in_out(a["w"], c), "b": a["b"]}, {}),
+        defaults={"layout": "in_out"},
+    ),
+)
+LAYER_CONTRACTS.add(
+    "residual",
+    LayerContract(
+        "residual",
+        "residual_forward(x, w, b) -> (out, cache)",
+        "residual_backward(dout, cache) -> (dx, dw, db)",
+        ("w", "b"),
+        None,
+        (),
+        ("N", "D", "layout", "data_seed"),
+        _residual_shapes,
         lambda a, c: (a["x"], {"W": _in_out(a["w"], c), "b": a["b"]}, {}),
         defaults={"layout": "in_out"},
     ),

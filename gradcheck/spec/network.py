@@ -30,7 +30,7 @@ from pydantic import ValidationError
 from gradcheck.errors import SpecError
 from gradcheck.layers import ACTIVATIONS as _DECLARED_ACTIVATIONS
 from gradcheck.layers import LOSSES as _DECLARED_LOSSES
-from gradcheck.layers import kind_of
+from gradcheck.layers import decayed_groups, kind_of
 from gradcheck.spec.schema import Documented, SpecModel, cross_check, layer_shapes
 from gradcheck.spec.specfile import (
     dump_toml,
@@ -147,7 +147,7 @@ class Spec:
     @cached_property
     def decayed(self) -> tuple[frozenset[str], ...]:
         """Per layer, the groups ``weight_decay`` applies to: its kind's declared weights."""
-        return tuple(kind_of(layer).decayed for layer in self.model.layers)
+        return tuple(decayed_groups(layer) for layer in self.model.layers)
 
     @property
     def learning_rate(self) -> float:

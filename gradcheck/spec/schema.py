@@ -19,6 +19,7 @@ from gradcheck.layers.conv import Conv2dLayer
 from gradcheck.layers.dense import DenseLayer
 from gradcheck.layers.dropout import DropoutLayer
 from gradcheck.layers.pooling import FlattenLayer, PoolLayer
+from gradcheck.layers.residual import ResidualLayer
 from gradcheck.layers.tables import Bias, FiniteFloat, Init, Table
 
 __all__ = [
@@ -49,7 +50,7 @@ def _kind_tag(value: Any) -> Any:
 
 
 if TYPE_CHECKING:
-    Layer = DenseLayer | Conv2dLayer | PoolLayer | DropoutLayer | FlattenLayer
+    Layer = DenseLayer | Conv2dLayer | PoolLayer | DropoutLayer | FlattenLayer | ResidualLayer
 else:  # one branch per declared kind, picked by its ``kind`` key
     Layer = Annotated[
         Annotated[DenseLayer, Tag("dense")]
@@ -57,10 +58,21 @@ else:  # one branch per declared kind, picked by its ``kind`` key
         | Annotated[PoolLayer, Tag("max_pool2d")]
         | Annotated[PoolLayer, Tag("avg_pool2d")]
         | Annotated[DropoutLayer, Tag("dropout")]
-        | Annotated[FlattenLayer, Tag("flatten")],
+        | Annotated[FlattenLayer, Tag("flatten")]
+        | Annotated[ResidualLayer, Tag("residual")],
         Discriminator(_kind_tag),
     ]
-assert set(KINDS) == {"dense", "conv2d", "max_pool2d", "avg_pool2d", "dropout", "flatten"}
+# a residual block's inner tables are layers of any kind: the union above, itself included
+ResidualLayer.model_rebuild(_types_namespace={"Layer": Layer})
+assert set(KINDS) == {
+    "dense",
+    "conv2d",
+    "max_pool2d",
+    "avg_pool2d",
+    "dropout",
+    "flatten",
+    "residual",
+}
 MAX_PARAMS = 10_000_000
 
 

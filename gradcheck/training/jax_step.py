@@ -54,6 +54,7 @@ class Net(NamedTuple):
     loss: str
     weight_decay: float = 0.0
     options: tuple[Any, ...] = ()  # each layer's forward settings (Spec.options); () for dense
+    decayed: tuple[frozenset[str], ...] = ()  # each layer's decayed groups (Spec.decayed)
 
 
 def merge(params: Tree, frozen: Tree) -> list[dict[str, jax.Array]]:
@@ -83,6 +84,11 @@ def _options(net: Net, i: int) -> dict[str, Any]:
     return dict(net.options[i]) if net.options else {}
 
 
+def _decayed(net: Net, i: int) -> frozenset[str]:
+    """Layer ``i``'s decayed groups: the spec's (a residual block's are its inner layers')."""
+    return net.decayed[i] if net.decayed else KINDS[net.kinds[i]].decayed
+
+
 def loss(net: Net, z: jax.Array, t: jax.Array) -> jax.Array:
     """The spec's loss from the output layer's net input ``z`` (``o = act_L(z)``)."""
     o = _activation(net, len(net.activations) - 1)(z)
@@ -95,8 +101,8 @@ def decay(net: Net, layers: list[dict[str, jax.Array]]) -> jax.Array:
     """``lambda/2 sum W^2`` over every layer's decayed groups (its kind's declaration)."""
     squares = [
         jnp.sum(layer[g] * layer[g])
-        for layer, kind in zip(layers, net.kinds, strict=True)
-        for g in sorted(KINDS[kind].decayed & set(layer))
+        for i, layer in enumerate(layers)
+        for g in sorted(_decayed(net, i) & set(layer))
     ]
     total: jax.Array = net.weight_decay / 2 * sum(squares, jnp.zeros(()))
     return total
@@ -162,7 +168,7 @@ def output_first_step(
             kind = JAX_KINDS[net.kinds[i]]
             _, affine_vjp = jax.vjp(lambda g, k=kind, below=outs[i]: k(g, below, {}), layers[i])
             grads = affine_vjp(delta)[0]
-            for g in KINDS[net.kinds[i]].decayed & set(grads) if net.weight_decay else ():
+            for g in _decayed(net, i) & set(grads) if net.weight_decay else ():
                 grads[g] = grads[g] + net.weight_decay * layers[i][g]  # d/dW lambda/2 W^2
             new[i] = {k: v - lr * grads[k] for k, v in params[i].items()}
         return (new, state), value

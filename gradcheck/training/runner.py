@@ -179,7 +179,15 @@ def _train_jax(
     start: Params,
     on_progress: Callable[[int], None] | None,
 ) -> TrainResult:
-    net = Net(spec.kinds, spec.activations, spec.slopes, spec.loss, spec.weight_decay, spec.options)
+    net = Net(
+        spec.kinds,
+        spec.activations,
+        spec.slopes,
+        spec.loss,
+        spec.weight_decay,
+        spec.options,
+        spec.decayed,
+    )
     rep, batch = place.replicated, place.batch
     params = jax.device_put(start, rep)
     frozen = jax.device_put(spec.frozen_params(), rep)

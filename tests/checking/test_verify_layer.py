@@ -23,6 +23,7 @@ CORRECT: dict[str, tuple[Any, Any]] = {
     "layer_norm": (layers.layernorm_forward, layers.layernorm_backward),
     "dropout": (layers.dropout_forward, layers.dropout_backward),
     "rnn": (layers.rnn_forward, layers.rnn_backward),
+    "residual": (layers.residual_forward, layers.residual_backward),
 }
 # Pooling windows are trace-time constants of the JAX reference: fixed here to keep compiles few.
 WINDOW = {"pool_height": 2, "pool_width": 3}

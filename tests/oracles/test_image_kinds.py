@@ -43,7 +43,8 @@ def _assert_three_sides_agree(case: Case) -> None:
 def test_hand_jax_and_finite_differences_agree_on_each_image_kind(dtype: str) -> None:
     cases = sample_networks(len(IMAGE_KINDS), 11, kinds=EVERY_KIND, dtypes=(dtype,))
     drawn = {k for c in cases for k in c.spec.kinds}
-    assert drawn == set(KINDS)  # the plan gives each image kind a stem
+    assert drawn == set(KINDS) - {"residual"}  # the plan gives each image kind a stem
+    # (and the case after the stems a residual block: tests/oracles/test_residual_kind.py)
     for case in cases:
         _assert_three_sides_agree(case)
 

@@ -149,8 +149,10 @@ def test_the_registry_calls_each_reference_with_its_params_and_options() -> None
     np.testing.assert_allclose(pooled, _loop_pool(x, (2, 2), (1, 1), "max"), rtol=1e-12)
     assert set(JAX_LAYERS) == {
         "dense", "conv2d", "max_pool2d", "avg_pool2d", "flatten",
-        "batch_norm", "layer_norm", "dropout", "rnn",
+        "batch_norm", "layer_norm", "dropout", "rnn", "residual",
     }  # fmt: skip
+    block = JAX_LAYERS["residual"](x[0, 0], {"W": x[1, 0], "b": b[0]}, {})
+    np.testing.assert_allclose(block, x[0, 0] + x[0, 0] @ x[1, 0].T + b[0], rtol=1e-12)
 
 
 def test_rnn_starts_from_a_given_state() -> None:

@@ -208,6 +208,7 @@ def test_the_minimal_candidate_verifies_on_the_builtin_and_30_generated_networks
     assert drawn == set(ACTIVATIONS)  # every activation drawn, softmax included
     assert {m for case in cases for m in case[0].bias_modes} == {"none", "shared", "per_neuron"}
     assert any(any(f) for case in cases for f in case[0].frozen_params())
+    assert any("residual" in case[0].kinds for case in cases)
     _all_verify(grads, cases)
 
 
@@ -217,7 +218,7 @@ def test_the_minimal_candidate_says_other_kinds_are_unsupported() -> None:
     assert others  # the built-in conv net at least
     for spec in others:
         verdict = verify(grads, spec, catch=CANDIDATE_FAILURES)
-        assert verdict.ok and verdict.unsupported and "dense layers only" in verdict.unsupported
+        assert verdict.ok and "minimal candidate: no " in verdict.unsupported
 
 
 def test_the_minimal_candidate_returns_the_spec_dtype_for_float32() -> None:

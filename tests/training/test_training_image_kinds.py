@@ -21,7 +21,8 @@ def test_the_jax_loop_matches_the_numpy_loop_on_image_networks(dtype: str) -> No
     cases = sample_networks(
         len(IMAGE_KINDS), 2, kinds=tuple(KINDS), dtypes=(dtype,), weight_scale=(0.1, 1.0)
     )
-    assert {k for c in cases for k in c.spec.kinds} == set(KINDS)
+    # every kind but residual (trained in tests/training/test_residual_training.py)
+    assert {k for c in cases for k in c.spec.kinds} == set(KINDS) - {"residual"}
     for case in cases:
         result = train(case.spec, 20, device="cpu")
         params, history = train_numpy(case.spec, 20)

@@ -1,0 +1,84 @@
+"""The error model's ``residual`` kind: the block's backward pass on absolute values.
+
+Through the block from its output down, each inner layer's own entry of
+:data:`~gradcheck.oracles.error_kinds.ERROR_KINDS` gives its groups' term magnitudes and what it
+passes down, and ``|dE/dx| = |delta| + (what came back through the block)``: the skip's terms and
+the block's. The inner pre-activations are not known here (only the magnitudes ``A`` of the
+block's input are), so each inner activation passes the most its term magnitude can
+(:data:`~gradcheck.oracles.error_model.ERROR_ACTIVATIONS` at either end of its range: 2 for
+sigmoid and tanh, 1 for relu, ``max(1, slope)`` for leaky_relu), and an inner output's magnitude
+is bounded by ``max(|act(T)|, |act(-T)|, k T)`` over its terms ``T``: an upper bound, so a
+block's tolerance is never tighter than its rounding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from gradcheck.layers.residual import inner_groups, prefixed
+from gradcheck.oracles.error_kinds import ERROR_KINDS, Groups
+from gradcheck.oracles.error_model import ERROR_ACTIVATIONS
+from gradcheck.oracles.fd_network import FD_ACTIVATIONS, FD_KINDS
+
+__all__: list[str] = []
+
+_FAR = 1e3  # a pre-activation far on either side: every activation's slope is at its end there
+
+
+def _steepest(act: str, slope: float, g: np.ndarray) -> np.ndarray:
+    """``|g|`` through ``act`` at the larger of its term slopes at either end of its range."""
+    through = ERROR_ACTIVATIONS[act]
+    ends = [
+        through(g, np.full(g.shape, side * _FAR), np.full(g.shape, side), slope)
+        for side in (-1.0, 1.0)
+    ]
+    return np.asarray(np.maximum(*ends))
+
+
+def _out_bound(act: str, slope: float, terms: np.ndarray) -> np.ndarray:
+    """A bound on the magnitude of ``act(z)`` for ``|z| <= terms``, at least ``k terms``."""
+    value = FD_ACTIVATIONS[act]
+    return np.asarray(
+        np.maximum.reduce(
+            [
+                np.abs(value(terms, slope)),
+                np.abs(value(-terms, slope)),
+                _steepest(act, slope, terms),
+            ]
+        )
+    )
+
+
+def _residual(
+    delta: np.ndarray,
+    a: np.ndarray,
+    layer: Groups,
+    options: Mapping[str, Any],
+    wanted: frozenset[str],
+) -> tuple[np.ndarray, Groups]:
+    inner = options["layers"]
+    outs = [a]
+    for j, (kind, inner_options, act, slope) in enumerate(inner):
+        terms = FD_KINDS[kind].net(inner_groups(layer, j), outs[-1], dict(inner_options))
+        outs.append(_out_bound(act, slope, np.abs(terms)))
+    grads: Groups = {}
+    g = delta
+    for j in reversed(range(len(inner))):
+        kind, inner_options, act, slope = inner[j]
+        head = prefixed(j, "")
+        inner_wanted = frozenset(k.removeprefix(head) for k in wanted if k.startswith(head))
+        g, found = ERROR_KINDS[kind](
+            _steepest(act, slope, g),
+            outs[j],
+            inner_groups(layer, j),
+            dict(inner_options),
+            inner_wanted,
+        )
+        grads.update({prefixed(j, k): m for k, m in found.items()})
+    return np.asarray(delta + g), grads
+
+
+ERROR_KINDS.add("residual", _residual)
