@@ -273,7 +273,9 @@ def networks(
     * ``kinds``: the layer kinds drawn, ``("dense",)`` by default; with ``"conv2d"``,
       ``"max_pool2d"`` or ``"avg_pool2d"`` (and ``"flatten"``) a network may start with an image
       stem: a ``(C, H, W)`` input, one or two of those stages, a flatten, then dense layers.
-      ``avoid_kinks`` also rejects max-pool windows whose two largest inputs nearly tie.
+      ``avoid_kinks`` also rejects max-pool windows whose two largest inputs nearly tie. With
+      ``"rnn"`` a network may start with a sequence stem instead: a ``(T, n_in)`` input, one rnn
+      (its last state, or every state where ``"flatten"`` is allowed too, then a flatten).
     """
     b = _bounds(family, {k: v for k, v in locals().items() if k in _DEFAULTS})
 

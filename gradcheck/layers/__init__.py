@@ -2,10 +2,11 @@
 
 A layer kind is one unit: :class:`LayerKind` gathers its TOML table and checks, its parameter
 groups and their initial values, the shape it maps a sample to, its display names and its
-diagram glyph (``dense``, ``conv2d``, ``max_pool2d``, ``avg_pool2d``, ``dropout``, ``flatten``:
-:mod:`~gradcheck.layers.dense`, :mod:`~gradcheck.layers.conv`, :mod:`~gradcheck.layers.pooling`,
-:mod:`~gradcheck.layers.dropout`). Each independent side registers its own implementation of
-every kind, activation and loss under the declared name in a
+diagram glyph (``dense``, ``conv2d``, ``max_pool2d``, ``avg_pool2d``, ``dropout``, ``flatten``,
+``rnn``: :mod:`~gradcheck.layers.dense`, :mod:`~gradcheck.layers.conv`,
+:mod:`~gradcheck.layers.pooling`, :mod:`~gradcheck.layers.dropout`,
+:mod:`~gradcheck.layers.rnn`). Each independent side registers its own implementation of every
+kind, activation and loss under the declared name in a
 :class:`~gradcheck.layers.registry.Registry`;
 an unknown name raises :class:`~gradcheck.layers.registry.UnknownName`. Adding a kind is its
 declaration here plus one registration per side.
@@ -19,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.layers import conv, dense, dropout, pooling
+from gradcheck.layers import conv, dense, dropout, pooling, rnn
 from gradcheck.layers.activations import ACTIVATIONS, ActivationInfo, activation_info
 from gradcheck.layers.losses import LOSSES, WEIGHT_DECAY, LossInfo, loss_info
 from gradcheck.layers.registry import Registry, UnknownName
@@ -189,10 +190,27 @@ KINDS: dict[str, LayerKind] = {
         pooling.flatten_shape_after,
         lambda t: {},
     ),
+    "rnn": LayerKind(
+        "rnn",
+        rnn.RnnLayer,
+        rnn.GLYPH,
+        rnn.FORWARD,
+        rnn.problems,
+        rnn.shape_after,
+        rnn.n_params,
+        rnn.groups,
+        _nothing,
+        lambda t: [],
+        _nothing,
+        rnn.numbers,
+        rnn.options,
+        activated=False,
+        decayed=rnn.DECAYED,
+    ),
 }
 
 
-LAYER_ONLY_KINDS: tuple[str, ...] = ("batch_norm", "layer_norm", "rnn")
+LAYER_ONLY_KINDS: tuple[str, ...] = ("batch_norm", "layer_norm")
 """Kinds checked layer by layer only (``verify_layer``), not yet layers of a whole network."""
 LAYER_LEVEL_KINDS: frozenset[str] = frozenset(KINDS) | frozenset(LAYER_ONLY_KINDS)
 """Every kind ``verify_layer`` checks: each whole-network kind, and the layer-only ones."""
