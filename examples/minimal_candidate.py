@@ -1,8 +1,8 @@
 """A minimal candidate: backprop by hand in NumPy for every network gradcheck can describe.
 
-It meets the contract ``gradcheck contract`` prints: dense layers of any depth, every activation
-(softmax under any loss), every loss, a shared, per-neuron or no bias, frozen groups, weight
-decay. Check it with::
+It meets the contract ``gradcheck contract`` prints: dense layers of any depth (a network of other
+kinds is ``Unsupported``), every activation (softmax under any loss), every loss, a shared,
+per-neuron or no bias, frozen groups, weight decay. Check it with::
 
     gradcheck verify --examples 20 --candidate examples/minimal_candidate.py:grads
 """
@@ -10,6 +10,8 @@ decay. Check it with::
 from __future__ import annotations
 
 import numpy as np
+
+from gradcheck import Unsupported
 
 
 def _sigmoid(z):
@@ -46,6 +48,8 @@ ACTIVATIONS = {
 
 def grads(spec, params, inputs, targets):
     """dE/dparams by the delta rule, shaped like ``params``, in the spec's dtype."""
+    if not spec.is_dense:  # its contract is dense layers: others are reported unsupported
+        raise Unsupported(f"dense layers only (got kinds {spec.kinds})")
     layers = [{**f, **p} for p, f in zip(params, spec.frozen_params(), strict=True)]  # + frozen
     outs, nets = [np.asarray(inputs, spec.dtype)], []  # one row per sample
     for layer, act, slope in zip(layers, spec.activations, spec.slopes, strict=True):

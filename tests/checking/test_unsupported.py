@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import RunCli, seed_path
+from helpers import RunCli, builtin_names, seed_path
 
 from gradcheck import Unsupported
 from gradcheck.checking.verdict import tally
@@ -113,8 +113,9 @@ def test_verify_family_aims_a_naive_candidate_and_names_given_networks_outside_i
     result = run_cli(args)
     assert result.status == 0, result.out
     lines = result.out.splitlines()
-    assert lines[-1].endswith(": 8 of 10 networks verified, 2 unsupported")
-    assert sum(line.startswith("skip ") and "outside the family" in line for line in lines) == 2
+    n = len(builtin_names())  # the built-in networks, each outside this dense family
+    assert lines[-1].endswith(f": 8 of {8 + n} networks verified, {n} unsupported")
+    assert sum(line.startswith("skip ") and "outside the family" in line for line in lines) == n
     assert "layer 1 activation 'identity' (family 'two-layer-mlp': sigmoid)" in result.out
 
 
@@ -125,7 +126,9 @@ def test_a_planted_bug_inside_the_family_is_still_a_backprop_bug(
         ["verify", "--family", str(FAMILY), "--candidate", naive["buggy"], "--examples", "4"]
     )
     assert result.status == 1
-    assert "backprop-bug" in result.out and "0 of 6 networks verified, 2 unsupported" in result.out
+    n = len(builtin_names())
+    assert "backprop-bug" in result.out
+    assert f"0 of {4 + n} networks verified, {n} unsupported" in result.out
 
 
 def test_the_command_line_bounds_aim_generated_networks(
@@ -146,7 +149,8 @@ def test_a_run_where_every_network_is_unsupported_does_not_pass(
 ) -> None:
     result = run_cli(["verify", "--family", str(FAMILY), "--examples", "0"])
     assert result.status == 1
-    assert "0 of 2 networks verified, 2 unsupported" in result.out
+    n = len(builtin_names())
+    assert f"0 of {n} networks verified, {n} unsupported" in result.out
     assert result.out.splitlines()[-1] == "FAIL nothing was checked: every network is unsupported"
 
 
@@ -167,7 +171,9 @@ def test_a_run_whose_generated_networks_are_all_unsupported_does_not_pass(
     )
     result = run_cli(["verify", "--candidate", f"{picky}:grads", "--examples", "3"])
     assert result.status == 1, result.out
-    assert "2 of 5 networks verified, 3 unsupported" in result.out
+    n = len(builtin_names())
+    seeds = sum(name.startswith(("linear", "sigmoid")) for name in builtin_names())
+    assert f"{seeds} of {n + 3} networks verified, {n - seeds + 3} unsupported" in result.out
     assert result.out.splitlines()[-1].startswith(
         "FAIL no generated network was checked: all 3 were unsupported; say what the candidate "
         "supports (--family FILE"
@@ -184,11 +190,13 @@ def test_json_and_junit_carry_the_unsupported_networks(
     data = json.loads(result.out)
     assert result.status == 0 and data["ok"]
     reasons = [n["unsupported"] for n in data["networks"]]
-    assert [r is not None for r in reasons] == [True, True, False, False]
+    outside = [True] * len(builtin_names())  # every built-in network is outside the family
+    assert [r is not None for r in reasons] == [*outside, False, False]
     suite = ET.parse(junit).getroot().find("testsuite")
-    assert suite is not None and suite.get("skipped") == "2" and suite.get("failures") == "0"
+    skips = str(len(outside))
+    assert suite is not None and suite.get("skipped") == skips and suite.get("failures") == "0"
     skipped = [c.find("skipped") for c in suite.iter("testcase")]
-    assert [s is not None for s in skipped] == [True, True, False, False]
+    assert [s is not None for s in skipped] == [*outside, False, False]
 
 
 def test_the_fixture_passes_a_family_and_warns_about_networks_outside_it(
