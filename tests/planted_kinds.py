@@ -135,6 +135,35 @@ def _residual_backward(skip: bool) -> Backward:
     return backward
 
 
+def _rnn_backward(through_time: bool) -> Backward:
+    """Backprop through time; ``through_time=False`` drops what ``h_t`` passes to the later
+    states (``dh_t = g_t`` only, not ``g_t + da_{t+1} Whh``)."""
+
+    def backward(
+        delta: Array, cache: Any, layer: Groups, wanted: frozenset[str]
+    ) -> tuple[Array, Groups]:
+        x, states, every = cache
+        g = delta if every else np.zeros_like(states)
+        if not every:
+            g[:, -1] = delta
+        da, later = np.zeros_like(states), np.zeros_like(states[:, 0])
+        for t in reversed(range(states.shape[1])):
+            da[:, t] = (g[:, t] + (later if through_time else 0.0)) * (1.0 - states[:, t] ** 2)
+            later = da[:, t] @ layer["Whh"]
+        before = np.concatenate([np.zeros_like(states[:, :1]), states[:, :-1]], axis=1)
+        grads: Groups = {}
+        if "Wxh" in wanted:
+            grads["Wxh"] = np.einsum("ntu,nti->ui", da, x)
+        if "Whh" in wanted:
+            grads["Whh"] = np.einsum("ntu,ntv->uv", da, before)
+        if "b" in wanted:
+            per_unit = da.sum(axis=(0, 1))
+            grads["b"] = np.asarray(per_unit.sum()) if layer["b"].ndim == 0 else per_unit
+        return da @ layer["Wxh"], grads
+
+    return backward
+
+
 hand_again = with_kinds(
     {
         "conv2d": _conv_backward(flip=True, stride=True),
@@ -142,6 +171,7 @@ hand_again = with_kinds(
         "avg_pool2d": _pool_backward(to_every=False, divided=True, kind="avg_pool2d"),
         "dropout": _dropout_backward(masked=True),
         "residual": _residual_backward(skip=True),
+        "rnn": _rnn_backward(through_time=True),
     },
     "hand_again",
 )  # the rewritten backward passes, bug-free: the harness passes
@@ -165,6 +195,9 @@ dropout_mask_not_in_backward = with_kinds(
 residual_skip_dropped = with_kinds(
     {"residual": _residual_backward(skip=False)}, "residual_skip_dropped"
 )
+rnn_without_through_time = with_kinds(
+    {"rnn": _rnn_backward(through_time=False)}, "rnn_without_through_time"
+)
 __all__ = [
     "avg_pool_not_divided",
     "conv_stride_ignored",
@@ -173,5 +206,6 @@ __all__ = [
     "hand_again",
     "max_pool_to_every_input",
     "residual_skip_dropped",
+    "rnn_without_through_time",
     "with_kinds",
 ]

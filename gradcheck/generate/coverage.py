@@ -7,8 +7,9 @@ under each squared loss, cross-entropy with soft and with one-hot targets, each 
 forces an output activation (binary cross-entropy: sigmoid), each of these with a batch of two
 or more (where a reduction over samples shows), each hidden activation (with at least one
 hidden layer), each dtype and each bias mode, no weight decay and the largest one allowed, and
-(where the bounds allow image kinds) an image stem with each of them, then (where they allow
-``residual``) a residual block between dense layers, all within the bounds given
+(where the bounds allow image kinds or rnn) an image stem with each of them and a sequence stem
+(an rnn), then (where they allow ``residual``) a residual block between dense layers, all within
+the bounds given
 (a choice they exclude is left out of the plan). Later cases are drawn from the bounds unchanged.
 The seed rotates the cycles, so another seed pairs them differently.
 """
@@ -20,6 +21,7 @@ from typing import Any
 
 from gradcheck.generate.draws import TARGET_KINDS, Bounds, served_losses
 from gradcheck.generate.images import IMAGE_KINDS
+from gradcheck.generate.sequences import SEQUENCE_KINDS
 from gradcheck.layers import ACTIVATIONS, LOSSES
 
 __all__ = ["plan_length", "planned_bounds"]
@@ -56,8 +58,10 @@ def _decays(b: Bounds) -> list[tuple[float, float]]:
 
 
 def _images(b: Bounds) -> tuple[str, ...]:
-    """The image kinds a stem is planned with, one per case (none under a targeted kink)."""
-    return () if b.target_kinks else tuple(k for k in IMAGE_KINDS if k in b.kinds)
+    """The stem kinds planned, one per case (none under a targeted kink): each image kind, then
+    rnn (a sequence stem)."""
+    stems = (*IMAGE_KINDS, *SEQUENCE_KINDS)
+    return () if b.target_kinks else tuple(k for k in stems if k in b.kinds)
 
 
 def _blocks(b: Bounds) -> int:
@@ -97,10 +101,13 @@ def planned_bounds(b: Bounds, seed: int, index: int) -> Bounds:
         if "losses" not in changes and b.output_activations is None and served:
             changes.update(output_activations=(act,), losses=served)  # the output layer too
     images = _images(b)
-    if index < len(images):  # a stem of this kind, then flatten and the dense layers
+    if index < len(images) and images[index] in SEQUENCE_KINDS:  # rnn, then the dense layers
+        kinds = tuple(k for k in ("dense", "flatten") if k in b.kinds)
+        changes.update(sequences=(True,), kinds=(*kinds, images[index]))
+    elif index < len(images):  # a stem of this kind, then flatten and the dense layers
         changes.update(images=(True,), kinds=("dense", "flatten", images[index]))
     if _blocks(b) and index == len(images):  # a residual block between dense layers
-        changes.update(residual=(True,), images=(False,))
+        changes.update(residual=(True,), images=(False,), sequences=(False,))
     changes["dtypes"] = (b.dtypes[(index + seed) % len(b.dtypes)],)
     changes["bias_modes"] = (b.bias_modes[(index + seed) % len(b.bias_modes)],)
     decays = _decays(b)

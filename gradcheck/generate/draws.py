@@ -26,6 +26,12 @@ from gradcheck.generate.images import (
     image_tables,
     pool_ties,
 )
+from gradcheck.generate.sequences import (
+    MAX_SEQUENCE_VALUES,
+    SEQUENCE_KINDS,
+    RnnDraw,
+    sequence_tables,
+)
 from gradcheck.generate.sources import Source
 from gradcheck.hand import forward
 from gradcheck.layers import ACTIVATIONS, LOSSES, Registry
@@ -91,6 +97,7 @@ class Bounds:
     kinds: tuple[str, ...] = ("dense",)  # layer kinds drawn: image kinds add an image stem
     images: tuple[bool, ...] = (False, True)  # with image kinds: whether a network has a stem
     residual: tuple[bool, ...] = (False, True)  # with residual: whether it has a block
+    sequences: tuple[bool, ...] = (False, True)  # with rnn: whether a network has an rnn stem
 
 
 def _decode(
@@ -169,7 +176,9 @@ def build_case(src: Source, b: Bounds, origin: str) -> Case:
     # prefers a smaller first choice (fewer layers beats a narrower input), and deleting the last
     # element leaves a network whose new output layer keeps its activation, bias and flags.
     images = tuple(k for k in IMAGE_KINDS if k in b.kinds)
-    max_in = max(b.n_inputs[1], b.widths[1], MAX_FLAT_VALUES if images else 0)
+    sequences = any(k in b.kinds for k in SEQUENCE_KINDS)
+    stem_values = max(MAX_FLAT_VALUES if images else 0, MAX_SEQUENCE_VALUES if sequences else 0)
+    max_in = max(b.n_inputs[1], b.widths[1], stem_values)
     any_width = (min(b.widths[0], b.n_outputs[0]), max(b.widths[1], b.n_outputs[1]))
     kind = GENERATE_KINDS[DRAWN_KIND]
     acts = _drawn_activations(b)
@@ -184,6 +193,9 @@ def build_case(src: Source, b: Bounds, origin: str) -> Case:
         hidden = tuple(a for a in acts if not ACTIVATIONS[a].output_only) or ("identity",)
         shape = image_shape(src)
         stem = (shape, src.many(1, 2, StageDraw(images, hidden, b.bias_modes, LEAKY_SLOPES)))
+    rnn = None
+    if sequences and stem is None and kink is None and src.choice(b.sequences):
+        rnn = RnnDraw(b.bias_modes, b.frozen, "flatten" in b.kinds)(src)
     losses = served_losses(b.losses, b.output_activations)
     if kink is not None and len(drawn) == 1:  # the kinked first layer is the output
         losses = tuple(x for x in losses if LOSSES[x].output_activation is None)
@@ -200,10 +212,13 @@ def build_case(src: Source, b: Bounds, origin: str) -> Case:
     )
 
     stem_tables: list[dict[str, Any]] = []
-    n_values = n_in
+    n_values, input_shape = n_in, None
     if stem is not None:
         stem_tables, n_in = image_tables(*stem, scale, dtype, _decode)
-        n_values = int(np.prod(stem[0]))
+        n_values, input_shape = int(np.prod(stem[0])), stem[0]
+    if rnn is not None:
+        input_shape, stem_tables, n_in = sequence_tables(rnn, scale, dtype, _decode)
+        n_values = int(np.prod(input_shape))
     block = None
     if "residual" in b.kinds and src.choice(b.residual):
         hidden = tuple(a for a in acts if not ACTIVATIONS[a].output_only) or ("identity",)
@@ -229,7 +244,7 @@ def build_case(src: Source, b: Bounds, origin: str) -> Case:
         "dtype": dtype,
         "loss": loss,
         "optimizer": {"name": "sgd", "learning_rate": b.learning_rate},
-        "input": {"shape": list(stem[0])} if stem else {"size": n_in},
+        "input": {"size": n_in} if input_shape is None else {"shape": list(input_shape)},
         "layers": stem_tables + tables,
         "samples": samples,
         "weight_decay": _draw_decay(src, b),
@@ -411,7 +426,9 @@ class KindDraw:
     choices, ``table(choices, ...)`` its spec table. Dense: ``choices(bounds, activations, widths,
     max_in, max_out)``, ``table(choices, n_in, scale, dtype, kinked)``; the image kinds:
     :class:`~gradcheck.generate.images.StageDraw` and
-    :func:`~gradcheck.generate.images.image_tables` (flatten closes every image stem)."""
+    :func:`~gradcheck.generate.images.image_tables` (flatten closes every image stem); rnn:
+    :class:`~gradcheck.generate.sequences.RnnDraw` and
+    :func:`~gradcheck.generate.sequences.sequence_tables`."""
 
     choices: Callable[..., Any]
     table: Callable[..., Any]
@@ -421,6 +438,7 @@ GENERATE_KINDS: Registry[KindDraw] = Registry("network generator", "layer kind")
 GENERATE_KINDS.add("dense", KindDraw(_LayerDraw, _layer_table))
 for _kind in (*IMAGE_KINDS, "flatten"):
     GENERATE_KINDS.add(_kind, KindDraw(StageDraw, image_tables))
+GENERATE_KINDS.add("rnn", KindDraw(RnnDraw, sequence_tables))
 DRAWN_KIND = "dense"  # the kind generated networks are built of today
 
 

@@ -276,6 +276,8 @@ def networks(
       ``avoid_kinks`` also rejects max-pool windows whose two largest inputs nearly tie. With
       ``"residual"`` a network may hold a residual block ``act(x + F(x))`` before one of its
       dense layers, ``F`` one or two dense layers (``avoid_kinks`` looks inside it too).
+      ``"rnn"`` a network may start with a sequence stem instead: a ``(T, n_in)`` input, one rnn
+      (its last state, or every state where ``"flatten"`` is allowed too, then a flatten).
     """
     b = _bounds(family, {k: v for k, v in locals().items() if k in _DEFAULTS})
 

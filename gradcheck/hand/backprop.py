@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.hand import conv, dense, pooling, residual  # noqa: F401  (each registers its kinds)
+from gradcheck.hand import conv, dense, pooling, residual, rnn  # noqa: F401  (each registers)
 from gradcheck.hand.activations import HAND_ACTIVATIONS
 from gradcheck.hand.kinds import HAND_KINDS
 from gradcheck.hand.losses import HAND_LOSSES

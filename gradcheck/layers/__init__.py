@@ -3,8 +3,8 @@
 A layer kind is one unit: :class:`LayerKind` gathers its TOML table and checks, its parameter
 groups and their initial values, the shape it maps a sample to, its display names and its
 diagram glyph (``dense``, ``conv2d``, ``max_pool2d``, ``avg_pool2d``, ``dropout``, ``flatten``,
-``residual``: :mod:`~gradcheck.layers.dense`, :mod:`~gradcheck.layers.conv`,
-:mod:`~gradcheck.layers.pooling`, :mod:`~gradcheck.layers.dropout`,
+``rnn``, ``residual``: :mod:`~gradcheck.layers.dense`, :mod:`~gradcheck.layers.conv`,
+:mod:`~gradcheck.layers.pooling`, :mod:`~gradcheck.layers.dropout`, :mod:`~gradcheck.layers.rnn`,
 :mod:`~gradcheck.layers.residual`). Each independent side registers its own implementation of
 every kind, activation and loss under the declared name in a
 :class:`~gradcheck.layers.registry.Registry`;
@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.layers import conv, dense, dropout, pooling, residual
+from gradcheck.layers import conv, dense, dropout, pooling, residual, rnn
 from gradcheck.layers.activations import ACTIVATIONS, ActivationInfo, activation_info
 from gradcheck.layers.losses import LOSSES, WEIGHT_DECAY, LossInfo, loss_info
 from gradcheck.layers.registry import Registry, UnknownName
@@ -215,10 +215,28 @@ KINDS: dict[str, LayerKind] = {
         decayed=frozenset(),
         decayed_of=lambda t: residual.decayed(t, kind_of),
     ),
+    "rnn": LayerKind(
+        "rnn",
+        rnn.RnnLayer,
+        rnn.GLYPH,
+        rnn.FORWARD,
+        rnn.problems,
+        rnn.shape_after,
+        rnn.n_params,
+        rnn.groups,
+        _nothing,
+        lambda t: [],
+        _nothing,
+        rnn.numbers,
+        rnn.options,
+        activated=False,
+        decayed=rnn.DECAYED,
+        multiply_adds=lambda t, s: rnn.n_params(t, s) * s[0],  # its weights once per time step
+    ),
 }
 
 
-LAYER_ONLY_KINDS: tuple[str, ...] = ("batch_norm", "layer_norm", "rnn")
+LAYER_ONLY_KINDS: tuple[str, ...] = ("batch_norm", "layer_norm")
 """Kinds checked layer by layer only (``verify_layer``), not yet layers of a whole network."""
 LAYER_LEVEL_KINDS: frozenset[str] = frozenset(KINDS) | frozenset(LAYER_ONLY_KINDS)
 """Every kind ``verify_layer`` checks: each whole-network kind, and the layer-only ones."""

@@ -5,8 +5,8 @@ magnitude of the terms each gradient entry sums (dense: ``m_W = |delta|.T @ A``,
 |delta|``, ``|delta| @ |W|`` passed down; conv2d the same sums over windows; max pooling passes
 ``|delta|`` to the largest inputs of each window (every one of a tie), average pooling
 ``|delta| / (kh kw)`` to each input; dropout ``|delta| / (1 - rate)`` to its kept inputs;
-flatten reshapes). Registered apart from the hand-derived
-side, over the finite-difference oracle's float64 values.
+flatten reshapes; rnn backpropagates through time, :func:`_rnn`). Registered apart from the
+hand-derived side, over the finite-difference oracle's float64 values.
 """
 
 from __future__ import annotations
@@ -118,7 +118,43 @@ def _dropout(
     return np.where(dropout_mask(int(options["seed"]), rate, a.shape), delta / (1 - rate), 0.0), {}
 
 
+def _rnn(
+    delta: np.ndarray,
+    a: np.ndarray,
+    layer: Groups,
+    options: Mapping[str, Any],
+    wanted: frozenset[str],
+) -> tuple[np.ndarray, Groups]:
+    """Backprop through time on magnitudes: ``|dh_t| = |g_t| + |da_{t+1}| |Whh|``, ``|da_t| =
+    |dh_t| (1 + s_t^2)`` (the terms of ``1 - h_t^2``), with ``s_t = tanh(|W| A + |Whh| s_{t-1}
+    + |b|) >= |h_t|`` the states' bound from the input magnitudes ``A``."""
+    wxh, whh = layer["Wxh"], layer["Whh"]
+    bound = np.zeros((a.shape[0], whh.shape[0]))
+    states = []
+    for t in range(a.shape[1]):
+        bound = np.tanh(a[:, t] @ wxh.T + bound @ whh.T + layer.get("b", 0.0))
+        states.append(bound)
+    s = np.stack(states, axis=1)
+    g = delta if options["all_states"] else np.zeros_like(s)
+    if not options["all_states"]:
+        g[:, -1] = delta
+    da, later = np.zeros_like(s), np.zeros_like(s[:, 0])
+    for t in reversed(range(s.shape[1])):
+        da[:, t] = (g[:, t] + later) * (1.0 + s[:, t] ** 2)
+        later = da[:, t] @ whh
+    before = np.concatenate([np.zeros_like(s[:, :1]), s[:, :-1]], axis=1)
+    grads: Groups = {}
+    if "Wxh" in wanted:
+        grads["Wxh"] = np.einsum("ntu,nti->ui", da, a)
+    if "Whh" in wanted:
+        grads["Whh"] = np.einsum("ntu,ntv->uv", da, before)
+    if "b" in wanted:
+        grads["b"] = _bias(da.sum(axis=(0, 1)), layer["b"])
+    return da @ wxh, grads
+
+
 ERROR_KINDS.add("dense", _dense)
+ERROR_KINDS.add("rnn", _rnn)
 ERROR_KINDS.add("dropout", _dropout)
 ERROR_KINDS.add("conv2d", _conv)
 ERROR_KINDS.add("max_pool2d", _max_pool)

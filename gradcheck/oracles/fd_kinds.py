@@ -31,7 +31,7 @@ class FDKind:
     """``net(layer, x, options)``; ``perturbed(net, x, layer, group, flat, steps, options)``:
     the pre-activation of one copy per step, ``flat[k]`` moved by ``steps[k]``, shaped
     ``(copies, *net.shape)``; ``direction(x, layer, group, v, options)``: how ``net`` moves per
-    unit step along ``v``."""
+    unit step along ``v`` (a kind linear in its parameters; else ``along``)."""
 
     net: Callable[[Groups, np.ndarray, Options], np.ndarray]
     perturbed: Callable[
@@ -39,6 +39,12 @@ class FDKind:
     ]
     direction: Callable[[np.ndarray, Groups, str, np.ndarray, Options], np.ndarray]
     per_copy: bool = False  # its net needs one copy's whole batch (dropout's mask)
+    # a kind whose net is not linear in its parameters (rnn): ``along(x, layer, group, v,
+    # steps, options)`` is the net at ``group + s v`` for each step ``s``, ``(steps, *net)``,
+    # used instead of ``direction``
+    along: (
+        Callable[[np.ndarray, Groups, str, np.ndarray, np.ndarray, Options], np.ndarray] | None
+    ) = None
 
 
 FD_KINDS: Registry[FDKind] = Registry("finite-difference oracle", "layer kind")

@@ -30,6 +30,7 @@ from typing import NamedTuple
 import numpy as np
 
 from gradcheck.layers import ACTIVATIONS, LOSSES, Registry
+from gradcheck.oracles import fd_rnn  # noqa: F401  (registers rnn in FD_KINDS)
 from gradcheck.oracles.fd_kinds import FD_KINDS, FDKind
 from gradcheck.spec import Array, Params, Spec, check_arguments
 

@@ -507,9 +507,12 @@ def _along(
     """The stencil ``t = +-h, +-2h`` along ``v`` in group ``group`` of layer ``i`` through
     ``base``: what it crossed and moved, its Richardson value and error (one-element arrays)."""
     kind, options = FD_KINDS[spec.kinds[i]], dict(spec.options[i])
-    moved = kind.direction(base.outs[i], base.layers[i], group, v, options)
-    stencil = (h * _STENCIL).reshape(-1, *[1] * moved.ndim)
-    net = base.nets[i][None] + stencil * moved[None]
+    if kind.along is not None:  # a net not linear in the parameters: rerun at each step
+        net = kind.along(base.outs[i], base.layers[i], group, v, h * _STENCIL, options)
+    else:
+        moved = kind.direction(base.outs[i], base.layers[i], group, v, options)
+        stencil = (h * _STENCIL).reshape(-1, *[1] * moved.ndim)
+        net = base.nets[i][None] + stencil * moved[None]
     found = stencil_losses(spec, base, [(i, net)])
     losses = found.losses + base.decay
     if spec.weight_decay and group in spec.decayed[i]:  # lambda/2 |W + s v|^2 - lambda/2 |W|^2

@@ -1,8 +1,8 @@
 """A network that is not all dense, sketched for the report's diagram: one block per layer.
 
 Each block is the layer's kind with its settings (``conv2d 4@3x3 relu``, ``max_pool2d 2x2``,
-``residual [dense relu, dense] relu``) and the shape of one sample after it (``4x6x6``), the
-input first.
+``rnn 3 tanh last state``, ``residual [dense relu, dense] relu``) and the shape of one sample
+after it (``4x6x6``), the input first.
 """
 
 from __future__ import annotations
@@ -40,6 +40,9 @@ def layer_blocks(spec: Spec) -> list[BlockSketch]:
         stride = settings.get("stride", 1)
         if stride not in (1, (1, 1), settings.get("kernel")):  # pooling strides by its window
             caption += " stride " + (str(stride) if isinstance(stride, int) else _shape(stride))
+        if "Wxh" in group:  # rnn: its units and which states it emits
+            every = settings.get("all_states")
+            caption += f" {group['Wxh'].shape[0]} tanh {'all states' if every else 'last state'}"
         if "rate" in settings:
             caption += f" rate {settings['rate']:g}"
         if settings.get("padding"):

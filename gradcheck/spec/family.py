@@ -203,8 +203,10 @@ class Family:
         names = {group: name for name, group in FROZEN_GROUPS.items()}
         for i, frozen in enumerate(spec.frozen_params()):
             for group in frozen:
-                always = f"{names.get(group, group)} always trainable"
-                check(group in self.frozen, f"layer {i + 1} {group}", "frozen", always)
+                # a kind's weight groups (rnn's Wxh, Whh) freeze as its weights ("W") do
+                as_group = "W" if group in spec.decayed[i] else group
+                always = f"{names.get(as_group, group)} always trainable"
+                check(as_group in self.frozen, f"layer {i + 1} {group}", "frozen", always)
         check(spec.model.dtype in self.dtypes, "dtype", spec.model.dtype, _names(self.dtypes))
         batch = len(spec.model.samples)
         check(_within(batch, self.batch), "batch size", batch, _show(self.batch))

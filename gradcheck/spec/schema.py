@@ -20,6 +20,7 @@ from gradcheck.layers.dense import DenseLayer
 from gradcheck.layers.dropout import DropoutLayer
 from gradcheck.layers.pooling import FlattenLayer, PoolLayer
 from gradcheck.layers.residual import ResidualLayer
+from gradcheck.layers.rnn import RnnLayer
 from gradcheck.layers.tables import Bias, FiniteFloat, Init, Table
 
 __all__ = [
@@ -50,7 +51,15 @@ def _kind_tag(value: Any) -> Any:
 
 
 if TYPE_CHECKING:
-    Layer = DenseLayer | Conv2dLayer | PoolLayer | DropoutLayer | FlattenLayer | ResidualLayer
+    Layer = (
+        DenseLayer
+        | Conv2dLayer
+        | PoolLayer
+        | DropoutLayer
+        | FlattenLayer
+        | RnnLayer
+        | ResidualLayer
+    )
 else:  # one branch per declared kind, picked by its ``kind`` key
     Layer = Annotated[
         Annotated[DenseLayer, Tag("dense")]
@@ -59,6 +68,7 @@ else:  # one branch per declared kind, picked by its ``kind`` key
         | Annotated[PoolLayer, Tag("avg_pool2d")]
         | Annotated[DropoutLayer, Tag("dropout")]
         | Annotated[FlattenLayer, Tag("flatten")]
+        | Annotated[RnnLayer, Tag("rnn")]
         | Annotated[ResidualLayer, Tag("residual")],
         Discriminator(_kind_tag),
     ]
@@ -71,6 +81,7 @@ assert set(KINDS) == {
     "avg_pool2d",
     "dropout",
     "flatten",
+    "rnn",
     "residual",
 }
 MAX_PARAMS = 10_000_000

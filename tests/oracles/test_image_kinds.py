@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 
 from gradcheck.generate.images import IMAGE_KINDS
+from gradcheck.generate.sequences import SEQUENCE_KINDS
 from gradcheck.generate.strategies import Case, networks, sample_networks
 from gradcheck.hand import hand_grads
 from gradcheck.layers import KINDS
@@ -41,7 +42,9 @@ def _assert_three_sides_agree(case: Case) -> None:
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_hand_jax_and_finite_differences_agree_on_each_image_kind(dtype: str) -> None:
-    cases = sample_networks(len(IMAGE_KINDS), 11, kinds=EVERY_KIND, dtypes=(dtype,))
+    cases = sample_networks(
+        len(IMAGE_KINDS) + len(SEQUENCE_KINDS), 11, kinds=EVERY_KIND, dtypes=(dtype,)
+    )
     drawn = {k for c in cases for k in c.spec.kinds}
     assert drawn == set(KINDS) - {"residual"}  # the plan gives each image kind a stem
     # (and the case after the stems a residual block: tests/oracles/test_residual_kind.py)

@@ -199,11 +199,16 @@ def _cases(specs: tuple[Spec, ...], n: int, **kwargs: Any) -> list[tuple[Any, ..
     return built + [tuple(case) for case in sample_networks(n, seed=0, **kwargs)]
 
 
+def _minimal_handles(spec: Spec) -> bool:
+    """The minimal candidate's kinds: dense layers and residual blocks of dense layers."""
+    return set(spec.kinds) <= {"dense", "residual"}
+
+
 def test_the_minimal_candidate_verifies_on_the_builtin_and_30_generated_networks() -> None:
     assert "gradcheck.hand" not in MINIMAL.read_text()  # backprop by hand, not borrowed
     assert contract_data()["minimal_candidate"] == f"{MINIMAL.relative_to(ROOT)}:grads"
     grads = load_candidate(f"{MINIMAL}:grads")
-    cases = _cases(tuple(s for s in builtin_specs() if s.is_dense), 30)
+    cases = _cases(tuple(s for s in builtin_specs() if _minimal_handles(s)), 30)
     drawn = {a for case in cases for a in case[0].activations}
     assert drawn == set(ACTIVATIONS)  # every activation drawn, softmax included
     assert {m for case in cases for m in case[0].bias_modes} == {"none", "shared", "per_neuron"}
@@ -214,7 +219,7 @@ def test_the_minimal_candidate_verifies_on_the_builtin_and_30_generated_networks
 
 def test_the_minimal_candidate_says_other_kinds_are_unsupported() -> None:
     grads = load_candidate(f"{MINIMAL}:grads")
-    others = [s for s in builtin_specs() if not s.is_dense]
+    others = [s for s in builtin_specs() if not _minimal_handles(s)]
     assert others  # the built-in conv net at least
     for spec in others:
         verdict = verify(grads, spec, catch=CANDIDATE_FAILURES)

@@ -8,6 +8,7 @@ import pytest
 from helpers import assert_params_close
 
 from gradcheck.generate.images import IMAGE_KINDS
+from gradcheck.generate.sequences import SEQUENCE_KINDS
 from gradcheck.generate.strategies import sample_networks
 from gradcheck.hand import train_numpy
 from gradcheck.layers import KINDS, OUTPUT_FIRST
@@ -19,7 +20,11 @@ TOLERANCE = {"float64": (1e-10, 1e-12), "float32": (2e-4, 1e-5)}
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_the_jax_loop_matches_the_numpy_loop_on_image_networks(dtype: str) -> None:
     cases = sample_networks(
-        len(IMAGE_KINDS), 2, kinds=tuple(KINDS), dtypes=(dtype,), weight_scale=(0.1, 1.0)
+        len(IMAGE_KINDS) + len(SEQUENCE_KINDS),
+        2,
+        kinds=tuple(KINDS),
+        dtypes=(dtype,),
+        weight_scale=(0.1, 1.0),
     )
     # every kind but residual (trained in tests/training/test_residual_training.py)
     assert {k for c in cases for k in c.spec.kinds} == set(KINDS) - {"residual"}
