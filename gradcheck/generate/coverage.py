@@ -7,7 +7,8 @@ under each squared loss, cross-entropy with soft and with one-hot targets, each 
 forces an output activation (binary cross-entropy: sigmoid), each of these with a batch of two
 or more (where a reduction over samples shows), each hidden activation (with at least one
 hidden layer), each dtype and each bias mode, no weight decay and the largest one allowed, and
-(where the bounds allow image kinds) an image stem with each of them, all within the bounds given
+(where the bounds allow image kinds) an image stem with each of them, (where they allow norm
+kinds) each norm after every hidden layer and conv stage, all within the bounds given
 (a choice they exclude is left out of the plan). Later cases are drawn from the bounds unchanged.
 The seed rotates the cycles, so another seed pairs them differently.
 """
@@ -19,6 +20,7 @@ from typing import Any
 
 from gradcheck.generate.draws import TARGET_KINDS, Bounds, served_losses
 from gradcheck.generate.images import IMAGE_KINDS
+from gradcheck.generate.norms import NORM_KINDS
 from gradcheck.layers import ACTIVATIONS, LOSSES
 
 __all__ = ["plan_length", "planned_bounds"]
@@ -59,10 +61,15 @@ def _images(b: Bounds) -> tuple[str, ...]:
     return () if b.target_kinks else tuple(k for k in IMAGE_KINDS if k in b.kinds)
 
 
+def _norms(b: Bounds) -> tuple[str, ...]:
+    """The norm kinds planned, one per case, after every hidden layer and conv stage."""
+    return tuple(k for k in NORM_KINDS if k in b.kinds)
+
+
 def plan_length(b: Bounds) -> int:
     """How many first cases the plan narrows."""
     cycles = [len(_loss_plan(b)), len(b.dtypes), len(b.bias_modes), len(_decays(b))]
-    cycles.append(len(_images(b)))
+    cycles += [len(_images(b)), len(_norms(b))]
     if b.depth[1] >= 2 and not b.target_kinks:
         cycles.append(len(_hidden(b)))
     return max(cycles)
@@ -90,9 +97,17 @@ def planned_bounds(b: Bounds, seed: int, index: int) -> Bounds:
         served = served_losses(b.losses, (act,))
         if "losses" not in changes and b.output_activations is None and served:
             changes.update(output_activations=(act,), losses=served)  # the output layer too
+    norms = _norms(b)
+    kinds = b.kinds
+    if index < len(norms):  # this norm after every hidden layer (and conv stage)
+        kinds = tuple(k for k in b.kinds if k not in norms or k == norms[index])
+        changes.update(norm_choices=(True,), kinds=kinds)
+        if b.depth[1] >= 2:
+            changes["depth"] = (max(2, b.depth[0]), b.depth[1])
     images = _images(b)
     if index < len(images):  # a stem of this kind, then flatten and the dense layers
-        changes.update(images=(True,), kinds=("dense", "flatten", images[index]))
+        kept = tuple(k for k in kinds if k in NORM_KINDS)
+        changes.update(images=(True,), kinds=("dense", "flatten", images[index], *kept))
     changes["dtypes"] = (b.dtypes[(index + seed) % len(b.dtypes)],)
     changes["bias_modes"] = (b.bias_modes[(index + seed) % len(b.bias_modes)],)
     decays = _decays(b)

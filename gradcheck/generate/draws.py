@@ -26,6 +26,7 @@ from gradcheck.generate.images import (
     image_tables,
     pool_ties,
 )
+from gradcheck.generate.norms import NORM_KINDS, NormDraw, norm_table
 from gradcheck.generate.sources import Source
 from gradcheck.hand import forward
 from gradcheck.layers import ACTIVATIONS, LOSSES, Registry
@@ -90,6 +91,8 @@ class Bounds:
     weight_decay: tuple[float, float] = (0.0, 0.1)  # lambda's (min, max)
     kinds: tuple[str, ...] = ("dense",)  # layer kinds drawn: image kinds add an image stem
     images: tuple[bool, ...] = (False, True)  # with image kinds: whether a network has a stem
+    # with norm kinds: whether a hidden dense layer or a conv stage is followed by a norm
+    norm_choices: tuple[bool, ...] = (False, True)
 
 
 def _decode(
@@ -182,7 +185,11 @@ def build_case(src: Source, b: Bounds, origin: str) -> Case:
     if images and kink is None and src.choice(b.images):  # a targeted kink stays dense
         hidden = tuple(a for a in acts if not ACTIVATIONS[a].output_only) or ("identity",)
         shape = image_shape(src)
-        stem = (shape, src.many(1, 2, StageDraw(images, hidden, b.bias_modes, LEAKY_SLOPES)))
+        after_conv = _norm_draw(b, MAX_FLAT_VALUES)
+        stem = (
+            shape,
+            src.many(1, 2, StageDraw(images, hidden, b.bias_modes, LEAKY_SLOPES, after_conv)),
+        )
     losses = served_losses(b.losses, b.output_activations)
     if kink is not None and len(drawn) == 1:  # the kinked first layer is the output
         losses = tuple(x for x in losses if LOSSES[x].output_activation is None)
@@ -192,6 +199,8 @@ def build_case(src: Source, b: Bounds, origin: str) -> Case:
     if kink is not None:
         layers[0] = replace(layers[0], activation=kink[0], slope=kink[1])
     n_out = layers[-1].size
+    after_dense = _norm_draw(b, b.widths[1])
+    norms = [after_dense(src) for _ in layers[:-1]] if after_dense is not None else []
     dtype = src.choice(b.dtypes)
     saturate = b.saturating and src.integer(0, 1) == 1
     scale = float(
@@ -214,11 +223,7 @@ def build_case(src: Source, b: Bounds, origin: str) -> Case:
         "loss": loss,
         "optimizer": {"name": "sgd", "learning_rate": b.learning_rate},
         "input": {"shape": list(stem[0])} if stem else {"size": n_in},
-        "layers": stem_tables
-        + [
-            kind.table(r, sizes[i], scale, dtype, kink is not None and i == 0)
-            for i, r in enumerate(layers)
-        ],
+        "layers": stem_tables + _dense_tables(kind, layers, norms, sizes, scale, dtype, kink),
         "samples": samples,
         "weight_decay": _draw_decay(src, b),
     }
@@ -226,6 +231,30 @@ def build_case(src: Source, b: Bounds, origin: str) -> Case:
     if b.avoid_kinks and _near_kink(case, 0 if kink is not None else None):
         src.reject()
     return case
+
+
+def _norm_draw(b: Bounds, most: int) -> NormDraw | None:
+    """How a norm after a layer is drawn (None where ``kinds`` allows none)."""
+    norms = tuple(k for k in NORM_KINDS if k in b.kinds)
+    return NormDraw(norms, b.norm_choices, most, b.frozen) if norms else None
+
+
+def _dense_tables(
+    kind: KindDraw,
+    layers: list[_RawLayer],
+    norms: list[Any],
+    sizes: list[int],
+    scale: float,
+    dtype: str,
+    kink: tuple[str, float | None] | None,
+) -> list[dict[str, Any]]:
+    """The dense layers' tables, each hidden one followed by its norm where one was drawn."""
+    tables = []
+    for i, r in enumerate(layers):
+        tables.append(kind.table(r, sizes[i], scale, dtype, kink is not None and i == 0))
+        if i < len(norms) and norms[i] is not None:
+            tables.append(norm_table(norms[i], (sizes[i + 1],), dtype, _decode))
+    return tables
 
 
 def _draw_decay(src: Source, b: Bounds) -> float:
@@ -395,4 +424,6 @@ GENERATE_KINDS: Registry[KindDraw] = Registry("network generator", "layer kind")
 GENERATE_KINDS.add("dense", KindDraw(_LayerDraw, _layer_table))
 for _kind in (*IMAGE_KINDS, "flatten"):
     GENERATE_KINDS.add(_kind, KindDraw(StageDraw, image_tables))
+for _kind in NORM_KINDS:  # after a hidden dense layer or a conv stage
+    GENERATE_KINDS.add(_kind, KindDraw(NormDraw, norm_table))
 DRAWN_KIND = "dense"  # the kind generated networks are built of today

@@ -274,6 +274,8 @@ def networks(
       ``"max_pool2d"`` or ``"avg_pool2d"`` (and ``"flatten"``) a network may start with an image
       stem: a ``(C, H, W)`` input, one or two of those stages, a flatten, then dense layers.
       ``avoid_kinks`` also rejects max-pool windows whose two largest inputs nearly tie.
+      With ``"batch_norm"`` or ``"layer_norm"`` a hidden dense layer or a conv stage may be
+      followed by that norm (its gamma, beta and eps drawn; each group may be frozen).
     """
     b = _bounds(family, {k: v for k, v in locals().items() if k in _DEFAULTS})
 

@@ -202,9 +202,17 @@ def _dense_only(kind: str) -> Callable[..., Any]:
     return refuse
 
 
-# Golden documents print dense networks only: the image kinds are registered so that a
-# document naming one gets a clear error, not an unknown name.
-for _kind in ("conv2d", "max_pool2d", "avg_pool2d", "dropout", "flatten"):
+# Golden documents print dense networks only: the image kinds and the norms are registered so
+# that a document naming one gets a clear error, not an unknown name.
+for _kind in (
+    "conv2d",
+    "max_pool2d",
+    "avg_pool2d",
+    "dropout",
+    "flatten",
+    "batch_norm",
+    "layer_norm",
+):
     PRECISE_KINDS.add(
         _kind, PreciseKind(_dense_only(_kind), _dense_only(_kind), _dense_only(_kind))
     )

@@ -39,6 +39,9 @@ class FDKind:
     ]
     direction: Callable[[np.ndarray, Groups, str, np.ndarray, Options], np.ndarray]
     per_copy: bool = False  # its net needs one copy's whole batch (dropout's mask)
+    # which outputs a change in the inputs ``moved`` (bool, one copy's batch) reaches, where
+    # the net of indicator weights and inputs does not say (a norm's statistics); None: it does
+    reach: Callable[[np.ndarray], np.ndarray] | None = None
 
 
 FD_KINDS: Registry[FDKind] = Registry("finite-difference oracle", "layer kind")

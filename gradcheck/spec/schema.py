@@ -18,6 +18,7 @@ from gradcheck.layers import ACTIVATIONS, KINDS, LOSSES, Shape, kind_of
 from gradcheck.layers.conv import Conv2dLayer
 from gradcheck.layers.dense import DenseLayer
 from gradcheck.layers.dropout import DropoutLayer
+from gradcheck.layers.norms import BatchNormLayer, LayerNormLayer
 from gradcheck.layers.pooling import FlattenLayer, PoolLayer
 from gradcheck.layers.tables import Bias, FiniteFloat, Init, Table
 
@@ -49,7 +50,15 @@ def _kind_tag(value: Any) -> Any:
 
 
 if TYPE_CHECKING:
-    Layer = DenseLayer | Conv2dLayer | PoolLayer | DropoutLayer | FlattenLayer
+    Layer = (
+        DenseLayer
+        | Conv2dLayer
+        | PoolLayer
+        | DropoutLayer
+        | FlattenLayer
+        | BatchNormLayer
+        | LayerNormLayer
+    )
 else:  # one branch per declared kind, picked by its ``kind`` key
     Layer = Annotated[
         Annotated[DenseLayer, Tag("dense")]
@@ -57,10 +66,21 @@ else:  # one branch per declared kind, picked by its ``kind`` key
         | Annotated[PoolLayer, Tag("max_pool2d")]
         | Annotated[PoolLayer, Tag("avg_pool2d")]
         | Annotated[DropoutLayer, Tag("dropout")]
-        | Annotated[FlattenLayer, Tag("flatten")],
+        | Annotated[FlattenLayer, Tag("flatten")]
+        | Annotated[BatchNormLayer, Tag("batch_norm")]
+        | Annotated[LayerNormLayer, Tag("layer_norm")],
         Discriminator(_kind_tag),
     ]
-assert set(KINDS) == {"dense", "conv2d", "max_pool2d", "avg_pool2d", "dropout", "flatten"}
+assert set(KINDS) == {
+    "dense",
+    "conv2d",
+    "max_pool2d",
+    "avg_pool2d",
+    "dropout",
+    "flatten",
+    "batch_norm",
+    "layer_norm",
+}
 MAX_PARAMS = 10_000_000
 
 
