@@ -38,6 +38,8 @@ def layer_blocks(spec: Spec) -> list[BlockSketch]:
             caption += " stride " + (str(stride) if isinstance(stride, int) else _shape(stride))
         if "rate" in settings:
             caption += f" rate {settings['rate']:g}"
+        if "eps" in settings:  # a norm
+            caption += f" eps {settings['eps']:g}"
         if settings.get("padding"):
             caption += f" pad {settings['padding']}"
         if spec.activations[i] != "identity":
