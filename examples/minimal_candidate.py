@@ -1,6 +1,7 @@
 """A minimal candidate: backprop by hand in NumPy for every network gradcheck can describe.
 
-It meets the contract ``gradcheck contract`` prints: dense layers of any depth, every activation
+It meets the contract ``gradcheck contract`` prints for dense networks (any other kind it reports
+unsupported): dense layers of any depth, every activation
 (softmax under any loss), every loss, a shared, per-neuron or no bias, frozen groups, weight
 decay. Check it with::
 
@@ -46,6 +47,8 @@ ACTIVATIONS = {
 
 def grads(spec, params, inputs, targets):
     """dE/dparams by the delta rule, shaped like ``params``, in the spec's dtype."""
+    if not spec.is_dense:  # reported unsupported, never failed (gradcheck.Unsupported is one)
+        raise NotImplementedError(f"dense layers only (got kinds {spec.kinds})")
     layers = [{**f, **p} for p, f in zip(params, spec.frozen_params(), strict=True)]  # + frozen
     outs, nets = [np.asarray(inputs, spec.dtype)], []  # one row per sample
     for layer, act, slope in zip(layers, spec.activations, spec.slopes, strict=True):
