@@ -8,8 +8,8 @@ forces an output activation (binary cross-entropy: sigmoid), each of these with 
 or more (where a reduction over samples shows), each hidden activation (with at least one
 hidden layer), each dtype and each bias mode, no weight decay and the largest one allowed, and
 (where the bounds allow image kinds or rnn) an image stem with each of them and a sequence stem
-(an rnn), then (where they allow ``residual``) a residual block between dense layers, all within
-the bounds given
+(an rnn), then (where they allow ``residual``) a residual block between dense layers, (where they
+allow norm kinds) each norm after every hidden layer and conv stage, all within the bounds given
 (a choice they exclude is left out of the plan). Later cases are drawn from the bounds unchanged.
 The seed rotates the cycles, so another seed pairs them differently.
 """
@@ -21,6 +21,7 @@ from typing import Any
 
 from gradcheck.generate.draws import TARGET_KINDS, Bounds, served_losses
 from gradcheck.generate.images import IMAGE_KINDS
+from gradcheck.generate.norms import NORM_KINDS
 from gradcheck.generate.sequences import SEQUENCE_KINDS
 from gradcheck.layers import ACTIVATIONS, LOSSES
 
@@ -69,10 +70,15 @@ def _blocks(b: Bounds) -> int:
     return int("residual" in b.kinds and True in b.residual)
 
 
+def _norms(b: Bounds) -> tuple[str, ...]:
+    """The norm kinds planned, one per case, after every hidden layer and conv stage."""
+    return tuple(k for k in NORM_KINDS if k in b.kinds)
+
+
 def plan_length(b: Bounds) -> int:
     """How many first cases the plan narrows."""
     cycles = [len(_loss_plan(b)), len(b.dtypes), len(b.bias_modes), len(_decays(b))]
-    cycles.append(len(_images(b)) + _blocks(b))
+    cycles += [len(_images(b)) + _blocks(b), len(_norms(b))]
     if b.depth[1] >= 2 and not b.target_kinks:
         cycles.append(len(_hidden(b)))
     return max(cycles)
@@ -100,12 +106,20 @@ def planned_bounds(b: Bounds, seed: int, index: int) -> Bounds:
         served = served_losses(b.losses, (act,))
         if "losses" not in changes and b.output_activations is None and served:
             changes.update(output_activations=(act,), losses=served)  # the output layer too
+    norms = _norms(b)
+    kinds = b.kinds
+    if index < len(norms):  # this norm after every hidden layer (and conv stage)
+        kinds = tuple(k for k in b.kinds if k not in norms or k == norms[index])
+        changes.update(norm_choices=(True,), kinds=kinds)
+        if b.depth[1] >= 2:
+            changes["depth"] = (max(2, b.depth[0]), b.depth[1])
     images = _images(b)
+    kept = tuple(k for k in kinds if k in NORM_KINDS)
     if index < len(images) and images[index] in SEQUENCE_KINDS:  # rnn, then the dense layers
-        kinds = tuple(k for k in ("dense", "flatten") if k in b.kinds)
-        changes.update(sequences=(True,), kinds=(*kinds, images[index]))
+        stem = tuple(k for k in ("dense", "flatten") if k in b.kinds)
+        changes.update(sequences=(True,), kinds=(*stem, images[index], *kept))
     elif index < len(images):  # a stem of this kind, then flatten and the dense layers
-        changes.update(images=(True,), kinds=("dense", "flatten", images[index]))
+        changes.update(images=(True,), kinds=("dense", "flatten", images[index], *kept))
     if _blocks(b) and index == len(images):  # a residual block between dense layers
         changes.update(residual=(True,), images=(False,), sequences=(False,))
     changes["dtypes"] = (b.dtypes[(index + seed) % len(b.dtypes)],)

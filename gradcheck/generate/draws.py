@@ -26,6 +26,7 @@ from gradcheck.generate.images import (
     image_tables,
     pool_ties,
 )
+from gradcheck.generate.norms import NORM_KINDS, NormDraw, norm_table
 from gradcheck.generate.sequences import (
     MAX_SEQUENCE_VALUES,
     SEQUENCE_KINDS,
@@ -98,6 +99,8 @@ class Bounds:
     images: tuple[bool, ...] = (False, True)  # with image kinds: whether a network has a stem
     residual: tuple[bool, ...] = (False, True)  # with residual: whether it has a block
     sequences: tuple[bool, ...] = (False, True)  # with rnn: whether a network has an rnn stem
+    # with norm kinds: whether a hidden dense layer or a conv stage is followed by a norm
+    norm_choices: tuple[bool, ...] = (False, True)
 
 
 def _decode(
@@ -192,7 +195,11 @@ def build_case(src: Source, b: Bounds, origin: str) -> Case:
     if images and kink is None and src.choice(b.images):  # a targeted kink stays dense
         hidden = tuple(a for a in acts if not ACTIVATIONS[a].output_only) or ("identity",)
         shape = image_shape(src)
-        stem = (shape, src.many(1, 2, StageDraw(images, hidden, b.bias_modes, LEAKY_SLOPES)))
+        after_conv = _norm_draw(b, MAX_FLAT_VALUES)
+        stem = (
+            shape,
+            src.many(1, 2, StageDraw(images, hidden, b.bias_modes, LEAKY_SLOPES, after_conv)),
+        )
     rnn = None
     if sequences and stem is None and kink is None and src.choice(b.sequences):
         rnn = RnnDraw(b.bias_modes, b.frozen, "flatten" in b.kinds)(src)
@@ -205,6 +212,8 @@ def build_case(src: Source, b: Bounds, origin: str) -> Case:
     if kink is not None:
         layers[0] = replace(layers[0], activation=kink[0], slope=kink[1])
     n_out = layers[-1].size
+    after_dense = _norm_draw(b, b.widths[1])
+    norms = [after_dense(src) for _ in layers[:-1]] if after_dense is not None else []
     dtype = src.choice(b.dtypes)
     saturate = b.saturating and src.integer(0, 1) == 1
     scale = float(
@@ -227,17 +236,12 @@ def build_case(src: Source, b: Bounds, origin: str) -> Case:
         src, b, n_values, n_out, max(max_in, MAX_IMAGE_VALUES) if stem else max_in, loss, dtype
     )
     sizes = [n_in, *(r.size for r in layers)]
-    tables = [
-        kind.table(r, sizes[i], scale, dtype, kink is not None and i == 0)
-        for i, r in enumerate(layers)
-    ]
     placed = (
         None
         if block is None
         else GENERATE_KINDS["residual"].table(block, b, sizes, kink is not None, scale, dtype)
     )
-    if placed is not None:  # (p, table): before dense layer p
-        tables.insert(*placed)
+    tables = _dense_tables(kind, layers, norms, sizes, scale, dtype, kink, placed)
     data = {
         "name": "generated-" + "-".join(str(n) for n in sizes),
         "description": f"drawn by {origin}",
@@ -253,6 +257,34 @@ def build_case(src: Source, b: Bounds, origin: str) -> Case:
     if b.avoid_kinks and _near_kink(case, 0 if kink is not None else None):
         src.reject()
     return case
+
+
+def _norm_draw(b: Bounds, most: int) -> NormDraw | None:
+    """How a norm after a layer is drawn (None where ``kinds`` allows none)."""
+    norms = tuple(k for k in NORM_KINDS if k in b.kinds)
+    return NormDraw(norms, b.norm_choices, most, b.frozen) if norms else None
+
+
+def _dense_tables(
+    kind: KindDraw,
+    layers: list[_RawLayer],
+    norms: list[Any],
+    sizes: list[int],
+    scale: float,
+    dtype: str,
+    kink: tuple[str, float | None] | None,
+    placed: tuple[int, dict[str, Any]] | None,
+) -> list[dict[str, Any]]:
+    """The dense layers' tables, each hidden one followed by its norm where one was drawn, and
+    the residual block ``placed = (p, table)`` before dense layer ``p``."""
+    tables = []
+    for i, r in enumerate(layers):
+        if placed is not None and placed[0] == i:
+            tables.append(placed[1])
+        tables.append(kind.table(r, sizes[i], scale, dtype, kink is not None and i == 0))
+        if i < len(norms) and norms[i] is not None:
+            tables.append(norm_table(norms[i], (sizes[i + 1],), dtype, _decode))
+    return tables
 
 
 def _draw_decay(src: Source, b: Bounds) -> float:
@@ -439,6 +471,8 @@ GENERATE_KINDS.add("dense", KindDraw(_LayerDraw, _layer_table))
 for _kind in (*IMAGE_KINDS, "flatten"):
     GENERATE_KINDS.add(_kind, KindDraw(StageDraw, image_tables))
 GENERATE_KINDS.add("rnn", KindDraw(RnnDraw, sequence_tables))
+for _kind in NORM_KINDS:  # after a hidden dense layer or a conv stage
+    GENERATE_KINDS.add(_kind, KindDraw(NormDraw, norm_table))
 DRAWN_KIND = "dense"  # the kind generated networks are built of today
 
 

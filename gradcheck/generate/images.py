@@ -1,6 +1,6 @@
 """How the generator draws an image front end: an input ``(C, H, W)``, one or two stages of
-``conv2d`` / ``max_pool2d`` / ``avg_pool2d`` / ``dropout``, then ``flatten`` before the dense
-layers.
+``conv2d`` / ``max_pool2d`` / ``avg_pool2d`` / ``dropout`` (a conv stage possibly followed by a
+norm, :mod:`~gradcheck.generate.norms`), then ``flatten`` before the dense layers.
 
 Every choice shrinks toward the simplest (one channel, the smallest image, one stage, the first
 allowed kind, kernel 1, stride 1, no padding, no bias) and a stage can be deleted whole. Weights
@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from gradcheck.generate.norms import NormDraw, RawNorm, norm_table
 from gradcheck.generate.sources import Source
 from gradcheck.layers import ACTIVATIONS, KINDS, Shape
 
@@ -53,6 +54,7 @@ class RawStage:
     slope: float | None
     bias_mode: str
     words: NDArray[np.uint16]
+    norm: RawNorm | None = None  # a norm layer after a conv stage
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class StageDraw:
     activations: tuple[str, ...]
     bias_modes: tuple[str, ...]
     slopes: tuple[float, ...]
+    norms: NormDraw | None = None  # a norm after a conv stage, where the kinds allow one
 
     def __call__(self, src: Source) -> RawStage:
         kind = src.choice(self.kinds)
@@ -75,7 +78,10 @@ class StageDraw:
         words = src.words(_WORDS)
         takes = ACTIVATIONS[activation].takes_slope
         slope = self.slopes[int(words[-1]) % len(self.slopes)] if takes else None
-        return RawStage(kind, channels, kernel, stride, padding, activation, slope, mode, words)
+        norm = self.norms(src) if self.norms is not None and kind == "conv2d" else None
+        return RawStage(
+            kind, channels, kernel, stride, padding, activation, slope, mode, words, norm
+        )
 
 
 def image_shape(src: Source) -> Shape:
@@ -126,6 +132,8 @@ def image_tables(
         model = declared.table.model_validate(table)
         shape = declared.shape_after(model, shape)
         tables.append(table)
+        if r.norm is not None:  # a norm keeps the shape
+            tables.append(norm_table(r.norm, shape, dtype, decode))
     tables.append({"kind": "flatten"})
     return tables, int(np.prod(shape))
 

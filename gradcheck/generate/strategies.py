@@ -278,6 +278,8 @@ def networks(
       dense layers, ``F`` one or two dense layers (``avoid_kinks`` looks inside it too).
       ``"rnn"`` a network may start with a sequence stem instead: a ``(T, n_in)`` input, one rnn
       (its last state, or every state where ``"flatten"`` is allowed too, then a flatten).
+      With ``"batch_norm"`` or ``"layer_norm"`` a hidden dense layer or a conv stage may be
+      followed by that norm (its gamma, beta and eps drawn; each group may be frozen).
     """
     b = _bounds(family, {k: v for k, v in locals().items() if k in _DEFAULTS})
 

@@ -202,9 +202,19 @@ def _dense_only(kind: str) -> Callable[..., Any]:
     return refuse
 
 
-# Golden documents print dense networks only: the image kinds, rnn and residual blocks are
-# registered so that a document naming one gets a clear error, not an unknown name.
-for _kind in ("conv2d", "max_pool2d", "avg_pool2d", "dropout", "flatten", "rnn", "residual"):
+# Golden documents print dense networks only: the image kinds, the norms, rnn and residual blocks
+# are registered so that a document naming one gets a clear error, not an unknown name.
+for _kind in (
+    "conv2d",
+    "max_pool2d",
+    "avg_pool2d",
+    "dropout",
+    "flatten",
+    "batch_norm",
+    "layer_norm",
+    "rnn",
+    "residual",
+):
     PRECISE_KINDS.add(
         _kind, PreciseKind(_dense_only(_kind), _dense_only(_kind), _dense_only(_kind))
     )

@@ -9,8 +9,9 @@ delta rule:
   cross-entropy: ``(out_L * sum_k t_k - t) / B``, finite where ``out`` underflows);
 * hidden layer: ``delta_l = J_act_l^T (dE/dout_l)`` with ``dE/dout_l = delta_{l+1} @ W_{l+1}``;
 * parameter gradients and ``dE/dout_{l-1}`` from each layer's kind (dense: ``delta_l.T @
-  out_{l-1}``, the sums and ``delta_l @ W_l``; conv2d, pooling and flatten in
-  :mod:`~gradcheck.hand.conv` and :mod:`~gradcheck.hand.pooling`), from what its forward kept,
+  out_{l-1}``, the sums and ``delta_l @ W_l``; conv2d, pooling, flatten and the norms in
+  :mod:`~gradcheck.hand.conv`, :mod:`~gradcheck.hand.pooling` and :mod:`~gradcheck.hand.norms`),
+  from what its forward kept,
   plus ``lambda W`` for each trainable weight group where the spec has ``weight_decay = lambda``
   (``E`` then includes ``lambda/2 sum W^2`` over every weight group, frozen ones too).
 
@@ -26,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.hand import conv, dense, pooling, residual, rnn  # noqa: F401  (each registers)
+from gradcheck.hand import conv, dense, norms, pooling, residual, rnn  # noqa: F401  (registers)
 from gradcheck.hand.activations import HAND_ACTIVATIONS
 from gradcheck.hand.kinds import HAND_KINDS
 from gradcheck.hand.losses import HAND_LOSSES

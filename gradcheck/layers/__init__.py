@@ -3,9 +3,10 @@
 A layer kind is one unit: :class:`LayerKind` gathers its TOML table and checks, its parameter
 groups and their initial values, the shape it maps a sample to, its display names and its
 diagram glyph (``dense``, ``conv2d``, ``max_pool2d``, ``avg_pool2d``, ``dropout``, ``flatten``,
-``rnn``, ``residual``: :mod:`~gradcheck.layers.dense`, :mod:`~gradcheck.layers.conv`,
-:mod:`~gradcheck.layers.pooling`, :mod:`~gradcheck.layers.dropout`, :mod:`~gradcheck.layers.rnn`,
-:mod:`~gradcheck.layers.residual`). Each independent side registers its own implementation of
+``batch_norm``, ``layer_norm``, ``rnn``, ``residual``: :mod:`~gradcheck.layers.dense`,
+:mod:`~gradcheck.layers.conv`, :mod:`~gradcheck.layers.pooling`, :mod:`~gradcheck.layers.dropout`,
+:mod:`~gradcheck.layers.norms`, :mod:`~gradcheck.layers.rnn`, :mod:`~gradcheck.layers.residual`).
+Each independent side registers its own implementation of
 every kind, activation and loss under the declared name in a
 :class:`~gradcheck.layers.registry.Registry`;
 an unknown name raises :class:`~gradcheck.layers.registry.UnknownName`. Adding a kind is its
@@ -20,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.layers import conv, dense, dropout, pooling, residual, rnn
+from gradcheck.layers import conv, dense, dropout, norms, pooling, residual, rnn
 from gradcheck.layers.activations import ACTIVATIONS, ActivationInfo, activation_info
 from gradcheck.layers.losses import LOSSES, WEIGHT_DECAY, LossInfo, loss_info
 from gradcheck.layers.registry import Registry, UnknownName
@@ -233,10 +234,33 @@ KINDS: dict[str, LayerKind] = {
         decayed=rnn.DECAYED,
         multiply_adds=lambda t, s: rnn.n_params(t, s) * s[0],  # its weights once per time step
     ),
+    **{
+        name: LayerKind(
+            name,
+            table,
+            norms.GLYPH,
+            forward,
+            norms.problems,
+            norms.shape_after,
+            norms.n_params,
+            norms.groups,
+            _nothing,
+            lambda t: [],
+            _nothing,
+            norms.numbers,
+            norms.options,
+            activated=False,
+            decayed=norms.DECAYED,
+        )
+        for name, table, forward in (
+            ("batch_norm", norms.BatchNormLayer, norms.BATCH_FORWARD),
+            ("layer_norm", norms.LayerNormLayer, norms.LAYER_FORWARD),
+        )
+    },
 }
 
 
-LAYER_ONLY_KINDS: tuple[str, ...] = ("batch_norm", "layer_norm")
+LAYER_ONLY_KINDS: tuple[str, ...] = ()
 """Kinds checked layer by layer only (``verify_layer``), not yet layers of a whole network."""
 LAYER_LEVEL_KINDS: frozenset[str] = frozenset(KINDS) | frozenset(LAYER_ONLY_KINDS)
 """Every kind ``verify_layer`` checks: each whole-network kind, and the layer-only ones."""

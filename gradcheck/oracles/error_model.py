@@ -7,7 +7,8 @@
   ``act'`` as the magnitude of its terms (tanh ``1 + o^2``, sigmoid ``o (1 + o)``: ``1 - o``
   cancels as ``o -> 1``; elu ``1 + |o|`` below 0; a unit near its kink takes the larger side),
   ``m_W = |delta|.T @ A_{l-1}``, ``m_b = sum |delta|`` (other kinds: the same sums,
-  :mod:`gradcheck.oracles.error_kinds`). Where nothing cancels ``m = |grad|``;
+  :mod:`gradcheck.oracles.error_kinds`, :mod:`gradcheck.oracles.error_norms`). Where nothing
+  cancels ``m = |grad|``;
   where terms cancel it is their size, which the rounding scales with.
 * Forward, ``T_l = A_{l-1} @ |W_l|.T + |b_l|`` is the size of the terms layer ``l``'s
   pre-activation sums (``A_0 = |x|``), ``c l eps T_l`` its rounding bound in the network's dtype
@@ -35,6 +36,7 @@ import numpy as np
 
 from gradcheck.layers import ACTIVATIONS, Registry
 from gradcheck.oracles.error_kinds import ERROR_KINDS
+from gradcheck.oracles.error_norms import NORM_TERMS
 from gradcheck.oracles.fd_network import FD_ACTIVATIONS, FD_KINDS, Base, loss_margins
 from gradcheck.spec import Params, Spec
 
@@ -175,6 +177,17 @@ Terms = tuple[list[np.ndarray], list[np.ndarray]]  # (A, T) of forward_terms
 _PROBE = 2.0**-20  # relative step for an activation's slope; the estimate is shaded by as much
 
 
+def _summed(
+    spec: Spec, i: int, magnitudes: dict[str, np.ndarray], a: np.ndarray, x: np.ndarray
+) -> np.ndarray:
+    """``T_i``: the kind's net of the magnitudes, or (a norm) its own terms, which need the
+    input's values ``x`` (:data:`~gradcheck.oracles.error_norms.NORM_TERMS`)."""
+    options = dict(spec.options[i])
+    if spec.kinds[i] in NORM_TERMS:
+        return NORM_TERMS[spec.kinds[i]](magnitudes, a, x, options)
+    return FD_KINDS[spec.kinds[i]].net(magnitudes, a, options)
+
+
 def forward_terms(spec: Spec, base: Base) -> Terms:
     """``(A, T)``: ``T[l]`` the magnitude of the terms layer ``l``'s pre-activation sums, ``A[l]``
     that of its input ``out_l``: ``|x|`` for the inputs, then ``max(|out_l|, k_l T[l-1])`` with
@@ -184,7 +197,7 @@ def forward_terms(spec: Spec, base: Base) -> Terms:
     outs, terms = [np.abs(base.outs[0])], []
     for i, layer in enumerate(base.layers):
         magnitudes = {k: np.abs(a) for k, a in layer.items()}
-        terms.append(FD_KINDS[spec.kinds[i]].net(magnitudes, outs[i], dict(spec.options[i])))
+        terms.append(_summed(spec, i, magnitudes, outs[i], base.outs[i]))
         act, slope, out = FD_ACTIVATIONS[spec.activations[i]], spec.slopes[i], base.outs[i + 1]
         probe = _PROBE * (np.abs(base.nets[i]) + terms[i]) + np.finfo(np.float64).tiny
         steep = [np.abs(act(base.nets[i] + side * probe, slope) - out) for side in (-1.0, 1.0)]
@@ -259,9 +272,8 @@ def term_magnitudes(spec: Spec, params: Params, base: Base, terms: Terms | None 
     for i in reversed(range(len(params))):
         layer = {k: np.abs(a) for k, a in base.layers[i].items()}
         wanted = frozenset(params[i])
-        below, magnitudes[i] = ERROR_KINDS[spec.kinds[i]](
-            delta, outs[i], layer, dict(spec.options[i]), wanted
-        )
+        options = {**dict(spec.options[i]), "x": base.outs[i]}  # the input's values (norms)
+        below, magnitudes[i] = ERROR_KINDS[spec.kinds[i]](delta, outs[i], layer, options, wanted)
         for group in spec.decayed[i] & set(params[i]) if spec.weight_decay else ():
             # + lambda W: a term of its own
             magnitudes[i][group] = magnitudes[i][group] + spec.weight_decay * layer[group]

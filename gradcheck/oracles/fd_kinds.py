@@ -45,6 +45,9 @@ class FDKind:
     along: (
         Callable[[np.ndarray, Groups, str, np.ndarray, np.ndarray, Options], np.ndarray] | None
     ) = None
+    # which outputs a change in the inputs ``moved`` (bool, one copy's batch) reaches, where
+    # the net of indicator weights and inputs does not say (a norm's statistics); None: it does
+    reach: Callable[[np.ndarray], np.ndarray] | None = None
 
 
 FD_KINDS: Registry[FDKind] = Registry("finite-difference oracle", "layer kind")

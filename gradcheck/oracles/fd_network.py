@@ -30,7 +30,10 @@ from typing import NamedTuple
 import numpy as np
 
 from gradcheck.layers import ACTIVATIONS, LOSSES, Registry
-from gradcheck.oracles import fd_rnn  # noqa: F401  (registers rnn in FD_KINDS)
+from gradcheck.oracles import (
+    fd_norms,  # noqa: F401  (registers the norm kinds)
+    fd_rnn,  # noqa: F401  (registers rnn in FD_KINDS)
+)
 from gradcheck.oracles.fd_kinds import FD_KINDS, FDKind
 from gradcheck.spec import Array, Params, Spec, check_arguments
 
@@ -269,6 +272,9 @@ def _carried(spec: Spec, i: int, layer: dict[str, np.ndarray], out: np.ndarray) 
 def _depends(spec: Spec, i: int, layer: dict[str, np.ndarray], moved: np.ndarray) -> np.ndarray:
     """Which pre-activations of layer ``i`` a ``moved`` input reaches through a nonzero weight:
     the kind's net of indicator weights (no bias) and indicator inputs, positive where one does."""
+    kind = FD_KINDS[spec.kinds[i]]
+    if kind.reach is not None:
+        return np.stack([kind.reach(copy) for copy in moved])
     weights = {k: (a != 0).astype(np.float64) for k, a in layer.items() if k != "b"}
     reach: np.ndarray = _carried(spec, i, weights, moved.astype(np.float64)) > 0
     return reach

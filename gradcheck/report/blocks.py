@@ -45,6 +45,8 @@ def layer_blocks(spec: Spec) -> list[BlockSketch]:
             caption += f" {group['Wxh'].shape[0]} tanh {'all states' if every else 'last state'}"
         if "rate" in settings:
             caption += f" rate {settings['rate']:g}"
+        if "eps" in settings:  # a norm
+            caption += f" eps {settings['eps']:g}"
         if settings.get("padding"):
             caption += f" pad {settings['padding']}"
         if spec.activations[i] != "identity":

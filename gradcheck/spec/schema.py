@@ -18,6 +18,7 @@ from gradcheck.layers import ACTIVATIONS, KINDS, LOSSES, Shape, kind_of
 from gradcheck.layers.conv import Conv2dLayer
 from gradcheck.layers.dense import DenseLayer
 from gradcheck.layers.dropout import DropoutLayer
+from gradcheck.layers.norms import BatchNormLayer, LayerNormLayer
 from gradcheck.layers.pooling import FlattenLayer, PoolLayer
 from gradcheck.layers.residual import ResidualLayer
 from gradcheck.layers.rnn import RnnLayer
@@ -59,6 +60,8 @@ if TYPE_CHECKING:
         | FlattenLayer
         | RnnLayer
         | ResidualLayer
+        | BatchNormLayer
+        | LayerNormLayer
     )
 else:  # one branch per declared kind, picked by its ``kind`` key
     Layer = Annotated[
@@ -68,6 +71,8 @@ else:  # one branch per declared kind, picked by its ``kind`` key
         | Annotated[PoolLayer, Tag("avg_pool2d")]
         | Annotated[DropoutLayer, Tag("dropout")]
         | Annotated[FlattenLayer, Tag("flatten")]
+        | Annotated[BatchNormLayer, Tag("batch_norm")]
+        | Annotated[LayerNormLayer, Tag("layer_norm")]
         | Annotated[RnnLayer, Tag("rnn")]
         | Annotated[ResidualLayer, Tag("residual")],
         Discriminator(_kind_tag),
@@ -83,6 +88,8 @@ assert set(KINDS) == {
     "flatten",
     "rnn",
     "residual",
+    "batch_norm",
+    "layer_norm",
 }
 MAX_PARAMS = 10_000_000
 
