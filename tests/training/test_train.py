@@ -30,6 +30,8 @@ from gradcheck.spec import (
     GradcheckError,
     Params,
     Spec,
+    builtin_networks_dir,
+    load_spec,
 )
 from gradcheck.training import calls as call_plan
 from gradcheck.training.runner import (
@@ -496,6 +498,9 @@ def test_cheap_runs_skip_xla_backend_optimisation_and_big_ones_keep_it(sigmoid_s
     seed = sigmoid_seed
     assert _compiler_options(seed, 10_000) == {"xla_backend_optimization_level": 0}
     assert _compiler_options(seed, 10_000_000) == {}
+    conv = load_spec(builtin_networks_dir() / "conv_8x8.toml")  # convolutions need optimising
+    assert conv.multiply_adds > 6 * conv.n_params  # each weight used once per output position
+    assert _compiler_options(conv, 10) == {}
 
 
 # -- timed calls, progress and Ctrl-C ----------------------------------------------------------
