@@ -60,10 +60,12 @@ def _residual(
     wanted: frozenset[str],
 ) -> tuple[np.ndarray, Groups]:
     inner = options["layers"]
-    outs = [a]
+    outs, values = [a], [options["x"]]  # magnitude bounds, and the inner inputs' real values
     for j, (kind, inner_options, act, slope) in enumerate(inner):
         terms = FD_KINDS[kind].net(inner_groups(layer, j), outs[-1], dict(inner_options))
         outs.append(_out_bound(act, slope, np.abs(terms)))
+        net = FD_KINDS[kind].net(inner_groups(layer, j), values[-1], dict(inner_options))
+        values.append(FD_ACTIVATIONS[act](net, slope))
     grads: Groups = {}
     g = delta
     for j in reversed(range(len(inner))):
@@ -74,7 +76,7 @@ def _residual(
             _steepest(act, slope, g),
             outs[j],
             inner_groups(layer, j),
-            dict(inner_options),
+            {**dict(inner_options), "x": values[j]},  # a norm's terms need its input's values
             inner_wanted,
         )
         grads.update({prefixed(j, k): m for k, m in found.items()})

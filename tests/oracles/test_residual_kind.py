@@ -106,7 +106,29 @@ NESTED = _spec(
 )  # fmt: skip
 
 
-@pytest.mark.parametrize("spec", [IMAGE_BLOCK, NESTED], ids=["image-block", "nested"])
+NORMED = _spec(
+    [3],
+    [
+        {
+            "kind": "residual",
+            "activation": "relu",
+            "layers": [
+                {"size": 3, "activation": "tanh", "init": _init(9)},
+                {"kind": "batch_norm", "gamma": {"value": [1.5, 0.5, -1.0]}},
+                {"size": 3, "init": _init(10)},
+                {"kind": "layer_norm"},
+            ],
+        },
+        {"size": 2, "init": _init(11)},
+    ],
+    2,
+    0.02,
+)  # a norm's error terms need the block's inner values, not only their magnitudes
+
+
+@pytest.mark.parametrize(
+    "spec", [IMAGE_BLOCK, NESTED, NORMED], ids=["image-block", "nested", "norms"]
+)
 def test_blocks_of_every_kind_agree_on_three_sides(spec: Spec) -> None:
     assert "residual" in spec.kinds and spec.weight_decay > 0
     case = Case.from_spec(spec)
