@@ -189,3 +189,27 @@ def assert_one_error_line(err: str, *fragments: str) -> None:
     assert "Traceback" not in err
     for fragment in fragments:
         assert fragment in err, err
+
+
+# -- three sides on one network ----------------------------------------------------------------
+THREE_SIDES_RTOL = {"float64": 1e-9, "float32": 2e-3}
+
+
+def assert_three_sides_agree(case: Any) -> None:
+    """Hand-derived = JAX to the dtype's rounding of the terms each entry sums (the error model's
+    magnitudes), and = the float64 finite differences within their own error estimate."""
+    from gradcheck.oracles.finite_differences import finite_difference
+    from gradcheck.oracles.jax_grad import jax_grads
+
+    spec = case.spec
+    hand, jax = hand_grads(*case), jax_grads(*case)
+    fd = finite_difference(*case)
+    rtol = THREE_SIDES_RTOL[spec.model.dtype]
+    for i, layer in enumerate(hand):
+        assert layer.keys() == jax[i].keys() == case.params[i].keys()
+        for group, got in layer.items():
+            terms = fd.scales[i][group]
+            assert got.dtype == spec.dtype and got.shape == case.params[i][group].shape
+            assert np.all(np.abs(got - jax[i][group]) <= rtol * terms), (spec.kinds, i, group)
+            slack = 3.0 * fd.errors[i][group] + rtol * terms
+            assert np.all(np.abs(got - fd.values[i][group]) <= slack), (spec.kinds, i, group)

@@ -8,36 +8,16 @@ sums, and the float64 finite differences within their own error estimate.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
+from helpers import assert_three_sides_agree
 from hypothesis import given, settings
 
 from gradcheck.generate.images import IMAGE_KINDS
 from gradcheck.generate.sequences import SEQUENCE_KINDS
 from gradcheck.generate.strategies import Case, networks, sample_networks
-from gradcheck.hand import hand_grads
 from gradcheck.layers import KINDS
-from gradcheck.oracles.finite_differences import finite_difference
-from gradcheck.oracles.jax_grad import jax_grads
 
 EVERY_KIND = tuple(KINDS)
-RTOL = {"float64": 1e-9, "float32": 2e-3}
-
-
-def _assert_three_sides_agree(case: Case) -> None:
-    spec = case.spec
-    hand, jax = hand_grads(*case), jax_grads(*case)
-    fd = finite_difference(*case)
-    rtol = RTOL[spec.model.dtype]
-    for i, layer in enumerate(hand):
-        assert layer.keys() == jax[i].keys()
-        for group, got in layer.items():
-            # rounding scales with the terms an entry sums (the error model's magnitudes)
-            terms = fd.scales[i][group]
-            assert got.dtype == spec.dtype and got.shape == case.params[i][group].shape
-            assert np.all(np.abs(got - jax[i][group]) <= rtol * terms), (spec.kinds, i, group)
-            slack = 3.0 * fd.errors[i][group] + rtol * terms
-            assert np.all(np.abs(got - fd.values[i][group]) <= slack), (spec.kinds, i, group)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -49,10 +29,10 @@ def test_hand_jax_and_finite_differences_agree_on_each_image_kind(dtype: str) ->
     assert drawn == set(KINDS) - {"residual"}  # the plan gives each image kind a stem
     # (and the case after the stems a residual block: tests/oracles/test_residual_kind.py)
     for case in cases:
-        _assert_three_sides_agree(case)
+        assert_three_sides_agree(case)
 
 
 @settings(max_examples=4, deadline=None)
 @given(networks(kinds=EVERY_KIND, depth=(1, 2), dtypes=("float64", "float32")))
 def test_hand_jax_and_finite_differences_agree_on_drawn_networks(case: Case) -> None:
-    _assert_three_sides_agree(case)
+    assert_three_sides_agree(case)

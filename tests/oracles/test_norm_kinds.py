@@ -10,33 +10,14 @@ their own error estimate. Image networks with a norm after a conv stage are draw
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
+from helpers import assert_three_sides_agree
 from hypothesis import given, settings
 
 from gradcheck.generate.norms import NORM_KINDS
 from gradcheck.generate.strategies import Case, networks, sample_networks
-from gradcheck.hand import hand_grads
-from gradcheck.oracles.finite_differences import finite_difference
-from gradcheck.oracles.jax_grad import jax_grads
 
 KINDS = ("dense", *NORM_KINDS)
-RTOL = {"float64": 1e-9, "float32": 2e-3}
-
-
-def _assert_three_sides_agree(case: Case) -> None:
-    spec = case.spec
-    hand, jax = hand_grads(*case), jax_grads(*case)
-    fd = finite_difference(*case)
-    rtol = RTOL[spec.model.dtype]
-    for i, layer in enumerate(hand):
-        assert layer.keys() == jax[i].keys()
-        for group, got in layer.items():
-            terms = fd.scales[i][group]
-            assert got.dtype == spec.dtype and got.shape == case.params[i][group].shape
-            assert np.all(np.abs(got - jax[i][group]) <= rtol * terms), (spec.kinds, i, group)
-            slack = 3.0 * fd.errors[i][group] + rtol * terms
-            assert np.all(np.abs(got - fd.values[i][group]) <= slack), (spec.kinds, i, group)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -44,10 +25,10 @@ def test_hand_jax_and_finite_differences_agree_on_each_norm(dtype: str) -> None:
     cases = sample_networks(len(NORM_KINDS), 7, kinds=KINDS, dtypes=(dtype,), batch_size=(2, 4))
     assert {k for c in cases for k in c.spec.kinds} == set(KINDS)  # the plan places each norm
     for case in cases:
-        _assert_three_sides_agree(case)
+        assert_three_sides_agree(case)
 
 
 @settings(max_examples=2, deadline=None)
 @given(networks(kinds=KINDS, depth=(2, 3), dtypes=("float64", "float32")))
 def test_hand_jax_and_finite_differences_agree_on_drawn_networks_with_norms(case: Case) -> None:
-    _assert_three_sides_agree(case)
+    assert_three_sides_agree(case)

@@ -14,31 +14,14 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import assert_three_sides_agree
 
 from gradcheck.checking.verification import verify
 from gradcheck.generate.strategies import Case, sample_networks
 from gradcheck.hand import hand_grads
-from gradcheck.oracles.finite_differences import finite_difference
-from gradcheck.oracles.jax_grad import jax_grads
 from gradcheck.spec import Spec, parse_spec
 
-RTOL = {"float64": 1e-9, "float32": 2e-3}
 KINDS = ("dense", "residual")
-
-
-def _assert_three_sides_agree(case: Case) -> None:
-    spec = case.spec
-    hand, jax = hand_grads(*case), jax_grads(*case)
-    fd = finite_difference(*case)
-    rtol = RTOL[spec.model.dtype]
-    for i, layer in enumerate(hand):
-        assert layer.keys() == jax[i].keys() == case.params[i].keys()
-        for group, got in layer.items():
-            terms = fd.scales[i][group]  # rounding scales with the terms an entry sums
-            assert got.dtype == spec.dtype and got.shape == case.params[i][group].shape
-            assert np.all(np.abs(got - jax[i][group]) <= rtol * terms), (spec.kinds, i, group)
-            slack = 3.0 * fd.errors[i][group] + rtol * terms
-            assert np.all(np.abs(got - fd.values[i][group]) <= slack), (spec.kinds, i, group)
 
 
 def _spec(shape: list[int], layers: list[dict[str, Any]], n_out: int, decay: float) -> Spec:
@@ -132,7 +115,7 @@ NORMED = _spec(
 def test_blocks_of_every_kind_agree_on_three_sides(spec: Spec) -> None:
     assert "residual" in spec.kinds and spec.weight_decay > 0
     case = Case.from_spec(spec)
-    _assert_three_sides_agree(case)
+    assert_three_sides_agree(case)
     assert any("." in group for layer in case.params for group in layer)
     assert verify(hand_grads, spec, mode="projection").ok
 
@@ -141,4 +124,4 @@ def test_blocks_of_every_kind_agree_on_three_sides(spec: Spec) -> None:
 def test_hand_jax_and_finite_differences_agree_on_residual_mlps(dtype: str) -> None:
     (case,) = sample_networks(1, 3, kinds=KINDS, dtypes=(dtype,))
     assert "residual" in case.spec.kinds  # the plan gives the first case a block
-    _assert_three_sides_agree(case)
+    assert_three_sides_agree(case)

@@ -12,30 +12,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import assert_three_sides_agree
 from hypothesis import given, settings
 
 from gradcheck.generate.strategies import Case, networks, sample_networks
 from gradcheck.hand import hand_grads
-from gradcheck.oracles.finite_differences import directional_finite_difference, finite_difference
-from gradcheck.oracles.jax_grad import jax_grads
+from gradcheck.oracles.finite_differences import directional_finite_difference
 
 SEQUENCES = ("dense", "flatten", "rnn")
 RTOL = {"float64": 1e-9, "float32": 2e-3}
-
-
-def _assert_three_sides_agree(case: Case) -> None:
-    spec = case.spec
-    hand, jax = hand_grads(*case), jax_grads(*case)
-    fd = finite_difference(*case)
-    rtol = RTOL[spec.model.dtype]
-    for i, layer in enumerate(hand):
-        assert layer.keys() == jax[i].keys() == case.params[i].keys()
-        for group, got in layer.items():
-            terms = fd.scales[i][group]  # rounding scales with the terms an entry sums
-            assert got.dtype == spec.dtype and got.shape == case.params[i][group].shape
-            assert np.all(np.abs(got - jax[i][group]) <= rtol * terms), (spec.kinds, i, group)
-            slack = 3.0 * fd.errors[i][group] + rtol * terms
-            assert np.all(np.abs(got - fd.values[i][group]) <= slack), (spec.kinds, i, group)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -43,13 +28,13 @@ def test_hand_jax_and_finite_differences_agree_on_planned_sequence_networks(dtyp
     cases = sample_networks(2, 4, kinds=SEQUENCES, dtypes=(dtype,), batch_size=(2, 3))
     assert "rnn" in cases[0].spec.kinds  # the plan's first case has a sequence stem
     for case in cases:
-        _assert_three_sides_agree(case)
+        assert_three_sides_agree(case)
 
 
 @settings(max_examples=3, deadline=None)
 @given(networks(kinds=SEQUENCES, depth=(1, 2), dtypes=("float64", "float32")))
 def test_hand_jax_and_finite_differences_agree_on_drawn_sequence_networks(case: Case) -> None:
-    _assert_three_sides_agree(case)
+    assert_three_sides_agree(case)
 
 
 def test_a_directional_difference_reruns_the_recurrence() -> None:
