@@ -26,7 +26,7 @@ from typing import Any
 
 import jax
 import numpy as np
-from bench_large import median_seconds
+from bench_large import against_torch
 
 from gradcheck.checking.verification import verify
 from gradcheck.hand import hand_grads
@@ -116,16 +116,7 @@ def main() -> None:
     print(f"network: {spec.name}, {spec.n_params} parameters, batch {BATCH}, float64")
     print(f"shapes: {' -> '.join('x'.join(map(str, s)) for s in spec.shapes)}")
     print(f"verdict: {verdict.summary()}")
-    ours = median_seconds(lambda: verify(hand_grads, spec), args.repeat)
-    print(f"gradcheck verify ({verdict.mode} mode):   {ours * 1e3:9.2f} ms")
-
-    torch_run = torch_fast_gradcheck(spec)
-    if torch_run is None:
-        print("torch fast_mode gradcheck:           (torch not installed: column skipped)")
-    else:
-        theirs = median_seconds(torch_run, args.repeat)
-        print(f"torch fast_mode gradcheck:           {theirs * 1e3:9.2f} ms")
-        print(f"ratio verify / torch fast_mode:      {ours / theirs:9.2f} (target <= 1)")
+    against_torch(spec, verdict.mode, torch_fast_gradcheck(spec), args.repeat)
 
     bug = verify(planted, spec)
     print(f"planted bug in layer 3 W[5,4,1,2]: ok={bug.ok}")

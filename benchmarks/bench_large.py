@@ -99,6 +99,20 @@ def torch_fast_gradcheck(spec: Spec) -> Callable[[], Any] | None:
     return lambda: torch.autograd.gradcheck(loss, flat, fast_mode=True)
 
 
+def against_torch(spec: Spec, mode: str, torch_run: Callable[[], Any] | None, repeat: int) -> float:
+    """Print the median of ``verify`` on ``spec`` and of ``torch_run`` (None: torch missing) and
+    their ratio; return verify's seconds."""
+    ours = median_seconds(lambda: verify(hand_grads, spec), repeat)
+    print(f"gradcheck verify ({mode} mode):   {ours * 1e3:9.2f} ms")
+    if torch_run is None:
+        print("torch fast_mode gradcheck:           (torch not installed: column skipped)")
+    else:
+        theirs = median_seconds(torch_run, repeat)
+        print(f"torch fast_mode gradcheck:           {theirs * 1e3:9.2f} ms")
+        print(f"ratio verify / torch fast_mode:      {ours / theirs:9.2f} (target <= 1)")
+    return ours
+
+
 def planted(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
     """Correct gradients except layer 2 W[3, 4], 1% too large."""
     grads = hand_grads(spec, params, inputs, targets)
@@ -118,16 +132,7 @@ def main() -> None:
     verdict = verify(hand_grads, spec)
     print(f"network: {spec.name}, {spec.n_params} parameters, batch {BATCH}, float64")
     print(f"verdict: {verdict.summary()}")
-    ours = median_seconds(lambda: verify(hand_grads, spec), args.repeat)
-    print(f"gradcheck verify ({verdict.mode} mode):   {ours * 1e3:9.2f} ms")
-
-    torch_run = torch_fast_gradcheck(spec)
-    if torch_run is None:
-        print("torch fast_mode gradcheck:           (torch not installed: column skipped)")
-    else:
-        theirs = median_seconds(torch_run, args.repeat)
-        print(f"torch fast_mode gradcheck:           {theirs * 1e3:9.2f} ms")
-        print(f"ratio verify / torch fast_mode:      {ours / theirs:9.2f} (target <= 1)")
+    ours = against_torch(spec, verdict.mode, torch_fast_gradcheck(spec), args.repeat)
 
     if not args.no_full:
         start = time.perf_counter()

@@ -191,6 +191,21 @@ def assert_one_error_line(err: str, *fragments: str) -> None:
         assert fragment in err, err
 
 
+def assert_one_spec_error(data: dict[str, Any], *fragments: str) -> None:
+    """Loading ``data`` as ``net.toml`` raises one line naming the file and every fragment."""
+    from gradcheck.spec import SpecError
+
+    try:
+        parse_spec(data, "net.toml")
+    except SpecError as err:
+        message = str(err)
+    else:
+        raise AssertionError("the spec loaded")
+    assert message.startswith("net.toml: ") and "\n" not in message, message
+    for fragment in fragments:
+        assert fragment in message, message
+
+
 # -- three sides on one network ----------------------------------------------------------------
 THREE_SIDES_RTOL = {"float64": 1e-9, "float32": 2e-3}
 
