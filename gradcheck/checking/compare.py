@@ -54,7 +54,7 @@ __all__ = [
     "PRECISION_LIMIT",
     "PROJECTION_THRESHOLD",
     "classify",
-    "compare_direction",
+    "compare_directions",
     "compare_entries",
     "compare_group",
     "dtype_mismatch",
@@ -232,7 +232,7 @@ def compare_group(
 def past_limit_status(direction: GroupCheck) -> Status:
     """The status of a group's entries past :data:`ESCALATION_LIMIT`, which have no finite
     difference of their own: ``backprop-bug`` where JAX agreed with FD along the group's random
-    direction (``direction``, from :func:`compare_direction`), else ``unresolved``."""
+    direction (``direction``, from :func:`compare_directions`), else ``unresolved``."""
     c = direction.columns
     jax_agrees_fd = bool(np.abs(c["jax"] - c["fd"])[0] <= c["tol_fd"][0])
     return "backprop-bug" if jax_agrees_fd else "unresolved"
@@ -297,46 +297,65 @@ def compare_entries(
     return checks
 
 
-def compare_direction(
-    layer: int,
-    group: str,
-    hand: Array,
-    jax: Array,
+def compare_directions(
+    groups: list[tuple[int, str]],
+    hand: Params,
+    jax: Params,
     fd: DirectionalResult,
     tolerance: Tolerance,
-    precision: Array | None = None,
-) -> GroupCheck:
-    """Compare ``<hand, v>`` and ``<jax, v>`` with the FD derivative along ``v``; the rounding
-    scale of a dot product (and ``M``, for the absolute floor) is ``sum |jax_k v_k|``, its term
-    magnitude ``sum |scale_k v_k|``."""
-    v = fd.directions[layer][group]
-    jv = np.asarray(jax, dtype=np.float64) * v
+    precision: list[dict[str, Array | None]],
+) -> list[GroupCheck]:
+    """Per group of ``groups``, compare ``<hand, v>`` and ``<jax, v>`` with the FD derivative
+    along ``v``, classified in one vectorised call; the rounding scale of a dot product (and
+    ``M``, for the absolute floor) is ``sum |jax_k v_k|``, its term magnitude
+    ``sum |scale_k v_k|``."""
+    if not groups:
+        return []
+    dots: dict[str, list[float]] = {k: [] for k in ("hand", "jax", "floor", "allowed", "scale")}
+    for i, g in groups:
+        v = fd.directions[i][g]
+        jv = np.asarray(jax[i][g], dtype=np.float64) * v
+        measured = precision[i][g]
+        dots["hand"].append(float(np.sum(np.asarray(hand[i][g], dtype=np.float64) * v)))
+        dots["jax"].append(float(np.sum(jv)))
+        dots["floor"].append(float(np.sum(np.abs(jv))))
+        dots["allowed"].append(0.0 if measured is None else float(np.sum(np.abs(v) * measured)))
+        dots["scale"].append(float(np.sum(np.abs(fd.scales[i][g] * v))))
+
+    def column(field: list[dict[str, float]] | list[dict[str, bool]]) -> np.ndarray:
+        return np.array([field[i][g] for i, g in groups])
+
     col = {
-        "hand": np.array([np.sum(np.asarray(hand, dtype=np.float64) * v)]),
-        "jax": np.array([np.sum(jv)]),
-        "fd": np.array([fd.values[layer][group]]),
-        "fd_error_estimate": np.array([fd.errors[layer][group]]),
-        "step": np.array([fd.steps[layer][group]]),
+        "hand": np.array(dots["hand"]),
+        "jax": np.array(dots["jax"]),
+        "fd": column(fd.values),
+        "fd_error_estimate": column(fd.errors),
+        "step": column(fd.steps),
     }
-    kink, at_kink = np.array([fd.kinks[layer][group]]), np.array([fd.at_kink[layer][group]])
-    subgradients = tuple(
-        np.array([f[layer][group]]) for f in (fd.lower, fd.upper, fd.interval_errors)
-    )
-    allowed = 0.0 if precision is None else float(np.sum(np.abs(v) * precision))
-    floor = float(np.sum(np.abs(jv)))
-    scale = float(np.sum(np.abs(fd.scales[layer][group] * v)))
+    floor = np.array(dots["floor"])
     status, col = _classify_columns(
         col,
-        kink,
-        at_kink,
+        column(fd.kinks).astype(bool),
+        column(fd.at_kink).astype(bool),
         tolerance,
         floor,
-        allowed,
-        (subgradients[0], subgradients[1], subgradients[2]),
-        (scale, len(fd.values)),
+        np.array(dots["allowed"]),
+        (column(fd.lower), column(fd.upper), column(fd.interval_errors)),
+        (np.array(dots["scale"]), len(fd.values)),
         floor,
     )
-    return GroupCheck(layer, group, "direction", np.shape(jv), np.zeros(1, int), col, status)
+    return [
+        GroupCheck(
+            i,
+            g,
+            "direction",
+            np.shape(jax[i][g]),
+            np.zeros(1, int),
+            {name: a[k : k + 1] for name, a in col.items()},
+            status[k : k + 1],
+        )
+        for k, (i, g) in enumerate(groups)
+    ]
 
 
 def structure_check(layer: int, group: str) -> GroupCheck:

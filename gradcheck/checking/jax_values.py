@@ -4,6 +4,7 @@ uses them: computed one network at a time here, or many networks per ``jax.vmap`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -11,7 +12,7 @@ import numpy as np
 from gradcheck import oracles
 from gradcheck.spec import Array, Params, Spec
 
-__all__ = ["JaxValues", "jax_oracle"]
+__all__ = ["JaxValues", "jax_oracle", "jax_oracle_later"]
 
 
 class JaxValues(NamedTuple):
@@ -25,10 +26,23 @@ class JaxValues(NamedTuple):
 
 def jax_oracle(spec: Spec, params: Params, inputs: Array, targets: Array) -> JaxValues:
     """:class:`JaxValues` of one network (arguments already checked)."""
-    loss, grads = oracles.jax_loss_and_grads(spec, params, inputs, targets, checked=True)
-    grads64 = None
+    return jax_oracle_later(spec, params, inputs, targets)()
+
+
+def jax_oracle_later(
+    spec: Spec, params: Params, inputs: Array, targets: Array
+) -> Callable[[], JaxValues]:
+    """:func:`jax_oracle`, dispatched now and collected when the returned function is called, so
+    XLA computes while the caller runs the candidate and the finite differences."""
+    ours = oracles.jax_loss_and_grads_later(spec, params, inputs, targets, checked=True)
+    wide = None
     if spec.dtype != np.float64:
-        grads64 = oracles.jax_loss_and_grads(
+        wide = oracles.jax_loss_and_grads_later(
             spec, params, inputs, targets, dtype="float64", checked=True
-        )[1]
-    return JaxValues(loss, grads, grads64)
+        )
+
+    def collect() -> JaxValues:
+        loss, grads = ours()
+        return JaxValues(loss, grads, None if wide is None else wide()[1])
+
+    return collect

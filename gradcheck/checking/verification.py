@@ -27,14 +27,14 @@ from gradcheck.checking.candidates import raised_note
 from gradcheck.checking.compare import (
     ESCALATION_LIMIT,
     PROJECTION_THRESHOLD,
-    compare_direction,
+    compare_directions,
     compare_entries,
     compare_group,
     dtype_mismatch,
     past_limit_status,
     structure_check,
 )
-from gradcheck.checking.jax_values import JaxValues, jax_oracle
+from gradcheck.checking.jax_values import JaxValues, jax_oracle_later
 from gradcheck.checking.tolerances import (
     TOLERANCES,
     group_floor,
@@ -106,6 +106,7 @@ def verify(
     if mode not in _MODES:
         raise GradcheckError(f"mode: {mode!r} is not one of {', '.join(_MODES)}")
     tolerance = tolerance_for(spec.model.dtype, rtol, atol)
+    pending = None if jax_values is not None else jax_oracle_later(spec, p, x, t)
     hand: Any = None  # whatever the candidate returned; _structure checks it
     raised = ""
     try:
@@ -118,9 +119,6 @@ def verify(
         raised = raised_note(candidate, exc)
     returned = _structure(p, hand, spec.dtype, raised)
     bad, narrower, notes = returned.bad, returned.narrower, returned.notes
-    if jax_values is None:
-        jax_values = jax_oracle(spec, p, x, t)
-    loss, jax = jax_values.loss, jax_values.grads
     n_params = sum(int(np.size(a)) for g in p for a in g.values())
     projection = mode == "projection" or (mode == "auto" and n_params > PROJECTION_THRESHOLD)
     oracle: oracles.FDResult | oracles.DirectionalResult
@@ -132,6 +130,10 @@ def verify(
         oracle = fd
     else:
         oracle = oracles.finite_difference(spec, p, x, t, rel_step=fd_rel_step, checked=True)
+    if pending is not None:  # XLA computed while the candidate and the FD oracle ran
+        jax_values = pending()
+    assert jax_values is not None
+    loss, jax = jax_values.loss, jax_values.grads
     precision: list[dict[str, Any]] = [dict.fromkeys(g) for g in p]
     if spec.dtype != np.float64:  # measure the dtype's rounding: JAX again, in float64
         jax64 = jax_values.grads64
@@ -248,7 +250,7 @@ def _projection_checks(
     spec: Spec,
     data: tuple[Params, Array, Array],
     grads: tuple[Params, Params, list[dict[str, Any]]],
-    directions: oracles.DirectionalResult,
+    found: oracles.DirectionalResult,
     skip: set[Group],
     tolerance: Tolerance,
     notes: list[str],
@@ -256,35 +258,33 @@ def _projection_checks(
     """One direction per group but ``skip``; per-entry checks only where an entry disagrees
     with JAX."""
     hand, jax, precision = grads
+    groups = [(i, g) for i, layer in enumerate(jax) for g in layer if (i, g) not in skip]
     checked: list[GroupCheck] = []
-    for i, layer in enumerate(jax):
-        for g, j in layer.items():
-            if (i, g) in skip:
-                continue
-            prec = precision[i][g]
-            direction = compare_direction(i, g, hand[i][g], j, directions, tolerance, prec)
-            checked.append(direction)
-            h = np.asarray(hand[i][g], dtype=np.float64).reshape(-1)
-            jf = np.asarray(j, dtype=np.float64).reshape(-1)
-            allowed = jax_tolerance(
-                jf,
-                tolerance,
-                group_floor(jf),
-                0.0 if prec is None else prec.reshape(-1),
-                directions.scales[i][g].reshape(-1),
-                len(jax),
+    directions = compare_directions(groups, hand, jax, found, tolerance, precision)
+    for (i, g), direction in zip(groups, directions, strict=True):
+        prec = precision[i][g]
+        checked.append(direction)
+        h = np.asarray(hand[i][g], dtype=np.float64).reshape(-1)
+        jf = np.asarray(jax[i][g], dtype=np.float64).reshape(-1)
+        allowed = jax_tolerance(
+            jf,
+            tolerance,
+            group_floor(jf),
+            0.0 if prec is None else prec.reshape(-1),
+            found.scales[i][g].reshape(-1),
+            len(jax),
+        )
+        excess = np.abs(h - jf) / allowed
+        rows = np.flatnonzero(~(excess <= 1.0))  # NaN counts as a disagreement
+        if rows.size:
+            checked.append(
+                _escalate(spec, data, (i, g), (h, jf, prec), rows, excess, direction, tolerance)
             )
-            excess = np.abs(h - jf) / allowed
-            rows = np.flatnonzero(~(excess <= 1.0))  # NaN counts as a disagreement
-            if rows.size:
-                checked.append(
-                    _escalate(spec, data, (i, g), (h, jf, prec), rows, excess, direction, tolerance)
+            if rows.size > ESCALATION_LIMIT:
+                notes.append(
+                    f"layer {i + 1} {g}: {rows.size} entries differ from JAX; finite "
+                    f"differences on the {ESCALATION_LIMIT} worst"
                 )
-                if rows.size > ESCALATION_LIMIT:
-                    notes.append(
-                        f"layer {i + 1} {g}: {rows.size} entries differ from JAX; finite "
-                        f"differences on the {ESCALATION_LIMIT} worst"
-                    )
     return checked
 
 

@@ -26,7 +26,8 @@ __all__ = ["columns", "scatter_columns"]
 def columns(x: Array, kh: int, kw: int, stride: int, padding: int) -> Array:
     """``cols[n, c, u, v, i, j] = xp[n, c, stride i + u, stride j + v]`` (``xp`` zero-padded)."""
     p, s = padding, stride
-    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    xp = np.zeros((*x.shape[:2], x.shape[2] + 2 * p, x.shape[3] + 2 * p), dtype=x.dtype)
+    xp[:, :, p : p + x.shape[2], p : p + x.shape[3]] = x
     oh = (xp.shape[2] - kh) // s + 1
     ow = (xp.shape[3] - kw) // s + 1
     cols = np.empty((x.shape[0], x.shape[1], kh, kw, oh, ow), dtype=x.dtype)
@@ -52,7 +53,7 @@ def _forward(layer: Groups, x: Array, options: Options) -> tuple[Array, Any]:
     w = layer["W"]
     s, p = int(options["stride"]), int(options["padding"])
     cols = columns(x, w.shape[2], w.shape[3], s, p)
-    net: Array = np.einsum("fcuv,ncuvij->nfij", w, cols)
+    net: Array = np.moveaxis(np.tensordot(cols, w, axes=([1, 2, 3], [1, 2, 3])), -1, 1)
     if "b" in layer:
         b = layer["b"]
         net = net + (b if b.ndim == 0 else b[None, :, None, None])
@@ -65,11 +66,11 @@ def _backward(
     cols, shape, s, p = cache
     grads: Groups = {}
     if "W" in wanted:
-        grads["W"] = np.einsum("nfij,ncuvij->fcuv", delta, cols)
+        grads["W"] = np.tensordot(delta, cols, axes=([0, 2, 3], [0, 4, 5]))
     if "b" in wanted:
         per_channel: Array = delta.sum(axis=(0, 2, 3))
         grads["b"] = np.asarray(per_channel.sum()) if layer["b"].ndim == 0 else per_channel
-    dcols = np.einsum("fcuv,nfij->ncuvij", layer["W"], delta)
+    dcols = np.moveaxis(np.tensordot(layer["W"], delta, axes=([0], [1])), 3, 0)
     return scatter_columns(dcols, shape, s, p), grads
 
 

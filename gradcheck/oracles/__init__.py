@@ -27,6 +27,7 @@ from gradcheck.oracles.jax_grad import (
     jax_cache_info,
     jax_grads,
     jax_loss_and_grads,
+    jax_loss_and_grads_later,
     jax_loss_and_grads_many,
 )
 from gradcheck.spec.arguments import check_arguments
@@ -44,5 +45,6 @@ __all__ = [
     "jax_cache_info",
     "jax_grads",
     "jax_loss_and_grads",
+    "jax_loss_and_grads_later",
     "jax_loss_and_grads_many",
 ]

@@ -15,10 +15,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from gradcheck.layers import Registry
 from gradcheck.layers.dropout import dropout_mask
+from gradcheck.oracles.fd_kinds import windows
 
 __all__ = ["ERROR_KINDS"]
 
@@ -70,15 +70,14 @@ def _conv(
 ) -> tuple[np.ndarray, Groups]:
     w = layer["W"]
     p, s = int(options["padding"]), int(options["stride"])
-    ap = np.pad(a, ((0, 0), (0, 0), (p, p), (p, p)))
-    patches = sliding_window_view(ap, w.shape[2:], axis=(2, 3))[:, :, ::s, ::s]
+    patches = windows(a, w.shape[2:], (s, s), p)
     patches = patches[:, :, : delta.shape[2], : delta.shape[3]]
     grads: Groups = {}
     if "W" in wanted:
         grads["W"] = np.tensordot(delta, patches, axes=([0, 2, 3], [0, 2, 3]))
     if "b" in wanted:
         grads["b"] = _bias(delta.sum(axis=(0, 2, 3)), layer["b"])
-    share = np.einsum("nfij,fcuv->ncijuv", delta, w)
+    share = np.moveaxis(np.tensordot(delta, w, axes=([1], [0])), 3, 1)
     return _window_sum(share, a.shape, (s, s), p), grads
 
 
@@ -90,7 +89,7 @@ def _max_pool(
     wanted: frozenset[str],
 ) -> tuple[np.ndarray, Groups]:
     sh, sw = options["stride"]
-    view = sliding_window_view(a, options["kernel"], axis=(2, 3))[:, :, ::sh, ::sw]
+    view = windows(a, options["kernel"], (sh, sw))
     largest = view == view.max(axis=(-2, -1), keepdims=True)
     return _window_sum(np.where(largest, delta[..., None, None], 0.0), a.shape, (sh, sw)), {}
 

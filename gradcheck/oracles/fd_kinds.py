@@ -10,6 +10,7 @@ copy per entry; dense: ``W[r, c] += s`` moves ``net[:, r]`` by ``s x[:, c]``) an
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +21,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from gradcheck.layers import Registry
 from gradcheck.layers.dropout import dropout_mask
 
-__all__ = ["FD_KINDS", "FDKind"]
+__all__ = ["FD_KINDS", "FDKind", "windows"]
 
 Groups = dict[str, np.ndarray]
 Options = Mapping[str, Any]
@@ -97,12 +98,24 @@ FD_KINDS.add("dense", FDKind(_dense_net, _dense_perturbed, _dense_direction))
 
 
 # -- conv2d -----------------------------------------------------------------------------------
+def windows(
+    x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int], padding: int = 0
+) -> np.ndarray:
+    """``view[m, c, i, j, u, v] = xp[m, c, sh i + u, sw j + v]``, a view of ``x`` zero-padded by
+    ``padding`` on each side of its last two axes."""
+    p = padding
+    if p:
+        xp = np.zeros((*x.shape[:2], x.shape[2] + 2 * p, x.shape[3] + 2 * p), dtype=x.dtype)
+        xp[:, :, p : p + x.shape[2], p : p + x.shape[3]] = x
+        x = xp
+    view = sliding_window_view(x, kernel, axis=(2, 3))
+    return view[:, :, :: stride[0], :: stride[1]]
+
+
 def _patches(x: np.ndarray, shape: tuple[int, ...], options: Options) -> np.ndarray:
     """``patches[m, c, i, j, u, v] = xp[m, c, s i + u, s j + v]``, a view of the padded input."""
-    p, s = int(options["padding"]), int(options["stride"])
-    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
-    view = sliding_window_view(xp, shape[2:], axis=(2, 3))
-    return view[:, :, ::s, ::s]
+    s = int(options["stride"])
+    return windows(x, (shape[2], shape[3]), (s, s), int(options["padding"]))
 
 
 def _conv_net(layer: Groups, x: np.ndarray, options: Options) -> np.ndarray:
@@ -154,19 +167,29 @@ FD_KINDS.add("conv2d", FDKind(_conv_net, _conv_perturbed, _conv_direction))
 
 
 # -- pooling, flatten -------------------------------------------------------------------------
-def _pool(x: np.ndarray, options: Options, reduce: Callable[..., np.ndarray]) -> np.ndarray:
-    (sh, sw) = options["stride"]
-    view = sliding_window_view(x, options["kernel"], axis=(2, 3))[:, :, ::sh, ::sw]
-    return np.ascontiguousarray(reduce(view, axis=(-2, -1)))
+def _pool(x: np.ndarray, options: Options, combine: np.ufunc, scale: bool) -> np.ndarray:
+    """Each window's inputs combined (``np.maximum``, or ``np.add`` divided by the window's
+    size), one strided slice of ``x`` per window position ``(u, v)``."""
+    (kh, kw), (sh, sw) = options["kernel"], options["stride"]
+    oh, ow = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
+    out = x[:, :, : sh * (oh - 1) + 1 : sh, : sw * (ow - 1) + 1 : sw].copy()
+    for u, v in itertools.product(range(kh), range(kw)):
+        if u or v:
+            combine(
+                out,
+                x[:, :, u : u + sh * (oh - 1) + 1 : sh, v : v + sw * (ow - 1) + 1 : sw],
+                out=out,
+            )
+    return out / (kh * kw) if scale else out
 
 
 FD_KINDS.add(
     "max_pool2d",
-    FDKind(lambda g, x, o: _pool(x, o, np.max), _no_parameters, _no_parameters),
+    FDKind(lambda g, x, o: _pool(x, o, np.maximum, False), _no_parameters, _no_parameters),
 )
 FD_KINDS.add(
     "avg_pool2d",
-    FDKind(lambda g, x, o: _pool(x, o, np.mean), _no_parameters, _no_parameters),
+    FDKind(lambda g, x, o: _pool(x, o, np.add, True), _no_parameters, _no_parameters),
 )
 
 

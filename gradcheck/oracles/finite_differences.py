@@ -464,41 +464,94 @@ def directional_finite_difference(
         "interval_errors",
     ]
     fields: dict[str, list[dict[str, Any]]] = {k: [{} for _ in params] for k in names}
+    plan = []
     for i, layer in enumerate(params):
         for group, a in layer.items():
             p = np.asarray(a, dtype=np.float64)
             v = rng.standard_normal(p.shape)
             v = v / max(float(np.max(np.abs(v))), 1e-300)
-            h = rel * max(float(np.max(np.abs(p), initial=0.0)), 1.0)
-            for _attempt in range(2):
-                found, value, error = _along(spec, base, i, group, v, h, noise)
-                if not found.crossed.any():
-                    break
-                h /= _KINK_RETRY
-            at_kink = bool(found.at_kink.any())
-            lower = upper = interval_error = np.nan
-            if at_kink:
+            plan.append((i, group, v, rel * max(float(np.max(np.abs(p), initial=0.0)), 1.0)))
+    # every group's stencil in one batched pass; a group whose copies cross or move a kink is
+    # run again on its own below, where it may retry with a smaller step and be bracketed
+    together = stencil_losses(
+        spec, base, [(i, _along_nets(spec, base, i, group, v, h)) for i, group, v, h in plan]
+    )
+    n = _STENCIL.size
+    for k, (i, group, v, h) in enumerate(plan):
+        copies = slice(n * k, n * k + n)
+        if together.crossed[copies].any() or together.at_kink[copies].any():
+            found, value, error, h = _along_alone(spec, base, i, group, v, h, noise)
+        else:
+            found = None
+            value, error = _along_value(spec, base, i, group, v, h, noise, together.losses[copies])
+        at_kink = found is not None and bool(found.at_kink.any())
+        lower = upper = interval_error = np.nan
+        if at_kink:
 
-                def run(forced: Forced) -> tuple[np.ndarray, np.ndarray]:
-                    held = base_pass(spec, params, inputs, targets, checked=True, forced=forced)
-                    return _along(spec, held, i, group, v, h, noise)[1:]  # noqa: B023
+            def run(forced: Forced) -> tuple[np.ndarray, np.ndarray]:
+                held = base_pass(spec, params, inputs, targets, checked=True, forced=forced)
+                return _along(spec, held, i, group, v, h, noise)[1:]  # noqa: B023
 
-                lower, upper, interval_error = (float(x[0]) for x in _bracket(run, found.touched))
-            for key, result in (
-                ("directions", v),
-                ("values", float(value[0])),
-                ("errors", float(error[0])),
-                ("steps", h),
-                ("kinks", bool(found.crossed.any()) or at_kink),
-                ("at_kink", at_kink),
-                ("lower", lower),
-                ("upper", upper),
-                ("interval_errors", interval_error),
-            ):
-                fields[key][i][group] = result
+            assert found is not None
+            lower, upper, interval_error = (float(x[0]) for x in _bracket(run, found.touched))
+        crossed = found is not None and bool(found.crossed.any())
+        for key, result in (
+            ("directions", v),
+            ("values", float(value[0])),
+            ("errors", float(error[0])),
+            ("steps", h),
+            ("kinks", crossed or at_kink),
+            ("at_kink", at_kink),
+            ("lower", lower),
+            ("upper", upper),
+            ("interval_errors", interval_error),
+        ):
+            fields[key][i][group] = result
     return DirectionalResult(
         **fields, loss=base.loss, scales=term_magnitudes(spec, params, base, terms)
     )
+
+
+def _along_alone(
+    spec: Spec, base: Base, i: int, group: str, v: np.ndarray, h: float, noise: float
+) -> tuple[Stencil, np.ndarray, np.ndarray, float]:
+    """:func:`_along` on its own pass, retried once with ``h / 64`` if it crossed a kink; the
+    step it ended with as the last item."""
+    for attempt in range(2):
+        found, value, error = _along(spec, base, i, group, v, h, noise)
+        if attempt or not found.crossed.any():
+            break
+        h /= _KINK_RETRY
+    return found, value, error, h
+
+
+def _along_nets(spec: Spec, base: Base, i: int, group: str, v: np.ndarray, h: float) -> np.ndarray:
+    """Layer ``i``'s pre-activation at ``t = +-h, +-2h`` along ``v`` in its group ``group``."""
+    kind, options = FD_KINDS[spec.kinds[i]], dict(spec.options[i])
+    if kind.along is not None:  # a net not linear in the parameters: rerun at each step
+        return kind.along(base.outs[i], base.layers[i], group, v, h * _STENCIL, options)
+    moved = kind.direction(base.outs[i], base.layers[i], group, v, options)
+    stencil = (h * _STENCIL).reshape(-1, *[1] * moved.ndim)
+    net: np.ndarray = base.nets[i][None] + stencil * moved[None]
+    return net
+
+
+def _along_value(
+    spec: Spec,
+    base: Base,
+    i: int,
+    group: str,
+    v: np.ndarray,
+    h: float,
+    noise: float,
+    losses: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """From the stencil's losses without weight decay: its Richardson value and error."""
+    losses = losses + base.decay
+    if spec.weight_decay and group in spec.decayed[i]:  # lambda/2 |W + s v|^2 - lambda/2 |W|^2
+        w, s = base.layers[i][group], h * _STENCIL
+        losses = losses + spec.weight_decay * (s * np.sum(w * v) + s * s / 2.0 * np.sum(v * v))
+    return _richardson(losses[None], base.loss, np.array([h]), noise)
 
 
 def _along(
@@ -506,17 +559,6 @@ def _along(
 ) -> tuple[Stencil, np.ndarray, np.ndarray]:
     """The stencil ``t = +-h, +-2h`` along ``v`` in group ``group`` of layer ``i`` through
     ``base``: what it crossed and moved, its Richardson value and error (one-element arrays)."""
-    kind, options = FD_KINDS[spec.kinds[i]], dict(spec.options[i])
-    if kind.along is not None:  # a net not linear in the parameters: rerun at each step
-        net = kind.along(base.outs[i], base.layers[i], group, v, h * _STENCIL, options)
-    else:
-        moved = kind.direction(base.outs[i], base.layers[i], group, v, options)
-        stencil = (h * _STENCIL).reshape(-1, *[1] * moved.ndim)
-        net = base.nets[i][None] + stencil * moved[None]
-    found = stencil_losses(spec, base, [(i, net)])
-    losses = found.losses + base.decay
-    if spec.weight_decay and group in spec.decayed[i]:  # lambda/2 |W + s v|^2 - lambda/2 |W|^2
-        w, s = base.layers[i][group], h * _STENCIL
-        losses = losses + spec.weight_decay * (s * np.sum(w * v) + s * s / 2.0 * np.sum(v * v))
-    value, error = _richardson(losses[None], base.loss, np.array([h]), noise)
+    found = stencil_losses(spec, base, [(i, _along_nets(spec, base, i, group, v, h))])
+    value, error = _along_value(spec, base, i, group, v, h, noise, found.losses)
     return found, value, error

@@ -10,6 +10,7 @@ array shapes, cached by ``jit``; x64 is switched on locally, never globally.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -19,7 +20,7 @@ import numpy as np
 from gradcheck.oracles.jax_network import JAX_ACTIVATIONS, JAX_KINDS, JAX_LOSSES
 from gradcheck.spec import Array, Params, Spec
 
-__all__ = ["Structure", "exact_loss_and_grads", "structure_of"]
+__all__ = ["Structure", "exact_loss_and_grads_later", "structure_of"]
 
 Structure = tuple[
     tuple[str, ...],
@@ -54,10 +55,11 @@ def _loss(params: Any, frozen: Any, x: Any, t: Any, decay: Any, structure: Struc
 _LOSS_AND_GRAD = jax.jit(jax.value_and_grad(_loss), static_argnums=5)
 
 
-def exact_loss_and_grads(
+def exact_loss_and_grads_later(
     spec: Spec, params: Params, inputs: Array, targets: Array, run: np.dtype[Any]
-) -> tuple[float, Params]:
-    """``(E, dE/dparams)`` computed in ``run`` (the arguments already checked)."""
+) -> Callable[[], tuple[float, Params]]:
+    """``(E, dE/dparams)`` computed in ``run`` (the arguments already checked): dispatched now,
+    collected when the returned function is called."""
 
     def cast(tree: Params) -> Params:
         return [{k: np.asarray(a, dtype=run) for k, a in g.items()} for g in tree]
@@ -68,5 +70,9 @@ def exact_loss_and_grads(
         loss, grads = _LOSS_AND_GRAD(
             cast(params), cast(spec.frozen_params()), x, t, decay, structure_of(spec)
         )
+
+    def collect() -> tuple[float, Params]:
         out = [{k: np.array(a, dtype=run) for k, a in g.items()} for g in grads]
         return float(loss), out
+
+    return collect

@@ -15,7 +15,7 @@ kinds) is
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import pairwise
 from typing import Any
 
@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gradcheck.layers import KINDS, UnknownName
-from gradcheck.oracles.jax_exact import exact_loss_and_grads
+from gradcheck.oracles.jax_exact import exact_loss_and_grads_later
 from gradcheck.oracles.jax_network import JAX_ACTIVATIONS, JAX_KINDS, JAX_LOSSES, dense_net
 from gradcheck.spec import ACTIVATIONS, LOSSES, Array, Params, Spec, check_arguments
 
@@ -33,6 +33,7 @@ __all__ = [
     "jax_cache_info",
     "jax_grads",
     "jax_loss_and_grads",
+    "jax_loss_and_grads_later",
     "jax_loss_and_grads_many",
 ]
 
@@ -165,19 +166,33 @@ def jax_loss_and_grads(
     """``(E, dE/dparams)`` from one compiled ``jax.value_and_grad`` call, computed in the spec's
     dtype or in ``dtype`` (``"float64"`` gives a float32 spec's exact-to-float64 reference).
     ``checked=True``: the caller has already run ``check_arguments`` on these arguments."""
+    return jax_loss_and_grads_later(spec, params, inputs, targets, dtype=dtype, checked=checked)()
+
+
+def jax_loss_and_grads_later(
+    spec: Spec,
+    params: Params,
+    inputs: Array,
+    targets: Array,
+    *,
+    dtype: str | None = None,
+    checked: bool = False,
+) -> Callable[[], tuple[float, Params]]:
+    """:func:`jax_loss_and_grads`, dispatched now and collected when the returned function is
+    called: XLA computes while the caller does other work."""
     if not checked:
         check_arguments(spec, params, inputs, targets)
     for kind in spec.kinds:  # an undeclared kind raises here
         JAX_KINDS[kind]
     if not has_padded_layout(spec):  # the padded layout packs dense layers; others run at
         run = spec.dtype if dtype is None else np.dtype(dtype)  # their exact shapes
-        return exact_loss_and_grads(spec, params, inputs, targets, run)
+        return exact_loss_and_grads_later(spec, params, inputs, targets, run)
     run = _run_dtype(spec, dtype)
     arguments, padded, places = _packed_arguments(spec, params, inputs, targets, run)
     _BUCKETS.add((padded, arguments[1].shape, run.name))
     with jax.enable_x64(True):
-        flat = np.asarray(_LOSS_AND_GRAD(*arguments, padded))
-    return _unpacked(spec, params, flat, padded, places, run)
+        pending = _LOSS_AND_GRAD(*arguments, padded)
+    return lambda: _unpacked(spec, params, np.asarray(pending), padded, places, run)
 
 
 def jax_loss_and_grads_many(

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from typing import Any
 
 import numpy as np
 import pytest
-from helpers import builtin_names, make_spec, seed_spec
+from helpers import builtin_names, builtin_specs, make_spec, seed_spec
 
 from gradcheck import oracles
 from gradcheck.generate.strategies import sample_networks
 from gradcheck.hand import hand_grads
-from gradcheck.oracles import error_model, fd_network
+from gradcheck.oracles import error_model, fd_network, finite_differences
 from gradcheck.oracles import jax_grad as jax_oracle
 from gradcheck.spec import (
     Params,
@@ -187,6 +188,43 @@ def test_directional_derivative_matches_the_projected_gradient() -> None:
             assert v.shape == j.shape and np.max(np.abs(v)) == 1.0
             assert abs(d.values[i][g] - np.sum(j * v)) <= d.errors[i][g] < 1e-8
             assert not d.kinks[i][g]
+
+
+@pytest.mark.parametrize("name", builtin_names())
+def test_directions_differenced_in_one_pass_equal_each_group_on_its_own(name: str) -> None:
+    # Every group's stencil runs through one batched pass; on its own pass it must give the
+    # same Richardson value (rounding of a larger batch aside) and the same kink findings.
+    spec = next(s for s in builtin_specs() if s.name == name)
+    p, x, t = spec.initial_params(), spec.inputs(), spec.targets()
+    together = oracles.directional_finite_difference(spec, p, x, t, seed=5)
+    base = fd_network.base_pass(spec, p, x, t)
+    terms = error_model.forward_terms(spec, base)
+    base = dataclasses.replace(base, near=error_model.near_kinks(spec, base, terms))
+    noise = error_model.rounding_noise(spec, base)
+    for i, layer in enumerate(p):
+        for g in layer:
+            v, h = together.directions[i][g], together.steps[i][g]
+            found, value, error, _ = finite_differences._along_alone(spec, base, i, g, v, h, noise)
+            assert together.values[i][g] == pytest.approx(float(value[0]), rel=1e-9, abs=1e-12)
+            assert together.errors[i][g] == pytest.approx(float(error[0]), rel=1e-6, abs=1e-12)
+            assert together.at_kink[i][g] == bool(found.at_kink.any())
+
+
+def test_a_direction_that_moves_a_unit_on_its_kink_is_bracketed_on_its_own() -> None:
+    # Unit 0 of layer 1 sits exactly on its kink: the directions of layer 1's groups move it,
+    # so those groups leave the shared pass and get a bracket; layer 2's do not move it.
+    spec = network(
+        (2, 2, 1),
+        ("relu", "identity"),
+        weights=[[[1.0, 0.0], [0.5, 0.5]], [[1.0, 1.0]]],
+        inputs=[[2e-6, 1.0]],
+    )
+    p = spec.initial_params()
+    p[0]["b"] = np.array([-2e-6, 0.3])
+    d = oracles.directional_finite_difference(spec, p, spec.inputs(), spec.targets())
+    assert d.at_kink[0] == {"W": True, "b": True}
+    assert all(d.lower[0][g] <= d.upper[0][g] for g in ("W", "b"))
+    assert not d.at_kink[1]["W"] and np.isnan(d.lower[1]["W"])
 
 
 def test_padding_to_a_shape_bucket_gives_the_unpadded_gradients(
