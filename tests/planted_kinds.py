@@ -21,8 +21,12 @@ from gradcheck.spec import Array, GradientFn, Params, Spec
 Backward = Callable[[Array, Any, Groups, frozenset[str]], tuple[Array, Groups]]
 
 
-def with_kinds(replaced: Mapping[str, Backward], name: str) -> GradientFn:
-    """The hand backprop with the backward passes of the kinds in ``replaced`` swapped."""
+def with_kinds(
+    replaced: Mapping[str, Backward], name: str, twice: frozenset[str] = frozenset()
+) -> GradientFn:
+    """The hand backprop with the backward passes of the kinds in ``replaced`` swapped; for a
+    loss in ``twice`` whose delta is fused with its output activation, that activation's
+    derivative applied once more to the fused delta (``sigma'`` twice for binary cross-entropy)."""
 
     def candidate(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
         fwd = forward(spec, params, inputs)
@@ -37,6 +41,8 @@ def with_kinds(replaced: Mapping[str, Backward], name: str) -> GradientFn:
             fused = loss.fused_delta is not None and loss.fused == spec.activations[i]
             if i == len(layers) - 1 and loss.fused_delta is not None and fused:
                 delta = loss.fused_delta(out, t)
+                if spec.loss in twice:
+                    delta = act.backward(delta, net, out, slope)
             else:
                 delta = act.backward(upstream, net, out, slope)
             kind = spec.kinds[i]
@@ -198,10 +204,25 @@ residual_skip_dropped = with_kinds(
 rnn_without_through_time = with_kinds(
     {"rnn": _rnn_backward(through_time=False)}, "rnn_without_through_time"
 )
+bce_sigmoid_twice = with_kinds({}, "bce_sigmoid_twice", frozenset({"binary_cross_entropy"}))
+
+
+def decay_on_biases(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
+    """Correct gradients, plus ``lambda b`` on every trainable bias (decay is for weights)."""
+    grads = hand_again(spec, params, inputs, targets)
+    lam = spec.dtype.type(spec.weight_decay)
+    return [
+        {k: g + lam * params[i][k] if k == "b" else g for k, g in gi.items()}
+        for i, gi in enumerate(grads)
+    ]
+
+
 __all__ = [
     "avg_pool_not_divided",
+    "bce_sigmoid_twice",
     "conv_stride_ignored",
     "conv_without_flip",
+    "decay_on_biases",
     "dropout_mask_not_in_backward",
     "hand_again",
     "max_pool_to_every_input",

@@ -46,7 +46,8 @@ from gradcheck.checking.tolerances import (
     subgradient_slack,
 )
 from gradcheck.checking.verdict import FAILING, STATUSES, GroupCheck, Status, Tolerance
-from gradcheck.oracles.finite_differences import DirectionalResult, FDResult
+from gradcheck.oracles.fd_directional import DirectionalResult
+from gradcheck.oracles.finite_differences import FDResult
 from gradcheck.spec import Array, Params
 
 __all__ = [

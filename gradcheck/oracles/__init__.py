@@ -11,11 +11,10 @@ padded, bucketed jax.numpy forward pass). Neither imports the other nor
 from __future__ import annotations
 
 from gradcheck.oracles.fd_batched import finite_differences_many
+from gradcheck.oracles.fd_directional import DirectionalResult, directional_finite_difference
 from gradcheck.oracles.finite_differences import (
     DEFAULT_REL_STEP,
-    DirectionalResult,
     FDResult,
-    directional_finite_difference,
     finite_difference,
     finite_difference_grads,
 )

@@ -24,13 +24,13 @@ from gradcheck.layers import ACTIVATIONS, LOSSES
 from gradcheck.oracles.fd_network import FD_ACTIVATIONS, FD_LOSS_KINKS, FD_LOSSES
 from gradcheck.oracles.finite_differences import (
     _CHUNK,
-    _STENCIL,
+    STENCIL,
     FDResult,
     FDSetup,
     _differences,
-    _richardson,
     fd_result,
     fd_setup,
+    richardson,
 )
 from gradcheck.spec import Array, Params, Spec
 
@@ -56,7 +56,7 @@ def finite_differences_many(
             alike.setdefault(key, []).append(k)
     for ks in alike.values():
         setup = setups[ks[0]]
-        copies = len(_STENCIL) * sum(q.flat.size for q in setup.pieces)
+        copies = len(STENCIL) * sum(q.flat.size for q in setup.pieces)
         per_run = max(1, _CHUNK // (copies * setup.base.nets[0].shape[0] * max(setup.spec.sizes)))
         for lo in range(0, len(ks), per_run):
             run = ks[lo : lo + per_run]
@@ -74,7 +74,7 @@ def _stackable(setup: FDSetup) -> tuple[Any, ...] | None:
     if not spec.is_dense or base.forced or any(n is not None and n.any() for n in base.near):
         return None
     entries = sum(q.flat.size for q in setup.pieces)
-    if not entries or entries * len(_STENCIL) * base.nets[0].shape[0] * max(spec.sizes) > _CHUNK:
+    if not entries or entries * len(STENCIL) * base.nets[0].shape[0] * max(spec.sizes) > _CHUNK:
         return None
     groups = tuple((q.layer, q.group, q.flat.size) for q in setup.pieces)
     shapes = tuple(tuple((g, a.shape) for g, a in sorted(layer.items())) for layer in base.layers)
@@ -126,9 +126,9 @@ def _stacked_differences(setups: list[FDSetup]) -> list[dict[str, np.ndarray]]:
             changed = (np.sign(margins) != np.sign(base_margins)) & terms
             crossed_k = crossed_k | changed.any(axis=(1, 2))
         h = np.concatenate([steps_k[k] for steps_k in steps])
-        stencil = losses.reshape(-1, len(_STENCIL)) + base.decay + _decay_change(setup, h)
-        value, error = _richardson(stencil, base.loss, h, setup.noise)
-        kinks = crossed_k.reshape(-1, len(_STENCIL)).any(axis=1)
+        stencil = losses.reshape(-1, len(STENCIL)) + base.decay + _decay_change(setup, h)
+        value, error = richardson(stencil, base.loss, h, setup.noise)
+        kinks = crossed_k.reshape(-1, len(STENCIL)).any(axis=1)
         found.append(
             {"values": value, "errors": error, "kinks": kinks, "at_kink": np.zeros_like(kinks)}
         )
@@ -147,7 +147,7 @@ def _decay_change(setup: FDSetup, h: np.ndarray) -> np.ndarray:
     """Per entry and stencil step ``s``: ``lambda s (w + s/2)`` for a decayed group's entry
     ``w`` (the exact change of ``lambda/2 w^2``), 0 for the others."""
     spec, base = setup.spec, setup.base
-    steps = h[:, None] * _STENCIL
+    steps = h[:, None] * STENCIL
     if not spec.weight_decay:
         return np.zeros_like(steps)
     change: np.ndarray = np.zeros_like(steps)
@@ -183,8 +183,8 @@ def _moved(
     """Copies of the pre-activations ``net`` ``(networks, batch, n)`` for ``p + m h`` (``m`` in
     the stencil) of entries ``flat`` of ``group``, ``h`` ``(networks, entries)``: ``W[r, c] += s``
     moves ``net[:, r]`` by ``s x[:, c]``, ``b[r] += s`` moves ``net[:, r]``, a shared ``b`` all."""
-    steps = (h[:, :, None] * _STENCIL).reshape(len(h), -1)  # (networks, copies)
-    index = np.repeat(flat, len(_STENCIL))
+    steps = (h[:, :, None] * STENCIL).reshape(len(h), -1)  # (networks, copies)
+    index = np.repeat(flat, len(STENCIL))
     moved = np.repeat(net[:, None], steps.shape[1], axis=1)  # (networks, copies, batch, n)
     copy = np.arange(steps.shape[1])
     if group == "W":

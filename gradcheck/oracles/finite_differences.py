@@ -41,24 +41,25 @@ from gradcheck.oracles.error_model import (
     rounding_noise,
     term_magnitudes,
 )
-from gradcheck.oracles.fd_network import FD_KINDS, Base, Stencil, base_pass, stencil_losses
+from gradcheck.oracles.fd_network import FD_KINDS, Base, base_pass, stencil_losses
 from gradcheck.spec import Array, Location, Params, Spec, SpecError
 
 __all__ = [
     "DEFAULT_REL_STEP",
     "ENUMERATED_UNITS",
-    "DirectionalResult",
+    "STENCIL",
     "FDResult",
-    "directional_finite_difference",
+    "Forced",
+    "bracket",
     "finite_difference",
     "finite_difference_grads",
+    "richardson",
 ]
 
 _EPS64 = float(np.finfo(np.float64).eps)
 DEFAULT_REL_STEP = _EPS64 ** (1.0 / 3.0)  # balances truncation O(h^2) against rounding O(eps/h)
-_STENCIL = np.array([1.0, -1.0, 2.0, -2.0])  # multiples of h: D(h) from +-1, D(2h) from +-2
+STENCIL = np.array([1.0, -1.0, 2.0, -2.0])  # multiples of h: D(h) from +-1, D(2h) from +-2
 _CHUNK = 1 << 21  # floats per batched layer activation; bounds FD memory for large layers
-_KINK_RETRY = 64.0  # a directional stencil that crosses a kink is retried with h / 64
 ENUMERATED_UNITS = 8  # units on kinks per sample whose every combination of pieces is tried
 _MAX_PATTERNS = 1024  # beyond this many combinations, every unit is tried alone
 BoolParams = list[dict[str, np.ndarray]]
@@ -92,32 +93,7 @@ class FDResult:
     scales: Params
 
 
-@dataclass(frozen=True)
-class DirectionalResult:
-    """Finite differences of ``t -> E(p + t v_g)`` at 0, one random direction per group.
-
-    ``directions[l][g]`` is ``v_g`` (shaped like the group, ``max |v_g| = 1``); ``values``,
-    ``errors``, ``steps`` and ``kinks`` hold, per group, the Richardson value, its error estimate,
-    the step in ``t`` and whether the stencil still crossed a kink after one retry or moved a
-    unit on one; ``at_kink``, ``lower``, ``upper``, ``interval_errors`` as in :class:`FDResult`,
-    along the direction; ``scales`` the per-entry term magnitudes, as in :class:`FDResult` (the
-    dot's is ``sum |scale| |v|``).
-    """
-
-    directions: Params
-    values: list[dict[str, float]]
-    errors: list[dict[str, float]]
-    steps: list[dict[str, float]]
-    kinks: list[dict[str, bool]]
-    at_kink: list[dict[str, bool]]
-    lower: list[dict[str, float]]
-    upper: list[dict[str, float]]
-    interval_errors: list[dict[str, float]]
-    loss: float
-    scales: Params
-
-
-def _richardson(
+def richardson(
     losses: np.ndarray, centre: float, h: np.ndarray, noise: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """From ``E(p + m h)`` for m = 1, -1, 2, -2 (columns): value ``R`` and its error estimate.
@@ -224,9 +200,7 @@ def fd_result(
             values = _differences(spec, held, kinked, noise)[0]
             return values["values"], values["errors"]
 
-        found["lower"][at], found["upper"][at], found["interval_errors"][at] = _bracket(
-            run, touched
-        )
+        found["lower"][at], found["upper"][at], found["interval_errors"][at] = bracket(run, touched)
     out = _laid_out(params, pieces, found)
     return FDResult(**out, loss=base.loss, scales=term_magnitudes(spec, params, base, setup.terms))
 
@@ -274,18 +248,18 @@ def _differences(
 ) -> tuple[dict[str, np.ndarray], list[np.ndarray | None]]:
     """The stencils of ``pieces`` (in order) through ``base``: flat ``values``, ``errors``,
     ``kinks``, ``at_kink``; and per layer the units on a kink some stencil moved."""
-    per_chunk = max(1, _CHUNK // (len(_STENCIL) * base.nets[0].shape[0] * max(spec.sizes)))
+    per_chunk = max(1, _CHUNK // (len(STENCIL) * base.nets[0].shape[0] * max(spec.sizes)))
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("values", "errors", "kinks", "at_kink")}
     touched: list[np.ndarray | None] = [None] * (len(base.nets) + 1)
     for chunk in _chunks(pieces, per_chunk):
         found = stencil_losses(spec, base, _perturbed_nets(spec, base, chunk))
         h = np.concatenate([piece.steps for piece in chunk])
         losses = (
-            found.losses.reshape(-1, len(_STENCIL)) + base.decay + _decay_changes(spec, base, chunk)
+            found.losses.reshape(-1, len(STENCIL)) + base.decay + _decay_changes(spec, base, chunk)
         )
-        value, error = _richardson(losses, base.loss, h, noise)
-        at_kink = np.any(found.at_kink.reshape(-1, len(_STENCIL)), axis=1)
-        crossed = np.any(found.crossed.reshape(-1, len(_STENCIL)), axis=1)
+        value, error = richardson(losses, base.loss, h, noise)
+        at_kink = np.any(found.at_kink.reshape(-1, len(STENCIL)), axis=1)
+        crossed = np.any(found.crossed.reshape(-1, len(STENCIL)), axis=1)
         for key, part in (
             ("values", value),
             ("errors", error),
@@ -306,13 +280,13 @@ def _decay_changes(spec: Spec, base: Base, pieces: list[_Piece]) -> np.ndarray:
     for a decayed group's entry ``w``, 0 for the others."""
     parts = []
     for piece in pieces:
-        steps = piece.steps[:, None] * _STENCIL
+        steps = piece.steps[:, None] * STENCIL
         if spec.weight_decay and piece.group in spec.decayed[piece.layer]:
             w = base.layers[piece.layer][piece.group].reshape(-1)[piece.flat][:, None]
             parts.append(spec.weight_decay * steps * (w + steps / 2.0))
         else:
             parts.append(np.zeros_like(steps))
-    return np.concatenate(parts) if parts else np.zeros((0, len(_STENCIL)))
+    return np.concatenate(parts) if parts else np.zeros((0, len(STENCIL)))
 
 
 def _union(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
@@ -354,7 +328,7 @@ def _patterns(touched: list[np.ndarray | None]) -> list[tuple[int, Forced]]:
     return patterns
 
 
-def _bracket(
+def bracket(
     run: Callable[[Forced], tuple[np.ndarray, np.ndarray]], touched: list[np.ndarray | None]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``lower``, ``upper`` and their error bound from ``run(forced) -> (values, errors)``
@@ -411,8 +385,8 @@ def _perturbed_nets(spec: Spec, base: Base, pieces: list[_Piece]) -> list[tuple[
         kind = FD_KINDS[spec.kinds[i]]
         nets = []
         for piece in (q for q in pieces if q.layer == i):
-            steps = (piece.steps[:, None] * _STENCIL).reshape(-1)
-            flat = np.repeat(piece.flat, len(_STENCIL))
+            steps = (piece.steps[:, None] * STENCIL).reshape(-1)
+            flat = np.repeat(piece.flat, len(STENCIL))
             moved = kind.perturbed(
                 base.nets[i],
                 base.outs[i],
@@ -430,135 +404,3 @@ def _perturbed_nets(spec: Spec, base: Base, pieces: list[_Piece]) -> list[tuple[
 def finite_difference_grads(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
     """``dE/dparams`` by central differences (Richardson values), float64, shaped like params."""
     return finite_difference(spec, params, inputs, targets).values
-
-
-def directional_finite_difference(
-    spec: Spec,
-    params: Params,
-    inputs: Array,
-    targets: Array,
-    *,
-    seed: int = 0,
-    rel_step: float | None = None,
-    checked: bool = False,
-) -> DirectionalResult:
-    """``d/dt E(p + t v_g)`` at 0 for one random direction ``v_g ~ N(0, I)`` per trainable group,
-    scaled to ``max |v_g| = 1``: four forward passes per group whatever its size (more where the
-    direction moves a unit on a kink). Compare with ``<grad_g, v_g>``. ``checked`` as for
-    :func:`finite_difference`."""
-    base = base_pass(spec, params, inputs, targets, checked)
-    terms = forward_terms(spec, base)  # once: the kink bands and the term magnitudes share it
-    base = dataclasses.replace(base, near=near_kinks(spec, base, terms))
-    noise = rounding_noise(spec, base)
-    rel = DEFAULT_REL_STEP if rel_step is None else float(rel_step)
-    rng = np.random.default_rng(seed)
-    names = [
-        "directions",
-        "values",
-        "errors",
-        "steps",
-        "kinks",
-        "at_kink",
-        "lower",
-        "upper",
-        "interval_errors",
-    ]
-    fields: dict[str, list[dict[str, Any]]] = {k: [{} for _ in params] for k in names}
-    plan = []
-    for i, layer in enumerate(params):
-        for group, a in layer.items():
-            p = np.asarray(a, dtype=np.float64)
-            v = rng.standard_normal(p.shape)
-            v = v / max(float(np.max(np.abs(v))), 1e-300)
-            plan.append((i, group, v, rel * max(float(np.max(np.abs(p), initial=0.0)), 1.0)))
-    # every group's stencil in one batched pass; a group whose copies cross or move a kink is
-    # run again on its own below, where it may retry with a smaller step and be bracketed
-    together = stencil_losses(
-        spec, base, [(i, _along_nets(spec, base, i, group, v, h)) for i, group, v, h in plan]
-    )
-    n = _STENCIL.size
-    for k, (i, group, v, h) in enumerate(plan):
-        copies = slice(n * k, n * k + n)
-        if together.crossed[copies].any() or together.at_kink[copies].any():
-            found, value, error, h = _along_alone(spec, base, i, group, v, h, noise)
-        else:
-            found = None
-            value, error = _along_value(spec, base, i, group, v, h, noise, together.losses[copies])
-        at_kink = found is not None and bool(found.at_kink.any())
-        lower = upper = interval_error = np.nan
-        if at_kink:
-
-            def run(forced: Forced) -> tuple[np.ndarray, np.ndarray]:
-                held = base_pass(spec, params, inputs, targets, checked=True, forced=forced)
-                return _along(spec, held, i, group, v, h, noise)[1:]  # noqa: B023
-
-            assert found is not None
-            lower, upper, interval_error = (float(x[0]) for x in _bracket(run, found.touched))
-        crossed = found is not None and bool(found.crossed.any())
-        for key, result in (
-            ("directions", v),
-            ("values", float(value[0])),
-            ("errors", float(error[0])),
-            ("steps", h),
-            ("kinks", crossed or at_kink),
-            ("at_kink", at_kink),
-            ("lower", lower),
-            ("upper", upper),
-            ("interval_errors", interval_error),
-        ):
-            fields[key][i][group] = result
-    return DirectionalResult(
-        **fields, loss=base.loss, scales=term_magnitudes(spec, params, base, terms)
-    )
-
-
-def _along_alone(
-    spec: Spec, base: Base, i: int, group: str, v: np.ndarray, h: float, noise: float
-) -> tuple[Stencil, np.ndarray, np.ndarray, float]:
-    """:func:`_along` on its own pass, retried once with ``h / 64`` if it crossed a kink; the
-    step it ended with as the last item."""
-    for attempt in range(2):
-        found, value, error = _along(spec, base, i, group, v, h, noise)
-        if attempt or not found.crossed.any():
-            break
-        h /= _KINK_RETRY
-    return found, value, error, h
-
-
-def _along_nets(spec: Spec, base: Base, i: int, group: str, v: np.ndarray, h: float) -> np.ndarray:
-    """Layer ``i``'s pre-activation at ``t = +-h, +-2h`` along ``v`` in its group ``group``."""
-    kind, options = FD_KINDS[spec.kinds[i]], dict(spec.options[i])
-    if kind.along is not None:  # a net not linear in the parameters: rerun at each step
-        return kind.along(base.outs[i], base.layers[i], group, v, h * _STENCIL, options)
-    moved = kind.direction(base.outs[i], base.layers[i], group, v, options)
-    stencil = (h * _STENCIL).reshape(-1, *[1] * moved.ndim)
-    net: np.ndarray = base.nets[i][None] + stencil * moved[None]
-    return net
-
-
-def _along_value(
-    spec: Spec,
-    base: Base,
-    i: int,
-    group: str,
-    v: np.ndarray,
-    h: float,
-    noise: float,
-    losses: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """From the stencil's losses without weight decay: its Richardson value and error."""
-    losses = losses + base.decay
-    if spec.weight_decay and group in spec.decayed[i]:  # lambda/2 |W + s v|^2 - lambda/2 |W|^2
-        w, s = base.layers[i][group], h * _STENCIL
-        losses = losses + spec.weight_decay * (s * np.sum(w * v) + s * s / 2.0 * np.sum(v * v))
-    return _richardson(losses[None], base.loss, np.array([h]), noise)
-
-
-def _along(
-    spec: Spec, base: Base, i: int, group: str, v: np.ndarray, h: float, noise: float
-) -> tuple[Stencil, np.ndarray, np.ndarray]:
-    """The stencil ``t = +-h, +-2h`` along ``v`` in group ``group`` of layer ``i`` through
-    ``base``: what it crossed and moved, its Richardson value and error (one-element arrays)."""
-    found = stencil_losses(spec, base, [(i, _along_nets(spec, base, i, group, v, h))])
-    value, error = _along_value(spec, base, i, group, v, h, noise, found.losses)
-    return found, value, error

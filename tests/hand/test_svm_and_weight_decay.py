@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import planted_kinds
 import pytest
 from helpers import make_spec
 from hypothesis import given, settings
@@ -124,16 +125,6 @@ def test_hand_svm_gradients_verify_on_any_drawn_network(case: Case) -> None:
 
 
 # -- planted bugs ----------------------------------------------------------------------------
-def _decay_on_biases(spec: Spec, params: Params, x: Any, t: Any) -> Params:
-    """Correct gradients, plus ``lambda b`` on every trainable bias."""
-    grads = hand_grads(spec, params, x, t)
-    lam = spec.dtype.type(spec.weight_decay)
-    return [
-        {k: g + lam * params[i][k] if k == "b" else g for k, g in gi.items()}
-        for i, gi in enumerate(grads)
-    ]
-
-
 def _svm_candidate(*, count: bool = True, margin: float = 1.0, at_zero: bool = False) -> Candidate:
     """A by-hand svm backprop: ``count=False`` leaves out the true class's ``-count / B``,
     ``margin=0`` drops the hinge's margin 1, ``at_zero`` takes the right derivative at ``m = 0``
@@ -177,7 +168,7 @@ def _differs(candidate: Candidate, case: Case) -> bool:
     ("candidate", "bounds"),
     [
         pytest.param(
-            _decay_on_biases,
+            planted_kinds.decay_on_biases,
             {"weight_decay": 0.5, "bias_modes": ("shared", "per_neuron"), "allow_frozen": False},
             id="weight decay applied to biases",
         ),

@@ -14,7 +14,7 @@ from helpers import builtin_names, builtin_specs, make_spec, seed_spec
 from gradcheck import oracles
 from gradcheck.generate.strategies import sample_networks
 from gradcheck.hand import hand_grads
-from gradcheck.oracles import error_model, fd_network, finite_differences
+from gradcheck.oracles import error_model, fd_directional, fd_network
 from gradcheck.oracles import jax_grad as jax_oracle
 from gradcheck.spec import (
     Params,
@@ -204,7 +204,7 @@ def test_directions_differenced_in_one_pass_equal_each_group_on_its_own(name: st
     for i, layer in enumerate(p):
         for g in layer:
             v, h = together.directions[i][g], together.steps[i][g]
-            found, value, error, _ = finite_differences._along_alone(spec, base, i, g, v, h, noise)
+            found, value, error, _ = fd_directional._along_alone(spec, base, i, g, v, h, noise)
             assert together.values[i][g] == pytest.approx(float(value[0]), rel=1e-9, abs=1e-12)
             assert together.errors[i][g] == pytest.approx(float(error[0]), rel=1e-6, abs=1e-12)
             assert together.at_kink[i][g] == bool(found.at_kink.any())

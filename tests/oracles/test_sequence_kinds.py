@@ -17,7 +17,7 @@ from hypothesis import given, settings
 
 from gradcheck.generate.strategies import Case, networks, sample_networks
 from gradcheck.hand import hand_grads
-from gradcheck.oracles.finite_differences import directional_finite_difference
+from gradcheck.oracles.fd_directional import directional_finite_difference
 
 SEQUENCES = ("dense", "flatten", "rnn")
 RTOL = {"float64": 1e-9, "float32": 2e-3}
