@@ -42,6 +42,29 @@ def test_candidate_module_that_raises_while_loading_is_a_one_line_error(
     assert_one_error_line(err, "candidate.py", "NameError", "undefined_name")
 
 
+def test_a_candidate_file_imports_the_module_beside_it_from_any_folder(
+    tmp_path: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # python path/to/net.py puts path/to first on sys.path; --candidate path/to/net.py:grads
+    # does the same, so a candidate split over two files loads (it raised ModuleNotFoundError).
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "my_layers_beside.py").write_text(
+        "from gradcheck.hand import hand_grads\n\ndef backprop(*a):\n    return hand_grads(*a)\n"
+    )
+    (mine / "net.py").write_text(
+        "import my_layers_beside\n\n"
+        "def grads(spec, params, inputs, targets):\n"
+        "    return my_layers_beside.backprop(spec, params, inputs, targets)\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    status, out, err = run_cli(
+        ["verify", LINEAR, "--examples", "0", "--candidate", "mine/net.py:grads"]
+    )
+    assert (status, err) == (0, ""), out
+    assert out.splitlines()[0].startswith("ok   linear-2-2-1: verified")
+
+
 def test_verify_prints_the_first_twelve_failing_entries_then_how_many_more(
     tmp_path: Path, run_cli: RunCli
 ) -> None:
@@ -83,7 +106,9 @@ def test_report_records_a_candidate_that_raises_as_failures_instead_of_crashing(
     status, out, err = run_cli(args)
     assert status == 1 and err == ""
     builtin = len(builtin_names())
-    assert out.startswith(f"{builtin + 1} failures: wrote ")  # the built-in networks, 1 generated
+    # the built-in networks and 1 generated network, each counted where it failed
+    counts = f"{builtin} in gradient checks, 1 in generated networks"
+    assert out.startswith(f"{builtin + 1} failures ({counts}): wrote ")
     data = json.loads((out_dir / "report.json").read_text())
     assert [g["ok"] for g in data["gradients"]] == [False] * builtin
     raised = "candidate raised RuntimeError: boom at candidate.py:2"
@@ -91,6 +116,9 @@ def test_report_records_a_candidate_that_raises_as_failures_instead_of_crashing(
     generated = data["properties"]
     assert [n["ok"] for n in generated["networks"]] == [False]
     assert "candidate raised RuntimeError: boom" in generated["counterexample"]["summary"]
+    page = (out_dir / "index.html").read_text()
+    table = page.split('class="failing-networks"')[1].split("</table>")[0]
+    assert "candidate raised RuntimeError: boom" in table  # the page says why, not only the JSON
 
 
 # -- every failure reproducible ----------------------------------------------------------------

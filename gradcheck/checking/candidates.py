@@ -24,6 +24,7 @@ __all__ = [
     "CANDIDATE_FAILURES",
     "CandidateError",
     "candidate_reference",
+    "import_beside",
     "load_candidate",
     "raised_note",
 ]
@@ -38,8 +39,19 @@ class CandidateError(GradcheckError, ValueError):
     """A candidate gradient function could not be loaded (``--candidate module:function``)."""
 
 
+def import_beside(path: Path) -> None:
+    """Let the folder holding ``path`` import: first on ``sys.path`` for the rest of the run, as
+    ``python path/to/file.py`` makes it, so a candidate imports the modules beside it (its own
+    layers file) at load time or when it runs."""
+    folder = str(path.resolve().parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+
+
 def load_candidate(reference: str) -> GradientFn:
-    """Import ``module:function`` or ``path/to/file.py:function`` as a gradient function."""
+    """Import ``module:function`` (from the working folder or an installed package) or
+    ``path/to/file.py:function`` (its folder importable, :func:`import_beside`) as a gradient
+    function."""
     target, sep, name = reference.rpartition(":")
     if not sep or not target or not name.isidentifier():
         raise CandidateError(
@@ -51,6 +63,7 @@ def load_candidate(reference: str) -> GradientFn:
         if not path.is_file() or spec is None or spec.loader is None:
             raise CandidateError(f"--candidate {reference!r}: no such file {path}")
         module = importlib.util.module_from_spec(spec)
+        import_beside(path)
         # Loading runs the user's module body, which may raise anything (a NameError, a failed
         # assert): every such failure is bad input for the run, reported as one line.
         try:
@@ -60,15 +73,13 @@ def load_candidate(reference: str) -> GradientFn:
                 f"--candidate {reference!r}: cannot load {path}: {type(exc).__name__}: {exc}"
             ) from None
     else:
-        sys.path.insert(0, os.getcwd())  # as `python -m` would: modules beside the user
+        import_beside(Path(os.getcwd()) / "-")  # as `python -m` would: modules beside the user
         try:
             module = importlib.import_module(target)
         except Exception as exc:  # the user's module body, as above
             raise CandidateError(
                 f"--candidate {reference!r}: cannot import {target}: {type(exc).__name__}: {exc}"
             ) from None
-        finally:
-            sys.path.remove(os.getcwd())
     fn = getattr(module, name, None)
     if not callable(fn):
         raise CandidateError(f"--candidate {reference!r}: {target} has no function {name!r}")

@@ -26,7 +26,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from gradcheck.checking.candidates import CandidateError, load_candidate
+from gradcheck.checking.candidates import CandidateError, import_beside, load_candidate
 from gradcheck.spec import GradientFn
 
 __all__ = [
@@ -130,6 +130,7 @@ def load_fresh(reference: str, own_source: str | None) -> GradientFn:
         if spec is None or own_source is None:
             raise CandidateError(f"--candidate {reference!r}: no such file {file}")
         module = importlib.util.module_from_spec(spec)  # as load_candidate: not in sys.modules
+        import_beside(Path(file))
         exec(compile(own_source, file, "exec"), module.__dict__)
     else:
         module = importlib.import_module(file)

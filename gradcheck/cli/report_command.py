@@ -81,7 +81,9 @@ def report_command(
     )
     html_path, json_path = write_report(data, out)
     summary = data["summary"]
-    verdict = "all verified" if summary["ok"] else f"{summary['failures']} failures"
+    n = summary["failures"]
+    where = ", ".join(f"{c['failed']} in {c['check']}" for c in summary["checks"] if c["failed"])
+    verdict = "all verified" if summary["ok"] else f"{n} failure{'s' * (n != 1)} ({where})"
     click.echo(
         f"{verdict}: wrote {html_path} ({html_path.stat().st_size / 1024:.0f} KiB) and "
         f"{json_path} in {time.perf_counter() - start:.1f} s"

@@ -113,7 +113,9 @@ def contract_data() -> dict[str, Any]:
     return {
         "signature": "grads = candidate(spec, params, inputs, targets)",
         "arguments": {
-            "inputs": "(B, n_in) float array in spec.dtype, one row per sample",
+            "inputs": "(B, *spec.shapes[0]) float array in spec.dtype, one row per sample: "
+            "(B, n_in) for a dense input, (B, C, H, W) for an image, (B, T, n_in) for a "
+            "sequence",
             "targets": "(B, n_out) float array in spec.dtype",
             "params": "list with one dict per layer (params[i] is layer i + 1) of its trainable "
             "groups only: W (n_out, n_in), one row per output neuron; b 0-d (shared) or "
@@ -213,8 +215,10 @@ def contract_text() -> str:
         "\n".join(
             [
                 _bullet(
-                    "`inputs`: shape (B, n_in), one row per sample, n_in = `spec.sizes[0]`; "
-                    "`targets`: shape (B, n_out), n_out = `spec.sizes[-1]`."
+                    "`inputs`: shape (B, *`spec.shapes[0]`), one per sample: (B, n_in) for "
+                    "a dense input (n_in = `spec.sizes[0]`), (B, C, H, W) for an image, "
+                    "(B, T, n_in) for a sequence; `targets`: shape (B, n_out), n_out = "
+                    "`spec.sizes[-1]`."
                 ),
                 _bullet(
                     "`params`: a list of L dicts, `params[i]` for layer i + 1 (the input is "

@@ -592,7 +592,8 @@ def test_report_on_a_users_spec_and_buggy_candidate_puts_their_failures_first(
     data = json.loads((out / "report.json").read_text())
     failed = [n for n in data["properties"]["networks"] if not n["ok"]]
     assert status == 1 and failed
-    assert stdout.startswith(f"{data['summary']['failures']} failures: wrote ")
+    n = data["summary"]["failures"]
+    assert stdout.startswith(f"{n} failure{'s' * (n != 1)} (") and "): wrote " in stdout
     # the user's network is the subject: checked with the candidate, which doubles its biases'
     # gradients; the seed documents come after, collapsed (their checks all passed)
     assert data["subject"] == {
