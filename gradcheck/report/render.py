@@ -58,7 +58,8 @@ def _tolerance(value: object) -> str:
 
 # A number in scientific notation: a browser may break a line after its exponent's minus sign
 # (``6.06e-`` / ``06``), so in running text each is kept whole (:func:`_unbroken`).
-_SCIENTIFIC = re.compile(r"(?<![\w.-])-?\d+(?:\.\d+)?e[-+]?\d+(?![\w.])")
+# A range ``4.7e-13..7.1e-13`` holds two; a dot joined to a word (``v1.2e3``) makes none.
+_SCIENTIFIC = re.compile(r"(?<![\w-])(?<![^.]\.)-?\d+(?:\.\d+)?e[-+]?\d+(?!\w)(?!\.\w)")
 
 
 def _unbroken(text: object) -> Markup:

@@ -297,6 +297,11 @@ def test_numbers_in_running_text_stay_whole() -> None:
         'tolerance rtol=<span class="nw">1e-09</span>, h <span class="nw">6.06e-06</span>; '
         "2.5, v1e-5x and &lt;b&gt;"
     )
+    # both ends of a range, and a number ending a sentence (a verdict's floor range was split)
+    assert str(report._unbroken("floor 4.7e-13..7.1e-13; 1.5e-3. v1.2.3e4")) == (
+        'floor <span class="nw">4.7e-13</span>..<span class="nw">7.1e-13</span>; '
+        '<span class="nw">1.5e-3</span>. v1.2.3e4'
+    )
     page = report.render_html(sample_report())
     assert 'tolerance rtol=<span class="nw">1e-09</span> atol=<span class="nw">1e-12</span>' in page
 
