@@ -34,6 +34,7 @@ from gradcheck.generate.sequences import (
     sequence_tables,
 )
 from gradcheck.generate.sources import Source
+from gradcheck.generate.tables import bias_table
 from gradcheck.hand import forward
 from gradcheck.layers import ACTIVATIONS, LOSSES, Registry
 from gradcheck.spec import parse_spec
@@ -392,14 +393,7 @@ def _layer_table(r: _RawLayer, n_in: int, scale: float, dtype: str, kinked: bool
         table["slope"] = r.slope
     if not r.w_trainable:
         table["trainable"] = False
-    bias: dict[str, Any] = {"mode": r.bias_mode}
-    if r.bias_mode == "shared":
-        bias["value"] = float(bias_values[0])
-    elif r.bias_mode == "per_neuron":
-        bias["value"] = bias_values.tolist()
-    if not r.b_trainable:
-        bias["trainable"] = False
-    table["bias"] = bias
+    table["bias"] = bias_table(r.bias_mode, bias_values, r.b_trainable)
     return table
 
 

@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 
 from gradcheck.generate.norms import NormDraw, RawNorm, norm_table
 from gradcheck.generate.sources import Source
+from gradcheck.generate.tables import bias_table
 from gradcheck.layers import ACTIVATIONS, KINDS, Shape
 
 __all__ = [
@@ -107,10 +108,8 @@ def _conv_table(r: RawStage, shape: Shape, scale: float, dtype: str, decode: Dec
     if r.slope is not None:
         table["slope"] = r.slope
     b = decode(r.words[_WORDS - 1 - r.channels : _WORDS - 1], -scale, scale, dtype)
-    if r.bias_mode == "shared":
-        table["bias"] = {"mode": "shared", "value": float(b[0])}
-    elif r.bias_mode == "per_neuron":
-        table["bias"] = {"mode": "per_neuron", "value": b.tolist()}
+    if r.bias_mode != "none":  # no table: the spec's default, no bias
+        table["bias"] = bias_table(r.bias_mode, b)
     return table
 
 

@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gradcheck.generate.sources import Source
+from gradcheck.generate.tables import bias_table
 from gradcheck.layers import Shape
 
 __all__ = [
@@ -99,14 +100,7 @@ def sequence_tables(
     if not r.w_trainable:
         table["trainable"] = False
     b = decode(r.bias_words[MAX_UNITS - r.size :], -scale, scale, dtype)
-    bias: dict[str, Any] = {"mode": r.bias_mode}
-    if r.bias_mode == "shared":
-        bias["value"] = float(b[0])
-    elif r.bias_mode == "per_neuron":
-        bias["value"] = b.tolist()
-    if not r.b_trainable:
-        bias["trainable"] = False
-    table["bias"] = bias
+    table["bias"] = bias_table(r.bias_mode, b, r.b_trainable)
     if not r.all_states:
         return (r.steps, r.features), [table], r.size
     return (r.steps, r.features), [table, {"kind": "flatten"}], r.steps * r.size
