@@ -100,17 +100,37 @@ def _pool(x: Array, kernel: tuple[int, int], stride: tuple[int, int], init: Any,
     )
 
 
+def _tiles(x: Array, kh: int, kw: int) -> Array:
+    """Windows that tile ``x`` (stride = kernel): ``tiles[n,c,i,j,u*kw+v] = x[n,c,kh*i+u,kw*j+v]``
+    (rows and columns past the last whole window dropped, as VALID windows do)."""
+    n, c, h, w = x.shape
+    oh, ow = h // kh, w // kw
+    t = x[:, :, : oh * kh, : ow * kw].reshape(n, c, oh, kh, ow, kw)
+    return t.transpose(0, 1, 2, 4, 3, 5).reshape(n, c, oh, ow, kh * kw)
+
+
 def max_pool2d(x: Array, *, kernel: tuple[int, int], stride: tuple[int, int]) -> Array:
-    """``out[n,c,i,j] = max_{u<kh,v<kw} x[n,c,sh*i+u,sw*j+v]``; no padding (VALID windows)."""
+    """``out[n,c,i,j] = max_{u<kh,v<kw} x[n,c,sh*i+u,sw*j+v]``; no padding (VALID windows).
+
+    Windows that tile the input pick their first largest entry by a one-hot mask, so the
+    gradient goes to that entry alone, as ``reduce_window``'s does: the same function and
+    convention, in fewer and cheaper XLA operations than ``reduce_window``'s gradient."""
     x = jnp.asarray(x)
-    return _pool(x, _pair(kernel), _pair(stride), np.array(-np.inf, x.dtype), jax.lax.max)
+    (kh, kw), stride = _pair(kernel), _pair(stride)
+    if (kh, kw) != stride:
+        return _pool(x, (kh, kw), stride, np.array(-np.inf, x.dtype), jax.lax.max)
+    tiles = _tiles(x, kh, kw)
+    first = jax.lax.stop_gradient(jnp.argmax(tiles, axis=-1))
+    return jnp.sum(tiles * jax.nn.one_hot(first, kh * kw, dtype=tiles.dtype), axis=-1)
 
 
 def avg_pool2d(x: Array, *, kernel: tuple[int, int], stride: tuple[int, int]) -> Array:
     """``out[n,c,i,j] = mean_{u<kh,v<kw} x[n,c,sh*i+u,sw*j+v]``; no padding (VALID windows)."""
     x = jnp.asarray(x)
-    kh, kw = _pair(kernel)
-    total = _pool(x, (kh, kw), _pair(stride), np.array(0, x.dtype), jax.lax.add)
+    (kh, kw), stride = _pair(kernel), _pair(stride)
+    if (kh, kw) == stride:
+        return jnp.sum(_tiles(x, kh, kw), axis=-1) / (kh * kw)
+    total = _pool(x, (kh, kw), stride, np.array(0, x.dtype), jax.lax.add)
     return total / (kh * kw)
 
 

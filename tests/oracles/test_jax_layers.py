@@ -70,6 +70,8 @@ def test_conv2d_is_a_zero_padded_cross_correlation(
         ((1, 1, 2, 2), (2, 2), (2, 2)),
         ((2, 3, 5, 5), (3, 3), (1, 1)),
         ((2, 2, 7, 6), (3, 2), (2, 3)),
+        ((2, 2, 5, 7), (2, 2), (2, 2)),  # windows that tile it, the last row and column left out
+        ((1, 1, 6, 6), (3, 3), (3, 3)),
     ],
 )
 def test_pools_take_the_max_and_mean_of_each_window(
@@ -184,3 +186,14 @@ def test_pools_are_differentiable_max_to_the_largest_mean_to_all() -> None:
             counts[0, 0, r : r + 2, q : q + 2] += 0.25
     np.testing.assert_array_equal(dmax, wins)
     np.testing.assert_allclose(dmean, counts, rtol=1e-12)
+
+
+@pytest.mark.parametrize("stride", [2, 1], ids=["tiling windows", "overlapping windows"])
+def test_max_pool_sends_a_tied_windows_gradient_to_its_first_largest_entry(stride: int) -> None:
+    # the hand-derived side's convention (and reduce_window's): one entry gets all of it
+    import jax
+
+    x = np.array([[[[1.0, 3.0], [3.0, 0.0]]]])
+    with jax.enable_x64(True):
+        grad = jax.grad(lambda a: jax_layers.max_pool2d(a, kernel=2, stride=stride).sum())(x)
+    np.testing.assert_array_equal(np.asarray(grad), [[[[0.0, 1.0], [0.0, 0.0]]]])
