@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from gradcheck.generate.draws import TARGET_KINDS, Bounds, served_losses
+from gradcheck.generate.bounds import TARGET_KINDS, Bounds, served_losses
 from gradcheck.generate.images import IMAGE_KINDS
 from gradcheck.generate.norms import NORM_KINDS
 from gradcheck.generate.sequences import SEQUENCE_KINDS

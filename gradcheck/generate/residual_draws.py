@@ -13,15 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from gradcheck.generate.draws import (
-    GENERATE_KINDS,
-    LEAKY_SLOPES,
-    Bounds,
-    KindDraw,
-    _layer_table,
-    _LayerDraw,
-    _RawLayer,
-)
+from gradcheck.generate.bounds import LEAKY_SLOPES, Bounds
+from gradcheck.generate.dense_draws import LayerDraw, RawLayer, layer_table
+from gradcheck.generate.draws import GENERATE_KINDS, KindDraw
 from gradcheck.generate.sources import Source
 from gradcheck.layers import ACTIVATIONS
 
@@ -41,7 +35,7 @@ class RawBlock:
     position: int
     activation: str
     slope: float | None
-    inner: list[_RawLayer]
+    inner: list[RawLayer]
 
 
 @dataclass(frozen=True)
@@ -56,7 +50,7 @@ class BlockDraw:
         outer = ("identity", *(a for a in self.activations if a != "identity"))
         activation = src.choice(outer)
         n = block_width(self.b)
-        inner = src.many(1, 2, _LayerDraw(self.b, self.activations, self.b.widths, n, n))
+        inner = src.many(1, 2, LayerDraw(self.b, self.activations, self.b.widths, n, n))
         takes = ACTIVATIONS[activation].takes_slope
         slope = LEAKY_SLOPES[position % len(LEAKY_SLOPES)] if takes else None
         return RawBlock(position, activation, slope, inner)
@@ -67,7 +61,7 @@ def _block_table(r: RawBlock, n: int, scale: float, dtype: str) -> dict[str, Any
     tables, n_in = [], n
     for j, layer in enumerate(r.inner):
         size = n if j == len(r.inner) - 1 else layer.size
-        tables.append(_layer_table(replace(layer, size=size), n_in, scale, dtype, False))
+        tables.append(layer_table(replace(layer, size=size), n_in, scale, dtype, False))
         n_in = size
     table: dict[str, Any] = {"kind": "residual", "activation": r.activation, "layers": tables}
     if r.slope is not None:

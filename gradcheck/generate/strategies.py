@@ -30,12 +30,13 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
+from gradcheck.generate.bounds import KINK_MARGIN as KINK_MARGIN
+from gradcheck.generate.bounds import KINKED, Bounds, served_losses
+from gradcheck.generate.bounds import LEAKY_SLOPES as LEAKY_SLOPES
+from gradcheck.generate.bounds import SATURATING_SCALE as SATURATING_SCALE
 from gradcheck.generate.case import Case
 from gradcheck.generate.coverage import planned_bounds
-from gradcheck.generate.draws import KINK_MARGIN as KINK_MARGIN
-from gradcheck.generate.draws import KINKED, Bounds, build_case, served_losses
-from gradcheck.generate.draws import LEAKY_SLOPES as LEAKY_SLOPES
-from gradcheck.generate.draws import SATURATING_SCALE as SATURATING_SCALE
+from gradcheck.generate.draws import build_case
 from gradcheck.generate.images import IMAGE_KINDS
 from gradcheck.generate.sources import HypothesisSource, NumpySource, Redraw
 from gradcheck.layers import ACTIVATIONS as DECLARED_ACTIVATIONS

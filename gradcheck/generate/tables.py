@@ -1,12 +1,13 @@
-"""Spec tables every kind's draws share: a drawn bias as its ``bias`` table."""
+"""What every kind's draws share: values decoded from drawn words, a drawn bias as its table."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
-__all__ = ["bias_table"]
+__all__ = ["bias_table", "decode"]
 
 
 def bias_table(mode: str, values: np.ndarray, trainable: bool = True) -> dict[str, Any]:
@@ -20,3 +21,19 @@ def bias_table(mode: str, values: np.ndarray, trainable: bool = True) -> dict[st
     if not trainable:
         table["trainable"] = False
     return table
+
+
+def decode(
+    words: NDArray[np.uint16], lo: float, hi: float, dtype: str, anchor: float | None = None
+) -> NDArray[Any]:
+    """Values in ``[lo, hi]`` from 16-bit words, exactly representable in ``dtype``.
+
+    Word ``u`` zigzag-decodes to ``k`` in ``[-32768, 32767]`` (0, -1, 1, -2, ... as ``u`` grows)
+    and ``k`` maps linearly onto ``[anchor, hi]`` (``k >= 0``) or ``[lo, anchor]`` (``k < 0``):
+    a shrinking word moves the value toward ``anchor`` (default: the middle of the range).
+    """
+    u = words.astype(np.int64)
+    k = (u >> 1) ^ -(u & 1)
+    a = (lo + hi) / 2.0 if anchor is None else anchor
+    values = np.where(k >= 0, a + (hi - a) * (k / 32767.0), a + (a - lo) * (k / 32768.0))
+    return np.clip(values, lo, hi).astype(dtype)

@@ -4,7 +4,7 @@ Its TOML table, its checks given the width below it, its parameter groups (``W``
 ``(size, n_in)``, one row per output neuron whichever ``layout`` the table is written in, and an
 optional bias), their initial values, their display names and its diagram glyph. The sides
 implement it in :mod:`gradcheck.hand.dense`, :mod:`gradcheck.oracles.fd_network`,
-:mod:`gradcheck.oracles.jax_network`, :mod:`gradcheck.generate.draws` and
+:mod:`gradcheck.oracles.jax_network`, :mod:`gradcheck.generate.dense_draws` and
 :mod:`gradcheck.golden.precise_layers`.
 """
 

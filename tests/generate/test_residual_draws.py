@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import find, settings
 
-from gradcheck.generate.draws import KINK_MARGIN, KINKED
+from gradcheck.generate.bounds import KINK_MARGIN, KINKED
 from gradcheck.generate.strategies import networks, sample_networks
 from gradcheck.hand import forward
 
