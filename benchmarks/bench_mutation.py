@@ -36,6 +36,11 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--examples", type=int, default=10, help="generated networks (verify's)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--every-kind",
+        action="store_true",
+        help="generated networks of every layer kind (default: dense, as verify draws them)",
+    )
     parser.add_argument("--limit", type=int, help="a random sample of this many mutants")
     parser.add_argument("--show-equivalent", action="store_true")
     parser.add_argument("--check", action="store_true", help="exit 1 below the target")
@@ -44,11 +49,13 @@ def main() -> int:
     jax.config.update("jax_enable_x64", True)  # as the CLI verifies
     from gradcheck.checking.mutation import mutation_score
     from gradcheck.generate.strategies import sample_networks
+    from gradcheck.layers import KINDS
     from gradcheck.spec import builtin_networks_dir, load_specs
 
     given = load_specs([builtin_networks_dir()])
     networks = [(s, s.initial_params(), s.inputs(), s.targets()) for s in given]
-    networks += sample_networks(args.examples, args.seed)
+    drawn = {"kinds": tuple(KINDS)} if args.every_kind else {}
+    networks += sample_networks(args.examples, args.seed, **drawn)
     start = time.perf_counter()
     report = mutation_score(
         CANDIDATE,

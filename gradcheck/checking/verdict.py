@@ -196,6 +196,22 @@ class NetworkVerdict:
         return self.ok and not self.unsupported and self.n_params == 0
 
     @cached_property
+    def unseeing(self) -> int:
+        """Entries the check passed but could not have failed on their sign: the allowed
+        ``|h - j|`` is at least ``2 |j|`` for a ``j`` that is no rounding noise (above ``10^-3``
+        of its group's largest). The error model's rounding bound for the network (float32 below
+        stacked norms, say) outgrew the gradient there; a wrong sign would pass."""
+        count = 0
+        for c in self.checked:
+            j, tol, top = (c.columns.get(k) for k in ("jax", "tol_jax", "max_grad"))
+            if j is None or tol is None or top is None:
+                continue
+            with np.errstate(invalid="ignore"):
+                blind = (tol >= 2.0 * np.abs(j)) & (np.abs(j) > 1e-3 * top)
+            count += int(np.sum(blind & ~np.isin(c.status, FAILING_CODES)))
+        return count
+
+    @cached_property
     def atol_floors(self) -> tuple[float, float] | None:
         """The smallest and largest absolute floor of the compared groups at this verdict's
         ``atol`` (``atol`` times a group's largest ``|JAX|``, plus ``tiny``); None where nothing
@@ -244,6 +260,11 @@ class NetworkVerdict:
         tol = f"[{self.dtype} {self.tolerance.describe(self.atol_floors)}]"
         if self.ok:
             warned = "".join(f"; {n} {s}" for s, n in self.counts.items() if n and s in WARNED)
+            if self.unseeing:
+                warned += (
+                    f"; {self.unseeing} of them past what the network's rounding bound lets "
+                    "a check see (a wrong sign would pass there; check it in float64)"
+                )
             return f"{self.name}: verified, {total} {what}: hand = JAX = FD{warned} {tol}"
         failed = sum(self.counts[s] for s in FAILING) - broken
         counted = [of_groups] if broken else []
@@ -277,6 +298,7 @@ class NetworkVerdict:
             "tolerance": self.tolerance.to_dict(),
             "atol_floor": None if self.atol_floors is None else list(self.atol_floors),
             "counts": dict(self.counts),
+            "unseeing": self.unseeing,
             "summary": self.summary(),
             "notes": list(self.notes),
             "problem": self.problem,

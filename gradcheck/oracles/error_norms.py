@@ -7,8 +7,11 @@ directions take the float64 input ``x`` (the statistics of its values, not of ma
 
 * forward: ``T = |gamma| r + |beta|``;
 * backward, from ``dx = gamma / std (delta - mean delta - x_hat mean(delta x_hat))``:
-  ``|gamma| / std (|delta| + mean |delta| + r mean(|delta| r))`` passed down,
-  ``m_gamma = sum |delta| r`` and ``m_beta = sum |delta|`` over the entries sharing one.
+  ``|gamma| / std (|delta| + mean |delta| + r mean(|delta| |x_hat|) + |x_hat| mean(|delta| r))``
+  passed down (``x_hat`` enters its product twice, each time once with its rounding, ``r``, and
+  once with its value: linear in ``r``, where ``r mean(|delta| r)`` squared it and grew without
+  bound through stacked norms), ``m_gamma = sum |delta| r`` and ``m_beta = sum |delta|`` over the
+  entries sharing one.
 """
 
 from __future__ import annotations
@@ -74,10 +77,12 @@ def _backward(kind: str) -> Callable[..., tuple[np.ndarray, Groups]]:
             grads["gamma"] = (delta * r).sum(axis=shared).reshape(layer["gamma"].shape)
         if "beta" in wanted:
             grads["beta"] = delta.sum(axis=shared).reshape(layer["beta"].shape)
+        x_hat = np.abs(x - np.mean(x, axis=axes, keepdims=True)) / std
         mean_delta = np.mean(delta, axis=axes, keepdims=True)
-        mean_product = np.mean(delta * r, axis=axes, keepdims=True)
+        rounded = r * np.mean(delta * x_hat, axis=axes, keepdims=True)
+        valued = x_hat * np.mean(delta * r, axis=axes, keepdims=True)
         gamma = _laid(kind, layer["gamma"], x.ndim)
-        return gamma / std * (delta + mean_delta + r * mean_product), grads
+        return gamma / std * (delta + mean_delta + rounded + valued), grads
 
     return backward
 

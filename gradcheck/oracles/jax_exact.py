@@ -52,11 +52,11 @@ def _loss(params: Any, frozen: Any, x: Any, t: Any, decay: Any, structure: Struc
     return JAX_LOSSES[loss](net, out, t, 1.0, every, float(net.size)) + 0.5 * decay * squares
 
 
-_LOSS_AND_GRAD = jax.jit(jax.value_and_grad(_loss), static_argnums=5)
+_LOSS_AND_GRAD: Any = jax.jit(jax.value_and_grad(_loss), static_argnums=5)
 # Small networks skip XLA's backend optimisation: it roughly halves a compile (0.6-0.8 s to
 # 0.3-0.4 s for the small conv nets that generation and shrinking draw, each a new program) and
 # their run stays well under a millisecond; larger ones keep it (their run is what counts).
-_QUICK_LOSS_AND_GRAD = jax.jit(
+_QUICK_LOSS_AND_GRAD: Any = jax.jit(
     jax.value_and_grad(_loss),
     static_argnums=5,
     compiler_options={"xla_backend_optimization_level": 0},
@@ -64,8 +64,21 @@ _QUICK_LOSS_AND_GRAD = jax.jit(
 _QUICK_WORK = 20_000  # multiply-adds of one forward pass over the whole batch
 
 
-def _compiled_for(spec: Spec, batch: int) -> Any:
-    """The jitted ``value_and_grad`` for ``spec``: unoptimised backend for small networks."""
+# Compiled programs kept: each holds mapped code, and a long run over drawn image networks (a
+# new shape each) exhausted the process's memory maps ("LLVM ERROR: Unable to allocate section
+# memory") after about a thousand. Past this many programs both caches start again.
+_KEEP_PROGRAMS = 256
+_PROGRAMS: set[tuple[Any, ...]] = set()
+
+
+def _compiled_for(spec: Spec, key: tuple[Any, ...], batch: int) -> Any:
+    """The jitted ``value_and_grad`` for ``spec`` (``key``: its program's structure and shapes),
+    an unoptimised backend for small networks; the caches cleared past ``_KEEP_PROGRAMS``."""
+    if key not in _PROGRAMS and len(_PROGRAMS) >= _KEEP_PROGRAMS:
+        _LOSS_AND_GRAD.clear_cache()
+        _QUICK_LOSS_AND_GRAD.clear_cache()
+        _PROGRAMS.clear()
+    _PROGRAMS.add(key)
     return _QUICK_LOSS_AND_GRAD if spec.multiply_adds * batch <= _QUICK_WORK else _LOSS_AND_GRAD
 
 
@@ -79,11 +92,12 @@ def exact_loss_and_grads_later(
         return [{k: np.asarray(a, dtype=run) for k, a in g.items()} for g in tree]
 
     x, t = np.asarray(inputs, dtype=run), np.asarray(targets, dtype=run)
+    moved, frozen, structure = cast(params), cast(spec.frozen_params()), structure_of(spec)
+    shapes = tuple((k, a.shape) for tree in (moved, frozen) for g in tree for k, a in g.items())
+    key = (structure, shapes, x.shape, t.shape, run.name)
     with jax.enable_x64(True):
         decay = np.asarray(spec.weight_decay, dtype=run)
-        loss, grads = _compiled_for(spec, len(x))(
-            cast(params), cast(spec.frozen_params()), x, t, decay, structure_of(spec)
-        )
+        loss, grads = _compiled_for(spec, key, len(x))(moved, frozen, x, t, decay, structure)
 
     def collect() -> tuple[float, Params]:
         out = [{k: np.array(a, dtype=run) for k, a in g.items()} for g in grads]

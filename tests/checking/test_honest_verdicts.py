@@ -246,3 +246,29 @@ def test_structure_failures_are_counted_in_groups_and_entries_in_entries(linear_
 def test_entries_keep_the_order_of_the_parameters(candidate: GradientFn, linear_seed: Spec) -> None:
     labels = [e.label for e in verify(candidate, linear_seed).entries]
     assert labels == ["w1", "w2", "w3", "w4", "w5", "w6"]
+
+
+def _flipped_first_layer(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
+    """hand_grads with layer 1's gradients negated: every sign wrong."""
+    grads = hand_grads(spec, params, inputs, targets)
+    grads[0] = {k: -a for k, a in grads[0].items()}
+    return grads
+
+
+def test_a_check_its_rounding_bound_makes_blind_says_so_and_float64_sees_the_bug() -> None:
+    # A float32 conv net below two layer_norms (drawn: sample 12 of seed 0): the error model's
+    # rounding bound at layer 1 outgrows the gradient, so even a sign flip passes there; the
+    # verdict counts those entries instead of a bare "verified", and in float64 the bug fails.
+    from gradcheck.generate.strategies import sample_networks
+    from gradcheck.layers import KINDS
+    from gradcheck.spec import parse_spec
+
+    case = sample_networks(13, 0, kinds=tuple(KINDS))[12]
+    assert case.spec.model.dtype == "float32" and case.spec.kinds.count("layer_norm") == 2
+    blind = verify(_flipped_first_layer, *case)
+    assert blind.ok and blind.unseeing > 0
+    assert "a wrong sign would pass there" in blind.summary()
+    data = {**case.spec.model.model_dump(exclude_none=True), "dtype": "float64"}
+    wide = parse_spec(data, "<float64>")
+    caught = verify(_flipped_first_layer, wide)
+    assert not caught.ok and {e.layer for e in caught.failures} == {0}

@@ -401,3 +401,23 @@ def test_elu_below_0_counts_the_terms_of_1_plus_out() -> None:
     fd = oracles.finite_difference(*case(spec))
     upstream = abs(np.expm1(-30.0)) + 1.0  # |out| + |t| for half_sse
     assert float(fd.scales[0]["b"][0]) == pytest.approx(upstream * (1.0 + abs(np.expm1(-30.0))))
+
+
+def test_the_exact_shape_programs_kept_are_bounded_and_a_cleared_one_compiles_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a long run over drawn image networks compiled a program per shape until the process ran
+    # out of memory maps; past the bound both caches start again, and the values stay the same
+    from gradcheck.layers import KINDS
+    from gradcheck.oracles import jax_exact
+
+    cases = [c for c in sample_networks(12, 3, kinds=tuple(KINDS)) if not c.spec.is_dense][:3]
+    first = [oracles.jax_loss_and_grads(*c)[1] for c in cases]
+    monkeypatch.setattr(jax_exact, "_KEEP_PROGRAMS", 2)
+    monkeypatch.setattr(jax_exact, "_PROGRAMS", set())
+    for case, grads in zip(cases * 2, first * 2, strict=True):
+        again = oracles.jax_loss_and_grads(*case)[1]
+        assert len(jax_exact._PROGRAMS) <= 2
+        for mine, theirs in zip(again, grads, strict=True):
+            for g, a in theirs.items():
+                np.testing.assert_array_equal(mine[g], a)
