@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from gradcheck.generate.bounds import LEAKY_SLOPES, Bounds, takes_slope
 from gradcheck.generate.sources import Source
-from gradcheck.generate.tables import bias_table, decode
+from gradcheck.generate.tables import bias_table, decode, trainable_flags
 from gradcheck.layers import ACTIVATIONS, LOSSES
 
 __all__ = ["LayerDraw", "RawLayer", "as_hidden", "as_output", "layer_table"]
@@ -59,13 +59,14 @@ class LayerDraw:
         mode, frozen = b.bias_modes[flags // 16], flags % 16
         words = src.words(self.max_out * (self.max_in + 1) + 1)
         slope = LEAKY_SLOPES[words[-1] % len(LEAKY_SLOPES)] if takes_slope(activation) else None
+        w_trainable, b_trainable = trainable_flags(mode, b.frozen, frozen)
         return RawLayer(
             size=size,
             activation=activation,
             slope=slope,
             bias_mode=mode,
-            w_trainable="W" not in b.frozen or frozen % 4 != 3,
-            b_trainable=mode == "none" or "b" not in b.frozen or frozen // 4 != 3,
+            w_trainable=w_trainable,
+            b_trainable=b_trainable,
             weight_words=words[self.max_out : -1].reshape(self.max_out, self.max_in),
             bias_words=words[: self.max_out],
         )

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gradcheck.generate.sources import Source
-from gradcheck.generate.tables import bias_table
+from gradcheck.generate.tables import bias_table, trainable_flags
 from gradcheck.layers import Shape
 
 __all__ = [
@@ -69,14 +69,15 @@ class RnnDraw:
         flags = src.integer(0, 16 * len(self.bias_modes) - 1)  # as dense: mode and frozen flags
         mode, frozen = self.bias_modes[flags // 16], flags % 16
         words = src.words(MAX_UNITS * (_COLUMNS + 1))
+        trainable = trainable_flags(mode, self.frozen, frozen)
         return RawRnn(
             steps=steps,
             features=features,
             size=size,
             all_states=every,
             bias_mode=mode,
-            w_trainable="W" not in self.frozen or frozen % 4 != 3,
-            b_trainable=mode == "none" or "b" not in self.frozen or frozen // 4 != 3,
+            w_trainable=trainable[0],
+            b_trainable=trainable[1],
             weight_words=words[MAX_UNITS:].reshape(MAX_UNITS, _COLUMNS),
             bias_words=words[:MAX_UNITS],
         )

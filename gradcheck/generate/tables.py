@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["bias_table", "decode"]
+__all__ = ["bias_table", "decode", "trainable_flags"]
 
 
 def bias_table(mode: str, values: np.ndarray, trainable: bool = True) -> dict[str, Any]:
@@ -37,3 +37,12 @@ def decode(
     a = (lo + hi) / 2.0 if anchor is None else anchor
     values = np.where(k >= 0, a + (hi - a) * (k / 32767.0), a + (a - lo) * (k / 32768.0))
     return np.clip(values, lo, hi).astype(dtype)
+
+
+def trainable_flags(mode: str, frozen: tuple[str, ...], flags: int) -> tuple[bool, bool]:
+    """Whether the weights and the bias stay trainable, from a layer's drawn ``flags`` (0-15):
+    a group that ``frozen`` allows to be frozen is, one time in four (``flags % 4 == 3`` for the
+    weights, ``flags // 4 == 3`` for the bias); a layer without a bias keeps its flag True."""
+    weights = "W" not in frozen or flags % 4 != 3
+    bias = mode == "none" or "b" not in frozen or flags // 4 != 3
+    return weights, bias

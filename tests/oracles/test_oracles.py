@@ -160,9 +160,10 @@ def test_only_differences_the_entries_asked_for(sigmoid_seed: Spec) -> None:
         assert got == pytest.approx(want, rel=1e-12), where
 
 
-def test_a_stencil_across_a_relu_kink_is_flagged() -> None:
-    # Unit 0 of layer 1 sits exactly on the kink (net = 2e-6 * 1 + 1 * 0 - 2e-6 = 0), so any
-    # step of its weights or bias moves it across; unit 1 (net 0.8) stays far from it.
+def _unit_on_its_kink() -> tuple[Spec, Params]:
+    """2-2-1 relu net whose unit 0 of layer 1 sits exactly on the kink (net = 2e-6 * 1 + 1 * 0
+    - 2e-6 = 0), so any step of its weights or bias moves it across; unit 1 (net 0.8) stays far
+    from it."""
     spec = network(
         (2, 2, 1),
         ("relu", "identity"),
@@ -171,6 +172,11 @@ def test_a_stencil_across_a_relu_kink_is_flagged() -> None:
     )
     p = spec.initial_params()
     p[0]["b"] = np.array([-2e-6, 0.3])
+    return spec, p
+
+
+def test_a_stencil_across_a_relu_kink_is_flagged() -> None:
+    spec, p = _unit_on_its_kink()
     fd = oracles.finite_difference(spec, p, spec.inputs(), spec.targets())
     assert fd.kinks[0]["b"].tolist() == [True, False]
     assert fd.at_kink[0]["b"].tolist() == [True, False]
@@ -211,16 +217,9 @@ def test_directions_differenced_in_one_pass_equal_each_group_on_its_own(name: st
 
 
 def test_a_direction_that_moves_a_unit_on_its_kink_is_bracketed_on_its_own() -> None:
-    # Unit 0 of layer 1 sits exactly on its kink: the directions of layer 1's groups move it,
-    # so those groups leave the shared pass and get a bracket; layer 2's do not move it.
-    spec = network(
-        (2, 2, 1),
-        ("relu", "identity"),
-        weights=[[[1.0, 0.0], [0.5, 0.5]], [[1.0, 1.0]]],
-        inputs=[[2e-6, 1.0]],
-    )
-    p = spec.initial_params()
-    p[0]["b"] = np.array([-2e-6, 0.3])
+    # the directions of layer 1's groups move its unit on the kink, so those groups leave the
+    # shared pass and get a bracket; layer 2's do not move it
+    spec, p = _unit_on_its_kink()
     d = oracles.directional_finite_difference(spec, p, spec.inputs(), spec.targets())
     assert d.at_kink[0] == {"W": True, "b": True}
     assert all(d.lower[0][g] <= d.upper[0][g] for g in ("W", "b"))
