@@ -215,11 +215,37 @@ def _family(path: str | None, bounds: dict[str, Any]) -> Any:
     return parse_family({**data, **bounds}, where)
 
 
+def default_cache_dir() -> str:
+    """Where the CLI keeps compiled XLA programs: ``$XDG_CACHE_HOME/gradcheck/xla``."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "gradcheck", "xla")
+
+
 def _enable_x64() -> None:
-    """The CLI verifies in float64: switch JAX to 64-bit for this process only."""
+    """The CLI verifies in float64: switch JAX to 64-bit for this process only. Its compiled
+    programs go to JAX's persistent compilation cache (:func:`default_cache_dir`, every entry
+    however quick its compile), so a later run skips their XLA compiles (``gradcheck verify``:
+    16.5 s cold, 7.5 s warm); ``JAX_COMPILATION_CACHE_DIR`` in the environment wins (empty: no
+    cache), and a cache already configured in this process is left as it is. The environment
+    is not changed (a caller of :func:`main` in its own process keeps its own)."""
     import jax
 
     jax.config.update("jax_enable_x64", True)  # type: ignore[no-untyped-call]
+    if jax.config.jax_compilation_cache_dir:  # type: ignore[attr-defined]
+        return
+    directory = os.environ.get("JAX_COMPILATION_CACHE_DIR", default_cache_dir())
+    if not directory:
+        return
+    try:
+        Path(directory).expanduser().mkdir(parents=True, exist_ok=True)
+    except OSError:  # a read-only home: compile as before
+        return
+    for name, value in (
+        ("jax_compilation_cache_dir", directory),
+        ("jax_persistent_cache_min_compile_time_secs", 0.0),
+        ("jax_persistent_cache_min_entry_size_bytes", 0),
+    ):
+        jax.config.update(name, value)  # type: ignore[no-untyped-call]
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]}, epilog=_EPILOG)

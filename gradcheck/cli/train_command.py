@@ -24,7 +24,7 @@ from typing import Any
 
 import click
 
-from gradcheck.cli import Interrupted, app, exit_statuses
+from gradcheck.cli import Interrupted, app, default_cache_dir, exit_statuses
 from gradcheck.layers import GRADIENT_DESCENT, UPDATE_RULES
 
 _TRAIN_CHOICES = {
@@ -37,13 +37,6 @@ _CALL_SECONDS = 0.2  # each compiled call, so Ctrl-C waits at most about this lo
 _QUIET_SECONDS = 1.0  # a run shows no progress before this
 _LINE_SECONDS = 5.0  # then, off a terminal, a progress line this often
 _SAMPLES_SHOWN = 10  # outputs printed per run; --json has them all
-
-
-def _default_cache_dir() -> str:
-    import os
-
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "gradcheck", "xla")
 
 
 def _duration(seconds: float) -> str:
@@ -194,7 +187,7 @@ def train_command(
 
     spec = load_spec(spec_path)
     if backend == "jax" and not no_cache:
-        enable_compilation_cache(cache_dir or _default_cache_dir())
+        enable_compilation_cache(cache_dir or default_cache_dir())
     progress = _Progress(spec.name, steps, sys.stderr.isatty())
     try:
         with progress:

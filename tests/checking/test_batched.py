@@ -40,9 +40,9 @@ def raises_on_tanh(spec: Spec, params: Params, inputs: Array, targets: Array) ->
 def cases() -> list[Case]:
     """Both dtypes, every activation and loss, and networks with a relu unit on its kink."""
     kinked = sample_networks(
-        30, 8, target_kinks=True, activations=("relu", "leaky_relu", "sigmoid"), **SMALL
+        20, 8, target_kinks=True, activations=("relu", "leaky_relu", "sigmoid"), **SMALL
     )
-    return sample_networks(130, 7, **SMALL) + kinked
+    return sample_networks(80, 7, **SMALL) + kinked
 
 
 @pytest.fixture(autouse=True)

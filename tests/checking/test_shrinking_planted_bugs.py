@@ -26,15 +26,17 @@ SEARCH = settings(
     derandomize=True,
     suppress_health_check=list(HealthCheck),
 )
+# small networks: few shape buckets, so few JAX compiles (the search and the shrink are the same)
+SMALL = {"depth": (1, 2), "widths": (1, 3), "n_inputs": (1, 3), "batch_size": (1, 3)}
 BUGS: dict[str, tuple[GradientFn, st.SearchStrategy[Case], str]] = {
     "bce_sigmoid_twice": (
         planted_kinds.bce_sigmoid_twice,
-        networks(losses=("binary_cross_entropy",), output_activations=("sigmoid",)),
+        networks(losses=("binary_cross_entropy",), output_activations=("sigmoid",), **SMALL),
         "layer 1 W[0,0]",
     ),
     "decay_on_biases": (
         planted_kinds.decay_on_biases,
-        networks(weight_decay=(0.1, 1.0), bias_modes=("shared", "per_neuron")),
+        networks(weight_decay=(0.1, 1.0), bias_modes=("shared", "per_neuron"), **SMALL),
         "layer 1 b",
     ),
 }
