@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import jax
-from hypothesis import HealthCheck, find, settings
+from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis.errors import NoSuchExample
 
 from gradcheck.checking.candidates import CANDIDATE_FAILURES
@@ -232,7 +232,8 @@ def _counterexample(
     candidate: GradientFn, failing: Sequence[Case], drawn: dict[str, Any]
 ) -> dict[str, Any]:
     """Hypothesis's shrunk failing network for ``candidate`` (drawn as the sample was); the
-    smallest sampled failure when a search of 200 examples finds none."""
+    smallest sampled failure when a search of 200 examples finds none or when it has fewer
+    parameters than the shrunk one."""
 
     shrunk = True
     try:
@@ -243,11 +244,15 @@ def _counterexample(
                 max_examples=200,
                 database=None,
                 deadline=None,
+                phases=(Phase.generate, Phase.shrink),  # no explain phase: a verify per step
                 suppress_health_check=list(HealthCheck),
             ),
         )
     except NoSuchExample:
         case, shrunk = min(failing, key=lambda c: c.spec.n_params), False
+    smallest = min(failing, key=lambda c: c.spec.n_params, default=case)
+    if smallest.spec.n_params < case.spec.n_params:  # a shrink is a local minimum: a frozen
+        case, shrunk = smallest, False  # group drawn in the sample may leave fewer parameters
     return {
         "network": case.describe(),
         "summary": _verify(candidate, *case).summary(),

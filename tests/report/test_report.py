@@ -621,12 +621,12 @@ def test_report_on_a_users_spec_and_buggy_candidate_puts_their_failures_first(
         f"gradcheck report {mine.parent} --out {out} --examples 8 --seed 0 --candidate {ref}"
     )
     example = data["properties"]["counterexample"]
-    assert example["shrunk"] is True and "backprop-bug" in example["summary"]
+    assert "backprop-bug" in example["summary"]  # shrunk, or a sampled one that is smaller
     replayed = parse_spec(tomllib.loads(example["replay"]))
     assert replayed.n_params <= min(n["n_params"] for n in failed)
     assert any("b" in layer for layer in replayed.initial_params())  # the bug needs a bias
     html = (out / "index.html").read_text()
-    assert "Shrunk by Hypothesis to" in html and ref in html
+    assert ("Shrunk by Hypothesis to" in html) == example["shrunk"] and ref in html
     # the worst case's replay command checks the candidate, not gradcheck's own backprop
     assert f"<code>gradcheck verify replay.toml --examples 0 --candidate {ref}</code>" in html
     # every failing generated network saved beside the page, its command in report.json and
