@@ -36,6 +36,7 @@ import dataclasses
 
 import numpy as np
 
+from gradcheck.checking.statuses import FAILING_CODES
 from gradcheck.checking.tolerances import (
     EVIDENCE_RATIO,
     evidence_resolution,
@@ -182,7 +183,41 @@ def _classify_columns(
         magnitude=magnitude,
     )
     largest = np.broadcast_to(np.asarray(magnitude, dtype=np.float64), tol_jax.shape).copy()
-    return status, {**col, "tol_jax": tol_jax, "tol_fd": tol_fd, "max_grad": largest}
+    col = {**col, "tol_jax": tol_jax, "tol_fd": tol_fd, "max_grad": largest}
+    blind = np.zeros(status.shape)
+    suspects = _sign_suspects(col, kink, precision)
+    if suspects.any():  # rare: classify the flipped sign where the tolerances might let it by
+        flipped, _, _ = classify(
+            -col["jax"],
+            col["jax"],
+            col["fd"],
+            col["fd_error_estimate"],
+            kink,
+            at_kink,
+            tolerance,
+            floor,
+            precision,
+            subgradients=subgradients,
+            scale=cancellation[0],
+            depth=cancellation[1],
+            magnitude=magnitude,
+        )
+        blind = (suspects & ~np.isin(flipped, FAILING_CODES)).astype(np.float64)
+    return status, {**col, "blind": blind}
+
+
+def _sign_suspects(
+    col: dict[str, np.ndarray], kink: np.ndarray, precision: float | np.ndarray
+) -> np.ndarray:
+    """Entries off any kink whose value finite differences resolve as nonzero (``|f| > s e``,
+    and ``|j|`` above ``10^-3`` of the group's largest) yet within reach of ``-j`` by the
+    hand-vs-JAX allowance: ``2 |j| <= tol_jax + PRECISION_LIMIT p``."""
+    j, f = np.abs(col["jax"]), np.abs(col["fd"])
+    with np.errstate(invalid="ignore"):
+        resolved = (f > 2.0 * col["fd_error_estimate"]) & (j > 1e-3 * col["max_grad"])
+        reach = 2.0 * j <= col["tol_jax"] + PRECISION_LIMIT * np.asarray(precision)
+    suspects: np.ndarray = ~kink & resolved & reach
+    return suspects
 
 
 def compare_group(

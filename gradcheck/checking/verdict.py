@@ -197,18 +197,16 @@ class NetworkVerdict:
 
     @cached_property
     def unseeing(self) -> int:
-        """Entries the check passed but could not have failed on their sign: the allowed
-        ``|h - j|`` is at least ``2 |j|`` for a ``j`` that is no rounding noise (above ``10^-3``
-        of its group's largest). The error model's rounding bound for the network (float32 below
-        stacked norms, say) outgrew the gradient there; a wrong sign would pass."""
+        """Entries the check passed but could not have failed on their sign: ``-j`` in place of
+        hand would have passed too (the same classification, evidence rule included), on a
+        value finite differences resolve as nonzero (``blind``,
+        :func:`~gradcheck.checking.compare.classify`'s flipped run). The error model's rounding
+        bound for the network (float32 below stacked norms, say) outgrew the gradient there."""
         count = 0
         for c in self.checked:
-            j, tol, top = (c.columns.get(k) for k in ("jax", "tol_jax", "max_grad"))
-            if j is None or tol is None or top is None:
-                continue
-            with np.errstate(invalid="ignore"):
-                blind = (tol >= 2.0 * np.abs(j)) & (np.abs(j) > 1e-3 * top)
-            count += int(np.sum(blind & ~np.isin(c.status, FAILING_CODES)))
+            blind = c.columns.get("blind")
+            if blind is not None:
+                count += int(np.sum((blind > 0) & ~np.isin(c.status, FAILING_CODES)))
         return count
 
     @cached_property

@@ -256,15 +256,16 @@ def _flipped_first_layer(spec: Spec, params: Params, inputs: Array, targets: Arr
 
 
 def test_a_check_its_rounding_bound_makes_blind_says_so_and_float64_sees_the_bug() -> None:
-    # A float32 conv net below two layer_norms (drawn: sample 12 of seed 0): the error model's
-    # rounding bound at layer 1 outgrows the gradient, so even a sign flip passes there; the
+    # A float32 conv net below three batch_norms (the plan's first network of seed 0 in float32):
+    # the error model's worst-case bound at layer 1 outgrows the gradient (10^10 times the
+    # rounding JAX makes), so even a sign flip passes there, the evidence rule included; the
     # verdict counts those entries instead of a bare "verified", and in float64 the bug fails.
     from gradcheck.generate.strategies import sample_networks
-    from gradcheck.layers import KINDS
     from gradcheck.spec import parse_spec
 
-    case = sample_networks(13, 0, kinds=tuple(KINDS))[12]
-    assert case.spec.model.dtype == "float32" and case.spec.kinds.count("layer_norm") == 2
+    case = sample_networks(1, 0, dtypes=("float32",))[0]
+    assert case.spec.kinds.count("batch_norm") == 3 and case.spec.kinds[0] == "conv2d"
+    assert verify(hand_grads, *case).ok
     blind = verify(_flipped_first_layer, *case)
     assert blind.ok and blind.unseeing > 0
     assert "a wrong sign would pass there" in blind.summary()
@@ -272,3 +273,29 @@ def test_a_check_its_rounding_bound_makes_blind_says_so_and_float64_sees_the_bug
     wide = parse_spec(data, "<float64>")
     caught = verify(_flipped_first_layer, wide)
     assert not caught.ok and {e.layer for e in caught.failures} == {0}
+
+
+def test_an_entry_the_evidence_rule_would_catch_flipped_is_not_counted_blind() -> None:
+    # A float32 MLP below two layer_norms: the bound alone allows more than the gradients, but
+    # JAX and FD agree 10^5 times closer than a flipped sign would lie from them, so the flip
+    # fails and no entry is counted blind.
+    from gradcheck.generate.strategies import sample_networks
+
+    case = sample_networks(2, 0, dtypes=("float32",))[1]
+    assert case.spec.kinds.count("layer_norm") == 2
+    verdict = verify(hand_grads, *case)
+    assert verdict.ok and verdict.unseeing == 0
+    bound_only = [
+        int(
+            np.sum(
+                (c.columns["tol_jax"] >= 2 * np.abs(c.columns["jax"])) & (c.columns["blind"] == 0)
+            )
+        )
+        for c in verdict.checked
+    ]
+    assert sum(bound_only) > 0  # the old count would have called these blind
+
+    def flipped(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
+        return [{k: -a for k, a in g.items()} for g in hand_grads(spec, params, inputs, targets)]
+
+    assert not verify(flipped, *case).ok
