@@ -21,10 +21,13 @@ from helpers import (
     RunCli,
     assert_one_error_line,
     builtin_names,
+    builtin_specs,
     scaled_output_candidate,
     seed_path,
     wide_3_4_2_toml,
 )
+
+from gradcheck.checking.candidates import kinds_hint
 
 LINEAR = str(seed_path("linear-2-2-1"))
 
@@ -115,7 +118,8 @@ def test_report_records_a_candidate_that_raises_as_failures_instead_of_crashing(
     data = json.loads((out_dir / "report.json").read_text())
     assert [g["ok"] for g in data["gradients"]] == [False] * builtin
     raised = "candidate raised RuntimeError: boom at candidate.py:2"
-    assert all(g["notes"] == [raised] for g in data["gradients"])
+    hints = {s.name: kinds_hint(s.kinds) for s in builtin_specs()}  # conv_8x8: declare kinds
+    assert all(g["notes"] == [raised + hints[g["name"]]] for g in data["gradients"])
     generated = data["properties"]
     assert [n["ok"] for n in generated["networks"]] == [False]
     assert "candidate raised RuntimeError: boom" in generated["counterexample"]["summary"]
@@ -358,3 +362,28 @@ def test_verify_keeps_its_compiled_programs_in_the_persistent_cache(tmp_path: Pa
         assert ran.returncode == 0, ran.stderr
         written = list((home / "gradcheck" / "xla").glob("*")) if home.exists() else []
         assert bool(written) == (cache == "on"), written
+
+
+# -- layer kinds: every kind by default, --kinds narrows --------------------------------------
+DENSE_ONLY = """
+def grads(spec, params, inputs, targets):
+    from gradcheck.hand import hand_grads
+    if set(spec.kinds) != {"dense"}:
+        raise KeyError("W")  # code written for dense layers, as a user's MLP often is
+    return hand_grads(spec, params, inputs, targets)
+"""
+
+
+def test_a_dense_only_candidate_fails_other_kinds_with_a_hint_and_passes_with_kinds_dense(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    candidate = _candidate(tmp_path, DENSE_ONLY)
+    every = ["verify", "--examples", "6", "--candidate", candidate, "--json"]
+    status, out, _ = run_cli(every)
+    failed = [v for v in json.loads(out)["networks"] if not v["ok"]]
+    assert status == 1 and failed
+    assert all("declare the kinds it does, --kinds dense" in v["problem"] for v in failed)
+    status, out, _ = run_cli([*every, "--kinds", "dense"])
+    verdicts = json.loads(out)["networks"]
+    generated = [v for v in verdicts if v["name"].startswith("generated")]
+    assert status == 0 and len(generated) == 6 and all(v["ok"] for v in generated)

@@ -121,6 +121,19 @@ def raised_note(candidate: object, exc: BaseException) -> str:
     return f"candidate raised {type(exc).__name__}{': ' if message else ''}{message}{at}"
 
 
+def kinds_hint(kinds: tuple[str, ...]) -> str:
+    """What to say after a candidate raised on a network with layers beyond dense (generated
+    networks hold every kind unless told otherwise): how to declare the kinds it supports."""
+    others = [k for k in dict.fromkeys(kinds) if k != "dense"]
+    if not others:
+        return ""
+    return (
+        f" (the network has {', '.join(others)} layers: if the candidate does not handle them, "
+        "declare the kinds it does, --kinds dense or a family's kinds, or raise "
+        "gradcheck.Unsupported)"
+    )
+
+
 def _source_file(candidate: object) -> str | None:
     """The file a candidate's code was compiled from, as its traceback frames name it
     (through ``functools.partial``, decorators that set ``__wrapped__`` and ``__call__``)."""

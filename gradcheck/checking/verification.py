@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from gradcheck import oracles
-from gradcheck.checking.candidates import raised_note
+from gradcheck.checking.candidates import kinds_hint, raised_note
 from gradcheck.checking.compare import (
     ESCALATION_LIMIT,
     PROJECTION_THRESHOLD,
@@ -116,7 +116,7 @@ def verify(
     except UNSUPPORTED as exc:
         return unsupported(spec, raised_note(candidate, exc))
     except catch as exc:
-        raised = raised_note(candidate, exc)
+        raised = raised_note(candidate, exc) + kinds_hint(spec.kinds)
     returned = _structure(p, hand, spec.dtype, raised)
     bad, narrower, notes = returned.bad, returned.narrower, returned.notes
     n_params = sum(int(np.size(a)) for g in p for a in g.values())

@@ -138,6 +138,7 @@ class _Names(click.ParamType):  # type: ignore[type-arg]
 _FAMILY_FLAGS: tuple[tuple[str, str, str], ...] = (
     ("--depth", "depth", "Weight layers, e.g. 2 or 1-3."),
     ("--widths", "widths", "Hidden layer widths, e.g. 1-8."),
+    ("--kinds", "kinds", "Layer kinds, e.g. dense (default: every kind)."),
     ("--activations", "hidden_activations", "Hidden activations, e.g. sigmoid,tanh."),
     ("--output-activation", "output_activations", "Output activations, e.g. identity,sigmoid."),
     ("--losses", "losses", "Losses, e.g. half_sse,mse."),
@@ -170,9 +171,10 @@ def family_options(command: Command) -> Command:
     """``--family FILE`` and the flags that set one bound each (``--depth``, ``--losses``, ...):
     the command gets ``family``, a :class:`~gradcheck.spec.family.Family` or None (neither
     given). The flags replace the file's values; without a file they bound the defaults."""
-    from gradcheck.layers import ACTIVATIONS, LOSSES
+    from gradcheck.layers import ACTIVATIONS, KINDS, LOSSES
 
     names = {
+        "kinds": _Names(list(KINDS)),
         "hidden_activations": _Names([n for n, a in ACTIVATIONS.items() if not a.output_only]),
         "output_activations": _Names(list(ACTIVATIONS)),
         "losses": _Names(list(LOSSES)),

@@ -58,9 +58,13 @@ def build_case(src: Source, b: Bounds, origin: str) -> Case:
     # All layers first, as one list whose last element becomes the output layer: Hypothesis
     # prefers a smaller first choice (fewer layers beats a narrower input), and deleting the last
     # element leaves a network whose new output layer keeps its activation, bias and flags.
+    # Whether the network starts with a stem comes first, where stems are allowed: a dense first
+    # layer draws its words for the widest input it may get, which only a stem makes wide.
     images = tuple(k for k in IMAGE_KINDS if k in b.kinds)
     sequences = any(k in b.kinds for k in SEQUENCE_KINDS)
-    stem_values = max(MAX_FLAT_VALUES if images else 0, MAX_SEQUENCE_VALUES if sequences else 0)
+    has_image = bool(images) and not b.target_kinks and src.choice(b.images)
+    has_rnn = sequences and not has_image and not b.target_kinks and src.choice(b.sequences)
+    stem_values = max(MAX_FLAT_VALUES if has_image else 0, MAX_SEQUENCE_VALUES if has_rnn else 0)
     max_in = max(b.n_inputs[1], b.widths[1], stem_values)
     any_width = (min(b.widths[0], b.n_outputs[0]), max(b.widths[1], b.n_outputs[1]))
     kind = GENERATE_KINDS[DRAWN_KIND]
@@ -72,8 +76,8 @@ def build_case(src: Source, b: Bounds, origin: str) -> Case:
         act = src.choice([a for a in b.activations if a in KINKED])
         kink = (act, src.choice(LEAKY_SLOPES) if takes_slope(act) else None)
     stem = None
-    if images and kink is None and src.choice(b.images):  # a targeted kink stays dense
-        hidden = tuple(a for a in acts if not ACTIVATIONS[a].output_only) or ("identity",)
+    if has_image:  # a targeted kink stays dense
+        hidden = tuple(a for a in b.activations if not ACTIVATIONS[a].output_only) or ("identity",)
         shape = image_shape(src)
         after_conv = _norm_draw(b, MAX_FLAT_VALUES)
         stem = (
@@ -81,7 +85,7 @@ def build_case(src: Source, b: Bounds, origin: str) -> Case:
             src.many(1, 2, StageDraw(images, hidden, b.bias_modes, LEAKY_SLOPES, after_conv)),
         )
     rnn = None
-    if sequences and stem is None and kink is None and src.choice(b.sequences):
+    if has_rnn:
         rnn = RnnDraw(b.bias_modes, b.frozen, "flatten" in b.kinds)(src)
     losses = served_losses(b.losses, b.output_activations)
     if kink is not None and len(drawn) == 1:  # the kinked first layer is the output
@@ -110,7 +114,7 @@ def build_case(src: Source, b: Bounds, origin: str) -> Case:
         n_values = int(np.prod(input_shape))
     block = None
     if "residual" in b.kinds and src.choice(b.residual):
-        hidden = tuple(a for a in acts if not ACTIVATIONS[a].output_only) or ("identity",)
+        hidden = tuple(a for a in b.activations if not ACTIVATIONS[a].output_only) or ("identity",)
         block = src.many(1, 1, GENERATE_KINDS["residual"].choices(b, hidden))[0]
     samples = _draw_samples(
         src, b, n_values, n_out, max(max_in, MAX_IMAGE_VALUES) if stem else max_in, loss, dtype

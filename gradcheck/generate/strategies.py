@@ -189,7 +189,7 @@ _DEFAULTS: dict[str, Any] = {
     "avoid_kinks": True,
     "target_kinks": False,
     "weight_decay": (0.0, 0.1),
-    "kinds": ("dense",),
+    "kinds": tuple(DECLARED_KINDS),  # every layer kind, in declared order
 }
 
 
@@ -271,7 +271,8 @@ def networks(
       for every sample (its weights and bias set to 0).
     * ``weight_decay``: lambda of the L2 term, a value or ``(min, max)``, e.g. ``0.0`` for none;
       a pair draws the minimum half the time, else a value in the range (default ``(0, 0.1)``).
-    * ``kinds``: the layer kinds drawn, ``("dense",)`` by default; with ``"conv2d"``,
+    * ``kinds``: the layer kinds drawn, every declared kind by default (``("dense",)`` for
+      dense networks only, what code that handles nothing else should pass); with ``"conv2d"``,
       ``"max_pool2d"`` or ``"avg_pool2d"`` (and ``"flatten"``) a network may start with an image
       stem: a ``(C, H, W)`` input, one or two of those stages, a flatten, then dense layers.
       ``avoid_kinks`` also rejects max-pool windows whose two largest inputs nearly tie. With

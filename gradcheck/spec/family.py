@@ -26,7 +26,7 @@ Every field but ``name`` is optional; a field left out allows everything gradche
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -98,7 +98,7 @@ class FamilyModel(Table):
     inputs: Range | None = Field(default=None, description="input width (default: widths)")
     outputs: Range | None = Field(default=None, description="output width (default: widths)")
     kinds: list[KindName] = Field(
-        default=["dense"], min_length=1, description="layer kinds (default: dense only)"
+        default=list(KINDS), min_length=1, description="layer kinds (default: every kind)"
     )
     hidden_activations: list[ActivationName] = Field(default=list(HIDDEN_ACTIVATIONS), min_length=1)
     output_activations: list[ActivationName] = Field(default=list(ACTIVATIONS), min_length=1)
@@ -175,37 +175,51 @@ class Family:
         } | ({} if self.weight_decay is None else {"weight_decay": self.weight_decay})
 
     def outside(self, spec: Spec) -> list[str]:
-        """How ``spec`` falls outside this family, one phrase each (empty: it is inside)."""
+        """How ``spec`` falls outside this family, one phrase each (empty: it is inside).
+
+        As the generator counts them: ``depth`` is the number of dense layers, ``widths`` bound
+        the hidden dense layers, ``inputs`` a vector input (an image or a sequence has a shape
+        instead); kinds, activations (of the kinds that have one; a residual block may also add
+        without one, ``identity``) and bias modes (of those with a bias) are judged on every
+        layer, a residual block's inner layers included."""
         found: list[str] = []
-        n = len(spec.kinds)
-        hidden, out = spec.sizes[1:-1], spec.sizes[-1]
+        dense = [i for i, kind in enumerate(spec.kinds) if kind == "dense"]
+        last = len(spec.kinds) - 1
 
         def check(ok: bool, what: str, got: object, allowed: object) -> None:
             if not ok:
                 found.append(f"{what} {got} (family {self.name!r}: {allowed})")
 
-        check(_within(n, self.depth), "depth", n, _show(self.depth))
-        check(_within(spec.sizes[0], self.inputs), "input width", spec.sizes[0], _show(self.inputs))
-        for i, w in enumerate(hidden):
+        check(_within(len(dense), self.depth), "depth", len(dense), _show(self.depth))
+        if len(spec.shapes[0]) == 1:
+            n_in = spec.sizes[0]
+            check(_within(n_in, self.inputs), "input width", n_in, _show(self.inputs))
+        for i in dense[:-1] if dense and dense[-1] == last else dense:
+            w = spec.sizes[i + 1]
             check(_within(w, self.widths), f"layer {i + 1} width", w, _show(self.widths))
-        check(_within(out, self.outputs), f"layer {n} (output) width", out, _show(self.outputs))
-        for i, kind in enumerate(spec.kinds):
-            check(kind in self.kinds, f"layer {i + 1} kind", repr(kind), _names(self.kinds))
-        for i, act in enumerate(spec.activations):
-            allowed = self.output_activations if i == n - 1 else self.hidden_activations
-            where = f"layer {i + 1}{' (output)' if i == n - 1 else ''} activation"
-            check(act in allowed, where, repr(act), _names(allowed))
+        out = spec.sizes[-1]
+        check(
+            _within(out, self.outputs), f"layer {last + 1} (output) width", out, _show(self.outputs)
+        )
+        for where, layer, output in _tables(spec.model.layers, last):
+            check(layer.kind in self.kinds, f"{where} kind", repr(layer.kind), _names(self.kinds))
+            if KINDS[layer.kind].activated:
+                allowed = self.output_activations if output else self.hidden_activations
+                if layer.kind == "residual":  # identity after the add: no activation, the skip
+                    allowed = ("identity", *allowed)
+                what = f"{where}{' (output)' if output else ''} activation"
+                check(layer.activation in allowed, what, repr(layer.activation), _names(allowed))
+            if hasattr(layer, "bias"):
+                mode = layer.bias.mode
+                check(mode in self.bias_modes, f"{where} bias", repr(mode), _names(self.bias_modes))
         check(spec.loss in self.losses, "loss", repr(spec.loss), _names(self.losses))
-        for i, mode in enumerate(spec.bias_modes):
-            check(
-                mode in self.bias_modes, f"layer {i + 1} bias", repr(mode), _names(self.bias_modes)
-            )
         names = {group: name for name, group in FROZEN_GROUPS.items()}
         for i, frozen in enumerate(spec.frozen_params()):
             for group in frozen:
-                # a kind's weight groups (rnn's Wxh, Whh) freeze as its weights ("W") do
-                as_group = "W" if group in spec.decayed[i] else group
-                always = f"{names.get(as_group, group)} always trainable"
+                # biases (a norm's beta too) freeze as "b", every other group (rnn's Wxh, a
+                # norm's gamma, a residual block's "1.W") as weights, "W"
+                as_group = "b" if group.rpartition(".")[2] in ("b", "beta") else "W"
+                always = f"{names[as_group]} always trainable"
                 check(as_group in self.frozen, f"layer {i + 1} {group}", "frozen", always)
         check(spec.model.dtype in self.dtypes, "dtype", spec.model.dtype, _names(self.dtypes))
         batch = len(spec.model.samples)
@@ -214,6 +228,16 @@ class Family:
         if decays is not None:
             check(decays[0] <= lam <= decays[1], "weight decay", lam, _show(decays))
         return found
+
+
+def _tables(layers: Sequence[Any], last: int, prefix: str = "") -> Iterator[tuple[str, Any, bool]]:
+    """``(where, table, is the output layer)`` for each layer, a residual block's inner layers
+    after the block (``layer 3.1``: its ``layers[1]``)."""
+    for i, layer in enumerate(layers):
+        where = f"layer {i + 1}" if not prefix else f"{prefix}.{i}"
+        yield where, layer, not prefix and i == last
+        if layer.kind == "residual":
+            yield from _tables(layer.layers, -1, where)
 
 
 def _within(n: int, bounds: tuple[int, int]) -> bool:

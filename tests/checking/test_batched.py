@@ -42,7 +42,8 @@ def cases() -> list[Case]:
     kinked = sample_networks(
         20, 8, target_kinks=True, activations=("relu", "leaky_relu", "sigmoid"), **SMALL
     )
-    return sample_networks(80, 7, **SMALL) + kinked
+    dense = sample_networks(60, 7, kinds=("dense",), **SMALL)  # many share a bucket
+    return dense + sample_networks(12, 9, **SMALL) + kinked  # every kind: verified one by one
 
 
 @pytest.fixture(autouse=True)

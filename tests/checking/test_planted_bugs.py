@@ -23,7 +23,9 @@ from gradcheck.spec import GradientFn, Spec
 
 SHRINK = settings(database=None, derandomize=True, max_examples=300, deadline=None)
 SQUARED = ("half_sse", "mse")
+DENSE = ("dense",)  # the planted delta-rule harness is written for dense layers
 SEED_LINEAR: dict[str, Any] = {
+    "kinds": DENSE,
     "depth": 2,
     "widths": (1, 8),
     "n_inputs": 2,
@@ -49,7 +51,7 @@ def _n_frozen(case: Case) -> int:
 
 
 @settings(max_examples=25)
-@given(networks(losses=SQUARED))
+@given(networks(losses=SQUARED, kinds=DENSE))
 def test_the_bug_free_delta_rule_harness_passes(case: Case) -> None:
     verdict = verify(planted.delta_rule, *case)
     note(verdict.summary())
@@ -59,7 +61,7 @@ def test_the_bug_free_delta_rule_harness_passes(case: Case) -> None:
 def test_wrong_sigmoid_derivative_is_caught_and_shrinks_to_one_sigmoid_unit(
     sigmoid_seed: Spec,
 ) -> None:
-    case = _minimal_failure(planted.wrong_sigmoid_derivative, networks(losses=SQUARED))
+    case = _minimal_failure(planted.wrong_sigmoid_derivative, networks(losses=SQUARED, kinds=DENSE))
     assert case.spec.sizes == (1, 1)
     assert case.spec.activations == ("sigmoid",)
     assert case.inputs.shape == (1, 1)
@@ -67,14 +69,14 @@ def test_wrong_sigmoid_derivative_is_caught_and_shrinks_to_one_sigmoid_unit(
 
 
 def test_missing_transpose_is_caught_and_shrinks_to_one_square_layer() -> None:
-    case = _minimal_failure(planted.missing_transpose, networks(losses=SQUARED))
+    case = _minimal_failure(planted.missing_transpose, networks(losses=SQUARED, kinds=DENSE))
     # dW and its reshaped transpose agree on 1xn and nx1 layers: it takes a 2x2 layer to show.
     assert case.spec.sizes == (2, 2)
     assert {e.group for e in verify(planted.missing_transpose, *case).failures} == {"W"}
 
 
 def test_shared_bias_not_summed_is_caught_and_shrinks_to_two_units_sharing_a_bias() -> None:
-    case = _minimal_failure(planted.shared_bias_not_summed, networks())
+    case = _minimal_failure(planted.shared_bias_not_summed, networks(kinds=DENSE))
     assert case.spec.sizes == (1, 2), "two units, or there is nothing to sum"
     assert case.spec.bias_modes == ("shared",)
     failures = verify(planted.shared_bias_not_summed, *case).failures
@@ -84,7 +86,7 @@ def test_shared_bias_not_summed_is_caught_and_shrinks_to_two_units_sharing_a_bia
 def test_a_gradient_for_a_frozen_group_is_caught_and_shrinks_to_one_frozen_group(
     sigmoid_seed: Spec,
 ) -> None:
-    case = _minimal_failure(planted.frozen_group_updated, networks())
+    case = _minimal_failure(planted.frozen_group_updated, networks(kinds=DENSE))
     assert case.spec.sizes == (1, 1)
     assert _n_frozen(case) == 1 and case.spec.n_params == 0, "one frozen weight, nothing else"
     failures = verify(planted.frozen_group_updated, *case).failures

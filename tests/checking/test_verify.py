@@ -316,11 +316,12 @@ def test_cli_verify_bad_input_is_one_line_and_exit_2(
     assert_one_error_line(err, message)
 
 
-def test_hand_grads_pass_on_300_saturating_float64_networks() -> None:
+def test_hand_grads_pass_on_300_saturating_networks() -> None:
     # Saturated tanh/sigmoid units make entries that are sums of terms far larger than
     # themselves; the cancellation term keeps hand-vs-JAX rounding there from reading as a bug.
     # Without it this draw failed one network (5-5-3-6 relu/tanh/leaky_relu, hand 0 vs JAX
     # -1.3e-12 where the bound was about 1e-12).
-    cases = sample_networks(300, seed=1, saturating=True)
+    cases = sample_networks(280, seed=1, saturating=True, kinds=("dense",))
+    cases += sample_networks(20, seed=2, saturating=True)  # every kind
     failed = [c.describe() for c in cases if not verify(hand_grads, *c).ok]
     assert failed == []

@@ -4,6 +4,7 @@ admit no network are rejected when the strategy is built."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from hypothesis.errors import InvalidArgument
 
 from gradcheck.generate.case import Case
 from gradcheck.generate.strategies import networks, sample_networks
+from gradcheck.layers import KINDS
 from gradcheck.spec.family import parse_family
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "two_layer_family.toml"
@@ -30,14 +32,29 @@ NARROW = parse_family(
         "frozen": ["biases"],
         "dtypes": ["float32"],
         "batch": [2, 3],
+        "kinds": ["dense"],
     }
 )
+# the same bounds over every layer kind: stems, norms, blocks and their activations inside them
+NARROW_ANY_KIND = replace(NARROW, name="narrow, any kind", kinds=tuple(KINDS))
 
 
 @settings(max_examples=30)
 @given(networks(family=NARROW))
 def test_hypothesis_draws_only_networks_inside_the_family(case: Case) -> None:
     assert NARROW.outside(case.spec) == []
+
+
+@settings(max_examples=30)
+@given(networks(family=NARROW_ANY_KIND))
+def test_hypothesis_draws_only_networks_inside_a_family_of_every_kind(case: Case) -> None:
+    assert NARROW_ANY_KIND.outside(case.spec) == []
+
+
+def test_every_kind_drawn_from_a_family_stays_inside_it() -> None:
+    cases = sample_networks(60, seed=1, family=NARROW_ANY_KIND)
+    assert all(NARROW_ANY_KIND.outside(c.spec) == [] for c in cases)
+    assert {k for c in cases for k in c.spec.kinds} == set(KINDS)
 
 
 def test_sample_networks_draw_only_inside_the_family_and_reach_its_choices() -> None:

@@ -109,9 +109,12 @@ DEFAULT_BOUNDS = {
 }
 
 
+DENSE = ("dense",)  # the dense-only bounds these tests describe
+
+
 @settings(max_examples=60)
-@given(networks())
-def test_default_cases_are_valid_specs_within_the_default_bounds(case: Case) -> None:
+@given(networks(kinds=DENSE))
+def test_default_dense_cases_are_valid_specs_within_the_default_bounds(case: Case) -> None:
     _assert_in_bounds(case, **DEFAULT_BOUNDS)
 
 
@@ -143,6 +146,7 @@ NARROW = {
         dtypes=("float32",),
         weight_scale=(0.25, 0.5),
         batch_size=3,
+        kinds=DENSE,
     )
 )
 def test_cases_respect_narrow_bounds(case: Case) -> None:
@@ -206,7 +210,7 @@ def test_shrinking_reaches_the_smallest_network_with_the_property() -> None:
 
 
 def test_shrinking_moves_weights_toward_zero() -> None:
-    big = _minimal(lambda c: np.abs(c.params[0]["W"]).max() >= 0.5, allow_frozen=False)
+    big = _minimal(lambda c: np.abs(c.params[0]["W"]).max() >= 0.5, allow_frozen=False, kinds=DENSE)
     assert len(big.spec.sizes) == 2
     weights = np.abs(big.params[0]["W"])
     assert np.count_nonzero(weights) == 1, "every weight that does not matter is 0"
@@ -224,14 +228,14 @@ def _max_abs_weight(case: Case) -> float:
 
 
 def test_saturating_networks_reach_large_weights_only_when_asked() -> None:
-    big = _minimal(lambda c: _max_abs_weight(c) > 5.0, saturating=True)
+    big = _minimal(lambda c: _max_abs_weight(c) > 5.0, saturating=True, kinds=DENSE)
     assert 5.0 < _max_abs_weight(big) <= 12.0
     with pytest.raises(NoSuchExample):
-        _minimal(lambda c: _max_abs_weight(c) > 2.0)
+        _minimal(lambda c: _max_abs_weight(c) > 2.0, kinds=DENSE)
 
 
 @settings(max_examples=40)
-@given(networks(activations=("relu", "leaky_relu"), depth=(1, 3), widths=(1, 6)))
+@given(networks(activations=("relu", "leaky_relu"), depth=(1, 3), widths=(1, 6), kinds=DENSE))
 def test_avoid_kinks_keeps_movable_pre_activations_away_from_zero(case: Case) -> None:
     spec = case.spec
     fwd = forward(spec, case.params, case.inputs)
@@ -266,13 +270,13 @@ def test_sample_networks_is_deterministic_per_seed_and_varies_across_seeds() -> 
 
 
 def test_sample_networks_mirrors_the_strategy_bounds() -> None:
-    cases = sample_networks(200, seed=1)
+    cases = sample_networks(200, seed=1, kinds=DENSE)
     for case in cases:
         _assert_in_bounds(case, **DEFAULT_BOUNDS)
     depths = {len(c.spec.sizes) - 1 for c in cases}
     losses = {c.spec.loss for c in cases}
     assert depths == {1, 2, 3} and losses == set(DEFAULT_BOUNDS["losses"])
-    narrow = sample_networks(50, seed=2, **_strategy_kwargs(NARROW))
+    narrow = sample_networks(50, seed=2, kinds=DENSE, **_strategy_kwargs(NARROW))
     for case in narrow:
         _assert_in_bounds(case, **NARROW)
 
@@ -293,11 +297,14 @@ def _strategy_kwargs(bounds: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_float32_cases_hold_float32_values_exactly() -> None:
-    for case in sample_networks(20, seed=3, dtypes=("float32",)):
+    for case in sample_networks(20, seed=3, dtypes=("float32",)):  # every kind
         assert case.inputs.dtype == np.float32
-        for layer in case.spec.model.layers:
-            for row in layer.weights or []:
-                assert all(float(np.float32(w)) == w for w in row)
+        for layer in [*case.spec.initial_params(), *case.spec.frozen_params()]:
+            for values in layer.values():
+                assert values.dtype == np.float32
+        for table in case.spec.model.layers:
+            written = np.asarray(getattr(table, "weights", None) or [], dtype=np.float64)
+            np.testing.assert_array_equal(written.astype(np.float32), written)
 
 
 def test_describe_names_shape_activations_loss_dtype_and_batch() -> None:
@@ -311,6 +318,7 @@ def test_describe_names_shape_activations_loss_dtype_and_batch() -> None:
         activations=("tanh",),
         losses=("mse",),
         batch_size=2,
+        kinds=DENSE,
     )[0].spec
     case = Case.from_spec(spec)
     assert case.describe() == "2-3-1 tanh/tanh mse float64 batch 2"

@@ -31,6 +31,7 @@ SVM_NETWORKS: dict[str, Any] = {
     "dtypes": BOTH_DTYPES,
     "n_outputs": (2, 5),
     "batch_size": (2, 4),
+    "kinds": ("dense",),  # the svm candidates below are written for dense layers
 }
 
 

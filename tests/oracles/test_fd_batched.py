@@ -17,7 +17,8 @@ from gradcheck.oracles.finite_differences import fd_setup
 
 FIELDS = ("values", "errors", "steps", "kinks", "at_kink", "lower", "upper", "interval_errors")
 # one layer of width 1-2, one or two samples: few shapes, so alike networks share a pass
-NARROW: dict[str, Any] = {"depth": (1, 2), "widths": (1, 2), "batch_size": (1, 2)}
+DENSE = ("dense",)  # networks stacked across, whose passes can be shared
+NARROW: dict[str, Any] = {"depth": (1, 2), "widths": (1, 2), "batch_size": (1, 2), "kinds": DENSE}
 
 
 def arguments(cases: list[Case]) -> list[Any]:
@@ -31,7 +32,8 @@ def cases() -> list[Any]:
     kinked = sample_networks(
         40, 2, target_kinks=True, activations=("relu", "leaky_relu", "tanh", "sigmoid")
     )
-    drawn = sample_networks(120, 1) + sample_networks(160, 4, **NARROW) + kinked
+    drawn = sample_networks(120, 1, kinds=DENSE) + sample_networks(160, 4, **NARROW) + kinked
+    drawn += sample_networks(12, 5)  # every kind: the networks differenced alone
     return arguments(drawn)
 
 

@@ -199,16 +199,22 @@ def _cases(specs: tuple[Spec, ...], n: int, **kwargs: Any) -> list[tuple[Any, ..
     return built + [tuple(case) for case in sample_networks(n, seed=0, **kwargs)]
 
 
+MINIMAL_KINDS = ("dense", "residual")
+DENSE = ("dense",)  # the course function: dense layers
+
+
 def _minimal_handles(spec: Spec) -> bool:
     """The minimal candidate's kinds: dense layers and residual blocks of dense layers."""
-    return set(spec.kinds) <= {"dense", "residual"}
+    return set(spec.kinds) <= set(MINIMAL_KINDS)
 
 
 def test_the_minimal_candidate_verifies_on_the_builtin_and_30_generated_networks() -> None:
     assert "gradcheck.hand" not in MINIMAL.read_text()  # backprop by hand, not borrowed
     assert contract_data()["minimal_candidate"] == f"{MINIMAL.relative_to(ROOT)}:grads"
     grads = load_candidate(f"{MINIMAL}:grads")
-    cases = _cases(tuple(s for s in builtin_specs() if _minimal_handles(s)), 30)
+    cases = _cases(
+        tuple(s for s in builtin_specs() if _minimal_handles(s)), 30, kinds=MINIMAL_KINDS
+    )
     drawn = {a for case in cases for a in case[0].activations}
     assert drawn == set(ACTIVATIONS)  # every activation drawn, softmax included
     assert {m for case in cases for m in case[0].bias_modes} == {"none", "shared", "per_neuron"}
@@ -228,7 +234,7 @@ def test_the_minimal_candidate_says_other_kinds_are_unsupported() -> None:
 
 def test_the_minimal_candidate_returns_the_spec_dtype_for_float32() -> None:
     grads = load_candidate(f"{MINIMAL}:grads")
-    for spec, params, x, t in sample_networks(10, seed=1, dtypes=("float32",)):
+    for spec, params, x, t in sample_networks(10, seed=1, dtypes=("float32",), kinds=MINIMAL_KINDS):
         for layer, want in zip(grads(spec, params, x, t), params, strict=True):
             assert {k: (a.dtype, a.shape) for k, a in layer.items()} == {
                 k: (a.dtype, a.shape) for k, a in want.items()
@@ -259,7 +265,7 @@ def test_the_adapting_example_runs_as_written_on_a_course_function() -> None:
     exec(ADAPTING_EXAMPLE, namespace)
     sigmoid = tuple(s for s in builtin_specs() if set(s.activations) == {"sigmoid"})
     assert sigmoid  # the sigmoid 2-2-2 seed: shared frozen biases
-    cases = _cases(sigmoid, 15, activations=("sigmoid",), losses=("half_sse", "mse"))
+    cases = _cases(sigmoid, 15, activations=("sigmoid",), losses=("half_sse", "mse"), kinds=DENSE)
     assert {case[0].loss for case in cases} == {"half_sse", "mse"}
     assert {m for case in cases for m in case[0].bias_modes} == {"none", "shared", "per_neuron"}
     _all_verify(namespace["grads"], cases)
