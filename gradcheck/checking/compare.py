@@ -167,28 +167,10 @@ def _classify_columns(
     """:func:`classify` on the ``hand``, ``jax``, ``fd`` and ``fd_error_estimate`` columns: the
     status codes, and the columns with ``tol_jax``, ``tol_fd`` and ``max_grad`` (``M``, whose
     ``atol * M`` is the absolute floor) added. ``cancellation`` is ``(scale, depth)``."""
-    status, tol_jax, tol_fd = classify(
-        col["hand"],
-        col["jax"],
-        col["fd"],
-        col["fd_error_estimate"],
-        kink,
-        at_kink,
-        tolerance,
-        floor,
-        precision,
-        subgradients=subgradients,
-        scale=cancellation[0],
-        depth=cancellation[1],
-        magnitude=magnitude,
-    )
-    largest = np.broadcast_to(np.asarray(magnitude, dtype=np.float64), tol_jax.shape).copy()
-    col = {**col, "tol_jax": tol_jax, "tol_fd": tol_fd, "max_grad": largest}
-    blind = np.zeros(status.shape)
-    suspects = _sign_suspects(col, kink, precision)
-    if suspects.any():  # rare: classify the flipped sign where the tolerances might let it by
-        flipped, _, _ = classify(
-            -col["jax"],
+
+    def run(hand: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return classify(
+            hand,
             col["jax"],
             col["fd"],
             col["fd_error_estimate"],
@@ -202,7 +184,14 @@ def _classify_columns(
             depth=cancellation[1],
             magnitude=magnitude,
         )
-        blind = (suspects & ~np.isin(flipped, FAILING_CODES)).astype(np.float64)
+
+    status, tol_jax, tol_fd = run(col["hand"])
+    largest = np.broadcast_to(np.asarray(magnitude, dtype=np.float64), tol_jax.shape).copy()
+    col = {**col, "tol_jax": tol_jax, "tol_fd": tol_fd, "max_grad": largest}
+    blind = np.zeros(status.shape)
+    suspects = _sign_suspects(col, kink, precision)
+    if suspects.any():  # rare: classify the flipped sign where the tolerances might let it by
+        blind = (suspects & ~np.isin(run(-col["jax"])[0], FAILING_CODES)).astype(np.float64)
     return status, {**col, "blind": blind}
 
 
