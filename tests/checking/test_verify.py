@@ -322,6 +322,6 @@ def test_hand_grads_pass_on_300_saturating_networks() -> None:
     # Without it this draw failed one network (5-5-3-6 relu/tanh/leaky_relu, hand 0 vs JAX
     # -1.3e-12 where the bound was about 1e-12).
     cases = sample_networks(280, seed=1, saturating=True, kinds=("dense",))
-    cases += sample_networks(20, seed=2, saturating=True)  # every kind
+    cases += sample_networks(8, seed=2, saturating=True)  # every kind
     failed = [c.describe() for c in cases if not verify(hand_grads, *c).ok]
     assert failed == []
