@@ -136,7 +136,7 @@ class _Names(click.ParamType):  # type: ignore[type-arg]
 
 # The family bounds the CLI sets directly: option, the family file's field, its type, its help.
 _FAMILY_FLAGS: tuple[tuple[str, str, str], ...] = (
-    ("--depth", "depth", "Weight layers, e.g. 2 or 1-3."),
+    ("--depth", "depth", "Dense layers, e.g. 2 or 1-3."),
     ("--widths", "widths", "Hidden layer widths, e.g. 1-8."),
     ("--kinds", "kinds", "Layer kinds, e.g. dense (default: every kind)."),
     ("--activations", "hidden_activations", "Hidden activations, e.g. sigmoid,tanh."),

@@ -239,7 +239,8 @@ def networks(
       (what a candidate supports); it sets the architectural bounds below, and any argument
       given as well narrows or replaces the family's value.
 
-    * ``depth``: number of weight layers, e.g. ``depth=2`` for one hidden layer.
+    * ``depth``: number of dense layers (an image or sequence stem and a residual block come
+      besides), e.g. ``depth=2`` for one hidden layer.
     * ``widths``: neurons per layer, inputs and outputs included, e.g. ``widths=(1, 8)``.
     * ``n_inputs`` / ``n_outputs``: override ``widths`` for the input / output layer, e.g.
       ``n_inputs=2, n_outputs=1`` with ``depth=2`` for 2-k-1 networks.

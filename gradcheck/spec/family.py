@@ -93,7 +93,7 @@ class FamilyModel(Table):
 
     name: str = Field(min_length=1)
     description: str = ""
-    depth: Range = Field(default=[1, 3], description="weight layers: n or [min, max]")
+    depth: Range = Field(default=[1, 3], description="dense layers: n or [min, max]")
     widths: Range = Field(default=[1, 6], description="hidden layer widths: n or [min, max]")
     inputs: Range | None = Field(default=None, description="input width (default: widths)")
     outputs: Range | None = Field(default=None, description="output width (default: widths)")
