@@ -17,6 +17,7 @@ __all__ = [
     "UNIT_TARGETS",
     "Bounds",
     "drawn_activations",
+    "hidden_activations",
     "served_losses",
     "takes_slope",
 ]
@@ -68,6 +69,12 @@ class Bounds:
     sequences: tuple[bool, ...] = (False, True)  # with rnn: whether a network has an rnn stem
     # with norm kinds: whether a hidden dense layer or a conv stage is followed by a norm
     norm_choices: tuple[bool, ...] = (False, True)
+
+
+def hidden_activations(b: Bounds) -> tuple[str, ...]:
+    """The activations a layer below the output may have: those of ``activations`` that are
+    not output-only (softmax)."""
+    return tuple(a for a in b.activations if not ACTIVATIONS[a].output_only)
 
 
 def drawn_activations(b: Bounds) -> tuple[str, ...]:

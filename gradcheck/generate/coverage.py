@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from gradcheck.generate.bounds import TARGET_KINDS, Bounds, served_losses
+from gradcheck.generate.bounds import TARGET_KINDS, Bounds, hidden_activations, served_losses
 from gradcheck.generate.images import IMAGE_KINDS
 from gradcheck.generate.norms import NORM_KINDS
 from gradcheck.generate.sequences import SEQUENCE_KINDS
@@ -46,10 +46,6 @@ def _loss_plan(b: Bounds) -> list[dict[str, Any]]:
         else:
             steps.append({"losses": (loss,)})
     return steps
-
-
-def _hidden(b: Bounds) -> tuple[str, ...]:
-    return tuple(a for a in b.activations if not ACTIVATIONS[a].output_only)
 
 
 def _decays(b: Bounds) -> list[tuple[float, float]]:
@@ -80,7 +76,7 @@ def plan_length(b: Bounds) -> int:
     cycles = [len(_loss_plan(b)), len(b.dtypes), len(b.bias_modes), len(_decays(b))]
     cycles += [len(_images(b)) + _blocks(b), len(_norms(b))]
     if b.depth[1] >= 2 and not b.target_kinks:
-        cycles.append(len(_hidden(b)))
+        cycles.append(len(hidden_activations(b)))
     return max(cycles)
 
 
@@ -98,7 +94,7 @@ def planned_bounds(b: Bounds, seed: int, index: int) -> Bounds:
             changes = {}
         else:
             changes["depth"] = (max(2, b.depth[0]), b.depth[1])
-    hidden = _hidden(b)
+    hidden = hidden_activations(b)
     if b.depth[1] >= 2 and hidden and not b.target_kinks:  # a targeted kink picks its own
         act = hidden[(index + seed) % len(hidden)]
         changes["activations"] = (act,)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gradcheck.generate.bounds import LEAKY_SLOPES, Bounds, takes_slope
+from gradcheck.generate.bounds import LEAKY_SLOPES, Bounds, hidden_activations, takes_slope
 from gradcheck.generate.sources import Source
 from gradcheck.generate.tables import bias_table, decode, trainable_flags
 from gradcheck.layers import ACTIVATIONS, LOSSES
@@ -85,7 +85,7 @@ def mapped(r: RawLayer, allowed: tuple[str, ...], acts: tuple[str, ...]) -> RawL
 def as_hidden(r: RawLayer, b: Bounds, acts: tuple[str, ...]) -> RawLayer:
     """A drawn layer below the output: width within ``widths``, a hidden activation."""
     size = min(max(r.size, b.widths[0]), b.widths[1])
-    hidden = tuple(a for a in b.activations if not ACTIVATIONS[a].output_only)
+    hidden = hidden_activations(b)
     return replace(mapped(r, hidden, acts), size=size)
 
 

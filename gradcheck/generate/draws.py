@@ -24,6 +24,7 @@ from gradcheck.generate.bounds import (
     UNIT_TARGETS,
     Bounds,
     drawn_activations,
+    hidden_activations,
     served_losses,
     takes_slope,
 )
@@ -47,7 +48,7 @@ from gradcheck.generate.sequences import (
 )
 from gradcheck.generate.sources import Source
 from gradcheck.generate.tables import decode
-from gradcheck.layers import ACTIVATIONS, LOSSES, Registry
+from gradcheck.layers import LOSSES, Registry
 from gradcheck.spec import parse_spec
 
 __all__ = ["DRAWN_KIND", "GENERATE_KINDS", "KindDraw", "build_case"]
@@ -77,7 +78,7 @@ def build_case(src: Source, b: Bounds, origin: str) -> Case:
         kink = (act, src.choice(LEAKY_SLOPES) if takes_slope(act) else None)
     stem = None
     if has_image:  # a targeted kink stays dense
-        hidden = tuple(a for a in b.activations if not ACTIVATIONS[a].output_only) or ("identity",)
+        hidden = hidden_activations(b) or ("identity",)
         shape = image_shape(src)
         after_conv = _norm_draw(b, MAX_FLAT_VALUES)
         stem = (
@@ -114,7 +115,7 @@ def build_case(src: Source, b: Bounds, origin: str) -> Case:
         n_values = int(np.prod(input_shape))
     block = None
     if "residual" in b.kinds and src.choice(b.residual):
-        hidden = tuple(a for a in b.activations if not ACTIVATIONS[a].output_only) or ("identity",)
+        hidden = hidden_activations(b) or ("identity",)
         block = src.many(1, 1, GENERATE_KINDS["residual"].choices(b, hidden))[0]
     samples = _draw_samples(
         src, b, n_values, n_out, max(max_in, MAX_IMAGE_VALUES) if stem else max_in, loss, dtype
