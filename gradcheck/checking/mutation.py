@@ -302,15 +302,6 @@ class _Job:
     timeout: float
     x64: bool
 
-    def __getstate__(self) -> dict[str, Any]:  # a Spec pickles as its model and path
-        state = dict(self.__dict__)
-        state["networks"] = [(s.model, s.path, p, x, t) for s, p, x, t in self.networks]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        state["networks"] = [(Spec(m, path), p, x, t) for m, path, p, x, t in state["networks"]]
-        self.__dict__.update(state)
-
 
 class _Timeout(BaseException):
     """A mutant ran past the job's timeout (a BaseException: no candidate handler catches it)."""

@@ -52,6 +52,14 @@ from gradcheck.cli import (
     show_default=True,
     help="Folder for each failing generated network's spec (created only when one fails).",
 )
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="Processes that draw and verify the generated networks (0: one per CPU); the "
+    "verdicts are the same as with one.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option(
     "--junit-xml",
@@ -68,6 +76,7 @@ def verify_command(
     atol: float | None,
     mode: str,
     failures_dir: str,
+    jobs: int,
     as_json: bool,
     junit_xml: str | None,
 ) -> int:
@@ -82,14 +91,14 @@ def verify_command(
     checked. A candidate may also raise gradcheck.Unsupported (or NotImplementedError) for a
     network it does not handle. Unsupported networks are counted apart, never failed.
     """
-    from gradcheck.checking.batched import verify_many, verify_specs
+    from gradcheck.checking.batched import verify_specs
     from gradcheck.checking.candidates import CANDIDATE_FAILURES, load_candidate
     from gradcheck.checking.junit import prepare_junit_path, write_junit_xml
     from gradcheck.checking.replays import check_failures_dir, reproduce_options, save_replay
     from gradcheck.checking.tolerances import TOLERANCES
     from gradcheck.checking.verdict import tally
-    from gradcheck.generate.strategies import sample_networks
     from gradcheck.hand import hand_grads
+    from gradcheck.search.networks import verify_drawn
     from gradcheck.spec import builtin_networks_dir, load_specs
 
     if junit_xml:
@@ -101,7 +110,7 @@ def verify_command(
     how = {"rtol": rtol, "atol": atol, "mode": mode, "catch": CANDIDATE_FAILURES}
     verdicts = verify_specs(fn, given_specs, family, **how)  # JAX batched per shape bucket
     given = len(verdicts)
-    verdicts += verify_many(fn, sample_networks(examples, seed, family=family), **how)
+    verdicts += verify_drawn(candidate, examples, seed, family, jobs, **how)
     options = reproduce_options(candidate, rtol=rtol, atol=atol, mode=mode)
     replays = {  # verdict position -> its saved spec, for the failing generated networks
         given + k: save_replay(v.spec, failures_dir, seed, k, options)

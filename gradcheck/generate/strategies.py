@@ -294,9 +294,15 @@ def networks(
 
 
 def sample_networks(
-    n: int, seed: int = 0, *, family: Family | str | Path | None = None, **kwargs: Any
+    n: int,
+    seed: int = 0,
+    *,
+    family: Family | str | Path | None = None,
+    first: int = 0,
+    **kwargs: Any,
 ) -> list[Case]:
-    """``n`` cases drawn from a NumPy generator seeded by ``(seed, i)``: same seed, same list.
+    """``n`` cases drawn from a NumPy generator seeded by ``(seed, i)``: same seed, same list;
+    ``first``: the index of the first (cases ``first`` to ``first + n - 1`` of that list).
 
     Takes the keyword arguments of :func:`networks` (``family`` included) and mirrors its
     distribution of shapes (uniform where Hypothesis is biased toward small and boundary values),
@@ -311,8 +317,10 @@ def sample_networks(
         raise InvalidArgument(f"n={n!r}: expected a count >= 0")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise InvalidArgument(f"seed={seed!r}: expected an int >= 0")
+    if isinstance(first, bool) or not isinstance(first, int) or first < 0:
+        raise InvalidArgument(f"first={first!r}: expected an index >= 0")
     b = _bounds(family, {**_D, **kwargs})
-    return [_sample_one(b, seed, i) for i in range(n)]
+    return [_sample_one(b, seed, i) for i in range(first, first + n)]
 
 
 def _sample_one(b: Bounds, seed: int, index: int) -> Case:

@@ -83,6 +83,11 @@ class Spec:
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"Spec is immutable; cannot set {name!r}")
 
+    def __reduce__(self) -> tuple[type[Spec], tuple[SpecModel, str]]:
+        """Pickled as its validated model and path (into worker processes); the cached
+        properties are computed again on the other side."""
+        return (Spec, (self.model, self.path))
+
     # -- shape -------------------------------------------------------------------------------
     @property
     def name(self) -> str:

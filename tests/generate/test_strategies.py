@@ -267,6 +267,16 @@ def test_sample_networks_is_deterministic_per_seed_and_varies_across_seeds() -> 
     ), "the replay names its seed"
     prefix = sample_networks(5, seed=7)
     assert [x.replay() for x in prefix] == [x.replay() for x in a[:5]], "case i depends on i only"
+    middle = sample_networks(4, seed=7, first=20)
+    assert [x.replay() for x in middle] == [x.replay() for x in a[20:24]], "first: a later slice"
+
+
+@pytest.mark.parametrize("first", [-1, 1.5, True])
+def test_sample_networks_rejects_a_first_index_that_is_not_an_int_at_least_zero(
+    first: Any,
+) -> None:
+    with pytest.raises(InvalidArgument, match=f"first={first!r}: expected an index >= 0"):
+        sample_networks(1, 0, first=first)
 
 
 def test_sample_networks_mirrors_the_strategy_bounds() -> None:

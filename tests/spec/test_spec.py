@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
 import tomllib
 from pathlib import Path
 
@@ -573,6 +574,18 @@ def test_builtin_networks_round_trip() -> None:
     for spec in specs:
         again = parse_spec(tomllib.loads(spec_to_toml(spec)))
         assert again.model == spec.model
+
+
+def test_a_spec_pickles_as_its_model_and_path_for_worker_processes() -> None:
+    for spec in load_specs([builtin_networks_dir()]):
+        spec.shapes  # a cached property: recomputed on the other side, not carried  # noqa: B018
+        again = pickle.loads(pickle.dumps(spec))
+        assert isinstance(again, Spec)
+        assert (again.model, again.path) == (spec.model, spec.path)
+        assert again.shapes == spec.shapes
+        assert_params_equal(again.initial_params(), spec.initial_params())
+        with pytest.raises(AttributeError, match="immutable"):
+            again.path = "elsewhere"  # type: ignore[misc]
 
 
 def _init_spec(rule: str, scale: float, seed: int, n_in: int = 300, n_out: int = 200) -> Spec:
