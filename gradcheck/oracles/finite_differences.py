@@ -310,10 +310,10 @@ def _patterns(touched: list[np.ndarray | None]) -> list[tuple[int, Forced]]:
     where a sample has more than :data:`ENUMERATED_UNITS`, or all samples together would need
     more than ``_MAX_PATTERNS`` combinations)."""
     left = tuple(None if t is None else np.where(t, -1, 0).astype(np.int8) for t in touched)
-    units: dict[int, list[tuple[int, int]]] = {}
+    units: dict[int, list[tuple[int, tuple[int, ...]]]] = {}
     for i, t in enumerate(touched):
-        for s, j in zip(*np.nonzero(t), strict=True) if t is not None else ():
-            units.setdefault(int(s), []).append((i, int(j)))
+        for s, *j in np.argwhere(t) if t is not None else ():  # a unit: (sample, *its index)
+            units.setdefault(int(s), []).append((i, (int(s), *map(int, j))))
     every = sum(2 ** len(u) - 1 for u in units.values())
     patterns: list[tuple[int, Forced]] = [(-1, left)]
     for s, found in sorted(units.items()):
@@ -322,8 +322,8 @@ def _patterns(touched: list[np.ndarray | None]) -> list[tuple[int, Forced]]:
         for size in sizes:
             for chosen in itertools.combinations(found, size):
                 held = {i: f.copy() for i, f in enumerate(left) if f is not None}
-                for i, j in chosen:
-                    held[i][s, j] = 1
+                for i, unit in chosen:
+                    held[i][unit] = 1
                 patterns.append((s, tuple(held.get(i) for i in range(len(left)))))
     return patterns
 

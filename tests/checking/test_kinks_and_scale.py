@@ -14,7 +14,9 @@ by evidence (issue 10, items 1-4).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import tomllib
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -39,9 +41,10 @@ from gradcheck.checking.verdict import STATUSES
 from gradcheck.checking.verification import verify
 from gradcheck.generate.strategies import sample_networks
 from gradcheck.hand import hand_grads
+from gradcheck.hand.activations import HAND_ACTIVATIONS
 from gradcheck.hand.backprop import Forward, backward, forward
 from gradcheck.layers import KINDS
-from gradcheck.spec import Array, GradientFn, Params, Spec
+from gradcheck.spec import Array, GradientFn, Params, Spec, parse_spec
 
 DTYPES = ("float64", "float32")
 
@@ -230,6 +233,71 @@ def test_a_derivative_outside_the_subdifferential_or_away_from_the_kink_is_a_bug
     verdict = verify(candidate, dyadic_kinks("leaky_relu", dtype))
     assert not verdict.ok
     assert {e.status for e in verdict.failures} == {"backprop-bug"}
+
+
+# Zero image borders and zero biases: many conv units sit exactly on their kink, in both samples.
+CONV_ON_KINKS_TOML = """
+name = "conv-on-kinks"
+loss = "half_sse"
+dtype = "{dtype}"
+[optimizer]
+learning_rate = 0.1
+[input]
+shape = [1, 5, 5]
+[[layers]]
+kind = "conv2d"
+channels = 2
+kernel = 2
+activation = "relu"
+weights = [[[[0.5, -0.25], [0.25, 0.5]]], [[[-0.5, 0.125], [0.25, -0.25]]]]
+bias = {{ mode = "per_neuron", value = [0.0, 0.0] }}
+[[layers]]
+kind = "max_pool2d"
+kernel = 2
+[[layers]]
+kind = "flatten"
+[[layers]]
+size = 1
+activation = "identity"
+weights = [[0.5, -0.75, 0.25, 1.0, -0.5, 0.75, 0.5, -0.25]]
+[[samples]]
+input = [0, 0, 0, 0, 0,  0, 0, 0, 0, 0,  0, 0, 0.25, 0.5, 0.75,
+         0.5, 0.5, 1, 0.25, 0.75,  0.5, 0.25, 0.5, 1, 0.5]
+target = [0.5]
+[[samples]]
+input = [0, 0, 0, 0, 0,  0.5, 0.25, 0.75, 0, 0,  0, 0, 0.5, 1, 0.25,
+         0.75, 0, 0, 0, 0,  0, 0, 0, 0, 0]
+target = [0.25]
+"""
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("value", [0.0, 0.5, 1.0])
+def test_conv_units_on_their_kink_verify_under_every_convention(
+    value: float, dtype: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Units on kinks are indexed (sample, channel, row, column) here: bracketing them once
+    # failed with a traceback, as it took every unit to be (sample, unit).
+    spec = parse_spec(tomllib.loads(CONV_ON_KINKS_TOML.format(dtype=dtype)))
+    relu = HAND_ACTIVATIONS["relu"]
+    at_kink = dataclasses.replace(
+        relu, derivative=lambda z, out, slope: np.where(z > 0, 1.0, np.where(z < 0, 0.0, value))
+    )
+    monkeypatch.setitem(HAND_ACTIVATIONS._entries, "relu", at_kink)  # hand's relu'(0) = value
+    verdict = verify(hand_grads, spec)
+    assert verdict.ok, verdict.summary()
+    assert verdict.counts["non-differentiable here"] >= 4
+    assert value == 0.0 or any(
+        not np.array_equal(a, b)
+        for g, h in zip(
+            hand_grads(spec, spec.initial_params(), spec.inputs(), spec.targets()),
+            oracles.jax_loss_and_grads(spec, spec.initial_params(), spec.inputs(), spec.targets())[
+                1
+            ],
+            strict=True,
+        )
+        for a, b in zip(g.values(), h.values(), strict=True)
+    ), "the convention changes hand's numbers: JAX takes relu'(0) = 0"
 
 
 def test_on_a_kink_jax_gets_no_pass_outside_the_bracket() -> None:
