@@ -13,15 +13,15 @@ stencil carries a unit away from its kink across 0 crosses a kink (``kinks`` hol
 entry at a kink the oracle brackets the valid values: it holds each such unit on one piece of its
 activation (left or right, continued through 0, so ``E`` is smooth again) and differences ``E``
 for every choice of pieces (per sample, every combination of its units up to
-:data:`ENUMERATED_UNITS`, else one unit at a time). ``E`` sums over samples, so ``lower`` and
-``upper`` are the derivative with every unit on its left piece plus, per sample, the most
-negative and most positive change any choice makes: the derivatives backprop gives for any
-slope between the one-sided ones at each unit, whichever convention a candidate takes, however
-many samples sit on kinks. A kinked loss's margins (``svm``'s hinge) are units on kinks in the
-same way, in one slot after the layers'. Weight decay enters each copy's ``E`` as its exact
-value at the perturbed parameter. ``delta``, the bands and the term magnitudes come from the error
-model (:mod:`gradcheck.oracles.error_model`). Imports neither :mod:`gradcheck.hand` nor the JAX
-oracle, so a bug in either cannot hide in a shared helper.
+:data:`ENUMERATED_UNITS`, else one unit at a time, their changes added). ``E`` sums over
+samples, so ``lower`` and ``upper`` are the derivative with every unit on its left piece plus,
+per sample, the most negative and most positive change any choice makes: the derivatives
+backprop gives for any slope between the one-sided ones at each unit, whichever convention a
+candidate takes, however many samples sit on kinks. A kinked loss's margins (``svm``'s hinge)
+are units on kinks in the same way, in one slot after the layers'. Weight decay enters each
+copy's ``E`` as its exact value at the perturbed parameter. ``delta``, the bands and the term
+magnitudes come from the error model (:mod:`gradcheck.oracles.error_model`). Imports neither
+:mod:`gradcheck.hand` nor the JAX oracle, so a bug in either cannot hide in a shared helper.
 """
 
 from __future__ import annotations
@@ -304,18 +304,18 @@ def _restricted(pieces: list[_Piece], keep: np.ndarray) -> list[_Piece]:
     return kept
 
 
-def _patterns(touched: list[np.ndarray | None]) -> list[tuple[int, Forced]]:
+def _patterns(touched: list[np.ndarray | None]) -> list[tuple[int, Forced, bool]]:
     """Which pieces to hold the touched units on: first every unit on its left piece (sample
-    -1), then per sample each combination of its units on the right piece (each unit alone
-    where a sample has more than :data:`ENUMERATED_UNITS`, or all samples together would need
-    more than ``_MAX_PATTERNS`` combinations)."""
+    -1), then per sample each combination of its units on the right piece, or each unit alone
+    (the flag: True) where a sample has more than :data:`ENUMERATED_UNITS`, or all samples
+    together would need more than ``_MAX_PATTERNS`` combinations."""
     left = tuple(None if t is None else np.where(t, -1, 0).astype(np.int8) for t in touched)
     units: dict[int, list[tuple[int, tuple[int, ...]]]] = {}
     for i, t in enumerate(touched):
         for s, *j in np.argwhere(t) if t is not None else ():  # a unit: (sample, *its index)
             units.setdefault(int(s), []).append((i, (int(s), *map(int, j))))
     every = sum(2 ** len(u) - 1 for u in units.values())
-    patterns: list[tuple[int, Forced]] = [(-1, left)]
+    patterns: list[tuple[int, Forced, bool]] = [(-1, left, False)]
     for s, found in sorted(units.items()):
         alone = len(found) > ENUMERATED_UNITS or every > _MAX_PATTERNS
         sizes = [1] if alone else range(1, len(found) + 1)
@@ -324,7 +324,7 @@ def _patterns(touched: list[np.ndarray | None]) -> list[tuple[int, Forced]]:
                 held = {i: f.copy() for i, f in enumerate(left) if f is not None}
                 for i, unit in chosen:
                     held[i][unit] = 1
-                patterns.append((s, tuple(held.get(i) for i in range(len(left)))))
+                patterns.append((s, tuple(held.get(i) for i in range(len(left))), alone))
     return patterns
 
 
@@ -334,18 +334,29 @@ def bracket(
     """``lower``, ``upper`` and their error bound from ``run(forced) -> (values, errors)``
     over the patterns of :func:`_patterns`: the all-left values plus, per sample, the most
     negative and the most positive change a combination of its units makes (``E`` is a sum
-    over samples, so each sample's units combine freely with every other sample's)."""
+    over samples, so each sample's units combine freely with every other sample's). Where a
+    sample's units were tried one at a time, their changes add: the negative ones to
+    ``lower``, the positive ones to ``upper`` (exact for units of one layer, whose slopes each
+    scale only what passes through their own unit)."""
     patterns = _patterns(touched)
     base_values, base_errors = run(patterns[0][1])
     lower, upper, error = base_values.copy(), base_values.copy(), base_errors.copy()
     per_sample: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
-    for sample, forced in patterns[1:]:
+    alone: dict[int, bool] = {}
+    for sample, forced, one_at_a_time in patterns[1:]:
         per_sample.setdefault(sample, []).append(run(forced))
-    for runs in per_sample.values():
+        alone[sample] = one_at_a_time
+    for sample, runs in per_sample.items():
         change = np.stack([values - base_values for values, _ in runs])
-        lower += np.minimum(change.min(axis=0), 0.0)
-        upper += np.maximum(change.max(axis=0), 0.0)
-        error += np.max(np.stack([e for _, e in runs]), axis=0) + base_errors
+        errors = np.stack([e for _, e in runs])
+        if alone[sample]:
+            lower += np.minimum(change, 0.0).sum(axis=0)
+            upper += np.maximum(change, 0.0).sum(axis=0)
+            error += errors.sum(axis=0) + len(runs) * base_errors
+        else:
+            lower += np.minimum(change.min(axis=0), 0.0)
+            upper += np.maximum(change.max(axis=0), 0.0)
+            error += errors.max(axis=0) + base_errors
     return lower, upper, error
 
 

@@ -300,6 +300,85 @@ def test_conv_units_on_their_kink_verify_under_every_convention(
     ), "the convention changes hand's numbers: JAX takes relu'(0) = 0"
 
 
+# Channel 0's weights are 0 (its 16 units sit on the kink) and channel 1 cancels on the middle
+# columns: 0.3 * 0.7 - 0.3 * 0.7 is 0 exactly, 1.3e-17 through NumPy's product, 0 through XLA's.
+# Each sample has more units on kinks than are enumerated: they are bracketed one at a time.
+MANY_ON_KINKS_TOML = """
+name = "many-on-kinks"
+loss = "half_sse"
+dtype = "{dtype}"
+[input]
+shape = [1, 4, 4]
+[[layers]]
+kind = "conv2d"
+channels = 2
+kernel = 3
+padding = 1
+activation = "{activation}"
+{slope}
+weights = [[[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]],
+           [[[0.3, 0.0, -0.3], [0.3, 0.0, -0.3], [0.3, 0.0, -0.3]]]]
+[[layers]]
+kind = "flatten"
+[[layers]]
+size = 1
+init = {{ rule = "xavier", seed = 1 }}
+[[samples]]
+input = [0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7]
+target = [1.0]
+[[samples]]
+input = [0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.0, 0.0, 0.0, 0.0]
+target = [0.5]
+"""
+
+
+def _many_on_kinks(activation: str, dtype: str) -> Spec:
+    slope = f"slope = {SLOPE}" if activation == "leaky_relu" else ""
+    text = MANY_ON_KINKS_TOML.format(dtype=dtype, activation=activation, slope=slope)
+    return parse_spec(tomllib.loads(text))
+
+
+def _near_zero_convention(monkeypatch: pytest.MonkeyPatch, activation: str, value: float) -> None:
+    """Hand's ``act'(z)`` for ``|z| <= 1e-12`` taken as ``value`` of the way from the left slope
+    to the right one (beyond them for a value outside [0, 1])."""
+    entry = HAND_ACTIVATIONS[activation]
+    left = SLOPE if activation == "leaky_relu" else 0.0
+    at_kink = left + value * (1.0 - left)
+
+    def derivative(z: Array, out: Array, slope: float) -> Array:
+        d = np.where(np.abs(z) <= 1e-12, at_kink, np.where(z > 0, 1.0, left))
+        return d.astype(z.dtype)
+
+    monkeypatch.setitem(
+        HAND_ACTIVATIONS._entries, activation, dataclasses.replace(entry, derivative=derivative)
+    )
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu"])
+@pytest.mark.parametrize("value", [0.0, 0.5, 1.0])
+def test_more_units_on_kinks_than_enumerated_verify_under_every_convention(
+    value: float, activation: str, dtype: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One unit at a time, the bracket once took the largest single change; all the units of a
+    # layer on their right piece change the derivative by the sum, and failed as a backprop-bug.
+    _near_zero_convention(monkeypatch, activation, value)
+    verdict = verify(hand_grads, _many_on_kinks(activation, dtype))
+    assert verdict.ok, verdict.summary()
+    assert verdict.counts["non-differentiable here"] >= 9
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("value", [2.0, -1.0])
+def test_more_units_on_kinks_than_enumerated_still_fail_outside_the_slopes(
+    value: float, dtype: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _near_zero_convention(monkeypatch, "leaky_relu", value)
+    verdict = verify(hand_grads, _many_on_kinks("leaky_relu", dtype))
+    assert not verdict.ok
+    assert {e.status for e in verdict.failures} == {"backprop-bug"}
+
+
 def test_on_a_kink_jax_gets_no_pass_outside_the_bracket() -> None:
     yes = np.ones(1, bool)
     bracket = (np.zeros(1), np.ones(1), np.full(1, 1e-9))
