@@ -87,6 +87,18 @@ def generated_options(examples: int, what: str) -> Callable[[Command], Command]:
     return decorate
 
 
+def jobs_option(command: Command) -> Command:
+    """``--jobs N``: processes for the generated networks (0, the default: one per CPU)."""
+    return click.option(
+        "--jobs",
+        type=click.IntRange(min=0),
+        default=0,
+        show_default=True,
+        help="Processes that draw and verify the generated networks (0: one per CPU), at most "
+        "one per 32 networks; the verdicts are those of one process.",
+    )(command)
+
+
 class _Range(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.2 on
     """``N`` or ``MIN-MAX`` (inclusive), each >= 1: the TOML family's ``n`` or ``[min, max]``."""
 

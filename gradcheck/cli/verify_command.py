@@ -8,6 +8,7 @@ with the command that reproduces the failure (:mod:`~gradcheck.checking.replays`
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,7 @@ from gradcheck.cli import (
     exit_statuses,
     family_options,
     generated_options,
+    jobs_option,
     tolerance_options,
 )
 
@@ -52,14 +54,7 @@ from gradcheck.cli import (
     show_default=True,
     help="Folder for each failing generated network's spec (created only when one fails).",
 )
-@click.option(
-    "--jobs",
-    type=click.IntRange(min=0),
-    default=1,
-    show_default=True,
-    help="Processes that draw and verify the generated networks (0: one per CPU); the "
-    "verdicts are the same as with one.",
-)
+@jobs_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option(
     "--junit-xml",
@@ -94,11 +89,12 @@ def verify_command(
     from gradcheck.checking.batched import verify_specs
     from gradcheck.checking.candidates import CANDIDATE_FAILURES, load_candidate
     from gradcheck.checking.junit import prepare_junit_path, write_junit_xml
+    from gradcheck.checking.parallel import verify_drawn
     from gradcheck.checking.replays import check_failures_dir, reproduce_options, save_replay
     from gradcheck.checking.tolerances import TOLERANCES
     from gradcheck.checking.verdict import tally
+    from gradcheck.generate.strategies import sample_networks
     from gradcheck.hand import hand_grads
-    from gradcheck.search.networks import verify_drawn
     from gradcheck.spec import builtin_networks_dir, load_specs
 
     if junit_xml:
@@ -110,7 +106,8 @@ def verify_command(
     how = {"rtol": rtol, "atol": atol, "mode": mode, "catch": CANDIDATE_FAILURES}
     verdicts = verify_specs(fn, given_specs, family, **how)  # JAX batched per shape bucket
     given = len(verdicts)
-    verdicts += verify_drawn(candidate, examples, seed, family, jobs, **how)
+    draw = functools.partial(sample_networks, seed=seed, family=family)
+    verdicts += verify_drawn(fn, draw, examples, jobs=jobs, reference=candidate, **how)
     options = reproduce_options(candidate, rtol=rtol, atol=atol, mode=mode)
     replays = {  # verdict position -> its saved spec, for the failing generated networks
         given + k: save_replay(v.spec, failures_dir, seed, k, options)

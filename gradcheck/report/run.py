@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis.errors import NoSuchExample
 
 from gradcheck.checking.candidates import CANDIDATE_FAILURES
+from gradcheck.checking.parallel import verify_drawn_later
 from gradcheck.checking.replays import reproduce_options
 from gradcheck.checking.tolerances import tolerance_for
 from gradcheck.checking.training_agreement import judge_training
@@ -65,20 +66,32 @@ def collect(
     candidate: GradientFn = hand_grads,
     candidate_ref: str | None = None,
     family: Family | None = None,
+    jobs: int = 1,
 ) -> ReportData:
     """Every record the report shows, from golden, verify, strategies and train: ``specs`` (the
     user's networks, loaded by the caller; none: the built-in networks) and ``examples``
     generated networks checked with ``candidate`` (loaded from ``candidate_ref``; default
     gradcheck's hand-derived backprop), drawn from ``family`` if given (a given network outside
-    it is unsupported, not checked), the seed documents judged and trained, and the public
-    tutorials of ``networks/documents/`` judged."""
+    it is unsupported, not checked) and verified in ``jobs`` processes (0: one per CPU;
+    :func:`~gradcheck.checking.parallel.verify_drawn`), the seed documents judged and trained,
+    and the public tutorials of ``networks/documents/`` judged."""
 
-    builtin = load_specs([builtin_networks_dir()])
-    documented = [s for s in builtin if s.documented]
-    golden = [_golden_network(s) for s in (*documented, *_public_documents())]
-    check = functools.partial(_verify, candidate)
-    gradients = [within(family, check, s).to_dict() for s in (specs or builtin)]
-    properties = _generated_record(candidate, examples, seed, family)
+    drawn = {"family": family} if family else {"dtypes": _REPORT_DTYPES}
+    draw = functools.partial(sample_networks, seed=seed, **drawn)
+    pending = verify_drawn_later(  # worker processes start now, beside the checks below
+        candidate, draw, examples, jobs=jobs, reference=candidate_ref, catch=CANDIDATE_FAILURES
+    )
+    try:
+        builtin = load_specs([builtin_networks_dir()])
+        documented = [s for s in builtin if s.documented]
+        golden = [_golden_network(s) for s in (*documented, *_public_documents())]
+        check = functools.partial(_verify, candidate)
+        gradients = [within(family, check, s).to_dict() for s in (specs or builtin)]
+    except BaseException:
+        pending.cancel()
+        raise
+    cases = sample_networks(examples, seed, **drawn)  # as the workers drew them
+    properties = _generated_record(candidate, cases, pending.result(), seed, drawn)
     properties["reproduce_options"] = reproduce_options(candidate_ref)  # after a saved replay
     training = [_training_record(s) for s in documented]
     environment = _environment_record(seed, command, start)
@@ -116,21 +129,22 @@ def _golden_network(spec: Spec) -> GoldenNetwork:
 
 
 def _generated_record(
-    candidate: GradientFn, n: int, seed: int, family: Family | None = None
+    candidate: GradientFn,
+    cases: Sequence[Case],
+    verdicts: Sequence[NetworkVerdict],
+    seed: int,
+    drawn: dict[str, Any],
 ) -> dict[str, Any]:
-    """``n`` sampled networks verified (from ``family`` if given): architectures, largest
-    relative error per oracle and network, the network closest to its tolerance, and a shrunk
-    counterexample if one fails."""
-
-    drawn = {"family": family} if family else {"dtypes": _REPORT_DTYPES}
-    cases = sample_networks(n, seed, **drawn)
+    """Sampled networks (``sample_networks(len(cases), seed, **drawn)``) and their verdicts:
+    architectures, largest relative error per oracle and network, the network closest to its
+    tolerance, and a shrunk counterexample if one fails."""
     rows: list[dict[str, Any]] = []
     errors: dict[str, list[float]] = {
         f"{oracle} {dtype}": [] for oracle in ("JAX", "FD") for dtype in _REPORT_DTYPES
     }
     worst: tuple[float, dict[str, Any]] = (-1.0, {})
-    for k, case in enumerate(cases):
-        verdict, dtype = _verify(candidate, *case), case.spec.model.dtype
+    for k, (case, verdict) in enumerate(zip(cases, verdicts, strict=True)):
+        dtype = case.spec.model.dtype
         # relative error means nothing for a gradient that is zero within tolerance
         rel_jax = _largest(e.rel_error_jax for e in verdict.entries if abs(e.jax) > e.tol_jax)
         rel_fd = _largest(e.rel_error_fd for e in verdict.entries if abs(e.fd) > e.tol_fd)
@@ -185,7 +199,7 @@ def _generated_record(
     }
     failing = [c for c, row in zip(cases, rows, strict=True) if not row["ok"]]
     return {
-        "count": n,
+        "count": len(cases),
         "seed": seed,
         "architectures": {
             k: sorted(v.items(), key=lambda kv: _sort_key(k, kv[0])) for k, v in tables.items()

@@ -1,0 +1,141 @@
+"""Generated networks drawn and verified in worker processes (``--jobs`` of ``gradcheck verify``
+and ``gradcheck report``).
+
+``draw(n, first=i)`` gives cases ``i`` to ``i + n - 1`` of one fixed list (a ``functools.partial``
+of :func:`~gradcheck.generate.strategies.sample_networks`, whose case ``i`` has its own seed
+``(seed, i)``), so each process draws the slices it is given and verifies them with
+:func:`~gradcheck.checking.batched.verify_many`: the verdicts, in case order, are those one
+process gives (a case's JAX and finite-difference numbers do not depend on the cases batched
+with it). Processes are spawned, not forked (a fork of a process running XLA's threads can
+deadlock); each loads the candidate from its reference and sets JAX's 64-bit mode as the parent
+has it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import warnings
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from gradcheck.checking.batched import verify_many
+from gradcheck.checking.candidates import load_candidate
+from gradcheck.checking.verdict import NetworkVerdict
+from gradcheck.errors import GradcheckError
+from gradcheck.hand import hand_grads
+from gradcheck.spec import GradientFn
+
+__all__ = ["SLICE", "Draw", "Pending", "processes", "verify_drawn", "verify_drawn_later"]
+
+SLICE = 32  # cases a process draws and verifies at a time: small enough to share the work out
+Draw = Callable[..., Sequence[Sequence[Any]]]  # draw(n, first=i): cases i to i + n - 1
+
+
+def processes(jobs: int, n: int) -> int:
+    """How many processes ``jobs`` (0: one per CPU) gives ``n`` cases: at most one per
+    :data:`SLICE` of them, at least one."""
+    wanted = (os.cpu_count() or 1) if jobs == 0 else jobs
+    return max(1, min(wanted, -(-n // SLICE)))
+
+
+def verify_drawn(
+    candidate: GradientFn,
+    draw: Draw,
+    n: int,
+    *,
+    jobs: int = 1,
+    reference: str | None = None,
+    **options: Any,
+) -> list[NetworkVerdict]:
+    """``verify_many(candidate, draw(n, first=0), **options)``, in :func:`processes` processes.
+    A worker loads the candidate from ``reference`` (``module:function`` or
+    ``path/to/file.py:function``; None: gradcheck's hand-derived backprop); a candidate that is
+    neither runs in this process."""
+    pending = verify_drawn_later(candidate, draw, n, jobs=jobs, reference=reference, **options)
+    return pending.result()
+
+
+class Pending:
+    """Verdicts on their way: :meth:`result` waits for them (or computes them, in this
+    process), :meth:`cancel` stops the worker processes (a caller that failed meanwhile)."""
+
+    def __init__(
+        self,
+        compute: Callable[[], list[NetworkVerdict]],
+        pool: ProcessPoolExecutor | None = None,
+        futures: Sequence[Future[list[NetworkVerdict]]] = (),
+    ) -> None:
+        self._compute, self._pool, self._futures = compute, pool, futures
+
+    def result(self) -> list[NetworkVerdict]:
+        if self._pool is None:
+            return self._compute()
+        try:
+            verdicts = [v for future in self._futures for v in future.result()]
+        except BaseException as exc:  # Ctrl-C, a worker that died or raised: stop the others
+            self.cancel()
+            if isinstance(exc, BrokenProcessPool):
+                raise GradcheckError(
+                    "a process verifying generated networks died (out of memory?); --jobs 1 "
+                    "verifies them in one process"
+                ) from None
+            raise
+        self._pool.shutdown()
+        return verdicts
+
+    def cancel(self) -> None:
+        """Cancel what has not started and end the worker processes now."""
+        if self._pool is None:
+            return
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for process in list((getattr(self._pool, "_processes", None) or {}).values()):
+            process.terminate()
+
+
+def verify_drawn_later(
+    candidate: GradientFn,
+    draw: Draw,
+    n: int,
+    *,
+    jobs: int = 1,
+    reference: str | None = None,
+    **options: Any,
+) -> Pending:
+    """:func:`verify_drawn`, its worker processes started now: this process may do other work
+    meanwhile and collect the verdicts with ``.result()``."""
+    jobs = processes(jobs, n)
+    if jobs == 1 or (reference is None and candidate is not hand_grads):
+        return Pending(lambda: verify_many(candidate, draw(n, first=0), **options))
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(jobs, context, initializer=_start, initargs=(reference, _x64()))
+    futures = [
+        pool.submit(_slice, draw, lo, min(SLICE, n - lo), options) for lo in range(0, n, SLICE)
+    ]
+    return Pending(lambda: [], pool, futures)
+
+
+def _x64() -> bool:
+    import jax
+
+    return bool(jax.config.read("jax_enable_x64"))  # type: ignore[no-untyped-call]
+
+
+_WORKER: list[GradientFn] = []  # the candidate, loaded once in each worker process
+
+
+def _start(reference: str | None, x64: bool) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
+    warnings.simplefilter("ignore")
+    import jax
+
+    jax.config.update("jax_enable_x64", x64)  # type: ignore[no-untyped-call]  # this worker only
+    _WORKER.append(hand_grads if reference is None else load_candidate(reference))
+
+
+def _slice(draw: Draw, first: int, n: int, options: dict[str, Any]) -> list[NetworkVerdict]:
+    """Cases ``first`` to ``first + n - 1``, drawn and verified in a worker."""
+    return verify_many(_WORKER[0], draw(n, first=first), **options)

@@ -1,0 +1,66 @@
+"""Generated networks drawn and verified in worker processes (``--jobs``)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+
+import pytest
+from helpers import RunCli
+
+from gradcheck.checking import parallel
+from gradcheck.checking.batched import verify_many
+from gradcheck.checking.candidates import CANDIDATE_FAILURES, load_candidate
+from gradcheck.generate.strategies import sample_networks
+from gradcheck.hand import hand_grads
+
+# dense-only and wrong on sigmoid layers: it fails some dense networks and raises on the others
+CANDIDATE = "planted:wrong_sigmoid_derivative"
+
+
+def test_verdicts_from_two_processes_are_those_one_process_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(parallel, "SLICE", 2)  # 3 slices of the 6 cases over 2 processes
+    fn = load_candidate(CANDIDATE)
+    alone = verify_many(fn, sample_networks(6, 5), catch=CANDIDATE_FAILURES)
+    draw = functools.partial(sample_networks, seed=5)
+    shared = parallel.verify_drawn(
+        fn, draw, 6, jobs=2, reference=CANDIDATE, catch=CANDIDATE_FAILURES
+    )
+    assert [v.to_dict() for v in shared] == [v.to_dict() for v in alone]
+    assert any(v.ok for v in alone) and not all(v.ok for v in alone), "both verdicts met"
+
+
+def test_processes_are_one_per_cpu_at_most_one_per_slice() -> None:
+    assert parallel.processes(1, 1000) == 1
+    assert parallel.processes(4, 1000) == 4
+    assert parallel.processes(4, parallel.SLICE + 1) == 2
+    assert parallel.processes(8, 0) == 1
+    assert parallel.processes(0, 10**6) == (os.cpu_count() or 1)
+
+
+def test_a_candidate_without_a_reference_runs_in_this_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(parallel, "SLICE", 2)
+    calls: list[int] = []
+
+    def counted(*args: object) -> object:
+        calls.append(1)
+        return hand_grads(*args)  # type: ignore[arg-type]
+
+    draw = functools.partial(sample_networks, seed=1, kinds=("dense",), depth=1, widths=(1, 2))
+    verdicts = parallel.verify_drawn(counted, draw, 4, jobs=2)  # type: ignore[arg-type]
+    assert len(calls) == 4 and all(v.ok for v in verdicts)
+
+
+def test_verify_with_two_jobs_prints_what_one_job_prints(run_cli: RunCli) -> None:
+    command = ["verify", "--examples", "33", "--kinds", "dense", "--depth", "1", "--json"]
+    command += ["--widths", "1-2", "--dtypes", "float64"]  # few shapes: few compiles
+    one = run_cli([*command, "--jobs", "1"])
+    two = run_cli([*command, "--jobs", "2"])
+    assert one.status == two.status == 0, two.err
+    assert json.loads(two.out) == json.loads(one.out)
+    assert len(json.loads(one.out)["networks"]) == 39  # 6 built-in and 33 generated
