@@ -161,7 +161,7 @@ class Spec:
         if lr is None:
             raise SpecError(
                 f"{self.path}: optimizer.learning_rate: training needs one, e.g. "
-                "[optimizer] learning_rate = 0.5 (got none)"
+                "[optimizer] learning_rate = 0.5, or gradcheck train --learning-rate 0.5 (got none)"
             )
         return lr
 

@@ -89,6 +89,6 @@ def test_a_spec_without_a_learning_rate_loads_and_says_so_when_it_must_train() -
         train_numpy(spec, 1, spec.initial_params(), hand_grads, 1)
     assert str(err.value) == (
         "nolr.toml: optimizer.learning_rate: training needs one, e.g. "
-        "[optimizer] learning_rate = 0.5 (got none)"
+        "[optimizer] learning_rate = 0.5, or gradcheck train --learning-rate 0.5 (got none)"
     )
     assert "optimizer" not in spec_json_schema()["required"]
