@@ -20,7 +20,7 @@ import numpy as np
 from gradcheck.oracles.jax_network import JAX_ACTIVATIONS, JAX_KINDS, JAX_LOSSES
 from gradcheck.spec import Array, Params, Spec
 
-__all__ = ["Structure", "exact_loss_and_grads_later", "structure_of"]
+__all__ = ["QUICK_COMPILE", "Structure", "exact_loss_and_grads_later", "structure_of"]
 
 Structure = tuple[
     tuple[str, ...],
@@ -57,9 +57,9 @@ _LOSS_AND_GRAD: Any = jax.jit(jax.value_and_grad(_loss), static_argnums=5)
 # older way): a compile of the small image networks that generation and shrinking draw, each a
 # new program, goes from 0.6-0.8 s to about 0.1 s (0.3 s without the emitters' flag) and their
 # run stays well under a millisecond; larger ones keep both (their run is what counts).
-_QUICK_COMPILE = {"xla_backend_optimization_level": 0, "xla_cpu_use_fusion_emitters": False}
+QUICK_COMPILE = {"xla_backend_optimization_level": 0, "xla_cpu_use_fusion_emitters": False}
 _QUICK_LOSS_AND_GRAD: Any = jax.jit(
-    jax.value_and_grad(_loss), static_argnums=5, compiler_options=_QUICK_COMPILE
+    jax.value_and_grad(_loss), static_argnums=5, compiler_options=QUICK_COMPILE
 )
 _QUICK_WORK = 20_000  # multiply-adds of one forward pass over the whole batch
 
