@@ -29,7 +29,7 @@ from gradcheck.errors import GradcheckError
 from gradcheck.hand import hand_grads
 from gradcheck.spec import GradientFn
 
-__all__ = ["SLICE", "Draw", "Pending", "processes", "verify_drawn", "verify_drawn_later"]
+__all__ = ["SLICE", "Draw", "Pending", "processes", "verify_drawn"]
 
 SLICE = 32  # cases a process draws and verifies at a time: small enough to share the work out
 Draw = Callable[..., Sequence[Sequence[Any]]]  # draw(n, first=i): cases i to i + n - 1
@@ -40,23 +40,6 @@ def processes(jobs: int, n: int) -> int:
     :data:`SLICE` of them, at least one."""
     wanted = (os.cpu_count() or 1) if jobs == 0 else jobs
     return max(1, min(wanted, -(-n // SLICE)))
-
-
-def verify_drawn(
-    candidate: GradientFn,
-    draw: Draw,
-    n: int,
-    *,
-    jobs: int = 1,
-    reference: str | None = None,
-    **options: Any,
-) -> list[NetworkVerdict]:
-    """``verify_many(candidate, draw(n, first=0), **options)``, in :func:`processes` processes.
-    A worker loads the candidate from ``reference`` (``module:function`` or
-    ``path/to/file.py:function``; None: gradcheck's hand-derived backprop); a candidate that is
-    neither runs in this process."""
-    pending = verify_drawn_later(candidate, draw, n, jobs=jobs, reference=reference, **options)
-    return pending.result()
 
 
 class Pending:
@@ -96,7 +79,7 @@ class Pending:
             process.terminate()
 
 
-def verify_drawn_later(
+def verify_drawn(
     candidate: GradientFn,
     draw: Draw,
     n: int,
@@ -105,8 +88,11 @@ def verify_drawn_later(
     reference: str | None = None,
     **options: Any,
 ) -> Pending:
-    """:func:`verify_drawn`, its worker processes started now: this process may do other work
-    meanwhile and collect the verdicts with ``.result()``."""
+    """``verify_many(candidate, draw(n, first=0), **options)`` in :func:`processes` processes,
+    started now: this process may do other work meanwhile, and ``.result()`` collects the
+    verdicts. A worker loads the candidate from ``reference`` (``module:function`` or
+    ``path/to/file.py:function``; None: gradcheck's hand-derived backprop); a candidate that is
+    neither runs in this process, when ``.result()`` is called."""
     jobs = processes(jobs, n)
     if jobs == 1 or (reference is None and candidate is not hand_grads):
         return Pending(lambda: verify_many(candidate, draw(n, first=0), **options))

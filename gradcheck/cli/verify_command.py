@@ -107,7 +107,7 @@ def verify_command(
     verdicts = verify_specs(fn, given_specs, family, **how)  # JAX batched per shape bucket
     given = len(verdicts)
     draw = functools.partial(sample_networks, seed=seed, family=family)
-    verdicts += verify_drawn(fn, draw, examples, jobs=jobs, reference=candidate, **how)
+    verdicts += verify_drawn(fn, draw, examples, jobs=jobs, reference=candidate, **how).result()
     options = reproduce_options(candidate, rtol=rtol, atol=atol, mode=mode)
     replays = {  # verdict position -> its saved spec, for the failing generated networks
         given + k: save_replay(v.spec, failures_dir, seed, k, options)

@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis.errors import NoSuchExample
 
 from gradcheck.checking.candidates import CANDIDATE_FAILURES
-from gradcheck.checking.parallel import verify_drawn_later
+from gradcheck.checking.parallel import verify_drawn
 from gradcheck.checking.replays import reproduce_options
 from gradcheck.checking.tolerances import tolerance_for
 from gradcheck.checking.training_agreement import judge_training
@@ -78,7 +78,7 @@ def collect(
 
     drawn = {"family": family} if family else {"dtypes": _REPORT_DTYPES}
     draw = functools.partial(sample_networks, seed=seed, **drawn)
-    pending = verify_drawn_later(  # worker processes start now, beside the checks below
+    pending = verify_drawn(  # worker processes start now, beside the checks below
         candidate, draw, examples, jobs=jobs, reference=candidate_ref, catch=CANDIDATE_FAILURES
     )
     try:

@@ -28,7 +28,7 @@ def test_verdicts_from_two_processes_are_those_one_process_gives(
     draw = functools.partial(sample_networks, seed=5)
     shared = parallel.verify_drawn(
         fn, draw, 6, jobs=2, reference=CANDIDATE, catch=CANDIDATE_FAILURES
-    )
+    ).result()
     assert [v.to_dict() for v in shared] == [v.to_dict() for v in alone]
     assert any(v.ok for v in alone) and not all(v.ok for v in alone), "both verdicts met"
 
@@ -52,7 +52,9 @@ def test_a_candidate_without_a_reference_runs_in_this_process(
         return hand_grads(*args)  # type: ignore[arg-type]
 
     draw = functools.partial(sample_networks, seed=1, kinds=("dense",), depth=1, widths=(1, 2))
-    verdicts = parallel.verify_drawn(counted, draw, 4, jobs=2)  # type: ignore[arg-type]
+    pending = parallel.verify_drawn(counted, draw, 4, jobs=2)  # type: ignore[arg-type]
+    assert calls == [], "in this process, when the verdicts are asked for"
+    verdicts = pending.result()
     assert len(calls) == 4 and all(v.ok for v in verdicts)
 
 
