@@ -7,8 +7,8 @@ of :func:`~gradcheck.generate.strategies.sample_networks`, whose case ``i`` has 
 :func:`~gradcheck.checking.batched.verify_many`: the verdicts, in case order, are those one
 process gives (a case's JAX and finite-difference numbers do not depend on the cases batched
 with it). Processes are spawned, not forked (a fork of a process running XLA's threads can
-deadlock); each loads the candidate from its reference and sets JAX's 64-bit mode as the parent
-has it.
+deadlock); each loads the candidate from its reference and takes JAX's 64-bit mode and persistent
+compilation cache from the parent.
 """
 
 from __future__ import annotations
@@ -97,28 +97,39 @@ def verify_drawn(
     if jobs == 1 or (reference is None and candidate is not hand_grads):
         return Pending(lambda: verify_many(candidate, draw(n, first=0), **options))
     context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(jobs, context, initializer=_start, initargs=(reference, _x64()))
+    pool = ProcessPoolExecutor(jobs, context, initializer=_start, initargs=(reference, _settings()))
     futures = [
         pool.submit(_slice, draw, lo, min(SLICE, n - lo), options) for lo in range(0, n, SLICE)
     ]
     return Pending(lambda: [], pool, futures)
 
 
-def _x64() -> bool:
+# JAX settings a worker takes from this process: 64-bit mode, and the persistent compilation
+# cache the CLI sets up (so a second run's workers skip their compiles too)
+_CARRIED = (
+    "jax_enable_x64",
+    "jax_compilation_cache_dir",
+    "jax_persistent_cache_min_compile_time_secs",
+    "jax_persistent_cache_min_entry_size_bytes",
+)
+
+
+def _settings() -> dict[str, Any]:
     import jax
 
-    return bool(jax.config.read("jax_enable_x64"))  # type: ignore[no-untyped-call]
+    return {name: getattr(jax.config, name) for name in _CARRIED}
 
 
 _WORKER: list[GradientFn] = []  # the candidate, loaded once in each worker process
 
 
-def _start(reference: str | None, x64: bool) -> None:
+def _start(reference: str | None, settings: dict[str, Any]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
     warnings.simplefilter("ignore")
     import jax
 
-    jax.config.update("jax_enable_x64", x64)  # type: ignore[no-untyped-call]  # this worker only
+    for name, value in settings.items():  # this worker's own settings: no environment change
+        jax.config.update(name, value)  # type: ignore[no-untyped-call]
     _WORKER.append(hand_grads if reference is None else load_candidate(reference))
 
 

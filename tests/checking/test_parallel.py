@@ -5,6 +5,10 @@ from __future__ import annotations
 import functools
 import json
 import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from helpers import RunCli
@@ -66,3 +70,23 @@ def test_verify_with_two_jobs_prints_what_one_job_prints(run_cli: RunCli) -> Non
     assert one.status == two.status == 0, two.err
     assert json.loads(two.out) == json.loads(one.out)
     assert len(json.loads(one.out)["networks"]) == 39  # 6 built-in and 33 generated
+
+
+def test_workers_keep_their_compiled_programs_in_the_parents_persistent_cache(
+    tmp_path: Path,
+) -> None:
+    # the built-in networks are outside this family (depth 3): only the generated networks'
+    # programs compile, in this process or in the workers, and reach the same cache entries (a
+    # second run's workers skip their compiles, as the command's own process does)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_")}
+    env["XDG_CACHE_HOME"] = str(tmp_path)  # one path for both runs: it is part of a cache key
+    cache = tmp_path / "gradcheck" / "xla"
+    command = [sys.executable, "-m", "gradcheck", "verify", "--examples", "33", "--kinds", "dense"]
+    command += ["--depth", "3", "--widths", "1-2", "--dtypes", "float64"]
+    written = []
+    for jobs in ("1", "2"):
+        shutil.rmtree(cache, ignore_errors=True)
+        ran = subprocess.run([*command, "--jobs", jobs], env=env, capture_output=True)
+        assert ran.returncode == 0, ran.stdout
+        written.append({p.name for p in cache.glob("*")})
+    assert written[0] and written[1] == written[0]
