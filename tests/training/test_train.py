@@ -575,25 +575,27 @@ PROGRESS_LINE = re.compile(
 )
 
 
-def _default_sigint() -> None:
-    """In the child before it starts: SIGINT delivered and handled as in a shell, whatever
-    the test runner's process had (an ignored or blocked SIGINT is inherited across exec; two
-    clean-clone suite runs saw the command train on for 10 s after the signal)."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+# Runs the command with SIGINT delivered and handled as in a shell, whatever the test runner's
+# process had: an ignored or blocked SIGINT is inherited across exec (two clean-clone suite runs
+# saw the command train on for 10 s after the signal). A first interpreter resets it and execs
+# the command (no preexec_fn: forking a process that runs JAX's threads may deadlock).
+_WITH_DEFAULT_SIGINT = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT}); "
+    "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])"
+)
 
 
 def test_train_command_stops_on_sigint_within_a_second_with_status_130() -> None:
     """A JAX run goes in calls of about 0.2 s, so SIGINT ends it between two: status 130, one
     line, nothing on stdout; off a terminal it first printed a progress line with an estimate."""
     seed = str(seed_path("sigmoid-2-2-2"))
-    command = [sys.executable, "-m", "gradcheck", "train", seed, "--steps", "1000000000"]
+    command = [sys.executable, "-c", _WITH_DEFAULT_SIGINT, "-m", "gradcheck", "train", seed]
     proc = subprocess.Popen(
-        [*command, "--json", "--no-cache"],
+        [*command, "--steps", "1000000000", "--json", "--no-cache"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=_default_sigint,
     )
     watchdog = threading.Timer(60, proc.kill)
     watchdog.start()
