@@ -53,6 +53,7 @@ from gradcheck.checking.mutant_imports import (
     targets,
 )
 from gradcheck.checking.mutants import OPERATORS, Mutant, mutants
+from gradcheck.checking.parallel import jax_settings, start_worker
 from gradcheck.checking.verification import UNSUPPORTED, verify
 from gradcheck.spec import Array, GradcheckError, GradientFn, Params, Spec
 
@@ -196,7 +197,7 @@ def mutation_score(
         unsupported=unsupported,
         options=options,
         timeout=max(60.0, 10 * spent) if timeout is None else timeout,
-        x64=_x64(),
+        settings=jax_settings(),
     )
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(chosen)))
     results = _run(job, chosen, jobs, progress)
@@ -300,7 +301,7 @@ class _Job:
     unsupported: list[bool]
     options: dict[str, Any]
     timeout: float
-    x64: bool
+    settings: dict[str, Any]  # the parent's JAX settings (parallel.jax_settings)
 
 
 class _Timeout(BaseException):
@@ -420,19 +421,9 @@ _WORKER_JOB: list[_Job] = []  # set once in each worker process
 
 
 def _start_worker(job: _Job) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
-    warnings.simplefilter("ignore")
-    import jax
-
-    jax.config.update("jax_enable_x64", job.x64)  # type: ignore[no-untyped-call]  # this worker only
+    start_worker(job.settings)
     _WORKER_JOB.append(job)
 
 
 def _evaluate_in_worker(mutant: Mutant) -> MutantResult:
     return _evaluate(_WORKER_JOB[0], mutant)
-
-
-def _x64() -> bool:
-    import jax
-
-    return bool(jax.config.read("jax_enable_x64"))  # type: ignore[no-untyped-call]

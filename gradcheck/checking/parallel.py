@@ -29,7 +29,7 @@ from gradcheck.errors import GradcheckError
 from gradcheck.hand import hand_grads
 from gradcheck.spec import GradientFn
 
-__all__ = ["SLICE", "Draw", "Pending", "processes", "verify_drawn"]
+__all__ = ["SLICE", "Draw", "Pending", "jax_settings", "processes", "start_worker", "verify_drawn"]
 
 SLICE = 32  # cases a process draws and verifies at a time: small enough to share the work out
 Draw = Callable[..., Sequence[Sequence[Any]]]  # draw(n, first=i): cases i to i + n - 1
@@ -97,7 +97,9 @@ def verify_drawn(
     if jobs == 1 or (reference is None and candidate is not hand_grads):
         return Pending(lambda: verify_many(candidate, draw(n, first=0), **options))
     context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(jobs, context, initializer=_start, initargs=(reference, _settings()))
+    pool = ProcessPoolExecutor(
+        jobs, context, initializer=_start, initargs=(reference, jax_settings())
+    )
     futures = [
         pool.submit(_slice, draw, lo, min(SLICE, n - lo), options) for lo in range(0, n, SLICE)
     ]
@@ -114,22 +116,29 @@ _CARRIED = (
 )
 
 
-def _settings() -> dict[str, Any]:
+def jax_settings() -> dict[str, Any]:
+    """This process's JAX settings a worker should share (:func:`start_worker`)."""
     import jax
 
     return {name: getattr(jax.config, name) for name in _CARRIED}
+
+
+def start_worker(settings: dict[str, Any]) -> None:
+    """In a worker process: Ctrl-C left to the parent (which stops the workers), warnings
+    off, and the parent's :func:`jax_settings` (this worker's own: no environment change)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    warnings.simplefilter("ignore")
+    import jax
+
+    for name, value in settings.items():
+        jax.config.update(name, value)  # type: ignore[no-untyped-call]
 
 
 _WORKER: list[GradientFn] = []  # the candidate, loaded once in each worker process
 
 
 def _start(reference: str | None, settings: dict[str, Any]) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
-    warnings.simplefilter("ignore")
-    import jax
-
-    for name, value in settings.items():  # this worker's own settings: no environment change
-        jax.config.update(name, value)  # type: ignore[no-untyped-call]
+    start_worker(settings)
     _WORKER.append(hand_grads if reference is None else load_candidate(reference))
 
 
