@@ -7,6 +7,12 @@ magnitude of the terms each gradient entry sums (dense: ``m_W = |delta|.T @ A``,
 ``|delta| / (kh kw)`` to each input; dropout ``|delta| / (1 - rate)`` to its kept inputs;
 flatten reshapes; rnn backpropagates through time, :func:`_rnn`). Registered apart from the
 hand-derived side, over the finite-difference oracle's float64 values.
+
+A group's terms are products of ``delta`` and the layer's input. Where the model carries the size
+of ``delta``'s values apart from its terms (option ``delta_values``, ``D``; the input's values are
+option ``x``), a product is taken to first order, each factor's terms times the other's values,
+the larger of the two: ``m_W = max(|delta|.T @ |x|, D.T @ A)`` (:func:`_bilinear`; ``|grad|``
+where nothing cancels, as before); without, ``|delta|.T @ A``.
 """
 
 from __future__ import annotations
@@ -33,6 +39,20 @@ def _bias(per_unit: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.asarray(per_unit.sum()) if b.ndim == 0 else per_unit
 
 
+def _bilinear(
+    product: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    delta: np.ndarray,
+    a: np.ndarray,
+    options: Mapping[str, Any],
+) -> np.ndarray:
+    """``product(|delta|, A)``, or to first order where ``D`` is carried: the larger of
+    ``product(|delta|, |x|)`` and ``product(D, A)``."""
+    value = options.get("delta_values")
+    if value is None:
+        return np.asarray(product(delta, a))
+    return np.asarray(np.maximum(product(delta, np.abs(options["x"])), product(value, a)))
+
+
 def _dense(
     delta: np.ndarray,
     a: np.ndarray,
@@ -42,7 +62,7 @@ def _dense(
 ) -> tuple[np.ndarray, Groups]:
     grads: Groups = {}
     if "W" in wanted:
-        grads["W"] = delta.T @ a
+        grads["W"] = _bilinear(lambda d, x: d.T @ x, delta, a, options)
     if "b" in wanted:
         grads["b"] = _bias(delta.sum(axis=0), layer["b"])
     return delta @ layer["W"], grads
@@ -70,11 +90,14 @@ def _conv(
 ) -> tuple[np.ndarray, Groups]:
     w = layer["W"]
     p, s = int(options["padding"]), int(options["stride"])
-    patches = windows(a, w.shape[2:], (s, s), p)
-    patches = patches[:, :, : delta.shape[2], : delta.shape[3]]
+
+    def summed(d: np.ndarray, x: np.ndarray) -> np.ndarray:
+        patches = windows(x, w.shape[2:], (s, s), p)[:, :, : d.shape[2], : d.shape[3]]
+        return np.tensordot(d, patches, axes=([0, 2, 3], [0, 2, 3]))
+
     grads: Groups = {}
     if "W" in wanted:
-        grads["W"] = np.tensordot(delta, patches, axes=([0, 2, 3], [0, 2, 3]))
+        grads["W"] = _bilinear(summed, delta, a, options)
     if "b" in wanted:
         grads["b"] = _bias(delta.sum(axis=(0, 2, 3)), layer["b"])
     share = np.moveaxis(np.tensordot(delta, w, axes=([1], [0])), 3, 1)
@@ -117,6 +140,34 @@ def _dropout(
     return np.where(dropout_mask(int(options["seed"]), rate, a.shape), delta / (1 - rate), 0.0), {}
 
 
+def _states(a: np.ndarray, layer: Groups) -> np.ndarray:
+    """``s_t = tanh(|Wxh| A_t + |Whh| s_{t-1} + |b|) >= |h_t|``, the states' bound from ``A``."""
+    bound = np.zeros((a.shape[0], layer["Whh"].shape[0]))
+    states = []
+    for t in range(a.shape[1]):
+        bound = np.tanh(a[:, t] @ layer["Wxh"].T + bound @ layer["Whh"].T + layer.get("b", 0.0))
+        states.append(bound)
+    return np.stack(states, axis=1)
+
+
+def _through_time(
+    delta: np.ndarray, s: np.ndarray, whh: np.ndarray, all_states: bool
+) -> np.ndarray:
+    """``|da_t| = (|g_t| + |da_{t+1}| |Whh|) (1 + s_t^2)`` (the terms of ``1 - h_t^2``)."""
+    g = delta if all_states else np.zeros_like(s)
+    if not all_states:
+        g[:, -1] = delta
+    da, later = np.zeros_like(s), np.zeros_like(s[:, 0])
+    for t in reversed(range(s.shape[1])):
+        da[:, t] = (g[:, t] + later) * (1.0 + s[:, t] ** 2)
+        later = da[:, t] @ whh
+    return da
+
+
+def _before(s: np.ndarray) -> np.ndarray:
+    return np.concatenate([np.zeros_like(s[:, :1]), s[:, :-1]], axis=1)
+
+
 def _rnn(
     delta: np.ndarray,
     a: np.ndarray,
@@ -124,32 +175,27 @@ def _rnn(
     options: Mapping[str, Any],
     wanted: frozenset[str],
 ) -> tuple[np.ndarray, Groups]:
-    """Backprop through time on magnitudes: ``|dh_t| = |g_t| + |da_{t+1}| |Whh|``, ``|da_t| =
-    |dh_t| (1 + s_t^2)`` (the terms of ``1 - h_t^2``), with ``s_t = tanh(|W| A + |Whh| s_{t-1}
-    + |b|) >= |h_t|`` the states' bound from the input magnitudes ``A``."""
-    wxh, whh = layer["Wxh"], layer["Whh"]
-    bound = np.zeros((a.shape[0], whh.shape[0]))
-    states = []
-    for t in range(a.shape[1]):
-        bound = np.tanh(a[:, t] @ wxh.T + bound @ whh.T + layer.get("b", 0.0))
-        states.append(bound)
-    s = np.stack(states, axis=1)
-    g = delta if options["all_states"] else np.zeros_like(s)
-    if not options["all_states"]:
-        g[:, -1] = delta
-    da, later = np.zeros_like(s), np.zeros_like(s[:, 0])
-    for t in reversed(range(s.shape[1])):
-        da[:, t] = (g[:, t] + later) * (1.0 + s[:, t] ** 2)
-        later = da[:, t] @ whh
-    before = np.concatenate([np.zeros_like(s[:, :1]), s[:, :-1]], axis=1)
+    """Backprop through time on magnitudes (:func:`_through_time`) over the states' bound
+    (:func:`_states`); to first order where ``D`` is carried: ``m_Wxh = sum_t |da_t|.T |x_t|`` or
+    da(D)_t.T A_t`` (the larger of the two), ``m_Whh`` the same over the states before,
+    bounded from ``|x|`` and from ``A``."""
+    s = _states(a, layer)
+    da = _through_time(delta, s, layer["Whh"], options["all_states"])
+    value = options.get("delta_values")
     grads: Groups = {}
+    if value is None:
+        pairs = [(da, a, _before(s))]
+    else:
+        x = np.abs(options["x"])
+        da_values = _through_time(value, s, layer["Whh"], options["all_states"])
+        pairs = [(da, x, _before(_states(x, layer))), (da_values, a, _before(s))]
     if "Wxh" in wanted:
-        grads["Wxh"] = np.einsum("ntu,nti->ui", da, a)
+        grads["Wxh"] = np.maximum.reduce([np.einsum("ntu,nti->ui", d, i) for d, i, _ in pairs])
     if "Whh" in wanted:
-        grads["Whh"] = np.einsum("ntu,ntv->uv", da, before)
+        grads["Whh"] = np.maximum.reduce([np.einsum("ntu,ntv->uv", d, h) for d, _, h in pairs])
     if "b" in wanted:
         grads["b"] = _bias(da.sum(axis=(0, 1)), layer["b"])
-    return da @ wxh, grads
+    return da @ layer["Wxh"], grads
 
 
 ERROR_KINDS.add("dense", _dense)

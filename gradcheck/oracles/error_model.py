@@ -261,25 +261,47 @@ def _through_activation(spec: Spec, i: int, base: Base, g: np.ndarray) -> np.nda
 
 def term_magnitudes(spec: Spec, params: Params, base: Base, terms: Terms | None = None) -> Params:
     """The delta rule on absolute values, per trainable entry, shaped like ``params``
-    (``terms``: :func:`forward_terms` of ``base``, where the caller has it)."""
+    (``terms``: :func:`forward_terms` of ``base``, where the caller has it). Two passes: the
+    first over the values' magnitudes ``|out_l|`` gives ``D_l``, the size of each layer's
+    ``delta`` values; the second over the term magnitudes ``A_l`` carries ``D_l`` to each kind
+    (option ``delta_values``), which takes a product of ``delta`` and its input to first order:
+    each factor's terms times the other's values, never the two term sizes multiplied."""
+    outs = (forward_terms(spec, base) if terms is None else terms)[0]
+    wanted = [frozenset[str]() for _ in params]
+    values = _delta_rule(spec, base, [np.abs(o) for o in base.outs], wanted, None)[1]
+    return _delta_rule(spec, base, outs, [frozenset(p) for p in params], values)[0]
+
+
+def _delta_rule(
+    spec: Spec,
+    base: Base,
+    outs: list[np.ndarray],
+    wanted: list[frozenset[str]],
+    values: list[np.ndarray] | None,
+) -> tuple[Params, list[np.ndarray]]:
+    """The magnitudes of the ``wanted`` groups and the ``|delta|`` each layer got, over the
+    input magnitudes ``outs`` (``values``: each layer's ``D``, carried to its kind)."""
     loss = ERROR_LOSSES[spec.loss]
     last = len(base.nets) - 1
-    outs = (forward_terms(spec, base) if terms is None else terms)[0]
     delta = loss.output(base.nets[-1], outs[-1], np.abs(base.targets))
     if loss.fused != spec.activations[last]:
         delta = _through_activation(spec, last, base, delta)
-    magnitudes: Params = [{} for _ in params]
-    for i in reversed(range(len(params))):
+    magnitudes: Params = [{} for _ in wanted]
+    deltas = [delta] * len(wanted)
+    for i in reversed(range(len(wanted))):
+        deltas[i] = delta
         layer = {k: np.abs(a) for k, a in base.layers[i].items()}
-        wanted = frozenset(params[i])
-        options = {**dict(spec.options[i]), "x": base.outs[i]}  # the input's values (norms)
-        below, magnitudes[i] = ERROR_KINDS[spec.kinds[i]](delta, outs[i], layer, options, wanted)
-        for group in spec.decayed[i] & set(params[i]) if spec.weight_decay else ():
+        options = {**dict(spec.options[i]), "x": base.outs[i]}  # the input's values
+        if values is not None:
+            options["delta_values"] = values[i]
+        kind = ERROR_KINDS[spec.kinds[i]]
+        below, magnitudes[i] = kind(delta, outs[i], layer, options, wanted[i])
+        for group in spec.decayed[i] & wanted[i] if spec.weight_decay else ():
             # + lambda W: a term of its own
             magnitudes[i][group] = magnitudes[i][group] + spec.weight_decay * layer[group]
         if i > 0:
             delta = _through_activation(spec, i - 1, base, below)
-    return magnitudes
+    return magnitudes, deltas
 
 
 # The residual kind composes this module's activations, so it registers once they exist.

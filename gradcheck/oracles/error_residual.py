@@ -52,6 +52,49 @@ def _out_bound(act: str, slope: float, terms: np.ndarray) -> np.ndarray:
     )
 
 
+def _inner_forward(
+    layer: Groups, inner: Any, a: np.ndarray, x: np.ndarray
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per inner layer, the magnitude bound its input enters at (from ``a``) and its values
+    (from ``x``)."""
+    outs, values = [a], [x]
+    for j, (kind, inner_options, act, slope) in enumerate(inner):
+        terms = FD_KINDS[kind].net(inner_groups(layer, j), outs[-1], dict(inner_options))
+        outs.append(_out_bound(act, slope, np.abs(terms)))
+        net = FD_KINDS[kind].net(inner_groups(layer, j), values[-1], dict(inner_options))
+        values.append(FD_ACTIVATIONS[act](net, slope))
+    return outs, values
+
+
+def _inner_backward(
+    delta: np.ndarray,
+    layer: Groups,
+    inner: Any,
+    forward: tuple[list[np.ndarray], list[np.ndarray]],
+    wanted: frozenset[str],
+    delta_values: list[np.ndarray] | None,
+) -> tuple[np.ndarray, Groups, list[np.ndarray]]:
+    """What comes back through the block from ``delta``, the inner groups' magnitudes and the
+    delta each inner layer got (``delta_values``: the values' own, carried to each inner kind)."""
+    outs, values = forward
+    grads: Groups = {}
+    deltas: list[np.ndarray] = [delta] * len(inner)
+    g = delta
+    for j in reversed(range(len(inner))):
+        kind, inner_options, act, slope = inner[j]
+        head = prefixed(j, "")
+        inner_wanted = frozenset(k.removeprefix(head) for k in wanted if k.startswith(head))
+        deltas[j] = _steepest(act, slope, g)
+        options = {**dict(inner_options), "x": values[j]}  # a norm's terms need its input's values
+        if delta_values is not None:
+            options["delta_values"] = delta_values[j]
+        g, found = ERROR_KINDS[kind](
+            deltas[j], outs[j], inner_groups(layer, j), options, inner_wanted
+        )
+        grads.update({prefixed(j, k): m for k, m in found.items()})
+    return g, grads, deltas
+
+
 def _residual(
     delta: np.ndarray,
     a: np.ndarray,
@@ -59,27 +102,14 @@ def _residual(
     options: Mapping[str, Any],
     wanted: frozenset[str],
 ) -> tuple[np.ndarray, Groups]:
-    inner = options["layers"]
-    outs, values = [a], [options["x"]]  # magnitude bounds, and the inner inputs' real values
-    for j, (kind, inner_options, act, slope) in enumerate(inner):
-        terms = FD_KINDS[kind].net(inner_groups(layer, j), outs[-1], dict(inner_options))
-        outs.append(_out_bound(act, slope, np.abs(terms)))
-        net = FD_KINDS[kind].net(inner_groups(layer, j), values[-1], dict(inner_options))
-        values.append(FD_ACTIVATIONS[act](net, slope))
-    grads: Groups = {}
-    g = delta
-    for j in reversed(range(len(inner))):
-        kind, inner_options, act, slope = inner[j]
-        head = prefixed(j, "")
-        inner_wanted = frozenset(k.removeprefix(head) for k in wanted if k.startswith(head))
-        g, found = ERROR_KINDS[kind](
-            _steepest(act, slope, g),
-            outs[j],
-            inner_groups(layer, j),
-            {**dict(inner_options), "x": values[j]},  # a norm's terms need its input's values
-            inner_wanted,
-        )
-        grads.update({prefixed(j, k): m for k, m in found.items()})
+    inner, x = options["layers"], options["x"]
+    value = options.get("delta_values")
+    inner_values = None
+    if value is not None:  # the inner deltas' values, over bounds from the block input's values
+        forward = _inner_forward(layer, inner, np.abs(x), x)
+        inner_values = _inner_backward(value, layer, inner, forward, frozenset(), None)[2]
+    forward = _inner_forward(layer, inner, a, x)
+    g, grads, _ = _inner_backward(delta, layer, inner, forward, wanted, inner_values)
     return np.asarray(delta + g), grads
 
 

@@ -255,24 +255,50 @@ def _flipped_first_layer(spec: Spec, params: Params, inputs: Array, targets: Arr
     return grads
 
 
-def test_a_check_its_rounding_bound_makes_blind_says_so_and_float64_sees_the_bug() -> None:
-    # A float32 conv net below three batch_norms (the plan's first network of seed 0 in float32):
-    # the error model's worst-case bound at layer 1 outgrows the gradient (10^10 times the
-    # rounding JAX makes), so even a sign flip passes there, the evidence rule included; the
-    # verdict counts those entries instead of a bare "verified", and in float64 the bug fails.
+def test_a_flipped_sign_below_three_float32_batch_norms_is_caught() -> None:
+    # A float32 conv net below three batch_norms (the plan's first network of seed 0 in float32).
+    # The error model multiplied delta's term size by x_hat's at every norm, compounding each
+    # norm's 1/std into the bound of every layer below: layer 1's allowance reached 3e3 for a
+    # gradient of 0.25 and a flipped sign passed there. Taken to first order (each factor's terms
+    # times the other's values) the flip fails.
     from gradcheck.generate.strategies import sample_networks
-    from gradcheck.spec import parse_spec
 
     case = sample_networks(1, 0, dtypes=("float32",))[0]
     assert case.spec.kinds.count("batch_norm") == 3 and case.spec.kinds[0] == "conv2d"
     assert verify(hand_grads, *case).ok
-    blind = verify(_flipped_first_layer, *case)
-    assert blind.ok and blind.unseeing > 0
-    assert "a wrong sign would pass there" in blind.summary()
+    caught = verify(_flipped_first_layer, *case)
+    assert not caught.ok and caught.unseeing == 0
+    assert {e.layer for e in caught.failures} == {0}
+    assert {e.status for e in caught.failures} == {"backprop-bug"}
+
+
+def _flipped_entry(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
+    """hand_grads with layer 1's last bias entry negated."""
+    grads = hand_grads(spec, params, inputs, targets)
+    grads[0]["b"][-1] *= -1.0
+    return grads
+
+
+def test_a_check_its_rounding_bound_makes_blind_says_so_and_float64_sees_the_bug() -> None:
+    # dense -> batch_norm over a batch of 2 -> dense, float32: x_hat is +-1 whatever the inputs
+    # but for eps, so the gradient below the norm (b[3] = -1.1e-4) is what is left of terms that
+    # cancel; the error model's worst case for such a sum (1.1e-2) is beyond the value itself, so
+    # its flipped sign passes. The verdict counts that entry instead of a bare "verified", and
+    # in float64 the bug fails.
+    from gradcheck.generate.strategies import sample_networks
+    from gradcheck.spec import parse_spec
+
+    small = {"kinds": ("dense", "batch_norm"), "depth": (1, 2), "widths": (1, 4)}
+    case = sample_networks(1, 7, dtypes=("float32",), first=185, **small)[0]
+    assert case.spec.kinds == ("dense", "batch_norm", "dense") and case.inputs.shape[0] == 2
+    assert verify(hand_grads, *case).ok
+    blind = verify(_flipped_entry, *case)
+    assert blind.ok and blind.unseeing == 1
+    assert "1 of them past what the network's rounding bound lets a check see" in blind.summary()
     data = {**case.spec.model.model_dump(exclude_none=True), "dtype": "float64"}
     wide = parse_spec(data, "<float64>")
-    caught = verify(_flipped_first_layer, wide)
-    assert not caught.ok and {e.layer for e in caught.failures} == {0}
+    caught = verify(_flipped_entry, wide)
+    assert not caught.ok and [(e.layer, e.index) for e in caught.failures] == [(0, (3,))]
 
 
 def test_an_entry_the_evidence_rule_would_catch_flipped_is_not_counted_blind() -> None:
