@@ -21,10 +21,26 @@ from numpy.lib.stride_tricks import sliding_window_view
 from gradcheck.layers import Registry
 from gradcheck.layers.dropout import dropout_mask
 
-__all__ = ["FD_KINDS", "FDKind", "windows"]
+__all__ = ["FD_KINDS", "FDKind", "KindKink", "windows"]
 
 Groups = dict[str, np.ndarray]
 Options = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class KindKink:
+    """A kind whose net has kinks of its own, one per unit (max pooling: a window whose two
+    largest inputs tie). ``margins(x, options)``: per unit, how far it is from its kink (the gap
+    between the window's two largest inputs; NaN: a unit left free, neither on a kink nor
+    crossing one, as a window with three or more inputs tied); ``winners(x, options)``: which piece the net
+    follows (the window's first largest input), to tell a step that crosses a kink;
+    ``held(x, base_x, options, forced)``: the net with units ``forced`` holds on a piece
+    (``+1``: the earlier of ``base_x``'s two largest inputs of the window, ``-1``: the later;
+    both are then smooth), the others free."""
+
+    margins: Callable[[np.ndarray, Options], np.ndarray]
+    winners: Callable[[np.ndarray, Options], np.ndarray]
+    held: Callable[[np.ndarray, np.ndarray, Options, np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -49,6 +65,7 @@ class FDKind:
     # which outputs a change in the inputs ``moved`` (bool, one copy's batch) reaches, where
     # the net of indicator weights and inputs does not say (a norm's statistics); None: it does
     reach: Callable[[np.ndarray], np.ndarray] | None = None
+    kink: KindKink | None = None  # the net's own kinks (max pooling's ties); None: it has none
 
 
 FD_KINDS: Registry[FDKind] = Registry("finite-difference oracle", "layer kind")
@@ -183,9 +200,55 @@ def _pool(x: np.ndarray, options: Options, combine: np.ufunc, scale: bool) -> np
     return out / (kh * kw) if scale else out
 
 
+def _window_values(x: np.ndarray, options: Options) -> np.ndarray:
+    """``(m, c, oh, ow, kh * kw)``: each window's inputs in row-major order."""
+    view = windows(x, tuple(options["kernel"]), tuple(options["stride"]))
+    return view.reshape(*view.shape[:4], -1)
+
+
+def _two_largest(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per window, the positions of its first largest input and of the largest of the rest."""
+    first = np.argmax(values, axis=-1)
+    rest = values.copy()
+    np.put_along_axis(rest, first[..., None], -np.inf, axis=-1)
+    return first, np.argmax(rest, axis=-1)
+
+
+def _pool_margins(x: np.ndarray, options: Options) -> np.ndarray:
+    """The gap between each window's largest input and the next (0: a tie of two); NaN where
+    three or more inputs tie exactly (relu's zeros, say): such a window is left free."""
+    values = _window_values(x, options)
+    if values.shape[-1] == 1:  # a 1x1 window has no tie
+        return np.full(values.shape[:4], np.inf)
+    top = np.sort(values, axis=-1)
+    gap = top[..., -1] - top[..., -2]
+    if values.shape[-1] > 2:
+        gap = np.where(top[..., -3] == top[..., -1], np.nan, gap)
+    return np.asarray(gap)
+
+
+def _pool_held(
+    x: np.ndarray, base_x: np.ndarray, options: Options, forced: np.ndarray
+) -> np.ndarray:
+    """The max of each window, or where ``forced`` holds it, its input at the earlier (``+1``)
+    or the later (``-1``) position of the two largest of ``base_x``'s window."""
+    first, second = _two_largest(_window_values(base_x, options))
+    pick = np.where(forced > 0, np.minimum(first, second), np.maximum(first, second))
+    values = _window_values(x, options)
+    held = np.take_along_axis(values, pick[..., None], axis=-1)[..., 0]
+    return np.asarray(np.where(forced != 0, held, values.max(axis=-1)))
+
+
 FD_KINDS.add(
     "max_pool2d",
-    FDKind(lambda g, x, o: _pool(x, o, np.maximum, False), _no_parameters, _no_parameters),
+    FDKind(
+        lambda g, x, o: _pool(x, o, np.maximum, False),
+        _no_parameters,
+        _no_parameters,
+        kink=KindKink(
+            _pool_margins, lambda x, o: np.argmax(_window_values(x, o), axis=-1), _pool_held
+        ),
+    ),
 )
 FD_KINDS.add(
     "avg_pool2d",

@@ -10,7 +10,11 @@ Kinks: the finite-difference oracle marks the pre-activations that lie within th
 bound of a kink (``Base.near``); a pass reports which of them each copy moves. It can also hold
 such units on one side of their kink (``Base.forced``): the unit then follows that side's
 piece, continued through 0, ``act(0) + slope_side z`` (exact for the piecewise-linear relu and
-leaky_relu), so the loss is smooth in every direction that moves it.
+leaky_relu), so the loss is smooth in every direction that moves it. A kind may have kinks of
+its own (:class:`~gradcheck.oracles.fd_kinds.KindKink`: a max-pool window whose two largest inputs
+tie): its slot then holds its units (the windows), near their kink when the gap between the two
+is within its rounding bound, crossed when a copy's first largest input is another, held on the
+earlier or the later of the two.
 
 A kinked loss (``svm``'s hinge ``max(0, m)`` at margin ``m = 0``, :data:`FD_LOSS_KINKS`) takes one
 more slot after the layers' in ``near``, ``forced`` and ``touched``: its margins, ``(batch, n)``,
@@ -178,7 +182,8 @@ class Base:
     """The unperturbed network in float64: every group, each pre-activation and output.
 
     ``near[i]`` (``(batch, n_{i+1})`` bool, or None for a layer without a kink): pre-activations
-    within their rounding bound of a kink (set by the finite-difference oracle from the error
+    (a max-pool layer: windows, the gap between their two largest inputs) within their rounding
+    bound of a kink (set by the finite-difference oracle from the error
     model); ``forced[i]`` (int, or None): ``-1``/``+1`` holds a unit on the left/right piece of its
     kink, ``0`` leaves it free. Both empty: no unit is near a kink, none is held. One slot more
     than layers: a kinked loss's margins (None for a loss without kinks). ``loss`` includes
@@ -207,9 +212,10 @@ def kink_pieces(name: str, slope: float) -> tuple[float, float, float]:
 
 
 def _activate(spec: Spec, i: int, net: np.ndarray, forced: np.ndarray | None) -> np.ndarray:
-    """Layer ``i``'s activation of ``net``, with the units ``forced`` holds on one piece."""
+    """Layer ``i``'s activation of ``net``, with the units ``forced`` holds on one piece (a
+    kind's own kinks are held in its net, :func:`_held_net`)."""
     out = FD_ACTIVATIONS[spec.activations[i]](net, spec.slopes[i])
-    if forced is None or not forced.any():
+    if forced is None or not forced.any() or FD_KINDS[spec.kinds[i]].kink is not None:
         return out
     at_zero, left, right = kink_pieces(spec.activations[i], spec.slopes[i])
     piece = at_zero + np.where(forced > 0, right, left) * net
@@ -237,8 +243,12 @@ def base_pass(
     outs = [np.asarray(inputs, dtype=np.float64)]
     nets: list[np.ndarray] = []
     for i, (layer, kind) in enumerate(zip(layers, spec.kinds, strict=True)):
-        nets.append(FD_KINDS[kind].net(layer, outs[-1], dict(spec.options[i])))
-        outs.append(_activate(spec, i, nets[-1], forced[i] if forced else None))
+        held = forced[i] if forced else None
+        if held is not None and held.any() and FD_KINDS[kind].kink is not None:
+            nets.append(_held_net(spec, i, outs[-1][None], outs[-1], held)[0])
+        else:
+            nets.append(FD_KINDS[kind].net(layer, outs[-1], dict(spec.options[i])))
+        outs.append(_activate(spec, i, nets[-1], held))
     t = np.asarray(targets, dtype=np.float64)
     decay = decay_value(spec, layers)
     loss = float(_loss(spec, nets[-1][None], outs[-1][None], t, forced)[0]) + decay
@@ -258,10 +268,28 @@ class Stencil(NamedTuple):
     touched: list[np.ndarray | None]
 
 
-def _carried(spec: Spec, i: int, layer: dict[str, np.ndarray], out: np.ndarray) -> np.ndarray:
+def _held_net(
+    spec: Spec, i: int, out: np.ndarray, base_x: np.ndarray, forced: np.ndarray
+) -> np.ndarray:
+    """Layer ``i``'s net of copies ``out`` with the units of its kind's own kinks that ``forced``
+    holds on a piece (chosen at ``base_x``, the unperturbed input), copy by copy."""
+    kink = FD_KINDS[spec.kinds[i]].kink
+    assert kink is not None
+    options = dict(spec.options[i])
+    return np.stack([kink.held(copy, base_x, options, forced) for copy in out])
+
+
+def _carried(
+    spec: Spec, i: int, layer: dict[str, np.ndarray], out: np.ndarray, base: Base | None = None
+) -> np.ndarray:
     """Layer ``i``'s net of copies ``out`` ``(copies, batch, ...)``: copies and samples as one
-    axis, or copy by copy for a kind whose net needs a copy's whole batch."""
+    axis, or copy by copy for a kind whose net needs a copy's whole batch or whose own kinks
+    ``base`` holds."""
     kind, options = FD_KINDS[spec.kinds[i]], dict(spec.options[i])
+    held = base.forced[i] if base is not None and base.forced else None
+    if kind.kink is not None and held is not None and held.any():
+        assert base is not None
+        return _held_net(spec, i, out, base.outs[i], held)
     if kind.per_copy:
         return np.stack([kind.net(layer, copy, options) for copy in out])
     flat = out.reshape(-1, *out.shape[2:])
@@ -278,6 +306,21 @@ def _depends(spec: Spec, i: int, layer: dict[str, np.ndarray], moved: np.ndarray
     weights = {k: (a != 0).astype(np.float64) for k, a in layer.items() if k != "b"}
     reach: np.ndarray = _carried(spec, i, weights, moved.astype(np.float64)) > 0
     return reach
+
+
+def _crossed(spec: Spec, i: int, base: Base, x: np.ndarray, net: np.ndarray) -> np.ndarray:
+    """Per copy and unit of layer ``i``: the copy's net (of inputs ``x``) is on another piece
+    than the base's: the other sign of a pre-activation, another first largest input of a
+    max-pool window."""
+    kink = FD_KINDS[spec.kinds[i]].kink
+    if kink is None:
+        changed: np.ndarray = np.sign(net) != np.sign(base.nets[i])
+        return changed
+    options = dict(spec.options[i])
+    winners = kink.winners(x.reshape(-1, *x.shape[2:]), options).reshape(net.shape)
+    free = np.isnan(kink.margins(base.outs[i], options))  # left free: never a crossing
+    moved: np.ndarray = (winners != kink.winners(base.outs[i], options)) & ~free
+    return moved
 
 
 def stencil_losses(spec: Spec, base: Base, starts: list[tuple[int, np.ndarray]]) -> Stencil:
@@ -304,7 +347,7 @@ def stencil_losses(spec: Spec, base: Base, starts: list[tuple[int, np.ndarray]])
             if near:
                 moved = net != base.nets[i]
         else:
-            carried = _carried(spec, i, layer, out)
+            carried = _carried(spec, i, layer, out, base)
             net = np.concatenate([carried, *fresh])
             if near:
                 reach = _depends(spec, i, layer, moved_out)
@@ -313,8 +356,8 @@ def stencil_losses(spec: Spec, base: Base, starts: list[tuple[int, np.ndarray]])
         new = len(net) - len(out)
         crossed = np.concatenate([crossed, np.zeros(new, dtype=bool)])
         at_kink = np.concatenate([at_kink, np.zeros(new, dtype=bool)])
-        if ACTIVATIONS[spec.activations[i]].kinked:
-            changed = np.sign(net) != np.sign(base.nets[i])
+        if FD_KINDS[spec.kinds[i]].kink is not None or ACTIVATIONS[spec.activations[i]].kinked:
+            changed = _crossed(spec, i, base, out, net)
             on_kink = near[i] if near else None
             if on_kink is not None:
                 changed &= ~on_kink

@@ -8,8 +8,10 @@ pass (:mod:`gradcheck.oracles.fd_network`), each joining it at its parameter's l
 Kinks. A relu/leaky_relu pre-activation within its rounding bound of 0 (the error model's
 :func:`~gradcheck.oracles.error_model.kink_bands`: from the network's dtype and the terms it
 sums) is on its kink: rounded in another order it lands on either side, so every convention for
-the derivative there is right. An entry whose stencil moves such a unit is ``at_kink``; one whose
-stencil carries a unit away from its kink across 0 crosses a kink (``kinks`` holds both). For an
+the derivative there is right; so is a max-pool window whose two largest inputs lie that near
+each other (either may take the gradient). An entry whose stencil moves such a unit is
+``at_kink``; one whose stencil carries a unit away from its kink across 0 crosses a kink
+(``kinks`` holds both). For an
 entry at a kink the oracle brackets the valid values: it holds each such unit on one piece of its
 activation (left or right, continued through 0, so ``E`` is smooth again) and differences ``E``
 for every choice of pieces (per sample, every combination of its units up to

@@ -43,6 +43,8 @@ from gradcheck.generate.strategies import sample_networks
 from gradcheck.hand import hand_grads
 from gradcheck.hand.activations import HAND_ACTIVATIONS
 from gradcheck.hand.backprop import Forward, backward, forward
+from gradcheck.hand.kinds import HAND_KINDS, HandKind
+from gradcheck.hand.pooling import windows as pool_windows
 from gradcheck.layers import KINDS
 from gradcheck.spec import Array, GradientFn, Params, Spec, parse_spec
 
@@ -377,6 +379,101 @@ def test_more_units_on_kinks_than_enumerated_still_fail_outside_the_slopes(
     verdict = verify(hand_grads, _many_on_kinks("leaky_relu", dtype))
     assert not verdict.ok
     assert {e.status for e in verdict.failures} == {"backprop-bug"}
+
+
+# Two input channels through a 1x1 conv (0.5 c0 + c1) make windows whose two inputs tie exactly
+# (2.5 = 0.5 * 1 + 2 = 0.5 * 2 + 1.5) but move apart under a step in W: three tied windows over
+# two samples, dyadic, so the ties are exact in float32 too.
+POOL_TIES_TOML = """
+name = "pool-ties"
+loss = "half_sse"
+dtype = "{dtype}"
+[input]
+shape = [2, 2, 2]
+[[layers]]
+kind = "conv2d"
+channels = 1
+kernel = 1
+activation = "identity"
+weights = [[[[0.5]], [[1.0]]]]
+bias = {{ mode = "none" }}
+[[layers]]
+kind = "max_pool2d"
+kernel = [1, 2]
+[[layers]]
+kind = "flatten"
+[[layers]]
+size = 1
+activation = "identity"
+weights = [[1.5, -0.75]]
+bias = {{ mode = "none" }}
+[[samples]]
+input = [1.0, 2.0, 0.5, 3.0, 2.0, 1.5, 2.0, 0.25]
+target = [0.5]
+[[samples]]
+input = [2.0, 1.0, 4.0, 0.0, 0.5, 1.0, -1.0, 1.0]
+target = [-0.25]
+"""
+
+
+def _pool_convention(monkeypatch: pytest.MonkeyPatch, convention: str) -> None:
+    """Hand's max pooling sends a window's gradient to its ``first`` or ``last`` largest input,
+    ``split`` it evenly among the tied largest, or (a bug) gives ``every`` one of them all of it."""
+    entry = HAND_KINDS["max_pool2d"]
+
+    def forward(layer: Any, x: Array, options: Any) -> tuple[Array, Any]:
+        net, (picked, shape, stride) = entry.forward(layer, x, options)
+        win = picked.shape
+        flat = pool_windows(x, options["kernel"], options["stride"]).reshape(*win[:4], -1)
+        tied = flat == flat.max(axis=-1, keepdims=True)
+        if convention == "last":
+            last = tied.shape[-1] - 1 - np.argmax(tied[..., ::-1], axis=-1)
+            weights = np.zeros(tied.shape)
+            np.put_along_axis(weights, last[..., None], 1.0, axis=-1)
+        elif convention == "split":
+            weights = tied / tied.sum(axis=-1, keepdims=True)
+        elif convention == "every":
+            weights = tied.astype(float)
+        else:
+            weights = picked.reshape(tied.shape).astype(float)
+        return net, (weights.reshape(win).astype(x.dtype), shape, stride)
+
+    def backward(delta: Array, cache: Any, layer: Any, wanted: frozenset[str]) -> Any:
+        weights, shape, (sh, sw) = cache
+        share = delta[..., None, None] * weights
+        oh, ow, kh, kw = share.shape[2:]
+        dx = np.zeros(shape, dtype=share.dtype)
+        for u, v in itertools.product(range(kh), range(kw)):
+            dx[:, :, u : u + sh * oh : sh, v : v + sw * ow : sw] += share[..., u, v]
+        return dx, {}
+
+    monkeypatch.setitem(HAND_KINDS._entries, "max_pool2d", HandKind(forward, backward))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("convention", ["first", "last", "split"])
+def test_a_tied_max_pool_window_verifies_under_every_convention(
+    convention: str, dtype: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A max-pool window whose two largest inputs tie is a kink: any split of its gradient among
+    # them is right. The oracle once judged it smooth (FD the mean of both sides, +- a wide
+    # estimate), so sending the gradient to the last largest input failed as a backprop-bug.
+    _pool_convention(monkeypatch, convention)
+    spec = parse_spec(tomllib.loads(POOL_TIES_TOML.format(dtype=dtype)))
+    verdict = verify(hand_grads, spec)
+    assert verdict.ok, verdict.summary()
+    assert verdict.counts["non-differentiable here"] == 2  # W[0, 0] and W[0, 1]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_a_tied_window_giving_every_tied_input_its_gradient_is_a_bug(
+    dtype: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _pool_convention(monkeypatch, "every")
+    spec = parse_spec(tomllib.loads(POOL_TIES_TOML.format(dtype=dtype)))
+    verdict = verify(hand_grads, spec)
+    assert not verdict.ok
+    assert {(e.layer, e.status) for e in verdict.failures} == {(0, "backprop-bug")}
 
 
 def test_on_a_kink_jax_gets_no_pass_outside_the_bracket() -> None:
