@@ -6,10 +6,12 @@
   terms (``A_L + |t|`` for ``out - t``), ``|delta_l| = (|delta_{l+1}| @ |W_{l+1}|) |act_l'|`` with
   ``act'`` as the magnitude of its terms (tanh ``1 + o^2``, sigmoid ``o (1 + o)``: ``1 - o``
   cancels as ``o -> 1``; elu ``1 + |o|`` below 0; a unit near its kink takes the larger side),
-  ``m_W = |delta|.T @ A_{l-1}``, ``m_b = sum |delta|`` (other kinds: the same sums,
-  :mod:`gradcheck.oracles.error_kinds`, :mod:`gradcheck.oracles.error_norms`). Where nothing
-  cancels ``m = |grad|``;
-  where terms cancel it is their size, which the rounding scales with.
+  ``m_W = max(|delta|.T @ |out_{l-1}|, D.T @ A_{l-1})``, ``m_b = sum |delta|`` (other kinds:
+  the same sums, :mod:`gradcheck.oracles.error_kinds`, :mod:`gradcheck.oracles.error_norms`).
+  A product is taken to first order, each factor's terms times the other's values (``D``: the
+  size of ``delta``'s values, a first pass over ``|out_l|``): multiplying two term sizes
+  compounds the cancellation of every layer into the next. Where nothing cancels ``m =
+  |grad|``; where terms cancel it is their size, which the rounding scales with.
 * Forward, ``T_l = A_{l-1} @ |W_l|.T + |b_l|`` is the size of the terms layer ``l``'s
   pre-activation sums (``A_0 = |x|``), ``c l eps T_l`` its rounding bound in the network's dtype
   (``c =`` :data:`ROUNDING_PER_LAYER`, ``l`` the layer from 1), and ``A_l = max(|out_l|, k_l

@@ -32,8 +32,8 @@ class KindKink:
     """A kind whose net has kinks of its own, one per unit (max pooling: a window whose two
     largest inputs tie). ``margins(x, options)``: per unit, how far it is from its kink (the gap
     between the window's two largest inputs; NaN: a unit left free, neither on a kink nor
-    crossing one, as a window with three or more inputs tied); ``winners(x, options)``: which piece the net
-    follows (the window's first largest input), to tell a step that crosses a kink;
+    crossing one, as a window with three or more inputs tied); ``winners(x, options)``: which
+    piece the net follows (the window's first largest input), to tell a step that crosses a kink;
     ``held(x, base_x, options, forced)``: the net with units ``forced`` holds on a piece
     (``+1``: the earlier of ``base_x``'s two largest inputs of the window, ``-1``: the later;
     both are then smooth), the others free."""
