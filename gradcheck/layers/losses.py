@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from gradcheck.layers.registry import UnknownName
 
 __all__ = ["LOSSES", "WEIGHT_DECAY", "LossInfo", "loss_info"]
@@ -27,7 +29,8 @@ class LossInfo:
     ``output_activation``: the output activation the loss requires (``None``: any);
     ``one_hot``: its targets must be one-hot rows (one 1, the rest 0: the true class);
     ``kinked``: ``E`` has kinks (a hinge ``max(0, m)`` at ``m = 0``), where any value between the
-    one-sided derivatives is right."""
+    one-sided derivatives is right; ``targets``: the range every target entry must lie in,
+    ``(low, high)`` (``high`` None: unbounded above), None where any finite value is a target."""
 
     name: str
     formula: str
@@ -36,6 +39,22 @@ class LossInfo:
     output_activation: str | None = None
     one_hot: bool = False
     kinked: bool = False
+    targets: tuple[float, float | None] | None = None
+
+    def target_range(self) -> str:
+        """The targets' range for people: ``in [0, 1]``, ``>= 0``; empty where any will do."""
+        if self.targets is None:
+            return ""
+        low, high = self.targets
+        return f">= {low:g}" if high is None else f"in [{low:g}, {high:g}]"
+
+    def outside(self, t: np.ndarray) -> np.ndarray:
+        """Which entries of ``t`` lie outside :attr:`targets` (none where it is None)."""
+        if self.targets is None:
+            return np.zeros(np.shape(t), dtype=bool)
+        low, high = self.targets
+        below: np.ndarray = np.asarray(t) < low
+        return below if high is None else below | (np.asarray(t) > high)
 
 
 _DECLARED = (
@@ -63,14 +82,16 @@ _DECLARED = (
         "mean over samples (divide by B), sum over outputs",
         "dE/dnet = (o * sum_k t_k - t) / B with o = softmax(net), through softmax in one step",
         output_activation="softmax",
+        targets=(0.0, None),
     ),
     LossInfo(
         "binary_cross_entropy",
         "E = (1/B) sum over samples and outputs of [softplus(net) - t net] = "
-        "-(1/B) sum [t log o + (1 - t) log(1 - o)] with o = sigmoid(net), t in [0, 1]",
+        "-(1/B) sum [t log o + (1 - t) log(1 - o)] with o = sigmoid(net)",
         "mean over samples (divide by B), sum over outputs",
         "dE/dnet = (o - t) / B with o = sigmoid(net), through the sigmoid in one step",
         output_activation="sigmoid",
+        targets=(0.0, 1.0),
     ),
     LossInfo(
         "svm",

@@ -2,7 +2,8 @@
 
 :func:`check_arguments` raises :class:`~gradcheck.SpecError` with one line naming the field
 and the bad value unless ``params`` holds exactly the spec's trainable groups in their shapes and
-``inputs``/``targets`` are finite ``(batch, n_in)`` / ``(batch, n_out)`` arrays. Both oracles and
+``inputs``/``targets`` are finite ``(batch, n_in)`` / ``(batch, n_out)`` arrays, the targets in
+the loss's range (``binary_cross_entropy``: ``[0, 1]``). Both oracles and
 :func:`gradcheck.verify` call it; it only validates, so sharing it couples no checker to
 another.
 """
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from gradcheck.errors import SpecError
+from gradcheck.layers import LOSSES
 from gradcheck.spec.network import Array, Params, Spec
 
 __all__ = ["check_arguments"]
@@ -38,7 +40,15 @@ def check_arguments(spec: Spec, params: Params, inputs: Array, targets: Array) -
     if x.ndim < 2 or x.shape[0] == 0 or x.shape[1:] != spec.shapes[0]:
         sample = ", ".join(str(n) for n in spec.shapes[0])
         raise SpecError(f"{spec.path}: inputs: shape {x.shape}, expected (batch, {sample})")
-    _check_array(spec, "targets", targets, (x.shape[0], spec.sizes[-1]))
+    t = _check_array(spec, "targets", targets, (x.shape[0], spec.sizes[-1]))
+    loss = LOSSES[spec.loss]
+    outside = np.argwhere(loss.outside(t))
+    if outside.size:
+        at = tuple(int(i) for i in outside[0])
+        raise SpecError(
+            f"{spec.path}: targets{list(at)}: loss {spec.loss} needs targets "
+            f"{loss.target_range()}, got {t[at]}"
+        )
 
 
 def _check_array(spec: Spec, field: str, value: Any, shape: tuple[int, ...] | None) -> np.ndarray:

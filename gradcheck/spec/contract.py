@@ -132,6 +132,7 @@ def contract_data() -> dict[str, Any]:
                 "gradient": loss.gradient,
                 "output_activation": loss.output_activation,
                 "one_hot": loss.one_hot,
+                "target_range": loss.target_range(),
                 "kinked": loss.kinked,
             }
             for loss in LOSSES.values()
@@ -263,6 +264,7 @@ def contract_text() -> str:
                     else ""
                 )
                 + (", one-hot targets only" if loss["one_hot"] else "")
+                + (f", targets {loss['target_range']}" if loss["target_range"] else "")
                 + f": {loss['formula']}. Reduction: {loss['reduction']}. "
                 f"Gradient: {loss['gradient']}."
             )

@@ -237,6 +237,13 @@ def cross_check(m: SpecModel) -> list[str]:
                 f"samples[{s}].target: loss {m.loss} needs a one-hot target, one 1 (the true "
                 f"class) and 0 elsewhere, e.g. [0.0, 1.0, 0.0] (got {sample.target!r})"
             )
+        outside = np.flatnonzero(LOSSES[m.loss].outside(np.asarray(sample.target, float)))
+        if outside.size:
+            j = int(outside[0])
+            problems.append(
+                f"samples[{s}].target[{j}]: loss {m.loss} needs targets "
+                f"{LOSSES[m.loss].target_range()} (got {sample.target[j]!r})"
+            )
         for field, values, n, per in (
             ("input", sample.input, sizes[0], "input"),
             ("target", sample.target, sizes[-1], "output"),

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from helpers import RunCli, make_spec
 
+from gradcheck import oracles
 from gradcheck.generate.strategies import sample_networks
 from gradcheck.layers import KINDS
 from gradcheck.spec import SpecError, load_spec, spec_to_toml
@@ -56,6 +57,60 @@ def test_svm_targets_that_are_not_one_hot_are_one_line_naming_the_sample(
     status, out, errors = run_cli(["verify", str(path), "--examples", "0"])
     assert status == 2 and out == ""
     assert errors.strip().count("\n") == 0 and f"{path}: samples[0].target" in errors
+
+
+@pytest.mark.parametrize(
+    ("loss", "activation", "targets", "at", "message"),
+    [
+        (
+            "binary_cross_entropy",
+            "sigmoid",
+            [[0.0, 1.0, 0.5], [0.0, 1.5, 0.0]],
+            (1, 1),
+            "in [0, 1]",
+        ),
+        ("binary_cross_entropy", "sigmoid", [[-0.25, 1.0, 0.5]], (0, 0), "in [0, 1]"),
+        ("softmax_cross_entropy", "softmax", [[0.5, 0.75, -0.25]], (0, 2), ">= 0"),
+    ],
+)
+def test_targets_outside_their_loss_range_are_one_line_naming_the_entry(
+    tmp_path: Path,
+    run_cli: RunCli,
+    loss: str,
+    activation: str,
+    targets: list[list[float]],
+    at: tuple[int, int],
+    message: str,
+) -> None:
+    # A target of 1.5 under binary cross-entropy (or a negative soft target under softmax
+    # cross-entropy) has no meaning; it once verified, with a loss unbounded below.
+    layer = {**LAYER, "activation": activation}
+    row, entry = at
+    with pytest.raises(SpecError) as err:
+        make_spec([layer], [[1.0, 2.0]] * len(targets), targets, loss=loss)
+    assert str(err.value) == (
+        f"<test>: samples[{row}].target[{entry}]: loss {loss} needs targets {message} "
+        f"(got {targets[row][entry]!r})"
+    )
+    good = make_spec(
+        [layer], [[1.0, 2.0]] * len(targets), [[0.0, 1.0, 0.0]] * len(targets), loss=loss
+    )
+    bad_targets = np.array(targets)
+    with pytest.raises(SpecError) as err:
+        oracles.finite_difference(good, good.initial_params(), good.inputs(), bad_targets)
+    assert str(err.value) == (
+        f"<test>: targets[{row}, {entry}]: loss {loss} needs targets {message}, "
+        f"got {bad_targets[row, entry]}"
+    )
+    path = tmp_path / "bad.toml"
+    path.write_text(
+        spec_to_toml(good).replace(
+            "target = [0.0, 1.0, 0.0]", f"target = {targets[row]}".replace("'", ""), 1 + row
+        )
+    )
+    status, out, errors = run_cli(["verify", str(path), "--examples", "0"])
+    assert status == 2 and out == ""
+    assert errors.strip().count("\n") == 0 and f"{path}: samples[" in errors
 
 
 def test_a_family_bounds_the_weight_decay_and_names_a_spec_outside_it() -> None:
