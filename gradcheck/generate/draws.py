@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from gradcheck.generate.bounds import (
     KINKED,
@@ -117,9 +118,8 @@ def build_case(src: Source, b: Bounds, origin: str) -> Case:
     if "residual" in b.kinds and src.choice(b.residual):
         hidden = hidden_activations(b) or ("identity",)
         block = src.many(1, 1, GENERATE_KINDS["residual"].choices(b, hidden))[0]
-    samples = _draw_samples(
-        src, b, n_values, n_out, max(max_in, MAX_IMAGE_VALUES) if stem else max_in, loss, dtype
-    )
+    widest = max(max_in, MAX_IMAGE_VALUES) if stem else max_in
+    raw = _draw_samples(src, b, widest, loss)
     sizes = [n_in, *(r.size for r in layers)]
     placed = (
         None
@@ -127,6 +127,10 @@ def build_case(src: Source, b: Bounds, origin: str) -> Case:
         else GENERATE_KINDS["residual"].table(block, b, sizes, kink is not None, scale, dtype)
     )
     tables = _dense_tables(kind, layers, norms, sizes, scale, dtype, kink, placed)
+    # a batch_norm normalises a batch of 1 to 0 (the spec refuses it): a second sample, drawn
+    # with the first (the bounds drop batch_norm where the batch is at most 1)
+    batch = 2 if raw.batch == 1 and _has_batch_norm(stem_tables + tables) else raw.batch
+    samples = _samples(raw, batch, b, (n_values, n_out, widest), loss, dtype)
     data = {
         "name": "generated-" + "-".join(str(n) for n in sizes),
         "description": f"drawn by {origin}",
@@ -182,9 +186,17 @@ def _draw_decay(src: Source, b: Bounds) -> float:
     return float(decode(src.words(1), lo, hi, "float32", lo)[0])
 
 
-def _draw_samples(
-    src: Source, b: Bounds, n_in: int, n_out: int, max_in: int, loss: str, dtype: str
-) -> list[dict[str, list[float]]]:
+@dataclass(frozen=True)
+class RawSamples:
+    """The drawn batch size and a block of words, a row per possible sample (``soft``: soft
+    cross-entropy targets); decoded by :func:`_samples` once the network is known."""
+
+    batch: int
+    block: NDArray[np.uint16]
+    soft: bool
+
+
+def _draw_samples(src: Source, b: Bounds, max_in: int, loss: str) -> RawSamples:
     """The batch size, then one block of words, a row per possible sample.
 
     Like weights, the block is drawn at its largest (``batch x (max_in + max_out)``) and the last
@@ -197,19 +209,36 @@ def _draw_samples(
     """
     batch = src.integer(*b.batch_size)
     max_out, rows = b.n_outputs[1], b.batch_size[1]
-    block = src.words(rows * (max_in + max_out)).reshape(rows, -1)[rows - batch :]
+    block = src.words(rows * (max_in + max_out)).reshape(rows, -1)
+    soft = loss in TARGET_KINDS and src.choice(b.ce_targets) == "soft"
+    return RawSamples(batch, block, soft)
+
+
+def _samples(
+    raw: RawSamples, batch: int, b: Bounds, shape: tuple[int, int, int], loss: str, dtype: str
+) -> list[dict[str, list[float]]]:
+    """The last ``batch`` rows of ``raw``'s block as samples; ``shape``: ``(n_in, n_out,
+    max_in)``, the values an input and a target take and the widest input drawn for."""
+    n_in, n_out, max_in = shape
+    block = raw.block[len(raw.block) - batch :]
     # Inputs shrink toward 1 (where the range allows): a zero input hides every weight it feeds.
     lo, hi = b.input_range
     x = decode(block[:, max_in - n_in : max_in], lo, hi, dtype, 1.0 if lo <= 1 <= hi else None)
-    soft = loss in TARGET_KINDS and src.choice(b.ce_targets) == "soft"
-    if (loss in TARGET_KINDS and not soft) or loss in ONE_HOT:
+    if (loss in TARGET_KINDS and not raw.soft) or loss in ONE_HOT:
         hot = block[:, -1] % n_out
         t = (np.arange(n_out) == hot[:, None]).astype(dtype)
-    elif soft or loss in UNIT_TARGETS:  # any weights in [0, 1], not summing to 1
+    elif raw.soft or loss in UNIT_TARGETS:  # any weights in [0, 1], not summing to 1
         t = decode(block[:, block.shape[1] - n_out :], 0.0, 1.0, dtype)
     else:
         t = decode(block[:, block.shape[1] - n_out :], *b.input_range, dtype)
     return [{"input": xi, "target": ti} for xi, ti in zip(x.tolist(), t.tolist(), strict=True)]
+
+
+def _has_batch_norm(tables: list[dict[str, Any]]) -> bool:
+    """A ``batch_norm`` among ``tables``, inside residual blocks too."""
+    return any(
+        t.get("kind") == "batch_norm" or _has_batch_norm(t.get("layers", [])) for t in tables
+    )
 
 
 @dataclass(frozen=True)

@@ -130,6 +130,14 @@ def _bounds(family: Family | str | Path | None, given: dict[str, Any]) -> Bounds
             "(the kinked first layer cannot be the output their activation is forced on)"
         )
     kinds = _names("kinds", kw["kinds"], tuple(DECLARED_KINDS))
+    batch = _int_pair("batch_size", kw["batch_size"])
+    if batch[1] < 2 and "batch_norm" in kinds:  # a batch of 1 normalises to 0 (refused)
+        if kinds != _DEFAULTS["kinds"]:
+            raise InvalidArgument(
+                f"kinds={kinds!r}: batch_norm needs batch_size up to 2 or more (got {batch!r}): "
+                "over a batch of 1 it normalises every value to 0"
+            )
+        kinds = tuple(k for k in kinds if k != "batch_norm")
     if "dense" not in kinds:
         raise InvalidArgument(f"kinds={kinds!r}: generated networks end in dense layers")
     if set(kinds) & set(IMAGE_KINDS) and "flatten" not in kinds:
@@ -149,7 +157,7 @@ def _bounds(family: Family | str | Path | None, given: dict[str, Any]) -> Bounds
         weight_scale=_real_pair("weight_scale", kw["weight_scale"], positive=True),
         saturating=bool(kw["saturating"]),
         input_range=_real_pair("input_range", kw["input_range"], positive=False),
-        batch_size=_int_pair("batch_size", kw["batch_size"]),
+        batch_size=batch,
         learning_rate=float(lr),
         avoid_kinks=bool(kw["avoid_kinks"]),
         target_kinks=target,

@@ -34,6 +34,8 @@ __all__ = [
     "Optimizer",
     "Sample",
     "SpecModel",
+    "batch_norm_inputs",
+    "batch_norm_problems",
     "cross_check",
     "layer_shapes",
 ]
@@ -184,6 +186,35 @@ def layer_shapes(m: SpecModel) -> tuple[list[Shape], list[str]]:
     return shapes, problems
 
 
+def batch_norm_inputs(m: SpecModel) -> Iterator[tuple[str, Shape]]:
+    """Each ``batch_norm`` layer's field path and one sample's shape at its input, the layers
+    inside residual blocks included (the layers' shapes must be valid)."""
+
+    def walk(layers: list[Any], shape: Shape, at: str) -> Iterator[tuple[str, Shape]]:
+        for i, layer in enumerate(layers):
+            where = f"{at}[{i}]"
+            kind = getattr(layer, "kind", "dense")
+            if kind == "batch_norm":
+                yield where, shape
+            elif kind == "residual":
+                yield from walk(layer.layers, shape, f"{where}.layers")
+            shape = kind_of(layer).shape_after(layer, shape)
+
+    return walk(m.layers, m.input.sample_shape, "layers")
+
+
+def batch_norm_problems(m: SpecModel, batch: int) -> list[str]:
+    """A ``batch_norm`` fed one value per feature (a batch of 1, or of 1x1 images) normalises it
+    to 0: its output is ``beta`` whatever its input, and every gradient below it is 0."""
+    return [
+        f"{where}: batch_norm over a batch of {batch} sees one value per feature; it normalises "
+        "that value to 0, so its output is beta whatever its input and every gradient below it "
+        "is 0: give two samples or more"
+        for where, shape in batch_norm_inputs(m)
+        if batch * int(np.prod(shape[1:])) == 1
+    ]
+
+
 def _input_problems(m: SpecModel) -> list[str]:
     given = (m.input.size is not None) + (m.input.shape is not None)
     if given != 1:
@@ -252,6 +283,7 @@ def cross_check(m: SpecModel) -> list[str]:
                 problems.append(
                     f"samples[{s}].{field}: expected {n} values, one per {per} (got {len(values)})"
                 )
+    problems.extend(batch_norm_problems(m, len(m.samples)))
     problems.extend(_duplicate_names(m))
     n_params = sum(kind_of(ly).n_params(ly, s) for ly, s in zip(m.layers, shapes, strict=False))
     if n_params > MAX_PARAMS:

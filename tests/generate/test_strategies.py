@@ -344,3 +344,27 @@ def test_softmax_is_drawn_for_the_output_layer_only() -> None:
     )
     assert all("softmax" not in c.spec.activations[:-1] for c in cases)
     assert {c.spec.activations[-1] for c in cases} == {"softmax", "leaky_relu"}
+
+
+def _batch_norms(case: Case) -> int:
+    """The batch_norm layers of ``case``'s network, inside residual blocks too."""
+    text = case.replay()
+    return text.count('kind = "batch_norm"')
+
+
+def test_a_drawn_batch_norm_always_sees_two_samples_or_more() -> None:
+    # A batch of 1 normalises every value to 0 (the spec refuses it): a network with a
+    # batch_norm draws its second sample with its first.
+    cases = sample_networks(300, 0, kinds=("dense", "batch_norm", "residual"))
+    normed = [c for c in cases if _batch_norms(c)]
+    assert len(normed) > 20
+    assert all(len(c.inputs) >= 2 for c in normed)
+    assert any(len(c.inputs) == 1 for c in cases)  # the others still reach a batch of 1
+
+
+def test_a_batch_of_one_leaves_batch_norm_out_of_the_default_kinds_and_refuses_it_asked() -> None:
+    cases = sample_networks(100, 0, batch_size=(1, 1))
+    assert all(len(c.inputs) == 1 and not _batch_norms(c) for c in cases)
+    assert any("layer_norm" in c.replay() for c in cases)
+    with pytest.raises(InvalidArgument, match="batch_norm needs batch_size up to 2 or more"):
+        sample_networks(1, 0, batch_size=(1, 1), kinds=("dense", "batch_norm"))

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from helpers import RunCli, assert_one_error_line
 
-from gradcheck.spec import SpecError, load_spec, parse_spec, spec_to_toml
+from gradcheck.spec import SpecError, check_arguments, load_spec, parse_spec, spec_to_toml
 from gradcheck.spec.specfile import dump_toml
 
 DENSE = {"size": 2, "init": {"rule": "normal"}}
@@ -25,7 +25,10 @@ def _data(layers: list[dict[str, Any]], shape: list[int]) -> dict[str, Any]:
         "loss": "half_sse",
         "input": {"shape": shape} if len(shape) > 1 else {"size": shape[0]},
         "layers": layers,
-        "samples": [{"input": [0.1 * k for k in range(n_in)], "target": [0.0, 0.0]}],
+        "samples": [
+            {"input": [0.1 * k for k in range(n_in)], "target": [0.0, 0.0]},
+            {"input": [0.2 - 0.1 * k for k in range(n_in)], "target": [1.0, 0.0]},
+        ],
     }
 
 
@@ -131,3 +134,48 @@ def test_the_builtin_norm_network_loads_with_its_groups() -> None:
         "gamma": (4,),
         "beta": (4,),
     }
+
+
+@pytest.mark.parametrize(
+    ("layers", "shape", "where"),
+    [
+        ([DENSE, {"kind": "batch_norm"}, DENSE], [2], "layers[1]"),
+        (
+            [DENSE, {"kind": "residual", "layers": [DENSE, {"kind": "batch_norm"}]}, DENSE],
+            [2],
+            "layers[1].layers[1]",
+        ),
+        (
+            [{**CONV, "kernel": 4}, {"kind": "batch_norm"}, {"kind": "flatten"}, DENSE],
+            [1, 4, 4],
+            "layers[1]",
+        ),
+    ],
+)
+def test_a_batch_norm_over_one_value_per_feature_is_one_line_naming_it(
+    tmp_path: Path, run_cli: RunCli, layers: list[dict[str, Any]], shape: list[int], where: str
+) -> None:
+    # Over a batch of 1 (or 1x1 maps) batch_norm's output is beta whatever its input: every
+    # gradient below it is 0, and a check there would pass whatever a candidate returned.
+    data = _data(layers, shape)
+    one = {**data, "samples": data["samples"][:1]}
+    with pytest.raises(SpecError) as err:
+        parse_spec(one, "one.toml")
+    assert str(err.value).startswith(f"one.toml: {where}: batch_norm over a batch of 1 ")
+    assert "\n" not in str(err.value)
+    spec = parse_spec(data, "two.toml")  # two samples: the statistics mean something
+    with pytest.raises(SpecError) as err:
+        check_arguments(spec, spec.initial_params(), spec.inputs()[:1], spec.targets()[:1])
+    assert str(err.value).startswith(f"two.toml: inputs: {where}: batch_norm over a batch of 1")
+    path = tmp_path / "one.toml"
+    path.write_text(dump_toml(one))
+    status, out, errors = run_cli(["verify", str(path), "--examples", "0"])
+    assert status == 2 and out == ""
+    assert_one_error_line(errors, f"{path}: {where}: batch_norm over a batch of 1")
+
+
+def test_a_batch_norm_after_a_conv_sees_every_position_so_one_image_will_do() -> None:
+    layers = [CONV, {"kind": "batch_norm"}, {"kind": "flatten"}, DENSE]
+    data = _data(layers, [1, 4, 5])
+    spec = parse_spec({**data, "samples": data["samples"][:1]})
+    assert spec.kinds[1] == "batch_norm" and len(spec.inputs()) == 1
