@@ -57,6 +57,8 @@ def layer_norm_over_the_batch(spec: Spec, params: Params, inputs: Array, targets
     for table in data["layers"]:
         if table.get("kind") == "layer_norm":
             table["kind"] = "batch_norm"
+    # a spec refuses a batch_norm over one sample; the bug runs on the arguments' batch whatever
+    data["samples"] = data["samples"] * 2
     grads = hand_grads(parse_spec(data, spec.path), params, inputs, targets)
     return [{k: np.asarray(a) for k, a in g.items()} for g in grads]
 
