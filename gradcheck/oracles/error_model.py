@@ -19,8 +19,9 @@
   steepest slope near its pre-activation: one that cancels to nearly 0 still rounds with its
   terms; a saturated unit passes nothing on.
 * :func:`kink_bands`: a kinked layer's pre-activation within ``c l eps T_l`` of 0 is on the kink
-  for every implementation: rounded in another order, it may land on either side (a max-pool
-  window, its two largest inputs within ``c l eps T_l`` of each other). A kinked
+  for every implementation: rounded in another order, it may land on either side; so is a
+  kind's own unit (:func:`near_kinks`: a max-pool window's two largest inputs, a residual
+  block's inner pre-activation) within ``c (l + 1) eps`` times its terms. A kinked
   loss's margin (``svm``: ``s_j - s_y + 1``) is on its kink within the bounds of the scores it
   subtracts plus ``eps`` of its own size (:func:`near_kinks`' last slot).
 * Weight decay ``lambda/2 sum W^2`` adds its own size to ``E``'s and ``lambda |W|`` to each
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -46,6 +48,7 @@ from gradcheck.spec import Params, Spec
 __all__ = [
     "ERROR_ACTIVATIONS",
     "ERROR_LOSSES",
+    "ERROR_OWN_KINKS",
     "ROUNDING_PER_LAYER",
     "LossTerms",
     "forward_terms",
@@ -209,43 +212,56 @@ def forward_terms(spec: Spec, base: Base) -> Terms:
     return outs, terms
 
 
-def _kinked(spec: Spec, i: int) -> bool:
-    """Layer ``i`` has kinks: its activation's, or its kind's own (max pooling's ties)."""
-    return ACTIVATIONS[spec.activations[i]].kinked or FD_KINDS[spec.kinds[i]].kink is not None
-
-
 def kink_bands(spec: Spec, base: Base, terms: Terms | None = None) -> list[np.ndarray | None]:
-    """Per layer, ``c l eps T_l`` for each unit of a kinked layer (None for the others), ``eps``
-    the network dtype's: how far from its exact value its pre-activation (a max-pool window's
-    gap between its two largest inputs) may round. ``terms``: :func:`forward_terms` of
-    ``base``, where the caller has it."""
+    """Per layer, ``c l eps T_l`` for each pre-activation of a kinked activation (None for the
+    others), ``eps`` the network dtype's: how far from its exact value it may round. ``terms``:
+    :func:`forward_terms` of ``base``, where the caller has it."""
     eps = float(np.finfo(spec.dtype).eps)
     sums = (forward_terms(spec, base) if terms is None else terms)[1]
     return [
-        ROUNDING_PER_LAYER * (i + 1) * eps * t if _kinked(spec, i) else None
-        for i, t in enumerate(sums)
+        ROUNDING_PER_LAYER * (i + 1) * eps * t if ACTIVATIONS[act].kinked else None
+        for i, (t, act) in enumerate(zip(sums, spec.activations, strict=True))
     ]
 
 
+# A kind with kinks of its own (FDKind.kink): (|groups|, A_in, x, options, T) -> the magnitude of
+# the terms each of its units sums, shaped like the units (max pooling: the pooled T itself).
+ERROR_OWN_KINKS: Registry[
+    Callable[
+        [dict[str, np.ndarray], np.ndarray, np.ndarray, dict[str, Any], np.ndarray], np.ndarray
+    ]
+] = Registry("error model", "kind with kinks of its own")
+ERROR_OWN_KINKS.add("max_pool2d", lambda layer, a, x, options, t: t)
+
+
 def near_kinks(spec: Spec, base: Base, terms: Terms | None = None) -> tuple[np.ndarray | None, ...]:
-    """Per layer, the units within their :func:`kink_bands` band of a kink: a pre-activation
-    near 0, a max-pool window whose two largest inputs are that near each other; then one slot
-    for the loss: a kinked loss's margins within their band of 0 (None otherwise). ``terms``:
-    :func:`forward_terms` of ``base``, where the caller has it."""
+    """Per layer, the pre-activations within their :func:`kink_bands` band of a kink at 0; then
+    one slot for the loss: a kinked loss's margins within their band of 0 (None otherwise); then
+    per layer its kind's own units within ``c (l + 1) eps`` times their terms of their kink (a
+    max-pool window whose two largest inputs are that near each other, a residual block's inner
+    pre-activation that near 0; None for a kind without). ``terms``: :func:`forward_terms` of
+    ``base``, where the caller has it."""
     terms = forward_terms(spec, base) if terms is None else terms
     bands = kink_bands(spec, base, terms)
     layers = tuple(
-        None if band is None else np.abs(_from_kink(spec, i, base)) <= band
-        for i, band in enumerate(bands)
+        None if band is None else np.abs(net) <= band
+        for net, band in zip(base.nets, bands, strict=True)
     )
-    return (*layers, _near_loss_kinks(spec, base, terms))
+    own = tuple(_near_own_kinks(spec, i, base, terms) for i in range(len(spec.kinds)))
+    return (*layers, _near_loss_kinks(spec, base, terms), *own)
 
 
-def _from_kink(spec: Spec, i: int, base: Base) -> np.ndarray:
-    """How far layer ``i``'s units are from their kinks: the pre-activation, or the kind's own
-    margins."""
+def _near_own_kinks(spec: Spec, i: int, base: Base, terms: Terms) -> np.ndarray | None:
+    """Layer ``i``'s own units (its kind's kinks) within their rounding band of their kink."""
     kink = FD_KINDS[spec.kinds[i]].kink
-    return base.nets[i] if kink is None else kink.margins(base.outs[i], dict(spec.options[i]))
+    if kink is None:
+        return None
+    options = {**dict(spec.options[i]), "groups": base.layers[i]}
+    layer = {k: np.abs(a) for k, a in base.layers[i].items()}
+    own = ERROR_OWN_KINKS[spec.kinds[i]](layer, terms[0][i], base.outs[i], options, terms[1][i])
+    band = ROUNDING_PER_LAYER * (i + 2) * float(np.finfo(spec.dtype).eps) * own
+    near: np.ndarray = np.abs(kink.margins(base.outs[i], options)) <= band
+    return near
 
 
 def _near_loss_kinks(spec: Spec, base: Base, terms: Terms) -> np.ndarray | None:

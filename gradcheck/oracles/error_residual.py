@@ -18,9 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from gradcheck.layers import ACTIVATIONS
 from gradcheck.layers.residual import inner_groups, prefixed
 from gradcheck.oracles.error_kinds import ERROR_KINDS, Groups
-from gradcheck.oracles.error_model import ERROR_ACTIVATIONS
+from gradcheck.oracles.error_model import ERROR_ACTIVATIONS, ERROR_OWN_KINKS
 from gradcheck.oracles.fd_network import FD_ACTIVATIONS, FD_KINDS
 
 __all__: list[str] = []
@@ -54,29 +55,45 @@ def _out_bound(act: str, slope: float, terms: np.ndarray) -> np.ndarray:
 
 def _inner_forward(
     layer: Groups, inner: Any, a: np.ndarray, x: np.ndarray
-) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Per inner layer, the magnitude bound its input enters at (from ``a``) and its values
-    (from ``x``)."""
-    outs, values = [a], [x]
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """Per inner layer, the magnitude bound its input enters at (from ``a``), its values (from
+    ``x``) and the magnitude of the terms its pre-activation sums."""
+    outs, values, sums = [a], [x], []
     for j, (kind, inner_options, act, slope) in enumerate(inner):
-        terms = FD_KINDS[kind].net(inner_groups(layer, j), outs[-1], dict(inner_options))
-        outs.append(_out_bound(act, slope, np.abs(terms)))
+        terms = np.abs(FD_KINDS[kind].net(inner_groups(layer, j), outs[-1], dict(inner_options)))
+        sums.append(terms)
+        outs.append(_out_bound(act, slope, terms))
         net = FD_KINDS[kind].net(inner_groups(layer, j), values[-1], dict(inner_options))
         values.append(FD_ACTIVATIONS[act](net, slope))
-    return outs, values
+    return outs, values, sums
+
+
+def _own_terms(
+    layer: Groups, a: np.ndarray, x: np.ndarray, options: Mapping[str, Any], t: np.ndarray
+) -> np.ndarray:
+    """The terms of the block's inner kinked pre-activations, side by side as the finite-
+    difference oracle lays its inner units out, ``(batch, units)``."""
+    inner = options["layers"]
+    sums = _inner_forward(layer, inner, a, x)[2]
+    kinked = [
+        s.reshape(len(s), -1)
+        for s, (_, _, act, _) in zip(sums, inner, strict=True)
+        if ACTIVATIONS[act].kinked
+    ]
+    return np.concatenate(kinked, axis=1) if kinked else np.zeros((len(a), 0))
 
 
 def _inner_backward(
     delta: np.ndarray,
     layer: Groups,
     inner: Any,
-    forward: tuple[list[np.ndarray], list[np.ndarray]],
+    forward: tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]],
     wanted: frozenset[str],
     delta_values: list[np.ndarray] | None,
 ) -> tuple[np.ndarray, Groups, list[np.ndarray]]:
     """What comes back through the block from ``delta``, the inner groups' magnitudes and the
     delta each inner layer got (``delta_values``: the values' own, carried to each inner kind)."""
-    outs, values = forward
+    outs, values, _ = forward
     grads: Groups = {}
     deltas: list[np.ndarray] = [delta] * len(inner)
     g = delta
@@ -114,3 +131,4 @@ def _residual(
 
 
 ERROR_KINDS.add("residual", _residual)
+ERROR_OWN_KINKS.add("residual", _own_terms)

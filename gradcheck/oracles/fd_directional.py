@@ -22,7 +22,14 @@ from gradcheck.oracles.error_model import (
     rounding_noise,
     term_magnitudes,
 )
-from gradcheck.oracles.fd_network import FD_KINDS, Base, Stencil, base_pass, stencil_losses
+from gradcheck.oracles.fd_network import (
+    FD_KINDS,
+    Base,
+    Stencil,
+    base_pass,
+    own_options,
+    stencil_losses,
+)
 from gradcheck.oracles.finite_differences import (
     DEFAULT_REL_STEP,
     STENCIL,
@@ -157,7 +164,7 @@ def _along_alone(
 
 def _along_nets(spec: Spec, base: Base, i: int, group: str, v: np.ndarray, h: float) -> np.ndarray:
     """Layer ``i``'s pre-activation at ``t = +-h, +-2h`` along ``v`` in its group ``group``."""
-    kind, options = FD_KINDS[spec.kinds[i]], dict(spec.options[i])
+    kind, options = FD_KINDS[spec.kinds[i]], own_options(spec, base, i)
     if kind.along is not None:  # a net not linear in the parameters: rerun at each step
         return kind.along(base.outs[i], base.layers[i], group, v, h * STENCIL, options)
     moved = kind.direction(base.outs[i], base.layers[i], group, v, options)

@@ -36,11 +36,17 @@ class KindKink:
     piece the net follows (the window's first largest input), to tell a step that crosses a kink;
     ``held(x, base_x, options, forced)``: the net with units ``forced`` holds on a piece
     (``+1``: the earlier of ``base_x``'s two largest inputs of the window, ``-1``: the later;
-    both are then smooth), the others free."""
+    both are then smooth), the others free. The units take a slot of their own in
+    ``Base.near``/``forced``, apart from the layer's activation's
+    (:func:`~gradcheck.oracles.fd_network.kind_slot`)."""
 
     margins: Callable[[np.ndarray, Options], np.ndarray]
     winners: Callable[[np.ndarray, Options], np.ndarray]
     held: Callable[[np.ndarray, np.ndarray, Options, np.ndarray], np.ndarray]
+    # ``moved(x, base_x, options)``: which units copies ``x`` (``(copies, batch, ...)``) move
+    # off ``base_x``'s, where they are not the net's own units (a block's inner units); None:
+    # each unit is one of the net's, moved as the net is
+    moved: Callable[[np.ndarray, np.ndarray, Options], np.ndarray] | None = None
 
 
 @dataclass(frozen=True)

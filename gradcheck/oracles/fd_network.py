@@ -12,9 +12,9 @@ such units on one side of their kink (``Base.forced``): the unit then follows th
 piece, continued through 0, ``act(0) + slope_side z`` (exact for the piecewise-linear relu and
 leaky_relu), so the loss is smooth in every direction that moves it. A kind may have kinks of
 its own (:class:`~gradcheck.oracles.fd_kinds.KindKink`: a max-pool window whose two largest inputs
-tie): its slot then holds its units (the windows), near their kink when the gap between the two
-is within its rounding bound, crossed when a copy's first largest input is another, held on the
-earlier or the later of the two.
+tie, a residual block's inner relu units): they take a slot of their own (:func:`kind_slot`),
+near their kink within its rounding bound, crossed when a copy takes another piece, held on
+either piece.
 
 A kinked loss (``svm``'s hinge ``max(0, m)`` at margin ``m = 0``, :data:`FD_LOSS_KINKS`) takes one
 more slot after the layers' in ``near``, ``forced`` and ``touched``: its margins, ``(batch, n)``,
@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -52,8 +52,10 @@ __all__ = [
     "Stencil",
     "base_pass",
     "decay_value",
+    "kind_slot",
     "kink_pieces",
     "loss_margins",
+    "own_options",
     "stencil_losses",
 ]
 
@@ -182,12 +184,13 @@ class Base:
     """The unperturbed network in float64: every group, each pre-activation and output.
 
     ``near[i]`` (``(batch, n_{i+1})`` bool, or None for a layer without a kink): pre-activations
-    (a max-pool layer: windows, the gap between their two largest inputs) within their rounding
-    bound of a kink (set by the finite-difference oracle from the error
+    within their rounding bound of a kink (set by the finite-difference oracle from the error
     model); ``forced[i]`` (int, or None): ``-1``/``+1`` holds a unit on the left/right piece of its
-    kink, ``0`` leaves it free. Both empty: no unit is near a kink, none is held. One slot more
-    than layers: a kinked loss's margins (None for a loss without kinks). ``loss`` includes
-    ``decay``, the weight decay term."""
+    kink, ``0`` leaves it free. Both empty: no unit is near a kink, none is held. After the
+    layers' slots, one for a kinked loss's margins (None for a loss without kinks), then one per
+    layer for its kind's own units (:func:`kind_slot`; a max-pool layer's windows, the gap
+    between their two largest inputs; a residual block's inner pre-activations). ``loss``
+    includes ``decay``, the weight decay term."""
 
     layers: list[dict[str, np.ndarray]]  # every group, trainable and frozen, float64
     nets: list[np.ndarray]  # nets[i]: (batch, n_{i+1})
@@ -212,10 +215,9 @@ def kink_pieces(name: str, slope: float) -> tuple[float, float, float]:
 
 
 def _activate(spec: Spec, i: int, net: np.ndarray, forced: np.ndarray | None) -> np.ndarray:
-    """Layer ``i``'s activation of ``net``, with the units ``forced`` holds on one piece (a
-    kind's own kinks are held in its net, :func:`_held_net`)."""
+    """Layer ``i``'s activation of ``net``, with the units ``forced`` holds on one piece."""
     out = FD_ACTIVATIONS[spec.activations[i]](net, spec.slopes[i])
-    if forced is None or not forced.any() or FD_KINDS[spec.kinds[i]].kink is not None:
+    if forced is None or not forced.any():
         return out
     at_zero, left, right = kink_pieces(spec.activations[i], spec.slopes[i])
     piece = at_zero + np.where(forced > 0, right, left) * net
@@ -243,12 +245,12 @@ def base_pass(
     outs = [np.asarray(inputs, dtype=np.float64)]
     nets: list[np.ndarray] = []
     for i, (layer, kind) in enumerate(zip(layers, spec.kinds, strict=True)):
-        held = forced[i] if forced else None
-        if held is not None and held.any() and FD_KINDS[kind].kink is not None:
-            nets.append(_held_net(spec, i, outs[-1][None], outs[-1], held)[0])
+        own = forced[kind_slot(spec, i)] if len(forced) > kind_slot(spec, i) else None
+        if own is not None and own.any():
+            nets.append(_held_net(spec, i, layer, outs[-1][None], outs[-1], own)[0])
         else:
             nets.append(FD_KINDS[kind].net(layer, outs[-1], dict(spec.options[i])))
-        outs.append(_activate(spec, i, nets[-1], held))
+        outs.append(_activate(spec, i, nets[-1], forced[i] if forced else None))
     t = np.asarray(targets, dtype=np.float64)
     decay = decay_value(spec, layers)
     loss = float(_loss(spec, nets[-1][None], outs[-1][None], t, forced)[0]) + decay
@@ -268,14 +270,34 @@ class Stencil(NamedTuple):
     touched: list[np.ndarray | None]
 
 
+def own_options(spec: Spec, base: Base, i: int) -> dict[str, Any]:
+    """Layer ``i``'s options for its kind's net where ``base`` holds its own units on a piece
+    (``"held"``: the residual kind's inner units), else its options as the spec gives them."""
+    slot = kind_slot(spec, i)
+    held = base.forced[slot] if len(base.forced) > slot else None
+    options = dict(spec.options[i])
+    return options if held is None or not held.any() else {**options, "held": held}
+
+
+def kind_slot(spec: Spec, i: int) -> int:
+    """The slot of layer ``i``'s own kinks (its kind's, not its activation's) in ``Base.near``,
+    ``forced`` and ``touched``: after the layers' and the loss's."""
+    return len(spec.kinds) + 1 + i
+
+
 def _held_net(
-    spec: Spec, i: int, out: np.ndarray, base_x: np.ndarray, forced: np.ndarray
+    spec: Spec,
+    i: int,
+    layer: dict[str, np.ndarray],
+    out: np.ndarray,
+    base_x: np.ndarray,
+    forced: np.ndarray,
 ) -> np.ndarray:
     """Layer ``i``'s net of copies ``out`` with the units of its kind's own kinks that ``forced``
     holds on a piece (chosen at ``base_x``, the unperturbed input), copy by copy."""
     kink = FD_KINDS[spec.kinds[i]].kink
     assert kink is not None
-    options = dict(spec.options[i])
+    options = {**dict(spec.options[i]), "groups": layer}
     return np.stack([kink.held(copy, base_x, options, forced) for copy in out])
 
 
@@ -286,10 +308,11 @@ def _carried(
     axis, or copy by copy for a kind whose net needs a copy's whole batch or whose own kinks
     ``base`` holds."""
     kind, options = FD_KINDS[spec.kinds[i]], dict(spec.options[i])
-    held = base.forced[i] if base is not None and base.forced else None
-    if kind.kink is not None and held is not None and held.any():
+    slot = kind_slot(spec, i)
+    held = base.forced[slot] if base is not None and len(base.forced) > slot else None
+    if held is not None and held.any():
         assert base is not None
-        return _held_net(spec, i, out, base.outs[i], held)
+        return _held_net(spec, i, layer, out, base.outs[i], held)
     if kind.per_copy:
         return np.stack([kind.net(layer, copy, options) for copy in out])
     flat = out.reshape(-1, *out.shape[2:])
@@ -308,19 +331,45 @@ def _depends(spec: Spec, i: int, layer: dict[str, np.ndarray], moved: np.ndarray
     return reach
 
 
-def _crossed(spec: Spec, i: int, base: Base, x: np.ndarray, net: np.ndarray) -> np.ndarray:
-    """Per copy and unit of layer ``i``: the copy's net (of inputs ``x``) is on another piece
-    than the base's: the other sign of a pre-activation, another first largest input of a
-    max-pool window."""
+def _own_units(
+    spec: Spec, i: int, base: Base, x: np.ndarray, fresh: int, moved: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per copy and unit of layer ``i``'s own kinks: whether the copy is on another piece than
+    the base (another first largest input of a max-pool window, another sign of a block's inner
+    pre-activation), and whether it moves the unit. ``x``: the carried copies' inputs; then
+    ``fresh`` copies started in the layer's own parameters (they move every inner unit, as far
+    as this pass knows, and cross none); ``moved``: which of the net's units each copy moves."""
     kink = FD_KINDS[spec.kinds[i]].kink
-    if kink is None:
-        changed: np.ndarray = np.sign(net) != np.sign(base.nets[i])
-        return changed
-    options = dict(spec.options[i])
-    winners = kink.winners(x.reshape(-1, *x.shape[2:]), options).reshape(net.shape)
+    assert kink is not None
+    options = {**dict(spec.options[i]), "groups": base.layers[i]}
+    at_base = kink.winners(base.outs[i], options)
+    if FD_KINDS[spec.kinds[i]].per_copy:  # its net needs one copy's whole batch
+        winners = np.stack([kink.winners(copy, options) for copy in x]) if len(x) else x[:0]
+        winners = winners.reshape(len(x), *at_base.shape)
+    else:
+        flat = x.reshape(-1, *x.shape[2:])
+        winners = kink.winners(flat, options).reshape(len(x), *at_base.shape)
     free = np.isnan(kink.margins(base.outs[i], options))  # left free: never a crossing
-    moved: np.ndarray = (winners != kink.winners(base.outs[i], options)) & ~free
-    return moved
+    started = np.zeros((fresh, *at_base.shape), dtype=bool)
+    changed = np.concatenate([(winners != at_base) & ~free, started])
+    if kink.moved is None or not base.near:  # the net's own units, or nothing near to move
+        return changed, moved
+    units = np.concatenate([kink.moved(x, base.outs[i], options), ~started])
+    return changed, units
+
+
+def _kinks(
+    on_kink: np.ndarray | None, changed: np.ndarray, moved: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Per copy: crossed a kink (a unit off its kink changed piece), moved a unit on one; and
+    the units on a kink some copy moved (None where none is near)."""
+    per_copy = (len(changed), -1)
+    if on_kink is None:
+        crossed = np.asarray(changed.reshape(per_copy).any(axis=1))
+        return crossed, np.zeros(len(changed), dtype=bool), None
+    touch = np.asarray(moved & on_kink)
+    crossed = np.asarray((changed & ~on_kink).reshape(per_copy).any(axis=1))
+    return crossed, np.asarray(touch.reshape(per_copy).any(axis=1)), np.asarray(touch.any(axis=0))
 
 
 def stencil_losses(spec: Spec, base: Base, starts: list[tuple[int, np.ndarray]]) -> Stencil:
@@ -337,7 +386,8 @@ def stencil_losses(spec: Spec, base: Base, starts: list[tuple[int, np.ndarray]])
     out = net = np.empty((0, *base.outs[0].shape))
     crossed = at_kink = np.zeros(0, dtype=bool)
     moved = moved_out = np.zeros(out.shape, dtype=bool)
-    touched: list[np.ndarray | None] = [None] * (len(base.layers) + 1)
+    slots = len(base.layers)
+    touched: list[np.ndarray | None] = [None] * (2 * slots + 1)
     for i, layer in enumerate(base.layers):
         fresh = [n for start, n in starts if start == i]
         if not len(out):
@@ -356,15 +406,15 @@ def stencil_losses(spec: Spec, base: Base, starts: list[tuple[int, np.ndarray]])
         new = len(net) - len(out)
         crossed = np.concatenate([crossed, np.zeros(new, dtype=bool)])
         at_kink = np.concatenate([at_kink, np.zeros(new, dtype=bool)])
-        if FD_KINDS[spec.kinds[i]].kink is not None or ACTIVATIONS[spec.activations[i]].kinked:
-            changed = _crossed(spec, i, base, out, net)
-            on_kink = near[i] if near else None
-            if on_kink is not None:
-                changed &= ~on_kink
-                touch = moved & on_kink
-                at_kink |= touch.reshape(len(touch), -1).any(axis=1)
-                touched[i] = touch.any(axis=0)
-            crossed |= changed.reshape(len(changed), -1).any(axis=1)
+        if FD_KINDS[spec.kinds[i]].kink is not None:
+            slot = kind_slot(spec, i)
+            changed, units = _own_units(spec, i, base, out, len(net) - len(out), moved)
+            crossing, moving, touched[slot] = _kinks(near[slot] if near else None, changed, units)
+            crossed, at_kink = crossed | crossing, at_kink | moving
+        if ACTIVATIONS[spec.activations[i]].kinked:
+            changed = np.sign(net) != np.sign(base.nets[i])
+            crossing, moving, touched[i] = _kinks(near[i] if near else None, changed, moved)
+            crossed, at_kink = crossed | crossing, at_kink | moving
         out = _activate(spec, i, net, base.forced[i] if base.forced else None)
         if near:
             moved_out = moved & (out != base.outs[i + 1])
@@ -374,12 +424,12 @@ def stencil_losses(spec: Spec, base: Base, starts: list[tuple[int, np.ndarray]])
         terms = kink.weights(base.targets) > 0
         base_margins = kink.margins(base.outs[-1], base.targets)
         changed = (np.sign(margins) != np.sign(base_margins)) & terms
-        on_kink = near[-1] if near else None
+        on_kink = near[slots] if near else None
         if on_kink is not None:
             changed &= ~on_kink
             touch = kink.reach(moved_out, base.targets) & on_kink
             at_kink |= touch.any(axis=(1, 2))
-            touched[-1] = touch.any(axis=0)
+            touched[slots] = touch.any(axis=0)
         crossed |= changed.any(axis=(1, 2))
     held = base.forced if base.forced else ()
     losses = _loss(spec, net, out, base.targets, held)

@@ -14,25 +14,61 @@ from __future__ import annotations
 
 import numpy as np
 
+from gradcheck.layers import ACTIVATIONS
 from gradcheck.layers.residual import inner_groups
-from gradcheck.oracles.fd_kinds import FD_KINDS, FDKind, Groups, Options
-from gradcheck.oracles.fd_network import FD_ACTIVATIONS
+from gradcheck.oracles.fd_kinds import FD_KINDS, FDKind, Groups, KindKink, Options
+from gradcheck.oracles.fd_network import FD_ACTIVATIONS, kink_pieces
 
 __all__: list[str] = []
 
 _INNER_STEP = 2.0**-14  # relative step of ``direction``'s own central difference
 
 
-def _net(layer: Groups, x: np.ndarray, options: Options) -> np.ndarray:
-    """``x + o_J`` with ``o_j = act_j(net_j(o_{j-1}))``, ``o_0 = x``."""
-    out = x
+def _inner(layer: Groups, x: np.ndarray, options: Options) -> tuple[np.ndarray, list[np.ndarray]]:
+    """``x + o_J`` with ``o_j = act_j(net_j(o_{j-1}))``, ``o_0 = x``, and the pre-activations
+    ``net_j`` of the inner layers whose activation is kinked, each ``(batch, -1)``. Where
+    ``options["held"]`` (``(batch, units)``, those nets side by side) is ``-1``/``+1`` a unit
+    follows the left/right piece of its kink, continued through 0."""
+    held = options.get("held")
+    out, units = x, list[np.ndarray]()
     for j, (kind, inner_options, act, slope) in enumerate(options["layers"]):
         net = FD_KINDS[kind].net(inner_groups(layer, j), out, dict(inner_options))
         out = FD_ACTIVATIONS[act](net, slope)
-    return np.asarray(x + out)
+        if ACTIVATIONS[act].kinked:
+            flat = net.reshape(len(net), -1)
+            if held is not None:
+                part = held[:, sum(u.shape[1] for u in units) :][:, : flat.shape[1]]
+                at_zero, left, right = kink_pieces(act, slope)
+                piece = at_zero + np.where(part > 0, right, left) * flat
+                out = np.where(part != 0, piece, out.reshape(len(out), -1)).reshape(out.shape)
+            units.append(flat)
+    return np.asarray(x + out), units
 
 
-def _moved(layer: Groups, group: str, change: np.ndarray) -> Groups:
+def _net(layer: Groups, x: np.ndarray, options: Options) -> np.ndarray:
+    """``x + o_J`` with ``o_j = act_j(net_j(o_{j-1}))``, ``o_0 = x`` (:func:`_inner`)."""
+    return _inner(layer, x, options)[0]
+
+
+def _units(x: np.ndarray, options: Options) -> np.ndarray:
+    """The block's inner kinked pre-activations at input ``x``, ``(batch, units)``."""
+    units = _inner(options["groups"], x, options)[1]
+    return np.concatenate(units, axis=1) if units else np.zeros((len(x), 0))
+
+
+def _held(x: np.ndarray, base_x: np.ndarray, options: Options, forced: np.ndarray) -> np.ndarray:
+    """The block's net at ``x`` with the inner units ``forced`` holds on a piece."""
+    return _net(options["groups"], x, {**options, "held": forced})
+
+
+def _moved(x: np.ndarray, base_x: np.ndarray, options: Options) -> np.ndarray:
+    """Per copy of ``x``, the inner units whose pre-activation differs from ``base_x``'s."""
+    at_base = _units(base_x, options)
+    moved = [_units(copy, options) != at_base for copy in x]
+    return np.stack(moved) if moved else np.zeros((0, *at_base.shape), dtype=bool)
+
+
+def _changed(layer: Groups, group: str, change: np.ndarray) -> Groups:
     """The block's groups with ``change`` added to ``group``."""
     return {**layer, group: layer[group] + change}
 
@@ -51,7 +87,7 @@ def _perturbed(
     for k, s in zip(flat, steps, strict=True):
         change = np.zeros(layer[group].shape)
         change.reshape(-1)[k] = s
-        copies.append(_net(_moved(layer, group, change), x, options))
+        copies.append(_net(_changed(layer, group, change), x, options))
     return np.stack(copies) if copies else np.empty((0, *net.shape))
 
 
@@ -62,9 +98,20 @@ def _direction(
     h = _INNER_STEP * max(float(np.max(np.abs(layer[group]), initial=0.0)), 1.0)
 
     def at(t: float) -> np.ndarray:
-        return _net(_moved(layer, group, t * v), x, options)
+        return _net(_changed(layer, group, t * v), x, options)
 
     return np.asarray((8.0 * (at(h) - at(-h)) - (at(2 * h) - at(-2 * h))) / (12.0 * h))
 
 
-FD_KINDS.add("residual", FDKind(_net, _perturbed, _direction, per_copy=True))
+FD_KINDS.add(
+    "residual",
+    FDKind(
+        _net,
+        _perturbed,
+        _direction,
+        per_copy=True,
+        kink=KindKink(
+            _units, lambda x, o: np.sign(_units(x, o)).astype(np.int8), _held, moved=_moved
+        ),
+    ),
+)

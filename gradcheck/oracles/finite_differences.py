@@ -9,7 +9,8 @@ Kinks. A relu/leaky_relu pre-activation within its rounding bound of 0 (the erro
 :func:`~gradcheck.oracles.error_model.kink_bands`: from the network's dtype and the terms it
 sums) is on its kink: rounded in another order it lands on either side, so every convention for
 the derivative there is right; so is a max-pool window whose two largest inputs lie that near
-each other (either may take the gradient). An entry whose stencil moves such a unit is
+each other (either may take the gradient), and a relu unit inside a residual block (a kind's own
+units, :func:`~gradcheck.oracles.fd_network.kind_slot`). An entry whose stencil moves such a unit is
 ``at_kink``; one whose stencil carries a unit away from its kink across 0 crosses a kink
 (``kinks`` holds both). For an
 entry at a kink the oracle brackets the valid values: it holds each such unit on one piece of its
@@ -43,7 +44,7 @@ from gradcheck.oracles.error_model import (
     rounding_noise,
     term_magnitudes,
 )
-from gradcheck.oracles.fd_network import FD_KINDS, Base, base_pass, stencil_losses
+from gradcheck.oracles.fd_network import FD_KINDS, Base, base_pass, own_options, stencil_losses
 from gradcheck.spec import Array, Location, Params, Spec, SpecError
 
 __all__ = [
@@ -252,7 +253,7 @@ def _differences(
     ``kinks``, ``at_kink``; and per layer the units on a kink some stencil moved."""
     per_chunk = max(1, _CHUNK // (len(STENCIL) * base.nets[0].shape[0] * max(spec.sizes)))
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("values", "errors", "kinks", "at_kink")}
-    touched: list[np.ndarray | None] = [None] * (len(base.nets) + 1)
+    touched: list[np.ndarray | None] = [None] * (2 * len(base.nets) + 1)  # Base's slots
     for chunk in _chunks(pieces, per_chunk):
         found = stencil_losses(spec, base, _perturbed_nets(spec, base, chunk))
         h = np.concatenate([piece.steps for piece in chunk])
@@ -407,7 +408,7 @@ def _perturbed_nets(spec: Spec, base: Base, pieces: list[_Piece]) -> list[tuple[
                 piece.group,
                 flat,
                 steps,
-                dict(spec.options[i]),
+                own_options(spec, base, i),
             )
             nets.append(moved)
         starts.append((i, np.concatenate(nets)))

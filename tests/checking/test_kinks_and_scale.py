@@ -476,6 +476,79 @@ def test_a_tied_window_giving_every_tied_input_its_gradient_is_a_bug(
     assert {(e.layer, e.status) for e in verdict.failures} == {(0, "backprop-bug")}
 
 
+# Inside the block, inner unit 0 of sample 0 sits exactly on its kink (0.5 * 0.5 - 0.25 * 1.0).
+RESIDUAL_KINK_TOML = """
+name = "residual-kink"
+loss = "half_sse"
+dtype = "{dtype}"
+[input]
+size = 2
+[[layers]]
+kind = "residual"
+activation = "{outer}"
+[[layers.layers]]
+size = 2
+activation = "relu"
+weights = [[0.5, -0.25], [0.25, 0.75]]
+bias = {{ mode = "per_neuron", value = [0.0, -0.5] }}
+[[layers.layers]]
+size = 2
+activation = "identity"
+weights = [[1.0, -0.5], [0.5, 0.25]]
+bias = {{ mode = "none" }}
+[[layers]]
+size = 1
+activation = "identity"
+weights = [[0.75, -1.25]]
+bias = {{ mode = "none" }}
+[[samples]]
+input = [0.5, 1.0]
+target = [0.25]
+[[samples]]
+input = [1.0, 0.0]
+target = [-0.5]
+"""
+
+
+def _hand_relu_at_kink(monkeypatch: pytest.MonkeyPatch, value: float) -> None:
+    """Hand's relu'(0) = ``value`` (beyond the slopes for a value outside [0, 1])."""
+    relu = HAND_ACTIVATIONS["relu"]
+
+    def derivative(z: Array, out: Array, slope: float) -> Array:
+        return np.where(z > 0, 1.0, np.where(z < 0, 0.0, value)).astype(z.dtype)
+
+    monkeypatch.setitem(
+        HAND_ACTIVATIONS._entries, "relu", dataclasses.replace(relu, derivative=derivative)
+    )
+
+
+@pytest.mark.parametrize("mode", ["entries", "projection"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("value", [0.0, 0.5, 1.0])
+def test_a_unit_on_its_kink_inside_a_residual_block_verifies_under_every_convention(
+    value: float, dtype: str, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Kinks were found at each layer's own units only: a block's inner unit on its kink was
+    # judged smooth, and relu'(0) = 1/2 or 1 there failed as a backprop-bug.
+    _hand_relu_at_kink(monkeypatch, value)
+    spec = parse_spec(tomllib.loads(RESIDUAL_KINK_TOML.format(dtype=dtype, outer="identity")))
+    verdict = verify(hand_grads, spec, mode=mode)
+    assert verdict.ok, verdict.summary()
+    assert verdict.counts["non-differentiable here"] >= 1
+
+
+@pytest.mark.parametrize("outer", ["identity", "relu"])
+@pytest.mark.parametrize("value", [2.0, -1.0])
+def test_a_derivative_beyond_the_slopes_inside_a_residual_block_is_a_bug(
+    value: float, outer: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _hand_relu_at_kink(monkeypatch, value)
+    spec = parse_spec(tomllib.loads(RESIDUAL_KINK_TOML.format(dtype="float64", outer=outer)))
+    verdict = verify(hand_grads, spec)
+    assert not verdict.ok
+    assert {(e.layer, e.status) for e in verdict.failures} == {(0, "backprop-bug")}
+
+
 def test_on_a_kink_jax_gets_no_pass_outside_the_bracket() -> None:
     yes = np.ones(1, bool)
     bracket = (np.zeros(1), np.ones(1), np.full(1, 1e-9))
