@@ -10,7 +10,10 @@ under ``@given``, generation included, >= 300 networks/s.
   bucket and chunk size); the median of ``--repeats`` runs, each on fresh networks. ``--cli``
   also times the command itself in a subprocess, cold (interpreter start and compiles included).
 * check_grads: the first ``--check-grads`` networks of the first run, through a plain jax.numpy
-  loss (``bench_verify.jnp_loss``), timed on a second pass over them (its warm rate).
+  loss (``bench_verify.jnp_loss``), timed on a second pass over them (its warm rate). The second
+  pass is warm only while every compile of the first stays in JAX's caches: on 300 networks or
+  more it compiled again and ran at the first pass's rate (1/s, not 35/s), which made the ratio
+  look 30x better than it is; so the default is 100, and both passes' rates are printed.
 * ``@given``: ``bench_verify.hypothesis_loop`` with one ``verify`` per example, median of runs.
 
     python benchmarks/bench_verify_batched.py [--examples 10000] [--repeats 3] [--every-kind 60]
@@ -98,7 +101,7 @@ def main() -> int:
     parser.add_argument("--examples", type=int, default=10000, help="networks per run")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs (median)")
     parser.add_argument("--warmup", type=int, default=2000, help="networks to warm up on")
-    parser.add_argument("--check-grads", type=int, default=1000, help="networks for check_grads")
+    parser.add_argument("--check-grads", type=int, default=100, help="networks for check_grads")
     parser.add_argument("--given", type=int, default=300, help="examples per @given run")
     parser.add_argument("--every-kind", type=int, default=60, help="default networks timed")
     parser.add_argument("--cli", action="store_true", help="also time the command, cold")
@@ -118,7 +121,7 @@ def main() -> int:
     failed = sum(r[3] for r in runs)
 
     sample = runs[0][2][: args.check_grads]
-    check_grads_seconds(sample)  # its compiles: one per primitive and shape
+    first = check_grads_seconds(sample)[0]  # its compiles: one per primitive and shape
     seconds, rejected = check_grads_seconds(sample)
     baseline = 1.0 / seconds
     ratio = statistics.median(e2e) / baseline
@@ -148,7 +151,10 @@ def main() -> int:
     print(f"  generation alone:  {spread(drawing)} networks/s")
     print(f"  verify_many alone: {spread(verify_only)} networks/s")
     print(f"  {traces} JAX traces after warm-up; {failed} failed verdicts")
-    print(f"check_grads warm on {len(sample)} of them: {baseline:.1f} /s ({rejected} rejected)")
+    print(
+        f"check_grads warm on {len(sample)} of them: {baseline:.1f} /s ({rejected} rejected; "
+        f"first pass, compiling: {1.0 / first:.1f} /s)"
+    )
     print(f"ratio end to end / check_grads: {ratio:6.1f}x   target >= {TARGET_RATIO:.0f}x")
     print(f"@given, one verify per example: {spread(given)} networks/s; {len(failures)} failed")
     print(f"  target >= {TARGET_GIVEN:.0f}")
