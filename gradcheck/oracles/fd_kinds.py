@@ -43,10 +43,11 @@ class KindKink:
     margins: Callable[[np.ndarray, Options], np.ndarray]
     winners: Callable[[np.ndarray, Options], np.ndarray]
     held: Callable[[np.ndarray, np.ndarray, Options, np.ndarray], np.ndarray]
-    # ``moved(x, base_x, options)``: which units copies ``x`` (``(copies, batch, ...)``) move
-    # off ``base_x``'s, where they are not the net's own units (a block's inner units); None:
-    # each unit is one of the net's, moved as the net is
-    moved: Callable[[np.ndarray, np.ndarray, Options], np.ndarray] | None = None
+    # a kind whose units lie inside it (a block's inner pre-activations): ``inner(groups, x,
+    # options)`` gives its net and its units' values in one run; a unit's piece is then its sign,
+    # and a copy moves it where its value differs from the base's. None: each unit is one of the
+    # net's, moved as the net is
+    inner: Callable[[Groups, np.ndarray, Options], tuple[np.ndarray, np.ndarray]] | None = None
 
 
 @dataclass(frozen=True)

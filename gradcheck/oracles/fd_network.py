@@ -245,8 +245,8 @@ def base_pass(
     outs = [np.asarray(inputs, dtype=np.float64)]
     nets: list[np.ndarray] = []
     for i, (layer, kind) in enumerate(zip(layers, spec.kinds, strict=True)):
-        own = forced[kind_slot(spec, i)] if len(forced) > kind_slot(spec, i) else None
-        if own is not None and own.any():
+        own = _own_held(spec, forced, i)
+        if own is not None:
             nets.append(_held_net(spec, i, layer, outs[-1][None], outs[-1], own)[0])
         else:
             nets.append(FD_KINDS[kind].net(layer, outs[-1], dict(spec.options[i])))
@@ -273,10 +273,16 @@ class Stencil(NamedTuple):
 def own_options(spec: Spec, base: Base, i: int) -> dict[str, Any]:
     """Layer ``i``'s options for its kind's net where ``base`` holds its own units on a piece
     (``"held"``: the residual kind's inner units), else its options as the spec gives them."""
-    slot = kind_slot(spec, i)
-    held = base.forced[slot] if len(base.forced) > slot else None
+    held = _own_held(spec, base.forced, i)
     options = dict(spec.options[i])
-    return options if held is None or not held.any() else {**options, "held": held}
+    return options if held is None else {**options, "held": held}
+
+
+def _own_held(spec: Spec, forced: Forced, i: int) -> np.ndarray | None:
+    """What ``forced`` holds of layer ``i``'s own units (None where it holds none)."""
+    slot = kind_slot(spec, i)
+    held = forced[slot] if len(forced) > slot else None
+    return held if held is not None and held.any() else None
 
 
 def kind_slot(spec: Spec, i: int) -> int:
@@ -308,9 +314,8 @@ def _carried(
     axis, or copy by copy for a kind whose net needs a copy's whole batch or whose own kinks
     ``base`` holds."""
     kind, options = FD_KINDS[spec.kinds[i]], dict(spec.options[i])
-    slot = kind_slot(spec, i)
-    held = base.forced[slot] if base is not None and len(base.forced) > slot else None
-    if held is not None and held.any():
+    held = None if base is None else _own_held(spec, base.forced, i)
+    if held is not None:
         assert base is not None
         return _held_net(spec, i, layer, out, base.outs[i], held)
     if kind.per_copy:
@@ -318,6 +323,19 @@ def _carried(
     flat = out.reshape(-1, *out.shape[2:])
     net = kind.net(layer, flat, options)
     return net.reshape(*out.shape[:2], *net.shape[1:])
+
+
+def _carried_with_units(
+    spec: Spec, i: int, layer: dict[str, np.ndarray], out: np.ndarray, base: Base
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`_carried`, and for a kind whose own units lie inside it (unheld), their values
+    per copy from the same run."""
+    kink = FD_KINDS[spec.kinds[i]].kink
+    if kink is None or kink.inner is None or base.forced:
+        return _carried(spec, i, layer, out, base), None
+    options = dict(spec.options[i])
+    pairs = [kink.inner(layer, copy, options) for copy in out]
+    return np.stack([n for n, _ in pairs]), np.stack([u for _, u in pairs])
 
 
 def _depends(spec: Spec, i: int, layer: dict[str, np.ndarray], moved: np.ndarray) -> np.ndarray:
@@ -332,16 +350,29 @@ def _depends(spec: Spec, i: int, layer: dict[str, np.ndarray], moved: np.ndarray
 
 
 def _own_units(
-    spec: Spec, i: int, base: Base, x: np.ndarray, fresh: int, moved: np.ndarray
+    spec: Spec,
+    i: int,
+    base: Base,
+    copies: tuple[np.ndarray, np.ndarray | None],
+    fresh: int,
+    moved: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per copy and unit of layer ``i``'s own kinks: whether the copy is on another piece than
     the base (another first largest input of a max-pool window, another sign of a block's inner
-    pre-activation), and whether it moves the unit. ``x``: the carried copies' inputs; then
-    ``fresh`` copies started in the layer's own parameters (they move every inner unit, as far
-    as this pass knows, and cross none); ``moved``: which of the net's units each copy moves."""
+    pre-activation), and whether it moves the unit. ``copies``: the carried copies' inputs and,
+    for a kind whose units lie inside it, their units' values; then ``fresh`` copies started in
+    the layer's own parameters (they move every inner unit, as far as this pass knows, and cross
+    none); ``moved``: which of the net's units each copy moves."""
     kink = FD_KINDS[spec.kinds[i]].kink
     assert kink is not None
     options = {**dict(spec.options[i]), "groups": base.layers[i]}
+    x, values = copies
+    if kink.inner is not None:
+        units = kink.inner(base.layers[i], base.outs[i], options)[1]
+        carried = np.zeros((0, *units.shape)) if values is None else values
+        started = np.zeros((fresh, *units.shape), dtype=bool)
+        crossing = np.concatenate([np.sign(carried) != np.sign(units), started])
+        return crossing, np.concatenate([carried != units, ~started])
     at_base = kink.winners(base.outs[i], options)
     if FD_KINDS[spec.kinds[i]].per_copy:  # its net needs one copy's whole batch
         winners = np.stack([kink.winners(copy, options) for copy in x]) if len(x) else x[:0]
@@ -351,11 +382,7 @@ def _own_units(
         winners = kink.winners(flat, options).reshape(len(x), *at_base.shape)
     free = np.isnan(kink.margins(base.outs[i], options))  # left free: never a crossing
     started = np.zeros((fresh, *at_base.shape), dtype=bool)
-    changed = np.concatenate([(winners != at_base) & ~free, started])
-    if kink.moved is None or not base.near:  # the net's own units, or nothing near to move
-        return changed, moved
-    units = np.concatenate([kink.moved(x, base.outs[i], options), ~started])
-    return changed, units
+    return np.concatenate([(winners != at_base) & ~free, started]), moved
 
 
 def _kinks(
@@ -397,7 +424,7 @@ def stencil_losses(spec: Spec, base: Base, starts: list[tuple[int, np.ndarray]])
             if near:
                 moved = net != base.nets[i]
         else:
-            carried = _carried(spec, i, layer, out, base)
+            carried, values = _carried_with_units(spec, i, layer, out, base)
             net = np.concatenate([carried, *fresh])
             if near:
                 reach = _depends(spec, i, layer, moved_out)
@@ -406,9 +433,11 @@ def stencil_losses(spec: Spec, base: Base, starts: list[tuple[int, np.ndarray]])
         new = len(net) - len(out)
         crossed = np.concatenate([crossed, np.zeros(new, dtype=bool)])
         at_kink = np.concatenate([at_kink, np.zeros(new, dtype=bool)])
-        if FD_KINDS[spec.kinds[i]].kink is not None:
+        if FD_KINDS[spec.kinds[i]].kink is not None and not base.forced:
+            # (a held pass, the bracket's, is run for its losses alone)
             slot = kind_slot(spec, i)
-            changed, units = _own_units(spec, i, base, out, len(net) - len(out), moved)
+            copies = (out, values if len(out) else None)
+            changed, units = _own_units(spec, i, base, copies, len(net) - len(out), moved)
             crossing, moving, touched[slot] = _kinks(near[slot] if near else None, changed, units)
             crossed, at_kink = crossed | crossing, at_kink | moving
         if ACTIVATIONS[spec.activations[i]].kinked:

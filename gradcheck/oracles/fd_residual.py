@@ -50,22 +50,20 @@ def _net(layer: Groups, x: np.ndarray, options: Options) -> np.ndarray:
     return _inner(layer, x, options)[0]
 
 
+def _with_units(layer: Groups, x: np.ndarray, options: Options) -> tuple[np.ndarray, np.ndarray]:
+    """The block's net at ``x`` and its inner kinked pre-activations, ``(batch, units)``."""
+    net, units = _inner(layer, x, options)
+    return net, np.concatenate(units, axis=1) if units else np.zeros((len(x), 0))
+
+
 def _units(x: np.ndarray, options: Options) -> np.ndarray:
     """The block's inner kinked pre-activations at input ``x``, ``(batch, units)``."""
-    units = _inner(options["groups"], x, options)[1]
-    return np.concatenate(units, axis=1) if units else np.zeros((len(x), 0))
+    return _with_units(options["groups"], x, options)[1]
 
 
 def _held(x: np.ndarray, base_x: np.ndarray, options: Options, forced: np.ndarray) -> np.ndarray:
     """The block's net at ``x`` with the inner units ``forced`` holds on a piece."""
     return _net(options["groups"], x, {**options, "held": forced})
-
-
-def _moved(x: np.ndarray, base_x: np.ndarray, options: Options) -> np.ndarray:
-    """Per copy of ``x``, the inner units whose pre-activation differs from ``base_x``'s."""
-    at_base = _units(base_x, options)
-    moved = [_units(copy, options) != at_base for copy in x]
-    return np.stack(moved) if moved else np.zeros((0, *at_base.shape), dtype=bool)
 
 
 def _changed(layer: Groups, group: str, change: np.ndarray) -> Groups:
@@ -111,7 +109,7 @@ FD_KINDS.add(
         _direction,
         per_copy=True,
         kink=KindKink(
-            _units, lambda x, o: np.sign(_units(x, o)).astype(np.int8), _held, moved=_moved
+            _units, lambda x, o: np.sign(_units(x, o)).astype(np.int8), _held, inner=_with_units
         ),
     ),
 )

@@ -27,6 +27,7 @@ from gradcheck.layers import (
     kind_of,
     loss_info,
 )
+from gradcheck.oracles.fd_network import FD_KINDS
 from gradcheck.spec import SpecError
 
 DECLARED = {
@@ -35,6 +36,9 @@ DECLARED = {
     "layer kind": set(KINDS),
     "layer-level kind": set(LAYER_LEVEL_KINDS),
     "update rule": set(UPDATE_RULES),
+    # the kinds whose finite-difference net has kinks of its own (max-pool ties, a residual
+    # block's inner units): the error model bounds each of their units
+    "kind with kinks of its own": {k for k in KINDS if FD_KINDS[k].kink is not None},
 }
 # Concepts only one side has, so there is nothing to keep equal.
 ONE_SIDED = {"optimizer"}
