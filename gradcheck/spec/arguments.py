@@ -4,9 +4,8 @@
 and the bad value unless ``params`` holds exactly the spec's trainable groups in their shapes and
 ``inputs``/``targets`` are finite ``(batch, n_in)`` / ``(batch, n_out)`` arrays, the targets in
 the loss's range (``binary_cross_entropy``: ``[0, 1]``), and no ``batch_norm`` sees one value
-per feature. Both oracles and
-:func:`gradcheck.verify` call it; it only validates, so sharing it couples no checker to
-another.
+per feature. Both oracles and :func:`gradcheck.verify` call it; it only validates, so sharing it
+couples no checker to another.
 """
 
 from __future__ import annotations
@@ -43,9 +42,9 @@ def check_arguments(spec: Spec, params: Params, inputs: Array, targets: Array) -
         sample = ", ".join(str(n) for n in spec.shapes[0])
         raise SpecError(f"{spec.path}: inputs: shape {x.shape}, expected (batch, {sample})")
     t = _check_array(spec, "targets", targets, (x.shape[0], spec.sizes[-1]))
-    if x.shape[0] == 1:
-        for problem in batch_norm_problems(spec.model, 1):
-            raise SpecError(f"{spec.path}: inputs: {problem}")
+    problems = batch_norm_problems(spec.model, 1) if x.shape[0] == 1 else []
+    if problems:
+        raise SpecError(f"{spec.path}: inputs: {problems[0]}")
     loss = LOSSES[spec.loss]
     outside = np.argwhere(loss.outside(t))
     if outside.size:
