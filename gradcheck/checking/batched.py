@@ -25,7 +25,7 @@ from gradcheck import oracles
 from gradcheck.checking.compare import PROJECTION_THRESHOLD
 from gradcheck.checking.jax_values import JaxValues
 from gradcheck.checking.verdict import NetworkVerdict
-from gradcheck.checking.verification import verify, within
+from gradcheck.checking.verification import verify_batch, within
 from gradcheck.spec import Array, GradientFn, Params, Spec
 from gradcheck.spec.family import Family
 
@@ -74,10 +74,7 @@ def _verify_batch(
         oracles.check_arguments(*arguments)
     values = jax_values_many(batch)
     fds = fd_results_many(batch, options)
-    return [
-        verify(candidate, *arguments, **options, jax_values=value, fd=fd)
-        for arguments, value, fd in zip(batch, values, fds, strict=True)
-    ]
+    return verify_batch(candidate, batch, values, fds, **options)
 
 
 def fd_results_many(

@@ -33,6 +33,8 @@ both oracles and collects them into a verdict.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -55,9 +57,11 @@ __all__ = [
     "ESCALATION_LIMIT",
     "PRECISION_LIMIT",
     "PROJECTION_THRESHOLD",
+    "EntryRequest",
     "classify",
     "compare_directions",
     "compare_entries",
+    "compare_entries_many",
     "compare_group",
     "dtype_mismatch",
     "past_limit_status",
@@ -84,7 +88,7 @@ def classify(
     *,
     subgradients: Interval | None = None,
     scale: float | np.ndarray = 0.0,
-    depth: int = 1,
+    depth: int | np.ndarray = 1,
     magnitude: float | np.ndarray = 1.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Status codes and the allowed ``|h - j|``, ``|h - f|`` per entry (see the module doc).
@@ -140,7 +144,7 @@ def _between(
     tolerance: Tolerance,
     floor: float | np.ndarray,
     scale: float | np.ndarray,
-    depth: int,
+    depth: int | np.ndarray,
     magnitude: float | np.ndarray,
 ) -> np.ndarray:
     """``lower - k <= h <= upper + k`` (False for NaN, and everywhere without a bracket)."""
@@ -161,7 +165,7 @@ def _classify_columns(
     floor: float | np.ndarray,
     precision: float | np.ndarray,
     subgradients: Interval | None,
-    cancellation: tuple[float | np.ndarray, int],
+    cancellation: tuple[float | np.ndarray, int | np.ndarray],
     magnitude: float | np.ndarray,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """:func:`classify` on the ``hand``, ``jax``, ``fd`` and ``fd_error_estimate`` columns: the
@@ -272,53 +276,83 @@ def compare_entries(
     skip: set[tuple[int, str]],
 ) -> list[GroupCheck]:
     """:func:`compare_group` for every group but ``skip``, classified in one vectorised call."""
-    groups = [(i, g) for i, layer in enumerate(jax) for g in layer if (i, g) not in skip]
-    if not groups:
-        return []
-    flat = {
-        name: [np.asarray(source[i][g], dtype=np.float64).reshape(-1) for i, g in groups]
-        for name, source in (
-            ("hand", hand),
-            ("jax", jax),
-            ("fd", fd.values),
-            ("fd_error_estimate", fd.errors),
-            ("step", fd.steps),
-            ("kink", fd.kinks),
-            ("at_kink", fd.at_kink),
-            ("lower", fd.lower),
-            ("upper", fd.upper),
-            ("interval_error", fd.interval_errors),
-            ("scale", fd.scales),
-        )
-    }
-    sizes = [a.size for a in flat["jax"]]
-    floor = np.repeat([group_floor(a) for a in flat["jax"]], sizes)
-    magnitude = np.repeat([group_magnitude(a) for a in flat["jax"]], sizes)
+    return compare_entries_many([EntryRequest(hand, jax, fd, precision, skip)], tolerance)[0]
+
+
+# the columns compare_entries_many lays out, from hand, JAX and the FD result's fields in turn
+_ENTRY_COLUMNS: tuple[str, ...] = ("hand", "jax", "fd", "fd_error_estimate", "step", "kink")
+_ENTRY_COLUMNS += ("at_kink", "lower", "upper", "interval_error", "scale")
+
+
+class EntryRequest(NamedTuple):
+    """One network's :func:`compare_entries` arguments but the tolerance."""
+
+    hand: Params
+    jax: Params
+    fd: FDResult
+    precision: list[dict[str, Array | None]]
+    skip: set[tuple[int, str]]
+
+
+def compare_entries_many(
+    requests: Sequence[EntryRequest], tolerance: Tolerance
+) -> list[list[GroupCheck]]:
+    """:func:`compare_entries` of each network of ``requests``, every entry of every network
+    classified in one vectorised call (each entry is judged on its own columns, so the statuses
+    are each network's own): checking many small networks costs little more than one."""
+    groups = [
+        [(i, g) for i, layer in enumerate(r.jax) for g in layer if (i, g) not in r.skip]
+        for r in requests
+    ]
+    flat: dict[str, list[np.ndarray]] = {name: [] for name in _ENTRY_COLUMNS}
+    floors: list[float] = []
+    magnitudes: list[float] = []
+    depths: list[int] = []
     allowed: list[np.ndarray] = []
-    for (i, g), n in zip(groups, sizes, strict=True):
-        measured = precision[i][g]
-        allowed.append(np.zeros(n) if measured is None else np.reshape(measured, -1))
+    sizes: list[int] = []
+    for r, own in zip(requests, groups, strict=True):
+        fd = r.fd
+        sources: list[Params] = [r.hand, r.jax, fd.values, fd.errors, fd.steps, fd.kinks]
+        sources += [fd.at_kink, fd.lower, fd.upper, fd.interval_errors, fd.scales]
+        for name, source in zip(_ENTRY_COLUMNS, sources, strict=True):
+            flat[name] += [np.asarray(source[i][g], dtype=np.float64).reshape(-1) for i, g in own]
+        for (i, g), j in zip(own, flat["jax"][len(sizes) :], strict=True):
+            measured = r.precision[i][g]
+            allowed.append(np.zeros(j.size) if measured is None else np.reshape(measured, -1))
+            floors.append(group_floor(j))
+            magnitudes.append(group_magnitude(j))
+            depths.append(len(r.fd.values))
+            sizes.append(j.size)
+    if not sizes:
+        return [[] for _ in requests]
     col = {name: np.concatenate(parts) for name, parts in flat.items()}
     kink, at_kink = col.pop("kink").astype(bool), col.pop("at_kink").astype(bool)
     subgradients = (col.pop("lower"), col.pop("upper"), col.pop("interval_error"))
-    cancellation = (col.pop("scale"), len(fd.values))
+    cancellation = (col.pop("scale"), np.repeat(depths, sizes))
     status, col = _classify_columns(
         col,
         kink,
         at_kink,
         tolerance,
-        floor,
+        np.repeat(floors, sizes),
         np.concatenate(allowed),
         subgradients,
         cancellation,
-        magnitude,
+        np.repeat(magnitudes, sizes),
     )
-    checks = []
-    bounds = np.cumsum([0, *sizes])
-    for (i, g), lo, hi in zip(groups, bounds[:-1], bounds[1:], strict=True):
-        part = {name: a[lo:hi] for name, a in col.items()}
-        rows = np.arange(hi - lo)
-        checks.append(GroupCheck(i, g, "entry", np.shape(jax[i][g]), rows, part, status[lo:hi]))
+    checks: list[list[GroupCheck]] = []
+    bounds = iter(np.cumsum([0, *sizes]).tolist())
+    lo = next(bounds)
+    for r, own in zip(requests, groups, strict=True):
+        checks.append([])
+        for i, g in own:
+            hi = next(bounds)
+            part = {name: a[lo:hi] for name, a in col.items()}
+            shape = np.shape(r.jax[i][g])
+            checks[-1].append(
+                GroupCheck(i, g, "entry", shape, np.arange(hi - lo), part, status[lo:hi])
+            )
+            lo = hi
     return checks
 
 

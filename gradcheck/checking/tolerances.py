@@ -106,7 +106,7 @@ def _absolute(tolerance: Tolerance, magnitude: float | np.ndarray) -> np.ndarray
 
 
 def _cancellation(
-    tolerance: Tolerance, scale: float | np.ndarray, depth: int
+    tolerance: Tolerance, scale: float | np.ndarray, depth: int | np.ndarray
 ) -> float | np.ndarray:
     """``c L eps m``: how far two correct implementations may round apart."""
     return CANCELLATION_PER_LAYER * depth * tolerance.eps * np.abs(scale)
@@ -118,7 +118,7 @@ def jax_tolerance(
     floor: float | np.ndarray,
     precision: float | np.ndarray = 0.0,
     scale: float | np.ndarray = 0.0,
-    depth: int = 1,
+    depth: int | np.ndarray = 1,
     magnitude: float | np.ndarray = 1.0,
 ) -> np.ndarray:
     """The allowed ``|h - j|`` per entry: ``a + rtol * max(|j|, floor) + precision + c L eps
@@ -139,7 +139,7 @@ def fd_tolerance(
     precision: float | np.ndarray = 0.0,
     magnitude: float | np.ndarray = 1.0,
     scale: float | np.ndarray = 0.0,
-    depth: int = 1,
+    depth: int | np.ndarray = 1,
 ) -> np.ndarray:
     """The allowed ``|h - f|`` per entry: ``s * e + atol * M + tiny + rtol * max(|f|, floor) +
     precision + c L eps scale`` with ``s = tolerance.fd_safety``, ``e = fd_error`` (the FD
@@ -183,7 +183,7 @@ def subgradient_slack(
     tolerance: Tolerance,
     floor: float | np.ndarray,
     scale: float | np.ndarray = 0.0,
-    depth: int = 1,
+    depth: int | np.ndarray = 1,
     magnitude: float | np.ndarray = 1.0,
 ) -> np.ndarray:
     """How far outside ``[lower, upper]`` (the derivatives any convention at the kinks gives)

@@ -17,7 +17,7 @@ JUnit XML, :mod:`~gradcheck.checking.junit`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -27,8 +27,10 @@ from gradcheck.checking.candidates import kinds_hint, raised_note
 from gradcheck.checking.compare import (
     ESCALATION_LIMIT,
     PROJECTION_THRESHOLD,
+    EntryRequest,
     compare_directions,
     compare_entries,
+    compare_entries_many,
     compare_group,
     dtype_mismatch,
     past_limit_status,
@@ -47,7 +49,7 @@ from gradcheck.errors import Unsupported
 from gradcheck.spec import Array, GradcheckError, GradientFn, Params, Spec
 from gradcheck.spec.family import Family
 
-__all__ = ["UNSUPPORTED", "unsupported", "verify", "within"]
+__all__ = ["UNSUPPORTED", "unsupported", "verify", "verify_batch", "within"]
 
 # What a candidate raises for a network it does not handle: reported ``unsupported``, not failed.
 UNSUPPORTED: tuple[type[Exception], ...] = (Unsupported, NotImplementedError)
@@ -98,6 +100,139 @@ def verify(
     computed them already (:func:`~gradcheck.checking.batched.verify_many`); ``fd`` likewise,
     their per-entry finite differences at ``fd_rel_step`` (used where every entry is compared).
     """
+    run = _run(
+        candidate,
+        (spec, params, inputs, targets),
+        {"rtol": rtol, "atol": atol, "mode": mode, "fd_rel_step": fd_rel_step, "seed": seed},
+        catch,
+        jax_values,
+        fd,
+    )
+    return run if isinstance(run, NetworkVerdict) else run.verdict(run.main())
+
+
+def verify_batch(
+    candidate: GradientFn,
+    batch: Sequence[tuple[Spec, Params, Array, Array]],
+    values: Sequence[JaxValues | None],
+    fds: Sequence[oracles.FDResult | None],
+    **options: Any,
+) -> list[NetworkVerdict]:
+    """``[verify(candidate, *arguments, **options, jax_values=v, fd=f) ...]`` over ``batch`` and
+    its JAX values and finite differences: the candidate is called network by network, then the
+    entries every network compares at its dtype's tolerance are classified together
+    (:func:`~gradcheck.checking.compare.compare_entries_many`), which is most of a small
+    network's cost of checking."""
+    catch = options.pop("catch", ())
+    runs = [
+        _run(candidate, arguments, options, catch, value, fd)
+        for arguments, value, fd in zip(batch, values, fds, strict=True)
+    ]
+    alike: dict[Tolerance, list[int]] = {}
+    for k, run in enumerate(runs):
+        if isinstance(run, _Run) and isinstance(run.oracle, oracles.FDResult):
+            alike.setdefault(run.tolerance, []).append(k)
+    main: dict[int, list[GroupCheck]] = {}
+    for tolerance, ks in alike.items():
+        requests = [_as_run(runs[k]).request() for k in ks]
+        main.update(zip(ks, compare_entries_many(requests, tolerance), strict=True))
+    verdicts = []
+    for k, run in enumerate(runs):
+        if isinstance(run, _Run):
+            run = run.verdict(main[k] if k in main else run.main())
+        verdicts.append(run)
+    return verdicts
+
+
+def _as_run(run: _Run | NetworkVerdict) -> _Run:
+    assert isinstance(run, _Run)
+    return run
+
+
+class _Run(NamedTuple):
+    """A verification with the candidate and both oracles run, before its values are judged:
+    :meth:`main` compares the groups returned in the network's dtype, :meth:`verdict` adds the
+    rest (narrower dtypes, structure failures) and builds the verdict."""
+
+    spec: Spec
+    data: tuple[Params, Array, Array]
+    hand: Any
+    returned: Returned
+    oracle: oracles.FDResult | oracles.DirectionalResult
+    jax_values: JaxValues
+    precision: list[dict[str, Any]]
+    tolerance: Tolerance
+    limits: tuple[float | None, float | None]  # rtol, atol as given
+
+    @property
+    def trainable(self) -> list[Group]:
+        return [(i, g) for i, layer in enumerate(self.data[0]) for g in layer]
+
+    def _main_groups(self) -> set[Group]:
+        return set(self.trainable) - self.returned.bad - set(self.returned.narrower)
+
+    def request(self) -> EntryRequest:
+        """The main comparison's arguments, where every entry is compared."""
+        assert isinstance(self.oracle, oracles.FDResult)
+        skip = set(self.trainable) - self._main_groups()
+        return EntryRequest(self.hand, self.jax_values.grads, self.oracle, self.precision, skip)
+
+    def main(self) -> list[GroupCheck]:
+        """The groups returned in the network's dtype, compared at its tolerance."""
+        return self.compare(self.tolerance, self._main_groups())
+
+    def compare(self, tol: Tolerance, only: set[Group]) -> list[GroupCheck]:
+        """The groups ``only``, compared at ``tol`` with whichever oracle ran."""
+        skip = set(self.trainable) - only
+        jax = self.jax_values.grads
+        if isinstance(self.oracle, oracles.DirectionalResult):
+            grads = (self.hand, jax, self.precision)
+            notes = self.returned.notes
+            return _projection_checks(self.spec, self.data, grads, self.oracle, skip, tol, notes)
+        return compare_entries(self.hand, jax, self.oracle, tol, self.precision, skip)
+
+    def verdict(self, main: list[GroupCheck]) -> NetworkVerdict:
+        """The verdict, from :meth:`main`'s checks and those of the other groups."""
+        spec, returned, (rtol, atol) = self.spec, self.returned, self.limits
+        checked = list(main)
+        narrower = returned.narrower
+        for dtype in sorted(set(narrower.values())):  # at that dtype's tolerance, where it has one
+            only = {group for group, d in narrower.items() if d == dtype}
+            known = dtype in TOLERANCES
+            at = tolerance_for(dtype, rtol, atol) if known else self.tolerance
+            checked += [dtype_mismatch(c, keep_failures=known) for c in self.compare(at, only)]
+        checked += [structure_check(i, g) for i, g in sorted(returned.bad)]
+        order = {group: k for k, group in enumerate(self.trainable)}  # then the untrainable
+        checked.sort(key=lambda c: order.get((c.layer, c.group), len(order)))  # stable
+        projection = isinstance(self.oracle, oracles.DirectionalResult)
+        return NetworkVerdict(
+            name=spec.name,
+            path=spec.path,
+            dtype=spec.model.dtype,
+            mode="projection" if projection else "entries",
+            n_params=sum(int(np.size(a)) for g in self.data[0] for a in g.values()),
+            loss=self.jax_values.loss,
+            tolerance=self.tolerance,
+            checked=tuple(checked),
+            notes=tuple(returned.notes),
+            problem=returned.problem,
+            spec=spec,
+        )
+
+
+def _run(
+    candidate: GradientFn,
+    arguments: tuple[Spec, Params | None, Array | None, Array | None],
+    options: dict[str, Any],
+    catch: tuple[type[Exception], ...],
+    jax_values: JaxValues | None,
+    fd: oracles.FDResult | None,
+) -> _Run | NetworkVerdict:
+    """Call the candidate and run both oracles (see :func:`verify`); an unsupported network's
+    verdict at once."""
+    spec, params, inputs, targets = arguments
+    rtol, atol = options.get("rtol"), options.get("atol")
+    mode, fd_rel_step = options.get("mode", "auto"), options.get("fd_rel_step")
     p = spec.initial_params() if params is None else params
     x = spec.inputs() if inputs is None else np.asarray(inputs)
     t = spec.targets() if targets is None else np.asarray(targets)
@@ -118,11 +253,11 @@ def verify(
     except catch as exc:
         raised = raised_note(candidate, exc) + kinds_hint(spec.kinds)
     returned = _structure(p, hand, spec.dtype, raised)
-    bad, narrower, notes = returned.bad, returned.narrower, returned.notes
     n_params = sum(int(np.size(a)) for g in p for a in g.values())
     projection = mode == "projection" or (mode == "auto" and n_params > PROJECTION_THRESHOLD)
     oracle: oracles.FDResult | oracles.DirectionalResult
     if projection:
+        seed = options.get("seed", 0)
         oracle = oracles.directional_finite_difference(
             spec, p, x, t, seed=seed, rel_step=fd_rel_step, checked=True
         )
@@ -133,7 +268,7 @@ def verify(
     if pending is not None:  # XLA computed while the candidate and the FD oracle ran
         jax_values = pending()
     assert jax_values is not None
-    loss, jax = jax_values.loss, jax_values.grads
+    jax = jax_values.grads
     precision: list[dict[str, Any]] = [dict.fromkeys(g) for g in p]
     if spec.dtype != np.float64:  # measure the dtype's rounding: JAX again, in float64
         jax64 = jax_values.grads64
@@ -147,39 +282,8 @@ def verify(
             }
             for i, (j, b) in enumerate(zip(jax, jax64, strict=True))
         ]
-
-    trainable = [(i, g) for i, layer in enumerate(p) for g in layer]
-
-    def compare(tol: Tolerance, only: set[Group]) -> list[GroupCheck]:
-        """The groups ``only``, compared at ``tol`` with whichever oracle ran."""
-        skip = set(trainable) - only
-        if isinstance(oracle, oracles.DirectionalResult):
-            grads = (hand, jax, precision)
-            return _projection_checks(spec, (p, x, t), grads, oracle, skip, tol, notes)
-        return compare_entries(hand, jax, oracle, tol, precision, skip)
-
-    checked = compare(tolerance, set(trainable) - bad - set(narrower))
-    for dtype in sorted(set(narrower.values())):  # at that dtype's tolerance, where it has one
-        only = {group for group, d in narrower.items() if d == dtype}
-        known = dtype in TOLERANCES
-        at = tolerance_for(dtype, rtol, atol) if known else tolerance
-        checked += [dtype_mismatch(c, keep_failures=known) for c in compare(at, only)]
-    checked += [structure_check(i, g) for i, g in sorted(bad)]
-    order = {group: k for k, group in enumerate(trainable)}  # then what was not trainable
-    checked.sort(key=lambda c: order.get((c.layer, c.group), len(order)))  # stable
-    return NetworkVerdict(
-        name=spec.name,
-        path=spec.path,
-        dtype=spec.model.dtype,
-        mode="projection" if projection else "entries",
-        n_params=n_params,
-        loss=loss,
-        tolerance=tolerance,
-        checked=tuple(checked),
-        notes=tuple(notes),
-        problem=returned.problem,
-        spec=spec,
-    )
+    limits = (rtol, atol)
+    return _Run(spec, (p, x, t), hand, returned, oracle, jax_values, precision, tolerance, limits)
 
 
 def within(
