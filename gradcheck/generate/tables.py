@@ -32,11 +32,21 @@ def decode(
     and ``k`` maps linearly onto ``[anchor, hi]`` (``k >= 0``) or ``[lo, anchor]`` (``k < 0``):
     a shrinking word moves the value toward ``anchor`` (default: the middle of the range).
     """
-    u = words.astype(np.int64)
-    k = (u >> 1) ^ -(u & 1)
     a = (lo + hi) / 2.0 if anchor is None else anchor
-    values = np.where(k >= 0, a + (hi - a) * (k / 32767.0), a + (a - lo) * (k / 32768.0))
-    return np.clip(values, lo, hi).astype(dtype)
+    span = np.where(_UPPER[words], hi - a, a - lo)
+    values = a + span * _FRACTION[words]
+    return np.minimum(np.maximum(values, lo), hi).astype(dtype)
+
+
+def _zigzag() -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
+    """Per 16-bit word ``u``: whether its ``k`` (zigzag) is >= 0, and ``k / 32767`` for those,
+    ``k / 32768`` for the others (tables, so decoding a word is two lookups)."""
+    u = np.arange(1 << 16, dtype=np.int64)
+    k = (u >> 1) ^ -(u & 1)
+    return k >= 0, np.where(k >= 0, k / 32767.0, k / 32768.0)
+
+
+_UPPER, _FRACTION = _zigzag()
 
 
 def trainable_flags(mode: str, frozen: tuple[str, ...], flags: int) -> tuple[bool, bool]:

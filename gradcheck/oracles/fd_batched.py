@@ -86,12 +86,12 @@ def _stacked_differences(setups: list[FDSetup]) -> list[dict[str, np.ndarray]]:
     networks, see :func:`_stackable`), their stencils run through one stacked pass."""
     pieces = setups[0].pieces
     layers = [
-        {g: np.stack([s.base.layers[i][g] for s in setups]) for g in layer}
+        {g: _stack([s.base.layers[i][g] for s in setups]) for g in layer}
         for i, layer in enumerate(setups[0].base.layers)
     ]
-    nets = [np.stack([s.base.nets[i] for s in setups]) for i in range(len(layers))]
-    outs = [np.stack([s.base.outs[i] for s in setups]) for i in range(len(layers) + 1)]
-    steps = [np.stack([s.pieces[p].steps for s in setups]) for p in range(len(pieces))]
+    nets = [_stack([s.base.nets[i] for s in setups]) for i in range(len(layers))]
+    outs = [_stack([s.base.outs[i] for s in setups]) for i in range(len(layers) + 1)]
+    steps = [_stack([s.pieces[p].steps for s in setups]) for p in range(len(pieces))]
     n = len(setups)
     out = np.empty((n, 0, *outs[0].shape[1:]))
     net = out
@@ -133,6 +133,11 @@ def _stacked_differences(setups: list[FDSetup]) -> list[dict[str, np.ndarray]]:
             {"values": value, "errors": error, "kinks": kinks, "at_kink": np.zeros_like(kinks)}
         )
     return found
+
+
+def _stack(arrays: list[np.ndarray]) -> np.ndarray:
+    """``np.stack(arrays)``; one array gets its new axis as a view."""
+    return arrays[0][None] if len(arrays) == 1 else np.stack(arrays)
 
 
 def _alike(setups: list[FDSetup], i: int) -> dict[tuple[str, float], np.ndarray]:

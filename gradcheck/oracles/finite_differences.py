@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -225,7 +226,7 @@ def _laid_out(
         for group, a in layer.items():
             shape = np.shape(a)
             piece = whole.get((i, group))
-            size = int(np.prod(shape))
+            size = math.prod(shape)
             if piece is not None and piece.flat.size == size and _in_order(piece.flat):
                 at = spans[i, group]
                 for key, result in found.items():

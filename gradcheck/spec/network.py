@@ -18,6 +18,7 @@ checked by pydantic models (:mod:`gradcheck.spec.schema`). Every problem becomes
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -102,7 +103,7 @@ class Spec:
     @cached_property
     def sizes(self) -> tuple[int, ...]:
         """The number of values per sample at the input and after each layer."""
-        return tuple(int(np.prod(s)) for s in self.shapes)
+        return tuple(math.prod(s) for s in self.shapes)
 
     @cached_property
     def kinds(self) -> tuple[str, ...]:

@@ -8,6 +8,7 @@ needs more than one field as one ``field.path: problem (got value)`` line.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -211,7 +212,7 @@ def batch_norm_problems(m: SpecModel, batch: int) -> list[str]:
         "that value to 0, so its output is beta whatever its input and every gradient below it "
         "is 0: give two samples or more"
         for where, shape in batch_norm_inputs(m)
-        if batch * int(np.prod(shape[1:])) == 1
+        if batch * math.prod(shape[1:]) == 1
     ]
 
 
@@ -240,7 +241,7 @@ def cross_check(m: SpecModel) -> list[str]:
     problems.extend(found)
     if found:
         return problems
-    sizes = [int(np.prod(s)) for s in shapes]
+    sizes = [math.prod(s) for s in shapes]
     if len(shapes[-1]) != 1:
         problems.append(
             f"layers[{len(m.layers) - 1}]: the output layer must give one value per output "
