@@ -240,6 +240,7 @@ def compare_group(
     lower, upper, error = (
         f[layer][group].reshape(-1)[rows] for f in (fd.lower, fd.upper, fd.interval_errors)
     )
+    col["fd_lower"], col["fd_upper"] = lower, upper
     allowed = 0.0 if precision is None else np.reshape(precision, -1)[rows]
     scale = fd.scales[layer][group].reshape(-1)[rows]
     status, col = _classify_columns(
@@ -328,6 +329,7 @@ def compare_entries_many(
     col = {name: np.concatenate(parts) for name, parts in flat.items()}
     kink, at_kink = col.pop("kink").astype(bool), col.pop("at_kink").astype(bool)
     subgradients = (col.pop("lower"), col.pop("upper"), col.pop("interval_error"))
+    col["fd_lower"], col["fd_upper"] = subgradients[:2]  # the bracket where at a kink, else NaN
     cancellation = (col.pop("scale"), np.repeat(depths, sizes))
     status, col = _classify_columns(
         col,

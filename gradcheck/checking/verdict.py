@@ -105,6 +105,15 @@ class Entry:
     tol_jax: float
     tol_fd: float
     status: Status
+    # at a kink: the finite-difference oracle's bracket of what backprop may give there (any
+    # slope between the one-sided ones at the units on their kinks); None elsewhere
+    fd_lower: float | None = None
+    fd_upper: float | None = None
+
+    @property
+    def bracketed(self) -> bool:
+        """The entry moves a unit on its kink and finite differences bracket it."""
+        return self.fd_lower is not None and self.fd_upper is not None
 
     @property
     def location(self) -> str:
@@ -118,10 +127,11 @@ class Entry:
             return (
                 f'{name}: [structure] (why: "candidate: layer {self.layer + 1} ..." in the summary)'
             )
-        return (
-            f"{name}: hand {self.hand:.9g} vs JAX {self.jax:.9g}, FD {self.fd:.9g} "
-            f"+- {self.fd_error_estimate:.1e} [{self.status}]"
-        )
+        if self.bracketed:  # FD's own value straddles the kink: its bracket is what counts
+            fd = f"FD at a kink: between {self.fd_lower:.9g} and {self.fd_upper:.9g}"
+        else:
+            fd = f"FD {self.fd:.9g} +- {self.fd_error_estimate:.1e}"
+        return f"{name}: hand {self.hand:.9g} vs JAX {self.jax:.9g}, {fd} [{self.status}]"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able; non-finite floats become the strings ``"nan"``, ``"inf"``, ``"-inf"``."""
@@ -368,7 +378,14 @@ def _entry(spec: Spec | None, c: GroupCheck, row: int) -> Entry:
         tol_jax=v["tol_jax"],
         tol_fd=v["tol_fd"],
         status=STATUSES[int(c.status[row])],
+        fd_lower=_bracket_end(v.get("fd_lower", np.nan)),
+        fd_upper=_bracket_end(v.get("fd_upper", np.nan)),
     )
+
+
+def _bracket_end(value: float) -> float | None:
+    """An end of a kink's bracket; None off kinks (the column holds NaN there)."""
+    return None if np.isnan(value) else value
 
 
 def _relative(error: float, reference: float) -> float:

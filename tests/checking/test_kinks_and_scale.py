@@ -237,6 +237,19 @@ def test_a_derivative_outside_the_subdifferential_or_away_from_the_kink_is_a_bug
     assert {e.status for e in verdict.failures} == {"backprop-bug"}
 
 
+def test_a_failing_entry_on_a_kink_shows_the_bracket_it_left() -> None:
+    """Its FD value straddles the kink, so the line and the JSON give the bracket instead."""
+    verdict = verify(at_zero(2.0), dyadic_kinks("relu", "float64"))
+    on_kink = [e for e in verdict.failures if e.bracketed]
+    assert on_kink, verdict.summary()
+    for e in on_kink:
+        assert not e.fd_lower - 1e-9 <= e.hand <= e.fd_upper + 1e-9
+        assert f"FD at a kink: between {e.fd_lower:.9g} and {e.fd_upper:.9g}" in e.describe()
+        assert {"fd_lower", "fd_upper"} <= set(e.to_dict())
+    assert all(not e.bracketed for e in verdict.entries if e.status == "ok")
+    assert "FD at a kink" in verdict.summary()
+
+
 # Zero image borders and zero biases: many conv units sit exactly on their kink, in both samples.
 CONV_ON_KINKS_TOML = """
 name = "conv-on-kinks"

@@ -291,6 +291,19 @@ def test_a_relative_error_against_an_exact_zero_says_so_instead_of_inf() -> None
     assert "hand 0.0821670406 vs finite differences 0.08216704 (relative error 4.00e-08)" in within
 
 
+def test_a_failing_entry_on_a_kink_shows_its_bracket_not_the_straddling_difference() -> None:
+    data = sample_report(gradient_status="backprop-bug")
+    entries = data["gradients"][0]["entries"]
+    entries[0] = {**entries[0], "fd_lower": 0.25, "fd_upper": 0.5}  # on a kink, bracketed
+    entries.append({**entries[0], "label": "w6", "fd_lower": None, "fd_upper": None})
+    page = report.render_html(data)
+    kinked = re.search(r'<td class="m">w5</td>(.*?)</tr>', page)
+    smooth = re.search(r'<td class="m">w6</td>(.*?)</tr>', page)
+    assert kinked is not None and smooth is not None
+    assert '<td class="n">0.25 to 0.5 (a kink)</td>' in kinked.group(1)
+    assert "(a kink)" not in smooth.group(1) and "0.0821670406" in smooth.group(1)
+
+
 def test_numbers_in_running_text_stay_whole() -> None:
     text = report._unbroken("tolerance rtol=1e-09, h 6.06e-06; 2.5, v1e-5x and <b>")
     assert str(text) == (
