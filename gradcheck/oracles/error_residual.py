@@ -72,14 +72,17 @@ def _own_terms(
     layer: Groups, a: np.ndarray, x: np.ndarray, options: Mapping[str, Any], t: np.ndarray
 ) -> np.ndarray:
     """The terms of the block's inner kinked pre-activations, side by side as the finite-
-    difference oracle lays its inner units out, ``(batch, units)``."""
+    difference oracle lays its inner units out (a nested block's own before its pre-activation),
+    ``(batch, units)``."""
     inner = options["layers"]
-    sums = _inner_forward(layer, inner, a, x)[2]
-    kinked = [
-        s.reshape(len(s), -1)
-        for s, (_, _, act, _) in zip(sums, inner, strict=True)
-        if ACTIVATIONS[act].kinked
-    ]
+    outs, values, sums = _inner_forward(layer, inner, a, x)
+    kinked = []
+    for j, (kind, inner_options, act, _) in enumerate(inner):
+        if kind == "residual":  # a nested block's own units come first
+            nested = inner_groups(layer, j)
+            kinked.append(_own_terms(nested, outs[j], values[j], dict(inner_options), sums[j]))
+        if ACTIVATIONS[act].kinked:
+            kinked.append(sums[j].reshape(len(sums[j]), -1))
     return np.concatenate(kinked, axis=1) if kinked else np.zeros((len(a), 0))
 
 

@@ -26,18 +26,25 @@ _INNER_STEP = 2.0**-14  # relative step of ``direction``'s own central differenc
 
 def _inner(layer: Groups, x: np.ndarray, options: Options) -> tuple[np.ndarray, list[np.ndarray]]:
     """``x + o_J`` with ``o_j = act_j(net_j(o_{j-1}))``, ``o_0 = x``, and the pre-activations
-    ``net_j`` of the inner layers whose activation is kinked, each ``(batch, -1)``. Where
-    ``options["held"]`` (``(batch, units)``, those nets side by side) is ``-1``/``+1`` a unit
-    follows the left/right piece of its kink, continued through 0."""
+    ``net_j`` of the inner layers whose activation is kinked, each ``(batch, -1)``, a nested
+    block's own units before its ``net_j``. Where ``options["held"]`` (``(batch, units)``, those
+    nets side by side) is ``-1``/``+1`` a unit follows the left/right piece of its kink,
+    continued through 0."""
     held = options.get("held")
     out, units = x, list[np.ndarray]()
     for j, (kind, inner_options, act, slope) in enumerate(options["layers"]):
-        net = FD_KINDS[kind].net(inner_groups(layer, j), out, dict(inner_options))
+        rest = None if held is None else held[:, sum(u.shape[1] for u in units) :]
+        if kind == "residual":  # a nested block: its own inner units come first, held alike
+            net, nested = _inner(inner_groups(layer, j), out, {**dict(inner_options), "held": rest})
+            units += nested
+            rest = None if rest is None else rest[:, sum(u.shape[1] for u in nested) :]
+        else:
+            net = FD_KINDS[kind].net(inner_groups(layer, j), out, dict(inner_options))
         out = FD_ACTIVATIONS[act](net, slope)
         if ACTIVATIONS[act].kinked:
             flat = net.reshape(len(net), -1)
-            if held is not None:
-                part = held[:, sum(u.shape[1] for u in units) :][:, : flat.shape[1]]
+            if rest is not None:
+                part = rest[:, : flat.shape[1]]
                 at_zero, left, right = kink_pieces(act, slope)
                 piece = at_zero + np.where(part > 0, right, left) * flat
                 out = np.where(part != 0, piece, out.reshape(len(out), -1)).reshape(out.shape)

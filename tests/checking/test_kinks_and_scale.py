@@ -562,6 +562,75 @@ def test_a_derivative_beyond_the_slopes_inside_a_residual_block_is_a_bug(
     assert {(e.layer, e.status) for e in verdict.failures} == {(0, "backprop-bug")}
 
 
+# The block above nested in another one, after a dense layer inside the outer block.
+NESTED_KINK_TOML = """
+name = "nested-residual-kink"
+loss = "half_sse"
+dtype = "{dtype}"
+[input]
+size = 2
+[[layers]]
+kind = "residual"
+activation = "{outer}"
+[[layers.layers]]
+kind = "residual"
+activation = "identity"
+[[layers.layers.layers]]
+size = 2
+activation = "relu"
+weights = [[0.5, -0.25], [0.25, 0.75]]
+bias = {{ mode = "per_neuron", value = [0.0, -0.5] }}
+[[layers.layers.layers]]
+size = 2
+activation = "identity"
+weights = [[1.0, -0.5], [0.5, 0.25]]
+bias = {{ mode = "none" }}
+[[layers.layers]]
+size = 2
+activation = "identity"
+weights = [[1.0, 0.25], [-0.5, 0.5]]
+bias = {{ mode = "none" }}
+[[layers]]
+size = 1
+activation = "identity"
+weights = [[0.75, -1.25]]
+bias = {{ mode = "none" }}
+[[samples]]
+input = [0.5, 1.0]
+target = [0.25]
+[[samples]]
+input = [1.0, 0.0]
+target = [-0.5]
+"""
+
+
+@pytest.mark.parametrize("mode", ["entries", "projection"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("value", [0.0, 0.5, 1.0])
+def test_a_unit_on_its_kink_inside_a_nested_residual_block_verifies_under_every_convention(
+    value: float, dtype: str, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A block's units were tracked one level deep: inside a block nested in a block, relu'(0)
+    # = 1/2 or 1 failed as a backprop-bug.
+    _hand_relu_at_kink(monkeypatch, value)
+    spec = parse_spec(tomllib.loads(NESTED_KINK_TOML.format(dtype=dtype, outer="identity")))
+    verdict = verify(hand_grads, spec, mode=mode)
+    assert verdict.ok, verdict.summary()
+    assert verdict.counts["non-differentiable here"] >= 1
+
+
+@pytest.mark.parametrize("outer", ["identity", "relu"])
+@pytest.mark.parametrize("value", [2.0, -1.0])
+def test_a_derivative_beyond_the_slopes_inside_a_nested_residual_block_is_a_bug(
+    value: float, outer: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _hand_relu_at_kink(monkeypatch, value)
+    spec = parse_spec(tomllib.loads(NESTED_KINK_TOML.format(dtype="float64", outer=outer)))
+    verdict = verify(hand_grads, spec)
+    assert not verdict.ok
+    assert {(e.layer, e.status) for e in verdict.failures} == {(0, "backprop-bug")}
+
+
 def test_on_a_kink_jax_gets_no_pass_outside_the_bracket() -> None:
     yes = np.ones(1, bool)
     bracket = (np.zeros(1), np.ones(1), np.full(1, 1e-9))
