@@ -25,7 +25,7 @@ from gradcheck import oracles
 from gradcheck.checking.compare import PROJECTION_THRESHOLD
 from gradcheck.checking.jax_values import JaxValues
 from gradcheck.checking.verdict import NetworkVerdict
-from gradcheck.checking.verification import verify_batch, within
+from gradcheck.checking.verification import check_options, verify_batch, within
 from gradcheck.spec import Array, GradientFn, Params, Spec
 from gradcheck.spec.family import Family
 
@@ -43,6 +43,7 @@ def verify_many(
 
     A case is ``(spec, params, inputs, targets)`` (a :class:`~gradcheck.generate.case.Case`
     unpacks so); ``options`` are :func:`~gradcheck.checking.verification.verify`'s keywords."""
+    check_options(options)
     verdicts: list[NetworkVerdict] = []
     batch: list[Arguments] = []
     for case in cases:

@@ -49,12 +49,20 @@ from gradcheck.errors import Unsupported
 from gradcheck.spec import Array, GradcheckError, GradientFn, Params, Spec
 from gradcheck.spec.family import Family
 
-__all__ = ["UNSUPPORTED", "unsupported", "verify", "verify_batch", "within"]
+__all__ = [
+    "UNSUPPORTED",
+    "check_options",
+    "unsupported",
+    "verify",
+    "verify_batch",
+    "within",
+]
 
 # What a candidate raises for a network it does not handle: reported ``unsupported``, not failed.
 UNSUPPORTED: tuple[type[Exception], ...] = (Unsupported, NotImplementedError)
 
 _MODES = ("auto", "entries", "projection")
+_OPTIONS = ("rtol", "atol", "mode", "fd_rel_step", "seed")  # verify's keywords _run reads
 Group = tuple[int, str]  # (layer index, "W" or "b")
 
 
@@ -111,6 +119,15 @@ def verify(
     return run if isinstance(run, NetworkVerdict) else run.verdict(run.main())
 
 
+def check_options(options: Mapping[str, Any]) -> None:
+    """Raise on a keyword :func:`verify` does not take (a misspelt ``rtol`` never passes
+    silently through the batched path)."""
+    unknown = sorted(set(options) - {*_OPTIONS, "catch"})
+    if unknown:
+        known = ", ".join((*_OPTIONS, "catch"))
+        raise TypeError(f"unknown verify options {unknown}; known: {known}")
+
+
 def verify_batch(
     candidate: GradientFn,
     batch: Sequence[tuple[Spec, Params, Array, Array]],
@@ -121,32 +138,28 @@ def verify_batch(
     """``[verify(candidate, *arguments, **options, jax_values=v, fd=f) ...]`` over ``batch`` and
     its JAX values and finite differences: the candidate is called network by network, then the
     entries every network compares at its dtype's tolerance are classified together
-    (:func:`~gradcheck.checking.compare.compare_entries_many`), which is most of a small
-    network's cost of checking."""
+    (:func:`~gradcheck.checking.compare.compare_entries_many`: one vectorised pass, not one per
+    network)."""
+    check_options(options)
     catch = options.pop("catch", ())
     runs = [
         _run(candidate, arguments, options, catch, value, fd)
         for arguments, value, fd in zip(batch, values, fds, strict=True)
     ]
-    alike: dict[Tolerance, list[int]] = {}
+    alike: dict[Tolerance, list[tuple[int, _Run]]] = {}
     for k, run in enumerate(runs):
         if isinstance(run, _Run) and isinstance(run.oracle, oracles.FDResult):
-            alike.setdefault(run.tolerance, []).append(k)
+            alike.setdefault(run.tolerance, []).append((k, run))
     main: dict[int, list[GroupCheck]] = {}
-    for tolerance, ks in alike.items():
-        requests = [_as_run(runs[k]).request() for k in ks]
-        main.update(zip(ks, compare_entries_many(requests, tolerance), strict=True))
+    for tolerance, group in alike.items():
+        found = compare_entries_many([run.request() for _, run in group], tolerance)
+        main.update(zip((k for k, _ in group), found, strict=True))
     verdicts = []
     for k, run in enumerate(runs):
         if isinstance(run, _Run):
             run = run.verdict(main[k] if k in main else run.main())
         verdicts.append(run)
     return verdicts
-
-
-def _as_run(run: _Run | NetworkVerdict) -> _Run:
-    assert isinstance(run, _Run)
-    return run
 
 
 class _Run(NamedTuple):

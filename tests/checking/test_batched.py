@@ -132,3 +132,8 @@ def test_bad_network_in_a_batch_raises_before_any_check(cases: list[Case]) -> No
     with pytest.raises(Exception, match="targets"):
         verify_many(counting, [cases[1], bad])
     assert calls == []
+
+
+def test_an_unknown_option_raises_before_any_network_is_checked(cases: list[Case]) -> None:
+    with pytest.raises(TypeError, match=r"unknown verify options \['rtl'\]"):
+        verify_many(hand_grads, cases[:2], rtl=1e-3)
