@@ -489,27 +489,13 @@ def test_a_tied_window_giving_every_tied_input_its_gradient_is_a_bug(
     assert {(e.layer, e.status) for e in verdict.failures} == {(0, "backprop-bug")}
 
 
-# Inside the block, inner unit 0 of sample 0 sits exactly on its kink (0.5 * 0.5 - 0.25 * 1.0).
-RESIDUAL_KINK_TOML = """
-name = "residual-kink"
-loss = "half_sse"
-dtype = "{dtype}"
-[input]
-size = 2
-[[layers]]
-kind = "residual"
-activation = "{outer}"
-[[layers.layers]]
-size = 2
-activation = "relu"
-weights = [[0.5, -0.25], [0.25, 0.75]]
-bias = {{ mode = "per_neuron", value = [0.0, -0.5] }}
-[[layers.layers]]
-size = 2
-activation = "identity"
-weights = [[1.0, -0.5], [0.5, 0.25]]
-bias = {{ mode = "none" }}
-[[layers]]
+def _residual_toml(name: str, block: str) -> str:
+    """A spec whose first layer is a residual block holding ``block`` (its inner layers' tables,
+    ``[[layers.layers]]`` and below), then one identity output; ``{dtype}`` and ``{outer}`` (the
+    block's activation) are left to fill."""
+    head = f'name = "{name}"\nloss = "half_sse"\ndtype = "{{dtype}}"\n[input]\nsize = 2\n'
+    head += '[[layers]]\nkind = "residual"\nactivation = "{outer}"\n'
+    tail = """[[layers]]
 size = 1
 activation = "identity"
 weights = [[0.75, -1.25]]
@@ -521,6 +507,31 @@ target = [0.25]
 input = [1.0, 0.0]
 target = [-0.5]
 """
+    return head + block + tail
+
+
+# A relu layer then an identity one: where it takes the inputs, unit 0 of sample 0 sits exactly
+# on its kink (0.5 * 0.5 - 0.25 * 1.0).
+_KINKED_PAIR = """[[AT]]
+size = 2
+activation = "relu"
+weights = [[0.5, -0.25], [0.25, 0.75]]
+bias = {{ mode = "per_neuron", value = [0.0, -0.5] }}
+[[AT]]
+size = 2
+activation = "identity"
+weights = [[1.0, -0.5], [0.5, 0.25]]
+bias = {{ mode = "none" }}
+"""
+RESIDUAL_KINK_TOML = _residual_toml("residual-kink", _KINKED_PAIR.replace("AT", "layers.layers"))
+# The same pair in a block nested in the block, after it a dense layer inside the outer block.
+NESTED_KINK_TOML = _residual_toml(
+    "nested-residual-kink",
+    '[[layers.layers]]\nkind = "residual"\nactivation = "identity"\n'
+    + _KINKED_PAIR.replace("AT", "layers.layers.layers")
+    + '[[layers.layers]]\nsize = 2\nactivation = "identity"\n'
+    + 'weights = [[1.0, 0.25], [-0.5, 0.5]]\nbias = {{ mode = "none" }}\n',
+)
 
 
 def _hand_relu_at_kink(monkeypatch: pytest.MonkeyPatch, value: float) -> None:
@@ -535,97 +546,35 @@ def _hand_relu_at_kink(monkeypatch: pytest.MonkeyPatch, value: float) -> None:
     )
 
 
+# Units tracked in a block (they were not: judged smooth, relu'(0) = 1/2 or 1 failed as a
+# backprop-bug) and then in a block nested in a block (they were one level deep only)
+BLOCKS = pytest.mark.parametrize(
+    "block", [RESIDUAL_KINK_TOML, NESTED_KINK_TOML], ids=["block", "nested block"]
+)
+
+
+@BLOCKS
 @pytest.mark.parametrize("mode", ["entries", "projection"])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("value", [0.0, 0.5, 1.0])
 def test_a_unit_on_its_kink_inside_a_residual_block_verifies_under_every_convention(
-    value: float, dtype: str, mode: str, monkeypatch: pytest.MonkeyPatch
+    value: float, dtype: str, mode: str, block: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Kinks were found at each layer's own units only: a block's inner unit on its kink was
-    # judged smooth, and relu'(0) = 1/2 or 1 there failed as a backprop-bug.
     _hand_relu_at_kink(monkeypatch, value)
-    spec = parse_spec(tomllib.loads(RESIDUAL_KINK_TOML.format(dtype=dtype, outer="identity")))
+    spec = parse_spec(tomllib.loads(block.format(dtype=dtype, outer="identity")))
     verdict = verify(hand_grads, spec, mode=mode)
     assert verdict.ok, verdict.summary()
     assert verdict.counts["non-differentiable here"] >= 1
 
 
+@BLOCKS
 @pytest.mark.parametrize("outer", ["identity", "relu"])
 @pytest.mark.parametrize("value", [2.0, -1.0])
 def test_a_derivative_beyond_the_slopes_inside_a_residual_block_is_a_bug(
-    value: float, outer: str, monkeypatch: pytest.MonkeyPatch
+    value: float, outer: str, block: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _hand_relu_at_kink(monkeypatch, value)
-    spec = parse_spec(tomllib.loads(RESIDUAL_KINK_TOML.format(dtype="float64", outer=outer)))
-    verdict = verify(hand_grads, spec)
-    assert not verdict.ok
-    assert {(e.layer, e.status) for e in verdict.failures} == {(0, "backprop-bug")}
-
-
-# The block above nested in another one, after a dense layer inside the outer block.
-NESTED_KINK_TOML = """
-name = "nested-residual-kink"
-loss = "half_sse"
-dtype = "{dtype}"
-[input]
-size = 2
-[[layers]]
-kind = "residual"
-activation = "{outer}"
-[[layers.layers]]
-kind = "residual"
-activation = "identity"
-[[layers.layers.layers]]
-size = 2
-activation = "relu"
-weights = [[0.5, -0.25], [0.25, 0.75]]
-bias = {{ mode = "per_neuron", value = [0.0, -0.5] }}
-[[layers.layers.layers]]
-size = 2
-activation = "identity"
-weights = [[1.0, -0.5], [0.5, 0.25]]
-bias = {{ mode = "none" }}
-[[layers.layers]]
-size = 2
-activation = "identity"
-weights = [[1.0, 0.25], [-0.5, 0.5]]
-bias = {{ mode = "none" }}
-[[layers]]
-size = 1
-activation = "identity"
-weights = [[0.75, -1.25]]
-bias = {{ mode = "none" }}
-[[samples]]
-input = [0.5, 1.0]
-target = [0.25]
-[[samples]]
-input = [1.0, 0.0]
-target = [-0.5]
-"""
-
-
-@pytest.mark.parametrize("mode", ["entries", "projection"])
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("value", [0.0, 0.5, 1.0])
-def test_a_unit_on_its_kink_inside_a_nested_residual_block_verifies_under_every_convention(
-    value: float, dtype: str, mode: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # A block's units were tracked one level deep: inside a block nested in a block, relu'(0)
-    # = 1/2 or 1 failed as a backprop-bug.
-    _hand_relu_at_kink(monkeypatch, value)
-    spec = parse_spec(tomllib.loads(NESTED_KINK_TOML.format(dtype=dtype, outer="identity")))
-    verdict = verify(hand_grads, spec, mode=mode)
-    assert verdict.ok, verdict.summary()
-    assert verdict.counts["non-differentiable here"] >= 1
-
-
-@pytest.mark.parametrize("outer", ["identity", "relu"])
-@pytest.mark.parametrize("value", [2.0, -1.0])
-def test_a_derivative_beyond_the_slopes_inside_a_nested_residual_block_is_a_bug(
-    value: float, outer: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _hand_relu_at_kink(monkeypatch, value)
-    spec = parse_spec(tomllib.loads(NESTED_KINK_TOML.format(dtype="float64", outer=outer)))
+    spec = parse_spec(tomllib.loads(block.format(dtype="float64", outer=outer)))
     verdict = verify(hand_grads, spec)
     assert not verdict.ok
     assert {(e.layer, e.status) for e in verdict.failures} == {(0, "backprop-bug")}
