@@ -192,6 +192,14 @@ def _classify_columns(
     status, tol_jax, tol_fd = run(col["hand"])
     largest = np.broadcast_to(np.asarray(magnitude, dtype=np.float64), tol_jax.shape).copy()
     col = {**col, "tol_jax": tol_jax, "tol_fd": tol_fd, "max_grad": largest}
+    if subgradients is not None:  # where at a kink (NaN elsewhere): hand's distance outside
+        lower, upper, error = subgradients  # the bracket and the slack it is allowed
+        col["tol_bracket"] = subgradient_slack(
+            lower, upper, error, tolerance, floor, *cancellation, magnitude
+        )
+        with np.errstate(invalid="ignore"):
+            beyond = np.maximum(lower - col["hand"], col["hand"] - upper)
+            col["abs_error_bracket"] = np.where(np.isnan(beyond), np.nan, np.maximum(beyond, 0.0))
     blind = np.zeros(status.shape)
     suspects = _sign_suspects(col, kink, precision)
     if suspects.any():  # rare: classify the flipped sign where the tolerances might let it by

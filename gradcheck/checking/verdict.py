@@ -106,9 +106,13 @@ class Entry:
     tol_fd: float
     status: Status
     # at a kink: the finite-difference oracle's bracket of what backprop may give there (any
-    # slope between the one-sided ones at the units on their kinks); None elsewhere
+    # slope between the one-sided ones at the units on their kinks), how far hand lies outside
+    # it and how far it may (the kink's test: abs_error_bracket <= tol_bracket; fd, abs_error_fd
+    # and tol_fd are the central difference's, which straddles the kink); None elsewhere
     fd_lower: float | None = None
     fd_upper: float | None = None
+    abs_error_bracket: float | None = None
+    tol_bracket: float | None = None
 
     @property
     def bracketed(self) -> bool:
@@ -378,13 +382,16 @@ def _entry(spec: Spec | None, c: GroupCheck, row: int) -> Entry:
         tol_jax=v["tol_jax"],
         tol_fd=v["tol_fd"],
         status=STATUSES[int(c.status[row])],
-        fd_lower=_bracket_end(v.get("fd_lower", np.nan)),
-        fd_upper=_bracket_end(v.get("fd_upper", np.nan)),
+        fd_lower=_at_kink(v, "fd_lower"),
+        fd_upper=_at_kink(v, "fd_upper"),
+        abs_error_bracket=_at_kink(v, "abs_error_bracket"),
+        tol_bracket=_at_kink(v, "tol_bracket"),
     )
 
 
-def _bracket_end(value: float) -> float | None:
-    """An end of a kink's bracket; None off kinks (the column holds NaN there)."""
+def _at_kink(values: dict[str, float], column: str) -> float | None:
+    """A kink's bracket column; None off kinks (the column holds NaN there, or is absent)."""
+    value = values.get(column, np.nan)
     return None if np.isnan(value) else value
 
 

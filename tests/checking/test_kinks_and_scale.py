@@ -243,9 +243,17 @@ def test_a_failing_entry_on_a_kink_shows_the_bracket_it_left() -> None:
     on_kink = [e for e in verdict.failures if e.bracketed]
     assert on_kink, verdict.summary()
     for e in on_kink:
+        assert e.fd_lower is not None and e.fd_upper is not None
+        assert e.abs_error_bracket is not None and e.tol_bracket is not None
         assert not e.fd_lower - 1e-9 <= e.hand <= e.fd_upper + 1e-9
+        outside = max(e.fd_lower - e.hand, e.hand - e.fd_upper)
+        assert e.abs_error_bracket == outside > e.tol_bracket  # the test the status reflects
         assert f"FD at a kink: between {e.fd_lower:.9g} and {e.fd_upper:.9g}" in e.describe()
-        assert {"fd_lower", "fd_upper"} <= set(e.to_dict())
+        assert {"fd_lower", "fd_upper", "abs_error_bracket", "tol_bracket"} <= set(e.to_dict())
+    passing = verify(at_zero(0.5), dyadic_kinks("relu", "float64")).entries
+    inside = [e for e in passing if e.bracketed]
+    assert inside and all(e.abs_error_bracket == 0.0 for e in inside)
+    assert all(e.tol_bracket is None for e in verdict.entries if e.status == "ok")
     assert all(not e.bracketed for e in verdict.entries if e.status == "ok")
     assert "FD at a kink" in verdict.summary()
 
