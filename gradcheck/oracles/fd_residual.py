@@ -33,16 +33,16 @@ def _inner(layer: Groups, x: np.ndarray, options: Options) -> tuple[np.ndarray, 
     held = options.get("held")
     out, units = x, list[np.ndarray]()
     for j, (kind, inner_options, act, slope) in enumerate(options["layers"]):
-        rest = None if held is None else held[:, sum(u.shape[1] for u in units) :]
         if kind == "residual":  # a nested block: its own inner units come first, held alike
-            net, nested = _inner(inner_groups(layer, j), out, {**dict(inner_options), "held": rest})
+            nested_options = {**dict(inner_options), "held": _past(held, units)}
+            net, nested = _inner(inner_groups(layer, j), out, nested_options)
             units += nested
-            rest = None if rest is None else rest[:, sum(u.shape[1] for u in nested) :]
         else:
             net = FD_KINDS[kind].net(inner_groups(layer, j), out, dict(inner_options))
         out = FD_ACTIVATIONS[act](net, slope)
         if ACTIVATIONS[act].kinked:
             flat = net.reshape(len(net), -1)
+            rest = _past(held, units)
             if rest is not None:
                 part = rest[:, : flat.shape[1]]
                 at_zero, left, right = kink_pieces(act, slope)
@@ -50,6 +50,11 @@ def _inner(layer: Groups, x: np.ndarray, options: Options) -> tuple[np.ndarray, 
                 out = np.where(part != 0, piece, out.reshape(len(out), -1)).reshape(out.shape)
             units.append(flat)
     return np.asarray(x + out), units
+
+
+def _past(held: np.ndarray | None, units: list[np.ndarray]) -> np.ndarray | None:
+    """The columns of ``held`` after those of the ``units`` laid out so far (None: none held)."""
+    return None if held is None else held[:, sum(u.shape[1] for u in units) :]
 
 
 def _net(layer: Groups, x: np.ndarray, options: Options) -> np.ndarray:
