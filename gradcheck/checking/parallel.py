@@ -29,22 +29,9 @@ from gradcheck.errors import GradcheckError
 from gradcheck.hand import hand_grads
 from gradcheck.spec import GradientFn
 
-__all__ = [
-    "MOST_SLICE",
-    "SLICE",
-    "Draw",
-    "Pending",
-    "jax_settings",
-    "processes",
-    "start_worker",
-    "verify_drawn",
-]
+__all__ = ["SLICE", "Draw", "Pending", "jax_settings", "processes", "start_worker", "verify_drawn"]
 
-SLICE = 32  # the fewest cases a process draws and verifies at a time
-# the most: a larger slice fills more of the JAX oracle's vmapped calls (64 networks each, per
-# shape bucket), where 32 cases spread over many buckets left most of each call padding (that
-# measured no faster or slower on 10,000 small networks: the padding is cheap beside the rest)
-MOST_SLICE = 1024
+SLICE = 32  # cases a process draws and verifies at a time: small enough to share the work out
 Draw = Callable[..., Sequence[Sequence[Any]]]  # draw(n, first=i): cases i to i + n - 1
 
 
@@ -53,13 +40,6 @@ def processes(jobs: int, n: int) -> int:
     :data:`SLICE` of them, at least one."""
     wanted = (os.cpu_count() or 1) if jobs == 0 else jobs
     return max(1, min(wanted, -(-n // SLICE)))
-
-
-def slice_size(n: int, jobs: int) -> int:
-    """Cases per slice for ``n`` cases in ``jobs`` processes: four slices per process where that
-    keeps them between :data:`SLICE` and :data:`MOST_SLICE` cases (the work shared out, the
-    batched oracles' calls filled)."""
-    return max(SLICE, min(MOST_SLICE, -(-n // (4 * jobs))))
 
 
 class Pending:
@@ -120,9 +100,8 @@ def verify_drawn(
     pool = ProcessPoolExecutor(
         jobs, context, initializer=_start, initargs=(reference, jax_settings())
     )
-    size = slice_size(n, jobs)
     futures = [
-        pool.submit(_slice, draw, lo, min(size, n - lo), options) for lo in range(0, n, size)
+        pool.submit(_slice, draw, lo, min(SLICE, n - lo), options) for lo in range(0, n, SLICE)
     ]
     return Pending(lambda: [], pool, futures)
 
