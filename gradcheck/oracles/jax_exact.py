@@ -10,7 +10,9 @@ array shapes, cached by ``jit``; x64 is switched on locally, never globally.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 import jax
@@ -20,7 +22,7 @@ import numpy as np
 from gradcheck.oracles.jax_network import JAX_ACTIVATIONS, JAX_KINDS, JAX_LOSSES
 from gradcheck.spec import Array, Params, Spec
 
-__all__ = ["QUICK_COMPILE", "Structure", "exact_loss_and_grads_later", "structure_of"]
+__all__ = ["QUICK_COMPILE", "Structure", "exact_loss_and_grads_later", "structure_of", "x64"]
 
 Structure = tuple[
     tuple[str, ...],
@@ -30,6 +32,13 @@ Structure = tuple[
     str,
     tuple[tuple[str, ...], ...],
 ]  # kinds, activations, slopes, options, loss, decayed groups: hashable, a static argument
+
+
+def x64() -> AbstractContextManager[Any]:
+    """x64 switched on for a block: ``jax.enable_x64(True)``, or nothing where it is on already
+    (a script's global setting; entering the context costs some 50 us a call)."""
+    on = jax.config.jax_enable_x64  # type: ignore[attr-defined]
+    return contextlib.nullcontext() if on else jax.enable_x64(True)
 
 
 def structure_of(spec: Spec) -> Structure:
@@ -95,7 +104,7 @@ def exact_loss_and_grads_later(
     moved, frozen, structure = cast(params), cast(spec.frozen_params()), structure_of(spec)
     shapes = tuple((k, a.shape) for tree in (moved, frozen) for g in tree for k, a in g.items())
     key = (structure, shapes, x.shape, t.shape, run.name)
-    with jax.enable_x64(True):
+    with x64():
         decay = np.asarray(spec.weight_decay, dtype=run)
         loss, grads = _compiled_for(spec, key, len(x))(moved, frozen, x, t, decay, structure)
 

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gradcheck.layers import KINDS, UnknownName
-from gradcheck.oracles.jax_exact import QUICK_COMPILE, exact_loss_and_grads_later
+from gradcheck.oracles.jax_exact import QUICK_COMPILE, exact_loss_and_grads_later, x64
 from gradcheck.oracles.jax_network import JAX_ACTIVATIONS, JAX_KINDS, JAX_LOSSES, dense_net
 from gradcheck.spec import ACTIVATIONS, LOSSES, Array, Params, Spec, check_arguments
 
@@ -52,11 +52,14 @@ def _padded_loss(
 ) -> Any:
     """``E`` of the padded network ``out_l = act_l(out_{l-1} W_l^T + b_l + c_l)``, ``b_l`` a
     per-neuron and ``c_l`` a shared bias, all packed in ``theta``; ``codes`` holds the activation
-    and loss ids, the real widths and the real batch. Padded units and samples weigh 0 in ``E``.
+    and loss ids, the real widths, the real batch and how many leading pass-through layers
+    (``W = I``, identity: ``out = x`` exactly) pad the depth. Padded units and samples weigh 0 in
+    ``E``, pass-through layers' ``W`` nothing in the decay term.
     """
     _TRACES["traces"] += 1  # runs once per trace, never per call
     depth = len(padded) - 1
     widths = codes[depth + 1 : 2 * depth + 1]
+    batch, passes = codes[2 * depth + 1], codes[2 * depth + 2]
     masks = [jnp.arange(padded[i + 1]) < widths[i] for i in range(depth)]
     out = net = x
     offset = 0
@@ -67,12 +70,13 @@ def _padded_loss(
         b = theta[offset + n_out * n_in : offset + n_out * (n_in + 1)]
         offset += n_out * (n_in + 1) + 1
         groups = {"W": w, "b": b}
-        squares += sum(jnp.sum(groups[g] * groups[g]) for g in sorted(_DECAYED))
+        square = sum(jnp.sum(groups[g] * groups[g]) for g in sorted(_DECAYED))
+        squares += jnp.where(i >= passes, square, jnp.zeros_like(squares))
         net = dense_net(groups, out) + theta[offset - 1]
         out = jax.lax.switch(codes[i], _ACTIVATION_BRANCHES, net, slopes[i], masks[i])
-    samples = jnp.arange(x.shape[0]) < codes[-1]
+    samples = jnp.arange(x.shape[0]) < batch
     weight = (samples[:, None] & masks[-1][None, :]).astype(x.dtype)
-    count = (codes[-1] * widths[-1]).astype(x.dtype)
+    count = (batch * widths[-1]).astype(x.dtype)
     loss = jax.lax.switch(codes[depth], _LOSS_BRANCHES, net, out, t, weight, masks[-1], count)
     decay = slopes[depth]  # lambda; where(): no inf * 0 from float32 squares without a decay
     return loss + jnp.where(decay > 0, decay / 2 * squares, jnp.zeros_like(loss))
@@ -114,11 +118,20 @@ _LOSS_AND_GRAD_MANY = jax.jit(
 # network's values do not depend on how many share its call (XLA rounds a batched program of
 # another size otherwise), so a replayed network gets the very numbers its batch gave it.
 _MANY_CHUNK = 64
+# Layers per program: a shallower network is led by pass-through layers (W = I, identity), which
+# hand its input on unchanged, to the bit (x * 1 + 0 * others), so depths share a program.
+_DEPTH_STEP = 4
 
 
 def _padded_width(n: int, smallest: int) -> int:
     """Round a width or batch up to a power of two, at least ``smallest``."""
     return max(smallest, 1 << max(n - 1, 0).bit_length())
+
+
+def _padded_depth(depth: int) -> int:
+    """Round a depth up to a multiple of :data:`_DEPTH_STEP`: networks of depth 1 to 4 share one
+    program (tracing the vmapped program costs about a second per depth and per process)."""
+    return -(-depth // _DEPTH_STEP) * _DEPTH_STEP
 
 
 def _pad(a: Any, shape: tuple[int, ...], dtype: np.dtype[Any]) -> np.ndarray:
@@ -131,16 +144,22 @@ def _pad(a: Any, shape: tuple[int, ...], dtype: np.dtype[Any]) -> np.ndarray:
 def _packed_arguments(
     spec: Spec, params: Params, inputs: Array, targets: Array, dtype: np.dtype[Any]
 ) -> tuple[tuple[np.ndarray, ...], tuple[int, ...], list[dict[str, slice]]]:
-    """The arguments of :func:`_padded_loss`, the padded widths, and where each layer's ``W``,
-    ``b`` (per-neuron) and ``c`` (shared) sit in ``theta``."""
+    """The arguments of :func:`_padded_loss`, the padded widths (pass-through layers first),
+    and where each real layer's ``W``, ``b`` (per-neuron) and ``c`` (shared) sit in ``theta``."""
     sizes = spec.sizes
-    padded = tuple(_padded_width(n, 8) for n in sizes)
+    passes = _padded_depth(len(sizes) - 1) - (len(sizes) - 1)
+    real = tuple(_padded_width(n, 8) for n in sizes)
+    padded = (real[0],) * passes + real
     batch = np.shape(inputs)[0]
     theta = np.zeros(1 + sum(m * (n + 1) + 1 for n, m in pairwise(padded)), dtype)
-    places: list[dict[str, slice]] = []
     offset = 1  # theta[0] lines the gradients up with the loss in the returned array
+    for _ in range(passes):  # W = I, no bias
+        step = real[0] * real[0]
+        theta[offset : offset + step] = np.eye(real[0], dtype=dtype).reshape(-1)
+        offset += step + real[0] + 1
+    places: list[dict[str, slice]] = []
     for i, (p, f) in enumerate(zip(params, spec.frozen_params(), strict=True)):
-        n_out, n_in = padded[i + 1], padded[i]
+        n_out, n_in = real[i + 1], real[i]
         w = slice(offset, offset + n_out * n_in)
         b = slice(w.stop, w.stop + n_out)
         places.append({"W": w, "b": b, "c": slice(b.stop, b.stop + 1)})
@@ -150,14 +169,15 @@ def _packed_arguments(
         theta[b if bias.ndim else places[-1]["c"]] = _pad(
             bias, (n_out,) if bias.ndim else (), dtype
         )
-    codes = [ACTIVATIONS.index(a) for a in spec.activations] + [LOSSES.index(spec.loss)]
-    codes += [*sizes[1:], batch]
+    identity = ACTIVATIONS.index("identity")
+    codes = [identity] * passes + [ACTIVATIONS.index(a) for a in spec.activations]
+    codes += [LOSSES.index(spec.loss), *[sizes[0]] * passes, *sizes[1:], batch, passes]
     arguments = (
         theta[1:],
         _pad(inputs, (_padded_width(batch, 4), padded[0]), dtype),
         _pad(targets, (_padded_width(batch, 4), padded[-1]), dtype),
         np.array(codes, dtype=np.int32),
-        np.array([*spec.slopes, spec.weight_decay], dtype=dtype),
+        np.array([0.0] * passes + [*spec.slopes, spec.weight_decay], dtype=dtype),
     )
     return arguments, padded, places
 
@@ -198,7 +218,7 @@ def jax_loss_and_grads_later(
     run = _run_dtype(spec, dtype)
     arguments, padded, places = _packed_arguments(spec, params, inputs, targets, run)
     _BUCKETS.add((padded, arguments[1].shape, run.name))
-    with jax.enable_x64(True):
+    with x64():
         pending = _LOSS_AND_GRAD(*arguments, padded)
     return lambda: _unpacked(spec, params, np.asarray(pending), padded, places, run)
 
@@ -227,7 +247,7 @@ def jax_loss_and_grads_many(
             rows = [packed[k][0] for k in chunk]
             rows += [rows[0]] * (_MANY_CHUNK - len(chunk))
             stacked = tuple(np.stack(column) for column in zip(*rows, strict=True))
-            with jax.enable_x64(True):
+            with x64():
                 out = np.asarray(_LOSS_AND_GRAD_MANY(*stacked, padded))
             for row, k in enumerate(chunk):
                 flats[k] = out[row]
@@ -261,9 +281,10 @@ def _unpacked(
 ) -> tuple[float, Params]:
     """``(E, grads)`` read back from ``[E, dE/dtheta...]``, each group cut to its real shape."""
     out: Params = []
+    real = padded[len(padded) - 1 - len(params) :]  # after the pass-through layers
     for i, p in enumerate(params):
         n_out, n_in = spec.sizes[i + 1], spec.sizes[i]
-        w = flat[places[i]["W"]].reshape(padded[i + 1], padded[i])[:n_out, :n_in]
+        w = flat[places[i]["W"]].reshape(real[i + 1], real[i])[:n_out, :n_in]
         b = flat[places[i]["b"]][:n_out] if np.ndim(p.get("b", 0)) else flat[places[i]["c"]][0]
         out.append({k: np.array(v, dtype=run) for k, v in (("W", w), ("b", b)) if k in p})
     return float(flat[0]), out

@@ -244,15 +244,41 @@ def test_padding_to_a_shape_bucket_gives_the_unpadded_gradients(
 
 
 def test_networks_of_one_shape_bucket_share_one_trace() -> None:
-    # depth 3, widths <= 8, batch <= 4, float64: one bucket, whatever the activations and biases
-    shapes = [(3, 5, 2, 4), (8, 8, 8, 8), (1, 2, 3, 1), (2, 7, 7, 6), (6, 1, 4, 2)]
-    acts = [("tanh", "relu", "sigmoid"), ("identity", "softplus", "leaky_relu")]
-    specs = [network(s, acts[k % 2], batch=1 + k % 4, seed=k) for k, s in enumerate(shapes)]
+    # depth 1 to 4, widths <= 8, batch <= 4, float64: one bucket, whatever the depth,
+    # activations and biases (a shallower network is led by pass-through layers)
+    shapes = [(3, 5, 2, 4), (8, 8, 8, 8, 8), (1, 2), (2, 7, 6), (6, 1, 4, 2)]
+    acts = ("tanh", "relu", "sigmoid", "identity"), ("softplus", "leaky_relu", "elu", "tanh")
+    specs = [
+        network(s, acts[k % 2][: len(s) - 1], batch=1 + k % 4, seed=k) for k, s in enumerate(shapes)
+    ]
     oracles.jax_grads(*case(specs[0]))
     before = oracles.jax_cache_info()
     for spec in specs[1:]:
         oracles.jax_grads(*case(spec))
     assert oracles.jax_cache_info() == before
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_pass_through_layers_leave_the_loss_and_gradients_as_the_exact_depth_gives_them(
+    monkeypatch: pytest.MonkeyPatch, dtype: str
+) -> None:
+    """Depth 1-3 networks run behind W = I pass-through layers: the same loss and gradients
+    as a program of their exact depth, to rounding (XLA may fuse the two programs otherwise),
+    and no weight decay from the pass-through W (which would add (4 - depth) * 8 / 2 * lambda)."""
+    cases = sample_networks(40, 11, depth=(1, 3), dtypes=(dtype,), kinds=("dense",))
+    decayed = [c.spec for c in cases if c.spec.weight_decay > 0]
+    assert decayed  # the draw covers the decay term
+    padded = [oracles.jax_loss_and_grads(*c) for c in cases]
+    monkeypatch.setattr(jax_oracle, "_DEPTH_STEP", 1)
+    exact = [oracles.jax_loss_and_grads(*c) for c in cases]
+    eps = float(np.finfo(dtype).eps)
+    for (loss_p, grads_p), (loss_e, grads_e) in zip(padded, exact, strict=True):
+        assert abs(loss_p - loss_e) <= 16 * eps * max(abs(loss_e), 1.0)
+        for gp, ge in zip(grads_p, grads_e, strict=True):
+            assert gp.keys() == ge.keys()
+            for g in ge:
+                scale = 16 * eps * max(float(np.max(np.abs(ge[g]), initial=0.0)), 1.0)
+                assert np.all(np.abs(gp[g] - ge[g]) <= scale)
 
 
 def test_float32_specs_compute_in_float32_unless_asked_for_float64() -> None:
