@@ -1,7 +1,7 @@
 """The JAX oracle: ``jax.value_and_grad`` of an independent jax.numpy forward pass.
 
 A network of dense layers only has its widths padded up to powers of two (zero weights, masked
-outputs and samples) and activations/losses are runtime switches, so one compiled function,
+outputs and samples) and its depth up to a multiple of four (pass-through layers in front) and activations/losses are runtime switches, so one compiled function,
 cached by jit at module level, serves every network of a shape bucket; the parameters go in as
 one vector and loss and gradients come back as one. The weight decay ``lambda`` goes in as the
 last entry of ``slopes`` (a run-time number: no retrace per value) and ``E`` adds ``lambda/2 sum
