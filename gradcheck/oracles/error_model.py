@@ -53,6 +53,7 @@ __all__ = [
     "LossTerms",
     "forward_terms",
     "kink_bands",
+    "kink_ways",
     "near_kinks",
     "rounding_noise",
     "term_magnitudes",
@@ -251,17 +252,38 @@ def near_kinks(spec: Spec, base: Base, terms: Terms | None = None) -> tuple[np.n
     return (*layers, _near_loss_kinks(spec, base, terms), *own)
 
 
+def kink_ways(spec: Spec, base: Base, terms: Terms) -> tuple[np.ndarray | None, ...]:
+    """``Base.ways``: laid out as :func:`near_kinks`, per layer whose kind says so (a max-pool
+    window), how many pieces meet at each of its own units' kinks given their rounding band
+    (three inputs tied: three); None elsewhere (two pieces, where a unit is near its kink)."""
+    slots: list[np.ndarray | None] = [None] * (len(spec.kinds) + 1)
+    for i, name in enumerate(spec.kinds):
+        kink = FD_KINDS[name].kink
+        if kink is None or kink.ways is None:
+            slots.append(None)
+            continue
+        options, band = _own_band(spec, i, base, terms)
+        slots.append(kink.ways(base.outs[i], options, band))
+    return tuple(slots)
+
+
 def _near_own_kinks(spec: Spec, i: int, base: Base, terms: Terms) -> np.ndarray | None:
     """Layer ``i``'s own units (its kind's kinks) within their rounding band of their kink."""
     kink = FD_KINDS[spec.kinds[i]].kink
     if kink is None:
         return None
+    options, band = _own_band(spec, i, base, terms)
+    near: np.ndarray = np.abs(kink.margins(base.outs[i], options)) <= band
+    return near
+
+
+def _own_band(spec: Spec, i: int, base: Base, terms: Terms) -> tuple[dict[str, Any], np.ndarray]:
+    """Layer ``i``'s kind options (with its groups) and its own units' rounding band,
+    ``c (l + 1) eps`` times the terms each unit sums."""
     options = {**dict(spec.options[i]), "groups": base.layers[i]}
     layer = {k: np.abs(a) for k, a in base.layers[i].items()}
     own = ERROR_OWN_KINKS[spec.kinds[i]](layer, terms[0][i], base.outs[i], options, terms[1][i])
-    band = ROUNDING_PER_LAYER * (i + 2) * float(np.finfo(spec.dtype).eps) * own
-    near: np.ndarray = np.abs(kink.margins(base.outs[i], options)) <= band
-    return near
+    return options, ROUNDING_PER_LAYER * (i + 2) * float(np.finfo(spec.dtype).eps) * own
 
 
 def _near_loss_kinks(spec: Spec, base: Base, terms: Terms) -> np.ndarray | None:

@@ -18,6 +18,7 @@ import numpy as np
 
 from gradcheck.oracles.error_model import (
     forward_terms,
+    kink_ways,
     near_kinks,
     rounding_noise,
     term_magnitudes,
@@ -85,7 +86,9 @@ def directional_finite_difference(
     :func:`finite_difference`."""
     base = base_pass(spec, params, inputs, targets, checked)
     terms = forward_terms(spec, base)  # once: the kink bands and the term magnitudes share it
-    base = dataclasses.replace(base, near=near_kinks(spec, base, terms))
+    near = near_kinks(spec, base, terms)
+    ways = kink_ways(spec, base, terms) if any(n is not None and n.any() for n in near) else ()
+    base = dataclasses.replace(base, near=near, ways=ways)
     noise = rounding_noise(spec, base)
     rel = DEFAULT_REL_STEP if rel_step is None else float(rel_step)
     rng = np.random.default_rng(seed)
@@ -130,7 +133,8 @@ def directional_finite_difference(
                 return _along(spec, held, i, group, v, h, noise)[1:]  # noqa: B023
 
             assert found is not None
-            lower, upper, interval_error = (float(x[0]) for x in bracket(run, found.touched))
+            bounds = bracket(run, found.touched, base.ways)
+            lower, upper, interval_error = (float(x[0]) for x in bounds)
         crossed = found is not None and bool(found.crossed.any())
         for key, result in (
             ("directions", v),

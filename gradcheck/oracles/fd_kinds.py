@@ -29,15 +29,16 @@ Options = Mapping[str, Any]
 
 @dataclass(frozen=True)
 class KindKink:
-    """A kind whose net has kinks of its own, one per unit (max pooling: a window whose two
-    largest inputs tie). ``margins(x, options)``: per unit, how far it is from its kink (the gap
-    between the window's two largest inputs; NaN: a unit left free, neither on a kink nor
-    crossing one, as a window with three or more inputs tied); ``winners(x, options)``: which
-    piece the net follows (the window's first largest input), to tell a step that crosses a kink;
-    ``held(x, base_x, options, forced)``: the net with units ``forced`` holds on a piece
-    (``+1``: the earlier of ``base_x``'s two largest inputs of the window, ``-1``: the later;
-    both are then smooth), the others free. The units take a slot of their own in
-    ``Base.near``/``forced``, apart from the layer's activation's
+    """A kind whose net has kinks of its own, one per unit (max pooling: a window whose largest
+    inputs tie). ``margins(x, options)``: per unit, how far it is from its kink (the gap between
+    the window's two largest inputs); ``winners(x, options)``: which piece the net follows (the
+    window's first largest input), to tell a step that crosses a kink; ``held(x, base_x,
+    options, forced)``: the net with units ``forced`` holds on a piece, the others free: ``-1``
+    the first piece, ``+j`` piece ``j`` (max pooling: the window's input of rank 0 or ``j`` in
+    ``base_x``, largest first, ties in window order; each is then smooth). ``ways(x, options,
+    band)``: per unit, how many pieces meet at its kink (max pooling: the inputs within ``band``
+    of the window's largest, so three tied inputs are three pieces); None: two. The units take
+    a slot of their own in ``Base.near``/``forced``, apart from the layer's activation's
     (:func:`~gradcheck.oracles.fd_network.kind_slot`)."""
 
     margins: Callable[[np.ndarray, Options], np.ndarray]
@@ -48,6 +49,7 @@ class KindKink:
     # and a copy moves it where its value differs from the base's. None: each unit is one of the
     # net's, moved as the net is
     inner: Callable[[Groups, np.ndarray, Options], tuple[np.ndarray, np.ndarray]] | None = None
+    ways: Callable[[np.ndarray, Options, np.ndarray], np.ndarray] | None = None
 
 
 @dataclass(frozen=True)
@@ -213,36 +215,33 @@ def _window_values(x: np.ndarray, options: Options) -> np.ndarray:
     return view.reshape(*view.shape[:4], -1)
 
 
-def _two_largest(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per window, the positions of its first largest input and of the largest of the rest."""
-    first = np.argmax(values, axis=-1)
-    rest = values.copy()
-    np.put_along_axis(rest, first[..., None], -np.inf, axis=-1)
-    return first, np.argmax(rest, axis=-1)
-
-
 def _pool_margins(x: np.ndarray, options: Options) -> np.ndarray:
-    """The gap between each window's largest input and the next (0: a tie of two); NaN where
-    three or more inputs tie exactly (relu's zeros, say): such a window is left free."""
+    """The gap between each window's largest input and the next (0: a tie of two or more)."""
     values = _window_values(x, options)
     if values.shape[-1] == 1:  # a 1x1 window has no tie
         return np.full(values.shape[:4], np.inf)
     top = np.sort(values, axis=-1)
-    gap = top[..., -1] - top[..., -2]
-    if values.shape[-1] > 2:
-        gap = np.where(top[..., -3] == top[..., -1], np.nan, gap)
-    return np.asarray(gap)
+    return np.asarray(top[..., -1] - top[..., -2])
+
+
+def _pool_ways(x: np.ndarray, options: Options, band: np.ndarray) -> np.ndarray:
+    """Per window, how many of its inputs lie within ``band`` of its largest: the pieces that
+    meet at its kink (at least 1)."""
+    values = _window_values(x, options)
+    top = values.max(axis=-1, keepdims=True)
+    return np.asarray((top - values <= np.asarray(band)[..., None]).sum(axis=-1))
 
 
 def _pool_held(
     x: np.ndarray, base_x: np.ndarray, options: Options, forced: np.ndarray
 ) -> np.ndarray:
-    """The max of each window, or where ``forced`` holds it, its input at the earlier (``+1``)
-    or the later (``-1``) position of the two largest of ``base_x``'s window."""
-    first, second = _two_largest(_window_values(base_x, options))
-    pick = np.where(forced > 0, np.minimum(first, second), np.maximum(first, second))
+    """The max of each window, or where ``forced`` holds it, its input at the position of rank
+    0 (``-1``) or ``j`` (``+j``) in ``base_x``'s window, largest first, ties in window order."""
+    ranked = np.argsort(-_window_values(base_x, options), axis=-1, kind="stable")
+    rank = np.maximum(forced.astype(np.intp), 0)
+    pick = np.take_along_axis(ranked, rank[..., None], axis=-1)
     values = _window_values(x, options)
-    held = np.take_along_axis(values, pick[..., None], axis=-1)[..., 0]
+    held = np.take_along_axis(values, pick, axis=-1)[..., 0]
     return np.asarray(np.where(forced != 0, held, values.max(axis=-1)))
 
 
@@ -253,7 +252,10 @@ FD_KINDS.add(
         _no_parameters,
         _no_parameters,
         kink=KindKink(
-            _pool_margins, lambda x, o: np.argmax(_window_values(x, o), axis=-1), _pool_held
+            _pool_margins,
+            lambda x, o: np.argmax(_window_values(x, o), axis=-1),
+            _pool_held,
+            ways=_pool_ways,
         ),
     ),
 )

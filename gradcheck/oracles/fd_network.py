@@ -186,11 +186,13 @@ class Base:
     ``near[i]`` (``(batch, n_{i+1})`` bool, or None for a layer without a kink): pre-activations
     within their rounding bound of a kink (set by the finite-difference oracle from the error
     model); ``forced[i]`` (int, or None): ``-1``/``+1`` holds a unit on the left/right piece of its
-    kink, ``0`` leaves it free. Both empty: no unit is near a kink, none is held. After the
-    layers' slots, one for a kinked loss's margins (None for a loss without kinks), then one per
-    layer for its kind's own units (:func:`kind_slot`; a max-pool layer's windows, the gap
-    between their two largest inputs; a residual block's inner pre-activations). ``loss``
-    includes ``decay``, the weight decay term."""
+    kink, ``0`` leaves it free (a unit where more than two pieces meet: ``+j`` holds it on piece
+    ``j``); ``ways[i]`` (int, or None: two everywhere): how many pieces meet at each unit's
+    kink. All empty: no unit is near a kink, none is held. After the layers' slots, one for a
+    kinked loss's margins (None for a loss without kinks), then one per layer for its kind's own
+    units (:func:`kind_slot`; a max-pool layer's windows, the gap between their two largest
+    inputs; a residual block's inner pre-activations). ``loss`` includes ``decay``, the weight
+    decay term."""
 
     layers: list[dict[str, np.ndarray]]  # every group, trainable and frozen, float64
     nets: list[np.ndarray]  # nets[i]: (batch, n_{i+1})
@@ -200,6 +202,7 @@ class Base:
     decay: float = 0.0
     near: tuple[np.ndarray | None, ...] = ()
     forced: tuple[np.ndarray | None, ...] = ()
+    ways: tuple[np.ndarray | None, ...] = ()
 
 
 _TAU = 2.0**-20  # a power of two: the slopes of a piecewise-linear kink come out exact
@@ -380,9 +383,8 @@ def _own_units(
     else:
         flat = x.reshape(-1, *x.shape[2:])
         winners = kink.winners(flat, options).reshape(len(x), *at_base.shape)
-    free = np.isnan(kink.margins(base.outs[i], options))  # left free: never a crossing
     started = np.zeros((fresh, *at_base.shape), dtype=bool)
-    return np.concatenate([(winners != at_base) & ~free, started]), moved
+    return np.concatenate([winners != at_base, started]), moved
 
 
 def _kinks(

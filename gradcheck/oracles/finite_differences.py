@@ -9,22 +9,23 @@ Kinks. A relu/leaky_relu pre-activation within its rounding bound of 0 (the erro
 :func:`~gradcheck.oracles.error_model.kink_bands`: from the network's dtype and the terms it
 sums) is on its kink: rounded in another order it lands on either side, so every convention for
 the derivative there is right; so is a max-pool window whose two largest inputs lie that near
-each other (either may take the gradient), and a relu unit inside a residual block (a kind's own
-units, :func:`~gradcheck.oracles.fd_network.kind_slot`). An entry whose stencil moves such a unit is
+each other (any of the inputs that near its largest may take the gradient: a piece each), and a
+relu unit inside a residual block (a kind's own units,
+:func:`~gradcheck.oracles.fd_network.kind_slot`). An entry whose stencil moves such a unit is
 ``at_kink``; one whose stencil carries a unit away from its kink across 0 crosses a kink
-(``kinks`` holds both). For an
-entry at a kink the oracle brackets the valid values: it holds each such unit on one piece of its
-activation (left or right, continued through 0, so ``E`` is smooth again) and differences ``E``
-for every choice of pieces (per sample, every combination of its units up to
-:data:`ENUMERATED_UNITS`, else one unit at a time, their changes added). ``E`` sums over
-samples, so ``lower`` and ``upper`` are the derivative with every unit on its left piece plus,
-per sample, the most negative and most positive change any choice makes: the derivatives
-backprop gives for any slope between the one-sided ones at each unit, whichever convention a
-candidate takes, however many samples sit on kinks. A kinked loss's margins (``svm``'s hinge)
-are units on kinks in the same way, in one slot after the layers'. Weight decay enters each
-copy's ``E`` as its exact value at the perturbed parameter. ``delta``, the bands and the term
-magnitudes come from the error model (:mod:`gradcheck.oracles.error_model`). Imports neither
-:mod:`gradcheck.hand` nor the JAX oracle, so a bug in either cannot hide in a shared helper.
+(``kinks`` holds both). For an entry at a kink the oracle brackets the valid values: it holds
+each such unit on one piece of its activation (left or right, continued through 0, so ``E`` is
+smooth again) and differences ``E`` for every choice of pieces (per sample, every combination of
+its units up to :data:`ENUMERATED_UNITS`, else one unit at a time, their changes added). ``E``
+sums over samples, so ``lower`` and ``upper`` are the derivative with every unit on its left
+piece plus, per sample, the most negative and most positive change any choice makes: the
+derivatives backprop gives for any slope between the one-sided ones at each unit, whichever
+convention a candidate takes, however many samples sit on kinks. A kinked loss's margins
+(``svm``'s hinge) are units on kinks in the same way, in one slot after the layers'. Weight
+decay enters each copy's ``E`` as its exact value at the perturbed parameter. ``delta``, the
+bands and the term magnitudes come from the error model (:mod:`gradcheck.oracles.error_model`).
+Imports neither :mod:`gradcheck.hand` nor the JAX oracle, so a bug in either cannot hide in a
+shared helper.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ import numpy as np
 from gradcheck.oracles.error_model import (
     Terms,
     forward_terms,
+    kink_ways,
     near_kinks,
     rounding_noise,
     term_magnitudes,
@@ -174,7 +176,9 @@ def fd_setup(
     """The base pass, error model and steps of :func:`finite_difference` (same arguments)."""
     base = base_pass(spec, params, inputs, targets, checked)
     terms = forward_terms(spec, base)  # once: the kink bands and the term magnitudes share it
-    base = dataclasses.replace(base, near=near_kinks(spec, base, terms))
+    near = near_kinks(spec, base, terms)
+    ways = kink_ways(spec, base, terms) if any(n is not None and n.any() for n in near) else ()
+    base = dataclasses.replace(base, near=near, ways=ways)
     noise = rounding_noise(spec, base)
     rel = DEFAULT_REL_STEP if rel_step is None else float(rel_step)
     pieces = []
@@ -204,7 +208,8 @@ def fd_result(
             values = _differences(spec, held, kinked, noise)[0]
             return values["values"], values["errors"]
 
-        found["lower"][at], found["upper"][at], found["interval_errors"][at] = bracket(run, touched)
+        bounds = bracket(run, touched, base.ways)
+        found["lower"][at], found["upper"][at], found["interval_errors"][at] = bounds
     out = _laid_out(params, pieces, found)
     return FDResult(**out, loss=base.loss, scales=term_magnitudes(spec, params, base, setup.terms))
 
@@ -308,59 +313,66 @@ def _restricted(pieces: list[_Piece], keep: np.ndarray) -> list[_Piece]:
     return kept
 
 
-def _patterns(touched: list[np.ndarray | None]) -> list[tuple[int, Forced, bool]]:
-    """Which pieces to hold the touched units on: first every unit on its left piece (sample
-    -1), then per sample each combination of its units on the right piece, or each unit alone
-    (the flag: True) where a sample has more than :data:`ENUMERATED_UNITS`, or all samples
-    together would need more than ``_MAX_PATTERNS`` combinations."""
+def _patterns(
+    touched: list[np.ndarray | None], ways: tuple[np.ndarray | None, ...] = ()
+) -> list[tuple[int, Forced, int]]:
+    """Which pieces to hold the touched units on: first every unit on its first piece (sample
+    -1), then per sample each combination of pieces of its units (``ways[i]`` of them at a unit
+    of slot ``i``, two where it is None), or each unit alone on each of its other pieces where a
+    sample has more than :data:`ENUMERATED_UNITS` units, or all samples together would need more
+    than ``_MAX_PATTERNS`` combinations. The last field: the unit tried alone, or -1."""
     left = tuple(None if t is None else np.where(t, -1, 0).astype(np.int8) for t in touched)
-    units: dict[int, list[tuple[int, tuple[int, ...]]]] = {}
+    units: dict[int, list[tuple[int, tuple[int, ...], int]]] = {}
     for i, t in enumerate(touched):
-        for s, *j in np.argwhere(t) if t is not None else ():  # a unit: (sample, *its index)
-            units.setdefault(int(s), []).append((i, (int(s), *map(int, j))))
-    every = sum(2 ** len(u) - 1 for u in units.values())
-    patterns: list[tuple[int, Forced, bool]] = [(-1, left, False)]
+        count = ways[i] if i < len(ways) else None
+        for s, *at in np.argwhere(t) if t is not None else ():  # a unit: (sample, *its index)
+            unit = (int(s), *map(int, at))
+            pieces = 2 if count is None else max(2, int(count[unit]))
+            units.setdefault(int(s), []).append((i, unit, pieces))
+    every = sum(math.prod(k for *_, k in found) - 1 for found in units.values())
+    patterns: list[tuple[int, Forced, int]] = [(-1, left, -1)]
     for s, found in sorted(units.items()):
         alone = len(found) > ENUMERATED_UNITS or every > _MAX_PATTERNS
-        sizes = [1] if alone else range(1, len(found) + 1)
-        for size in sizes:
-            for chosen in itertools.combinations(found, size):
-                held = {i: f.copy() for i, f in enumerate(left) if f is not None}
-                for i, unit in chosen:
-                    held[i][unit] = 1
-                patterns.append((s, tuple(held.get(i) for i in range(len(left))), alone))
+        choices: list[tuple[tuple[int, int], ...]]
+        if alone:
+            choices = [((n, j),) for n, (*_, k) in enumerate(found) for j in range(1, k)]
+        else:
+            every_piece = itertools.product(*(range(k) for *_, k in found))
+            choices = [tuple((n, j) for n, j in enumerate(c) if j) for c in every_piece if any(c)]
+        for chosen in choices:
+            held = {i: f.copy() for i, f in enumerate(left) if f is not None}
+            for n, j in chosen:
+                i, unit, _ = found[n]
+                held[i][unit] = j
+            forced = tuple(held.get(i) for i in range(len(left)))
+            patterns.append((s, forced, chosen[0][0] if alone else -1))
     return patterns
 
 
 def bracket(
-    run: Callable[[Forced], tuple[np.ndarray, np.ndarray]], touched: list[np.ndarray | None]
+    run: Callable[[Forced], tuple[np.ndarray, np.ndarray]],
+    touched: list[np.ndarray | None],
+    ways: tuple[np.ndarray | None, ...] = (),
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``lower``, ``upper`` and their error bound from ``run(forced) -> (values, errors)``
-    over the patterns of :func:`_patterns`: the all-left values plus, per sample, the most
-    negative and the most positive change a combination of its units makes (``E`` is a sum
-    over samples, so each sample's units combine freely with every other sample's). Where a
-    sample's units were tried one at a time, their changes add: the negative ones to
-    ``lower``, the positive ones to ``upper`` (exact for units of one layer, whose slopes each
-    scale only what passes through their own unit)."""
-    patterns = _patterns(touched)
+    over the patterns of :func:`_patterns`: the all-first-piece values plus, per sample, the most
+    negative and the most positive change a combination of its units' pieces makes (``E`` is a
+    sum over samples, so each sample's units combine freely with every other sample's). Where a
+    sample's units were tried one at a time, each unit's most negative and most positive change
+    add: to ``lower`` and to ``upper`` (exact for units of one layer, whose pieces each change
+    only what passes through their own unit)."""
+    patterns = _patterns(touched, ways)
     base_values, base_errors = run(patterns[0][1])
     lower, upper, error = base_values.copy(), base_values.copy(), base_errors.copy()
-    per_sample: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
-    alone: dict[int, bool] = {}
-    for sample, forced, one_at_a_time in patterns[1:]:
-        per_sample.setdefault(sample, []).append(run(forced))
-        alone[sample] = one_at_a_time
-    for sample, runs in per_sample.items():
-        change = np.stack([values - base_values for values, _ in runs])
-        errors = np.stack([e for _, e in runs])
-        if alone[sample]:
-            lower += np.minimum(change, 0.0).sum(axis=0)
-            upper += np.maximum(change, 0.0).sum(axis=0)
-            error += errors.sum(axis=0) + len(runs) * base_errors
-        else:
+    per_sample: dict[int, dict[int, list[tuple[np.ndarray, np.ndarray]]]] = {}
+    for sample, forced, unit in patterns[1:]:
+        per_sample.setdefault(sample, {}).setdefault(unit, []).append(run(forced))
+    for per_unit in per_sample.values():
+        for runs in per_unit.values():  # one group: every combination, or one unit's pieces
+            change = np.stack([values - base_values for values, _ in runs])
             lower += np.minimum(change.min(axis=0), 0.0)
             upper += np.maximum(change.max(axis=0), 0.0)
-            error += errors.max(axis=0) + base_errors
+            error += np.stack([e for _, e in runs]).max(axis=0) + base_errors
     return lower, upper, error
 
 

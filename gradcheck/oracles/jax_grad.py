@@ -1,15 +1,15 @@
 """The JAX oracle: ``jax.value_and_grad`` of an independent jax.numpy forward pass.
 
 A network of dense layers only has its widths padded up to powers of two (zero weights, masked
-outputs and samples) and its depth up to a multiple of four (pass-through layers in front) and activations/losses are runtime switches, so one compiled function,
-cached by jit at module level, serves every network of a shape bucket; the parameters go in as
-one vector and loss and gradients come back as one. The weight decay ``lambda`` goes in as the
-last entry of ``slopes`` (a run-time number: no retrace per value) and ``E`` adds ``lambda/2 sum
-W^2`` over every layer's ``W``, frozen ones included (padded entries are 0). Any other network
-(convolutions, pooling) is compiled at its exact shapes (:mod:`gradcheck.oracles.jax_exact`). It
-runs with x64 switched on locally (``jax.enable_x64``), never globally, and imports neither
-:mod:`gradcheck.hand` nor the finite-difference oracle. The network itself (activations, losses,
-kinds) is
+outputs and samples) and its depth up to a multiple of four (pass-through layers in front), and
+activations/losses are runtime switches, so one compiled function, cached by jit at module
+level, serves every network of a shape bucket; the parameters go in as one vector and loss and
+gradients come back as one. The weight decay ``lambda`` goes in as the last entry of ``slopes``
+(a run-time number: no retrace per value) and ``E`` adds ``lambda/2 sum W^2`` over every layer's
+``W``, frozen ones included (padded entries are 0). Any other network (convolutions, pooling) is
+compiled at its exact shapes (:mod:`gradcheck.oracles.jax_exact`). It runs with x64 switched on
+locally (``jax.enable_x64``), never globally, and imports neither :mod:`gradcheck.hand` nor the
+finite-difference oracle. The network itself (activations, losses, kinds) is
 :mod:`gradcheck.oracles.jax_network`'s.
 """
 

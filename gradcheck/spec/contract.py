@@ -296,8 +296,8 @@ def contract_text() -> str:
             "kink from a point off it still needs the candidate's value to equal JAX's. "
             f"The same holds for a kinked loss ({hinges}) at a margin s_j - s_y + 1 within its "
             "rounding bound of 0 (max(0, m)' = 0 or 1 there), and for a `max_pool2d` window "
-            "whose two largest inputs lie within their rounding bound of each other: its "
-            "gradient may go to either of them, or be split between them."
+            "whose largest inputs lie within their rounding bound of each other (two, three "
+            "or more): its gradient may go to any of them, or be split among them."
         ),
         _paragraph(
             "**What a candidate may read on `spec`** (a `gradcheck.Spec`; its other attributes, "

@@ -497,6 +497,85 @@ def test_a_tied_window_giving_every_tied_input_its_gradient_is_a_bug(
     assert {(e.layer, e.status) for e in verdict.failures} == {(0, "backprop-bug")}
 
 
+# Three input channels through a 1x1 conv (0.5 c0 + c1 + 0.25 c2) make a 1x4 window whose four
+# inputs tie exactly at 2.5 but move apart under a step in W, each along its own input
+# (W[0, 0] moves them by 1, 3, 0 and 2): four pieces meet at the window's kink, so any split
+# of the window's gradient among them is right. A second sample's window has one largest input.
+POOL_FOUR_WAY_TOML = """
+name = "pool-four-way-tie"
+loss = "half_sse"
+dtype = "{dtype}"
+[input]
+shape = [3, 1, 4]
+[[layers]]
+kind = "conv2d"
+channels = 1
+kernel = 1
+activation = "identity"
+weights = [[[[0.5]], [[1.0]], [[0.25]]]]
+bias = {{ mode = "none" }}
+[[layers]]
+kind = "max_pool2d"
+kernel = [1, 4]
+[[layers]]
+kind = "flatten"
+[[layers]]
+size = 1
+activation = "identity"
+weights = [[1.5]]
+bias = {{ mode = "none" }}
+[[samples]]
+input = [1.0, 3.0, 0.0, 2.0, 2.0, 1.0, 2.0, 1.5, 0.0, 0.0, 2.0, 0.0]
+target = [0.5]
+[[samples]]
+input = [1.0, 0.0, 2.0, -1.0, 0.0, 1.0, 0.5, 0.0, 1.0, 1.0, 0.0, 0.0]
+target = [-0.25]
+"""
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("convention", ["first", "last", "split"])
+def test_a_window_with_four_tied_inputs_verifies_under_every_convention(
+    convention: str, dtype: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Once judged smooth (a tie of three or more was left free), "last" and "split" failed as
+    # backprop-bugs (W[0, 0, 0, 0] by "last": hand 17.25 vs JAX 12.375, FD 14.81 +- 5.5).
+    _pool_convention(monkeypatch, convention)
+    spec = parse_spec(tomllib.loads(POOL_FOUR_WAY_TOML.format(dtype=dtype)))
+    verdict = verify(hand_grads, spec)
+    assert verdict.ok, verdict.summary()
+    assert verdict.counts["non-differentiable here"] == 3  # W[0, c, 0, 0] for c = 0, 1, 2
+
+
+def test_a_four_way_tie_is_bracketed_over_all_four_pieces() -> None:
+    """The bracket of W[0, c] is sample 2's smooth part plus sample 1's delta times the least and
+    the greatest of the four tied inputs of channel c: every piece counted, none missing."""
+    spec = parse_spec(tomllib.loads(POOL_FOUR_WAY_TOML.format(dtype="float64")))
+    x = spec.inputs().reshape(2, 3, 4)
+    deltas = 1.5 * (1.5 * np.array([2.5, 1.5]) - spec.targets()[:, 0])  # dE/d(pooled)
+    verdict = verify(hand_grads, spec)
+    kinked = {e.index[1]: e for e in verdict.entries if e.layer == 0}
+    for c in range(3):
+        smooth = deltas[1] * x[1, c, 2]  # sample 2's window: its input 2 is the largest
+        ends = smooth + deltas[0] * np.array([x[0, c].min(), x[0, c].max()])
+        assert kinked[c].fd_lower == pytest.approx(ends[0], abs=1e-9)
+        assert kinked[c].fd_upper == pytest.approx(ends[1], abs=1e-9)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_a_four_way_tie_giving_every_tied_input_its_gradient_is_a_bug(
+    dtype: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _pool_convention(monkeypatch, "every")  # W[0, 0]: 6 and W[0, 1]: 6.5, past 3 and 2
+    spec = parse_spec(tomllib.loads(POOL_FOUR_WAY_TOML.format(dtype=dtype)))
+    verdict = verify(hand_grads, spec)
+    assert not verdict.ok
+    assert {(e.layer, e.index[1], e.status) for e in verdict.failures} == {
+        (0, 0, "backprop-bug"),
+        (0, 1, "backprop-bug"),
+    }
+
+
 def _residual_toml(name: str, block: str) -> str:
     """A spec whose first layer is a residual block holding ``block`` (its inner layers' tables,
     ``[[layers.layers]]`` and below), then one identity output; ``{dtype}`` and ``{outer}`` (the

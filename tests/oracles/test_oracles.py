@@ -14,7 +14,7 @@ from helpers import builtin_names, builtin_specs, make_spec, seed_spec
 from gradcheck import oracles
 from gradcheck.generate.strategies import sample_networks
 from gradcheck.hand import hand_grads
-from gradcheck.oracles import error_model, fd_directional, fd_network
+from gradcheck.oracles import error_model, fd_directional, fd_network, finite_differences
 from gradcheck.oracles import jax_grad as jax_oracle
 from gradcheck.spec import (
     Params,
@@ -446,3 +446,29 @@ def test_the_exact_shape_programs_kept_are_bounded_and_a_cleared_one_compiles_ag
         for mine, theirs in zip(again, grads, strict=True):
             for g, a in theirs.items():
                 np.testing.assert_array_equal(mine[g], a)
+
+
+@pytest.mark.parametrize("enumerated, calls", [(8, 4 * 3), (1, 1 + 3 + 2)])
+def test_a_bracket_spans_every_piece_of_units_where_more_than_two_meet(
+    monkeypatch: pytest.MonkeyPatch, enumerated: int, calls: int
+) -> None:
+    """Two units of one sample, four and three pieces meeting at their kinks (max-pool windows
+    with four and three tied inputs), each piece adding its own slope: every combination tried
+    (12 runs), or each unit's pieces alone (6 runs, their extremes added), the bracket is the
+    least and the greatest sum."""
+    monkeypatch.setattr(finite_differences, "ENUMERATED_UNITS", enumerated)
+    slopes = [np.array([1.0, 3.0, 0.0, 2.0]), np.array([2.0, 1.0, 2.5])]
+    seen: list[tuple[int, ...]] = []
+
+    def run(forced: Any) -> tuple[np.ndarray, np.ndarray]:
+        pieces = tuple(int(max(p, 0)) for p in forced[1][0])  # -1: piece 0, +j: piece j
+        seen.append(pieces)
+        value = sum(s[p] for s, p in zip(slopes, pieces, strict=True))
+        return np.array([value]), np.array([1e-9])
+
+    touched = [None, np.array([[True, True]])]
+    ways = (None, np.array([[4, 3]]))
+    lower, upper, error = finite_differences.bracket(run, touched, ways)
+    assert (lower[0], upper[0]) == (0.0 + 1.0, 3.0 + 2.5)
+    assert len(seen) == calls and len(set(seen)) == calls
+    assert error[0] > 0
