@@ -15,9 +15,10 @@ finite-difference oracle. The network itself (activations, losses, kinds) is
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from itertools import pairwise
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -141,34 +142,59 @@ def _pad(a: Any, shape: tuple[int, ...], dtype: np.dtype[Any]) -> np.ndarray:
     return out
 
 
-def _packed_arguments(
-    spec: Spec, params: Params, inputs: Array, targets: Array, dtype: np.dtype[Any]
-) -> tuple[tuple[np.ndarray, ...], tuple[int, ...], list[dict[str, slice]]]:
-    """The arguments of :func:`_padded_loss`, the padded widths (pass-through layers first),
-    and where each real layer's ``W``, ``b`` (per-neuron) and ``c`` (shared) sit in ``theta``."""
-    sizes = spec.sizes
+@functools.lru_cache(maxsize=256)
+def _layout(sizes: tuple[int, ...]) -> tuple[tuple[int, ...], int, tuple[_Place, ...], np.ndarray]:
+    """For a network of widths ``sizes``: the padded widths (pass-through layers first), how
+    many pass-through layers lead, where each real layer's ``W``, ``b`` (per-neuron) and ``c``
+    (shared) sit in ``[E, theta...]``, and that vector with the pass-through ``W = I`` in place
+    and zeros elsewhere (copied per network)."""
     passes = _padded_depth(len(sizes) - 1) - (len(sizes) - 1)
     real = tuple(_padded_width(n, 8) for n in sizes)
     padded = (real[0],) * passes + real
-    batch = np.shape(inputs)[0]
-    theta = np.zeros(1 + sum(m * (n + 1) + 1 for n, m in pairwise(padded)), dtype)
+    template = np.zeros(1 + sum(m * (n + 1) + 1 for n, m in pairwise(padded)))
     offset = 1  # theta[0] lines the gradients up with the loss in the returned array
     for _ in range(passes):  # W = I, no bias
         step = real[0] * real[0]
-        theta[offset : offset + step] = np.eye(real[0], dtype=dtype).reshape(-1)
+        template[offset : offset + step] = np.eye(real[0]).reshape(-1)
         offset += step + real[0] + 1
-    places: list[dict[str, slice]] = []
-    for i, (p, f) in enumerate(zip(params, spec.frozen_params(), strict=True)):
-        n_out, n_in = real[i + 1], real[i]
+    places = []
+    for n_in, n_out in pairwise(real):
         w = slice(offset, offset + n_out * n_in)
         b = slice(w.stop, w.stop + n_out)
-        places.append({"W": w, "b": b, "c": slice(b.stop, b.stop + 1)})
+        places.append(_Place(w, b, b.stop, (n_out, n_in)))
         offset = b.stop + 1
-        theta[w] = _pad({**f, **p}["W"], (n_out, n_in), dtype).reshape(-1)
-        bias = np.asarray({**f, **p}.get("b", 0.0), dtype=dtype)
-        theta[b if bias.ndim else places[-1]["c"]] = _pad(
-            bias, (n_out,) if bias.ndim else (), dtype
-        )
+    template.setflags(write=False)
+    return padded, passes, tuple(places), template
+
+
+class _Place(NamedTuple):
+    """Where one layer sits in ``[E, theta...]``: ``W`` (padded ``shape``, row-major), the
+    per-neuron ``b`` and the shared bias ``c``."""
+
+    w: slice
+    b: slice
+    c: int
+    shape: tuple[int, int]
+
+
+def _packed_arguments(
+    spec: Spec, params: Params, inputs: Array, targets: Array, dtype: np.dtype[Any]
+) -> tuple[tuple[np.ndarray, ...], tuple[int, ...], tuple[_Place, ...]]:
+    """The arguments of :func:`_padded_loss`, the padded widths (pass-through layers first),
+    and where each real layer's groups sit in ``[E, theta...]`` (:func:`_layout`)."""
+    sizes = spec.sizes
+    padded, passes, places, template = _layout(sizes)
+    theta = template.astype(dtype)
+    for place, p, f in zip(places, params, spec.frozen_params(), strict=True):
+        groups = {**f, **p}
+        w = np.asarray(groups["W"])
+        theta[place.w].reshape(place.shape)[: w.shape[0], : w.shape[1]] = w
+        bias = np.asarray(groups.get("b", 0.0))
+        if bias.ndim:
+            theta[place.b][: bias.size] = bias
+        else:
+            theta[place.c] = bias
+    batch = np.shape(inputs)[0]
     identity = ACTIVATIONS.index("identity")
     codes = [identity] * passes + [ACTIVATIONS.index(a) for a in spec.activations]
     codes += [LOSSES.index(spec.loss), *[sizes[0]] * passes, *sizes[1:], batch, passes]
@@ -220,7 +246,7 @@ def jax_loss_and_grads_later(
     _BUCKETS.add((padded, arguments[1].shape, run.name))
     with x64():
         pending = _LOSS_AND_GRAD(*arguments, padded)
-    return lambda: _unpacked(spec, params, np.asarray(pending), padded, places, run)
+    return lambda: _unpacked(spec, params, np.asarray(pending), places, run)
 
 
 def jax_loss_and_grads_many(
@@ -252,8 +278,8 @@ def jax_loss_and_grads_many(
             for row, k in enumerate(chunk):
                 flats[k] = out[row]
     return [
-        _unpacked(spec, params, flat, padded, places, run)
-        for (spec, params, _, _), flat, (_, padded, places, run) in zip(
+        _unpacked(spec, params, flat, places, run)
+        for (spec, params, _, _), flat, (_, _, places, run) in zip(
             cases, flats, packed, strict=True
         )
     ]
@@ -275,18 +301,20 @@ def _unpacked(
     spec: Spec,
     params: Params,
     flat: np.ndarray,
-    padded: tuple[int, ...],
-    places: list[dict[str, slice]],
+    places: tuple[_Place, ...],
     run: np.dtype[Any],
 ) -> tuple[float, Params]:
     """``(E, grads)`` read back from ``[E, dE/dtheta...]``, each group cut to its real shape."""
     out: Params = []
-    real = padded[len(padded) - 1 - len(params) :]  # after the pass-through layers
-    for i, p in enumerate(params):
-        n_out, n_in = spec.sizes[i + 1], spec.sizes[i]
-        w = flat[places[i]["W"]].reshape(real[i + 1], real[i])[:n_out, :n_in]
-        b = flat[places[i]["b"]][:n_out] if np.ndim(p.get("b", 0)) else flat[places[i]["c"]][0]
-        out.append({k: np.array(v, dtype=run) for k, v in (("W", w), ("b", b)) if k in p})
+    for place, p, n_in, n_out in zip(places, params, spec.sizes, spec.sizes[1:], strict=False):
+        grads = {}
+        if "W" in p:
+            w = flat[place.w].reshape(place.shape)[:n_out, :n_in]
+            grads["W"] = np.array(w, dtype=run)
+        if "b" in p:
+            b = flat[place.b][:n_out] if np.ndim(p["b"]) else flat[place.c]
+            grads["b"] = np.array(b, dtype=run)
+        out.append(grads)
     return float(flat[0]), out
 
 
