@@ -24,6 +24,7 @@ from typing import Any
 
 from gradcheck.checking.batched import verify_many
 from gradcheck.checking.candidates import load_candidate
+from gradcheck.checking.processes import own_process
 from gradcheck.checking.verdict import NetworkVerdict
 from gradcheck.errors import GradcheckError
 from gradcheck.hand import hand_grads
@@ -125,9 +126,11 @@ def jax_settings() -> dict[str, Any]:
 
 def start_worker(settings: dict[str, Any]) -> None:
     """In a worker process: Ctrl-C left to the parent (which stops the workers), warnings
-    off, and the parent's :func:`jax_settings` (this worker's own: no environment change)."""
+    off, the cycle collector run less often (:func:`~gradcheck.checking.processes.own_process`)
+    and the parent's :func:`jax_settings` (this worker's own: no environment change)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     warnings.simplefilter("ignore")
+    own_process()
     import jax
 
     for name, value in settings.items():

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import click
 
+from gradcheck.checking.processes import own_process
 from gradcheck.spec import GradcheckError
 
 Command = TypeVar("Command", bound=Callable[..., Any])
@@ -280,7 +281,11 @@ def _error_line(message: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: project errors and usage errors become one line on stderr and exit
     status 2, Ctrl-C one line and status 130; a command's returned int is the exit status.
-    (``_GRADCHECK_COMPLETE=..._source`` in the environment: click's shell completion instead.)"""
+    (``_GRADCHECK_COMPLETE=..._source`` in the environment: click's shell completion instead.)
+    As the console entry point (``argv`` None) the process is the command's own: its cycle
+    collector runs less often (:func:`~gradcheck.checking.processes.own_process`)."""
+    if argv is None:
+        own_process()
     try:
         status = app.main(args=argv, prog_name="gradcheck", standalone_mode=False)
     except Interrupted as exc:

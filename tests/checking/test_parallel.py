@@ -16,6 +16,7 @@ from helpers import RunCli
 from gradcheck.checking import parallel
 from gradcheck.checking.batched import verify_many
 from gradcheck.checking.candidates import CANDIDATE_FAILURES, load_candidate
+from gradcheck.checking.processes import COLLECT_EVERY
 from gradcheck.generate.strategies import sample_networks
 from gradcheck.hand import hand_grads
 
@@ -90,3 +91,28 @@ def test_workers_keep_their_compiled_programs_in_the_parents_persistent_cache(
         assert ran.returncode == 0, ran.stdout
         written.append({p.name for p in cache.glob("*")})
     assert written[0] and written[1] == written[0]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "from gradcheck.checking.parallel import start_worker; start_worker({})",
+        "import sys; sys.argv = ['gradcheck', '--version']; from gradcheck.cli import main; main()",
+    ],
+    ids=["worker", "command"],
+)
+def test_a_process_gradcheck_owns_collects_cycles_less_often(code: str) -> None:
+    """A worker, and the command's own process, run Python's cycle collector at
+    COLLECT_EVERY; importing gradcheck (a user's own process) leaves it as it is."""
+    show = "import atexit, gc; atexit.register(lambda: print('gc', gc.get_threshold()))\n"
+    ran = subprocess.run(
+        [sys.executable, "-c", show + code], capture_output=True, text=True, check=False
+    )
+    assert f"gc {COLLECT_EVERY}" in ran.stdout, ran.stdout + ran.stderr
+    alone = subprocess.run(
+        [sys.executable, "-c", show + "import gradcheck.cli, gradcheck.checking.parallel"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert f"gc {COLLECT_EVERY}" not in alone.stdout
