@@ -143,12 +143,15 @@ def _pad(a: Any, shape: tuple[int, ...], dtype: np.dtype[Any]) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=256)
-def _layout(sizes: tuple[int, ...]) -> tuple[tuple[int, ...], int, tuple[_Place, ...], np.ndarray]:
-    """For a network of widths ``sizes``: the padded widths (pass-through layers first), how
+def _layout(
+    sizes: tuple[int, ...], step: int
+) -> tuple[tuple[int, ...], int, tuple[_Place, ...], np.ndarray]:
+    """For a network of widths ``sizes`` padded to a multiple of ``step`` layers
+    (:data:`_DEPTH_STEP`): the padded widths (pass-through layers first), how
     many pass-through layers lead, where each real layer's ``W``, ``b`` (per-neuron) and ``c``
     (shared) sit in ``[E, theta...]``, and that vector with the pass-through ``W = I`` in place
     and zeros elsewhere (copied per network)."""
-    passes = _padded_depth(len(sizes) - 1) - (len(sizes) - 1)
+    passes = -(-(len(sizes) - 1) // step) * step - (len(sizes) - 1)
     real = tuple(_padded_width(n, 8) for n in sizes)
     padded = (real[0],) * passes + real
     template = np.zeros(1 + sum(m * (n + 1) + 1 for n, m in pairwise(padded)))
@@ -183,7 +186,7 @@ def _packed_arguments(
     """The arguments of :func:`_padded_loss`, the padded widths (pass-through layers first),
     and where each real layer's groups sit in ``[E, theta...]`` (:func:`_layout`)."""
     sizes = spec.sizes
-    padded, passes, places, template = _layout(sizes)
+    padded, passes, places, template = _layout(sizes, _DEPTH_STEP)
     theta = template.astype(dtype)
     for place, p, f in zip(places, params, spec.frozen_params(), strict=True):
         groups = {**f, **p}
