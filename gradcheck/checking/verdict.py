@@ -295,14 +295,17 @@ class NetworkVerdict:
         if self.mode == "projection":
             what = f"check{'' if total == 1 else 's'} (projection)"
         tol = f"[{self.dtype} {self.tolerance.describe(self.atol_floors)}]"
-        if self.ok:
-            warned = "".join(f"; {n} {s}" for s, n in self.counts.items() if n and s in WARNED)
+        if self.ok:  # "hand = JAX = FD" on every entry, or on those not counted apart
+            apart = [f"{n} {s}" for s, n in self.counts.items() if n and s in WARNED]
+            ok = self.counts["ok"]
+            parts = [f"hand = JAX = FD on {ok}" if apart else "hand = JAX = FD"] if ok else []
+            parts += apart
             if self.unseeing:
-                warned += (
-                    f"; {self.unseeing} of them past what the network's rounding bound lets "
+                parts.append(
+                    f"{self.unseeing} of them past what the network's rounding bound lets "
                     "a check see (a wrong sign would pass there; check it in float64)"
                 )
-            return f"{self.name}: verified, {total} {what}: hand = JAX = FD{warned} {tol}"
+            return f"{self.name}: verified, {total} {what}: {'; '.join(parts)} {tol}"
         failed = sum(self.counts[s] for s in FAILING) - broken
         counted = [of_groups] if broken else []
         counted += [f"{failed} of {total} {what}"] if failed or not broken else []

@@ -141,7 +141,9 @@ def pool_ties(
     x: NDArray[Any], kernel: tuple[int, int], stride: tuple[int, int], margin: float
 ) -> bool:
     """A max-pool window over ``x`` whose two largest inputs lie within ``margin`` of each other
-    (a kink of the max), unless both are exactly 0 (units a relu below holds at 0 either way)."""
+    (a kink of the max), unless every input of the window is exactly 0 (units a relu below
+    holds at 0, or zero padding without a bias: no step moves any of them). A window whose
+    largest inputs are 0 beside smaller ones that move is a kink like any other."""
     view = np.lib.stride_tricks.sliding_window_view(x, kernel, axis=(2, 3))
     windows = view[:, :, :: stride[0], :: stride[1]]
     flat = np.sort(windows.reshape(*windows.shape[:4], -1), axis=-1)
@@ -149,4 +151,4 @@ def pool_ties(
         return False
     top, second = flat[..., -1], flat[..., -2]
     close = np.abs(top - second) < margin * np.maximum(1.0, np.abs(top))
-    return bool(np.any(close & ~((top == 0) & (second == 0))))
+    return bool(np.any(close & ~((top == 0) & (flat[..., 0] == 0))))

@@ -185,14 +185,14 @@ class Base:
 
     ``near[i]`` (``(batch, n_{i+1})`` bool, or None for a layer without a kink): pre-activations
     within their rounding bound of a kink (set by the finite-difference oracle from the error
-    model); ``forced[i]`` (int, or None): ``-1``/``+1`` holds a unit on the left/right piece of its
-    kink, ``0`` leaves it free (a unit where more than two pieces meet: ``+j`` holds it on piece
-    ``j``); ``ways[i]`` (int, or None: two everywhere): how many pieces meet at each unit's
-    kink. All empty: no unit is near a kink, none is held. After the layers' slots, one for a
-    kinked loss's margins (None for a loss without kinks), then one per layer for its kind's own
-    units (:func:`kind_slot`; a max-pool layer's windows, the gap between their two largest
-    inputs; a residual block's inner pre-activations). ``loss`` includes ``decay``, the weight
-    decay term."""
+    model); ``forced[i]`` (int, or None): ``-1`` holds a unit on the first piece of its kink (an
+    activation's left, a max-pool window's largest input), ``+j`` on piece ``j`` (the right; the
+    window's input of rank ``j``), ``0`` leaves it free; ``ways[i]`` (int, or None: two
+    everywhere): how many pieces meet at each unit's kink. All empty: no unit is near a kink,
+    none is held. After the layers' slots, one for a kinked loss's margins (None for a loss
+    without kinks), then one per layer for its kind's own units (:func:`kind_slot`; a max-pool
+    layer's windows, the gap between their two largest inputs; a residual block's inner
+    pre-activations). ``loss`` includes ``decay``, the weight decay term."""
 
     layers: list[dict[str, np.ndarray]]  # every group, trainable and frozen, float64
     nets: list[np.ndarray]  # nets[i]: (batch, n_{i+1})

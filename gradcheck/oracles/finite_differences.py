@@ -14,10 +14,10 @@ relu unit inside a residual block (a kind's own units,
 :func:`~gradcheck.oracles.fd_network.kind_slot`). An entry whose stencil moves such a unit is
 ``at_kink``; one whose stencil carries a unit away from its kink across 0 crosses a kink
 (``kinks`` holds both). For an entry at a kink the oracle brackets the valid values: it holds
-each such unit on one piece of its activation (left or right, continued through 0, so ``E`` is
+each such unit on one piece (an activation's left or right, continued through 0, so ``E`` is
 smooth again) and differences ``E`` for every choice of pieces (per sample, every combination of
 its units up to :data:`ENUMERATED_UNITS`, else one unit at a time, their changes added). ``E``
-sums over samples, so ``lower`` and ``upper`` are the derivative with every unit on its left
+sums over samples, so ``lower`` and ``upper`` are the derivative with every unit on its first
 piece plus, per sample, the most negative and most positive change any choice makes: the
 derivatives backprop gives for any slope between the one-sided ones at each unit, whichever
 convention a candidate takes, however many samples sit on kinks. A kinked loss's margins
@@ -321,7 +321,7 @@ def _patterns(
     of slot ``i``, two where it is None), or each unit alone on each of its other pieces where a
     sample has more than :data:`ENUMERATED_UNITS` units, or all samples together would need more
     than ``_MAX_PATTERNS`` combinations. The last field: the unit tried alone, or -1."""
-    left = tuple(None if t is None else np.where(t, -1, 0).astype(np.int8) for t in touched)
+    left = tuple(None if t is None else np.where(t, -1, 0).astype(np.int32) for t in touched)
     units: dict[int, list[tuple[int, tuple[int, ...], int]]] = {}
     for i, t in enumerate(touched):
         count = ways[i] if i < len(ways) else None

@@ -46,6 +46,7 @@ from gradcheck.hand.backprop import Forward, backward, forward
 from gradcheck.hand.kinds import HAND_KINDS, HandKind
 from gradcheck.hand.pooling import windows as pool_windows
 from gradcheck.layers import KINDS
+from gradcheck.oracles import finite_differences
 from gradcheck.spec import Array, GradientFn, Params, Spec, parse_spec
 
 DTYPES = ("float64", "float32")
@@ -83,7 +84,8 @@ def test_the_exact_cancel_spec_of_issue_10_verifies(
     spec_file.write_text(EXACT_CANCEL_TOML.format(dtype=dtype))
     status, out, _ = run_cli(["verify", str(spec_file), "--examples", "0"])
     assert status == 0, out
-    assert "exact-cancel: verified, 14 entries: hand = JAX = FD; 5 non-differentiable here" in out
+    summary = "exact-cancel: verified, 14 entries: hand = JAX = FD on 9; 5 non-differentiable here"
+    assert summary in out
 
 
 # -- exact cancellation drawn on purpose -------------------------------------------------------
@@ -545,6 +547,7 @@ def test_a_window_with_four_tied_inputs_verifies_under_every_convention(
     verdict = verify(hand_grads, spec)
     assert verdict.ok, verdict.summary()
     assert verdict.counts["non-differentiable here"] == 3  # W[0, c, 0, 0] for c = 0, 1, 2
+    assert ": hand = JAX = FD on 1; 3 non-differentiable here [" in verdict.summary()
 
 
 def test_a_four_way_tie_is_bracketed_over_all_four_pieces() -> None:
@@ -574,6 +577,86 @@ def test_a_four_way_tie_giving_every_tied_input_its_gradient_is_a_bug(
         (0, 0, "backprop-bug"),
         (0, 1, "backprop-bug"),
     }
+
+
+@pytest.mark.parametrize("convention", ["last", "split"])
+def test_a_four_way_tie_verifies_with_its_units_tried_alone_and_by_projection(
+    convention: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same brackets where each unit's pieces are tried alone (more units than are
+    enumerated) and through the directional finite differences of projection mode."""
+    _pool_convention(monkeypatch, convention)
+    spec = parse_spec(tomllib.loads(POOL_FOUR_WAY_TOML.format(dtype="float64")))
+    assert verify(hand_grads, spec, mode="projection").ok
+    monkeypatch.setattr(finite_differences, "ENUMERATED_UNITS", 0)
+    verdict = verify(hand_grads, spec)
+    assert verdict.ok, verdict.summary()
+    assert verdict.counts["non-differentiable here"] == 3
+    _pool_convention(monkeypatch, "every")
+    assert not verify(hand_grads, spec).ok
+    assert not verify(hand_grads, spec, mode="projection").ok
+
+
+# 0.1 + 0.2 and 3 x 0.1 round to 0.30000000000000004, 0.3 to itself: three inputs that tie in
+# exact arithmetic, one of them an ulp below the others, and only it moves with W[0, 0, 0, 2].
+NEAR_TIE_TOML = POOL_FOUR_WAY_TOML.replace(
+    "[[[[0.5]], [[1.0]], [[0.25]]]]", "[[[[0.1]], [[0.2]], [[0.3]]]]"
+)
+NEAR_TIE_TOML = NEAR_TIE_TOML.replace(
+    "input = [1.0, 3.0, 0.0, 2.0, 2.0, 1.0, 2.0, 1.5, 0.0, 0.0, 2.0, 0.0]",
+    "input = [1.0, 0.0, 3.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0]",
+)
+
+
+def test_inputs_that_tie_but_for_rounding_are_pieces_too() -> None:
+    """The window's inputs 0.1 + 0.2, 0.3 and 3 x 0.1 differ in their last bit: the one that
+    rounds low is a piece as well, so W[0, 0, 0, 2] (its partial 1, the others' 0) is bracketed
+    over [0, 1] times the window's delta, not held to the point JAX's choice gives."""
+    spec = parse_spec(tomllib.loads(NEAR_TIE_TOML.format(dtype="float64")))
+    verdict = verify(hand_grads, spec)
+    assert verdict.ok, verdict.summary()
+    (entry,) = [e for e in verdict.entries if e.layer == 0 and e.index[1] == 2]
+    assert entry.status == "non-differentiable here"
+    assert entry.fd_lower is not None and entry.fd_upper is not None
+    delta = 1.5 * (1.5 * 0.3 - 0.5)  # dE/d(pooled) of the first sample, through W = 1.5
+    assert entry.fd_upper - entry.fd_lower == pytest.approx(abs(delta), rel=1e-6)
+
+
+def test_a_window_of_more_tied_inputs_than_a_byte_counts_verifies() -> None:
+    """Global pooling over a flat row of 130 inputs: 130 pieces at one window (the pieces
+    were once numbered in a byte, and the 129th overflowed it)."""
+    spec = parse_spec(tomllib.loads(WIDE_TIE_TOML))
+    verdict = verify(hand_grads, spec)
+    assert verdict.ok, verdict.summary()
+    assert verdict.counts["non-differentiable here"] == 1
+
+
+WIDE_TIE_TOML = f"""
+name = "pool-wide-tie"
+loss = "half_sse"
+[input]
+shape = [1, 1, 130]
+[[layers]]
+kind = "conv2d"
+channels = 1
+kernel = 1
+activation = "identity"
+weights = [[[[0.5]]]]
+bias = {{ mode = "none" }}
+[[layers]]
+kind = "max_pool2d"
+kernel = [1, 130]
+[[layers]]
+kind = "flatten"
+[[layers]]
+size = 1
+activation = "identity"
+weights = [[1.5]]
+bias = {{ mode = "none" }}
+[[samples]]
+input = {[1.0] * 130}
+target = [0.5]
+"""
 
 
 def _residual_toml(name: str, block: str) -> str:
