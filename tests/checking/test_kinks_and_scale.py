@@ -404,39 +404,44 @@ def test_more_units_on_kinks_than_enumerated_still_fail_outside_the_slopes(
     assert {e.status for e in verdict.failures} == {"backprop-bug"}
 
 
+def _pool_toml(
+    name: str,
+    shape: list[int],
+    conv: list[float],
+    kernel: list[int],
+    out: list[float],
+    samples: list[tuple[list[float], float]],
+) -> str:
+    """conv2d to one channel (1x1, weights ``conv`` per input channel, identity, no bias) ->
+    max_pool2d ``kernel`` -> flatten -> dense to one output (weights ``out``), half_sse; each
+    sample ``(input, target)``. ``{dtype}`` is left to fill."""
+    layers = [
+        f'kind = "conv2d"\nchannels = 1\nkernel = 1\nactivation = "identity"\n'
+        f'weights = [[{", ".join(f"[[{w}]]" for w in conv)}]]\nbias = {{{{ mode = "none" }}}}',
+        f'kind = "max_pool2d"\nkernel = {kernel}',
+        'kind = "flatten"',
+        f'size = 1\nactivation = "identity"\nweights = [{out}]\nbias = {{{{ mode = "none" }}}}',
+    ]
+    head = f'name = "{name}"\nloss = "half_sse"\ndtype = "{{dtype}}"\n[input]\nshape = {shape}\n'
+    body = "".join(f"[[layers]]\n{layer}\n" for layer in layers)
+    rows = "".join(f"[[samples]]\ninput = {x}\ntarget = [{t}]\n" for x, t in samples)
+    return head + body + rows
+
+
 # Two input channels through a 1x1 conv (0.5 c0 + c1) make windows whose two inputs tie exactly
 # (2.5 = 0.5 * 1 + 2 = 0.5 * 2 + 1.5) but move apart under a step in W: three tied windows over
 # two samples, dyadic, so the ties are exact in float32 too.
-POOL_TIES_TOML = """
-name = "pool-ties"
-loss = "half_sse"
-dtype = "{dtype}"
-[input]
-shape = [2, 2, 2]
-[[layers]]
-kind = "conv2d"
-channels = 1
-kernel = 1
-activation = "identity"
-weights = [[[[0.5]], [[1.0]]]]
-bias = {{ mode = "none" }}
-[[layers]]
-kind = "max_pool2d"
-kernel = [1, 2]
-[[layers]]
-kind = "flatten"
-[[layers]]
-size = 1
-activation = "identity"
-weights = [[1.5, -0.75]]
-bias = {{ mode = "none" }}
-[[samples]]
-input = [1.0, 2.0, 0.5, 3.0, 2.0, 1.5, 2.0, 0.25]
-target = [0.5]
-[[samples]]
-input = [2.0, 1.0, 4.0, 0.0, 0.5, 1.0, -1.0, 1.0]
-target = [-0.25]
-"""
+POOL_TIES_TOML = _pool_toml(
+    "pool-ties",
+    [2, 2, 2],
+    [0.5, 1.0],
+    [1, 2],
+    [1.5, -0.75],
+    [
+        ([1.0, 2.0, 0.5, 3.0, 2.0, 1.5, 2.0, 0.25], 0.5),
+        ([2.0, 1.0, 4.0, 0.0, 0.5, 1.0, -1.0, 1.0], -0.25),
+    ],
+)
 
 
 def _pool_convention(monkeypatch: pytest.MonkeyPatch, convention: str) -> None:
@@ -473,81 +478,55 @@ def _pool_convention(monkeypatch: pytest.MonkeyPatch, convention: str) -> None:
     monkeypatch.setitem(HAND_KINDS._entries, "max_pool2d", HandKind(forward, backward))
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("convention", ["first", "last", "split"])
-def test_a_tied_max_pool_window_verifies_under_every_convention(
-    convention: str, dtype: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # A max-pool window whose two largest inputs tie is a kink: any split of its gradient among
-    # them is right. The oracle once judged it smooth (FD the mean of both sides, +- a wide
-    # estimate), so sending the gradient to the last largest input failed as a backprop-bug.
-    _pool_convention(monkeypatch, convention)
-    spec = parse_spec(tomllib.loads(POOL_TIES_TOML.format(dtype=dtype)))
-    verdict = verify(hand_grads, spec)
-    assert verdict.ok, verdict.summary()
-    assert verdict.counts["non-differentiable here"] == 2  # W[0, 0] and W[0, 1]
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_a_tied_window_giving_every_tied_input_its_gradient_is_a_bug(
-    dtype: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _pool_convention(monkeypatch, "every")
-    spec = parse_spec(tomllib.loads(POOL_TIES_TOML.format(dtype=dtype)))
-    verdict = verify(hand_grads, spec)
-    assert not verdict.ok
-    assert {(e.layer, e.status) for e in verdict.failures} == {(0, "backprop-bug")}
-
-
 # Three input channels through a 1x1 conv (0.5 c0 + c1 + 0.25 c2) make a 1x4 window whose four
 # inputs tie exactly at 2.5 but move apart under a step in W, each along its own input
 # (W[0, 0] moves them by 1, 3, 0 and 2): four pieces meet at the window's kink, so any split
 # of the window's gradient among them is right. A second sample's window has one largest input.
-POOL_FOUR_WAY_TOML = """
-name = "pool-four-way-tie"
-loss = "half_sse"
-dtype = "{dtype}"
-[input]
-shape = [3, 1, 4]
-[[layers]]
-kind = "conv2d"
-channels = 1
-kernel = 1
-activation = "identity"
-weights = [[[[0.5]], [[1.0]], [[0.25]]]]
-bias = {{ mode = "none" }}
-[[layers]]
-kind = "max_pool2d"
-kernel = [1, 4]
-[[layers]]
-kind = "flatten"
-[[layers]]
-size = 1
-activation = "identity"
-weights = [[1.5]]
-bias = {{ mode = "none" }}
-[[samples]]
-input = [1.0, 3.0, 0.0, 2.0, 2.0, 1.0, 2.0, 1.5, 0.0, 0.0, 2.0, 0.0]
-target = [0.5]
-[[samples]]
-input = [1.0, 0.0, 2.0, -1.0, 0.0, 1.0, 0.5, 0.0, 1.0, 1.0, 0.0, 0.0]
-target = [-0.25]
-"""
+FOUR_WAY_SAMPLES = [
+    ([1.0, 3.0, 0.0, 2.0, 2.0, 1.0, 2.0, 1.5, 0.0, 0.0, 2.0, 0.0], 0.5),
+    ([1.0, 0.0, 2.0, -1.0, 0.0, 1.0, 0.5, 0.0, 1.0, 1.0, 0.0, 0.0], -0.25),
+]
+POOL_FOUR_WAY_TOML = _pool_toml(
+    "pool-four-way-tie", [3, 1, 4], [0.5, 1.0, 0.25], [1, 4], [1.5], FOUR_WAY_SAMPLES
+)
 
 
+# name -> (spec, its entries on the kink, the others, the conv input channels "every" fails)
+TIED = {
+    "two-way": (POOL_TIES_TOML, 2, 2, {1}),
+    "four-way": (POOL_FOUR_WAY_TOML, 3, 1, {0, 1}),
+}
+
+
+@pytest.mark.parametrize("tie", TIED)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("convention", ["first", "last", "split"])
-def test_a_window_with_four_tied_inputs_verifies_under_every_convention(
-    convention: str, dtype: str, monkeypatch: pytest.MonkeyPatch
+def test_a_tied_max_pool_window_verifies_under_every_convention(
+    convention: str, dtype: str, tie: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Once judged smooth (a tie of three or more was left free), "last" and "split" failed as
-    # backprop-bugs (W[0, 0, 0, 0] by "last": hand 17.25 vs JAX 12.375, FD 14.81 +- 5.5).
+    # A max-pool window whose largest inputs tie is a kink: any split of its gradient among
+    # them is right. The oracle once judged a tie of two smooth (FD the mean of both sides, +- a
+    # wide estimate), then left a tie of three or more free: "last" and "split" failed as
+    # backprop-bugs (four-way, W[0, 0, 0, 0] by "last": hand 17.25 vs JAX 12.375, FD 14.81).
+    toml, kinked, others, _ = TIED[tie]
     _pool_convention(monkeypatch, convention)
-    spec = parse_spec(tomllib.loads(POOL_FOUR_WAY_TOML.format(dtype=dtype)))
-    verdict = verify(hand_grads, spec)
+    verdict = verify(hand_grads, parse_spec(tomllib.loads(toml.format(dtype=dtype))))
     assert verdict.ok, verdict.summary()
-    assert verdict.counts["non-differentiable here"] == 3  # W[0, c, 0, 0] for c = 0, 1, 2
-    assert ": hand = JAX = FD on 1; 3 non-differentiable here [" in verdict.summary()
+    assert verdict.counts["non-differentiable here"] == kinked  # W[0, c, 0, 0]: every c
+    assert f": hand = JAX = FD on {others}; {kinked} non-differentiable here [" in verdict.summary()
+
+
+@pytest.mark.parametrize("tie", TIED)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_a_tied_window_giving_every_tied_input_its_gradient_is_a_bug(
+    dtype: str, tie: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    toml, _, _, failing = TIED[tie]  # four-way: W[0, 0] 6 and W[0, 1] 6.5, past 3 and 2
+    _pool_convention(monkeypatch, "every")
+    verdict = verify(hand_grads, parse_spec(tomllib.loads(toml.format(dtype=dtype))))
+    assert not verdict.ok
+    assert {(e.layer, e.status) for e in verdict.failures} == {(0, "backprop-bug")}
+    assert {e.index[1] for e in verdict.failures} == failing
 
 
 def test_a_four_way_tie_is_bracketed_over_all_four_pieces() -> None:
@@ -563,20 +542,6 @@ def test_a_four_way_tie_is_bracketed_over_all_four_pieces() -> None:
         ends = smooth + deltas[0] * np.array([x[0, c].min(), x[0, c].max()])
         assert kinked[c].fd_lower == pytest.approx(ends[0], abs=1e-9)
         assert kinked[c].fd_upper == pytest.approx(ends[1], abs=1e-9)
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_a_four_way_tie_giving_every_tied_input_its_gradient_is_a_bug(
-    dtype: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _pool_convention(monkeypatch, "every")  # W[0, 0]: 6 and W[0, 1]: 6.5, past 3 and 2
-    spec = parse_spec(tomllib.loads(POOL_FOUR_WAY_TOML.format(dtype=dtype)))
-    verdict = verify(hand_grads, spec)
-    assert not verdict.ok
-    assert {(e.layer, e.index[1], e.status) for e in verdict.failures} == {
-        (0, 0, "backprop-bug"),
-        (0, 1, "backprop-bug"),
-    }
 
 
 @pytest.mark.parametrize("convention", ["last", "split"])
@@ -599,12 +564,13 @@ def test_a_four_way_tie_verifies_with_its_units_tried_alone_and_by_projection(
 
 # 0.1 + 0.2 and 3 x 0.1 round to 0.30000000000000004, 0.3 to itself: three inputs that tie in
 # exact arithmetic, one of them an ulp below the others, and only it moves with W[0, 0, 0, 2].
-NEAR_TIE_TOML = POOL_FOUR_WAY_TOML.replace(
-    "[[[[0.5]], [[1.0]], [[0.25]]]]", "[[[[0.1]], [[0.2]], [[0.3]]]]"
-)
-NEAR_TIE_TOML = NEAR_TIE_TOML.replace(
-    "input = [1.0, 3.0, 0.0, 2.0, 2.0, 1.0, 2.0, 1.5, 0.0, 0.0, 2.0, 0.0]",
-    "input = [1.0, 0.0, 3.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0]",
+NEAR_TIE_TOML = _pool_toml(
+    "pool-near-tie",
+    [3, 1, 4],
+    [0.1, 0.2, 0.3],
+    [1, 4],
+    [1.5],
+    [([1.0, 0.0, 3.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0], 0.5), FOUR_WAY_SAMPLES[1]],
 )
 
 
@@ -625,38 +591,15 @@ def test_inputs_that_tie_but_for_rounding_are_pieces_too() -> None:
 def test_a_window_of_more_tied_inputs_than_a_byte_counts_verifies() -> None:
     """Global pooling over a flat row of 130 inputs: 130 pieces at one window (the pieces
     were once numbered in a byte, and the 129th overflowed it)."""
-    spec = parse_spec(tomllib.loads(WIDE_TIE_TOML))
+    spec = parse_spec(tomllib.loads(WIDE_TIE_TOML.format(dtype="float64")))
     verdict = verify(hand_grads, spec)
     assert verdict.ok, verdict.summary()
     assert verdict.counts["non-differentiable here"] == 1
 
 
-WIDE_TIE_TOML = f"""
-name = "pool-wide-tie"
-loss = "half_sse"
-[input]
-shape = [1, 1, 130]
-[[layers]]
-kind = "conv2d"
-channels = 1
-kernel = 1
-activation = "identity"
-weights = [[[[0.5]]]]
-bias = {{ mode = "none" }}
-[[layers]]
-kind = "max_pool2d"
-kernel = [1, 130]
-[[layers]]
-kind = "flatten"
-[[layers]]
-size = 1
-activation = "identity"
-weights = [[1.5]]
-bias = {{ mode = "none" }}
-[[samples]]
-input = {[1.0] * 130}
-target = [0.5]
-"""
+WIDE_TIE_TOML = _pool_toml(
+    "pool-wide-tie", [1, 1, 130], [0.5], [1, 130], [1.5], [([1.0] * 130, 0.5)]
+)
 
 
 def _residual_toml(name: str, block: str) -> str:
