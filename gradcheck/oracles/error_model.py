@@ -33,6 +33,7 @@ over the finite-difference oracle's float64 forward pass (:mod:`gradcheck.oracle
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -57,6 +58,7 @@ __all__ = [
     "near_kinks",
     "rounding_noise",
     "term_magnitudes",
+    "with_kinks",
 ]
 
 _EPS64 = float(np.finfo(np.float64).eps)
@@ -250,6 +252,14 @@ def near_kinks(spec: Spec, base: Base, terms: Terms | None = None) -> tuple[np.n
     )
     own = tuple(_near_own_kinks(spec, i, base, terms) for i in range(len(spec.kinds)))
     return (*layers, _near_loss_kinks(spec, base, terms), *own)
+
+
+def with_kinks(spec: Spec, base: Base, terms: Terms) -> Base:
+    """``base`` with its units near a kink marked (:func:`near_kinks`) and, where some are, how
+    many pieces meet at each (:func:`kink_ways`)."""
+    near = near_kinks(spec, base, terms)
+    ways = kink_ways(spec, base, terms) if any(n is not None and n.any() for n in near) else ()
+    return dataclasses.replace(base, near=near, ways=ways)
 
 
 def kink_ways(spec: Spec, base: Base, terms: Terms) -> tuple[np.ndarray | None, ...]:

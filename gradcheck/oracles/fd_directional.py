@@ -10,7 +10,6 @@ once with ``h / 64`` and, on a kink, bracketed like a per-entry difference. Impo
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,10 +17,9 @@ import numpy as np
 
 from gradcheck.oracles.error_model import (
     forward_terms,
-    kink_ways,
-    near_kinks,
     rounding_noise,
     term_magnitudes,
+    with_kinks,
 )
 from gradcheck.oracles.fd_network import (
     FD_KINDS,
@@ -86,9 +84,7 @@ def directional_finite_difference(
     :func:`finite_difference`."""
     base = base_pass(spec, params, inputs, targets, checked)
     terms = forward_terms(spec, base)  # once: the kink bands and the term magnitudes share it
-    near = near_kinks(spec, base, terms)
-    ways = kink_ways(spec, base, terms) if any(n is not None and n.any() for n in near) else ()
-    base = dataclasses.replace(base, near=near, ways=ways)
+    base = with_kinks(spec, base, terms)
     noise = rounding_noise(spec, base)
     rel = DEFAULT_REL_STEP if rel_step is None else float(rel_step)
     rng = np.random.default_rng(seed)

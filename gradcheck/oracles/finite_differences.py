@@ -30,7 +30,6 @@ shared helper.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import math
 from collections.abc import Callable, Iterator
@@ -42,10 +41,9 @@ import numpy as np
 from gradcheck.oracles.error_model import (
     Terms,
     forward_terms,
-    kink_ways,
-    near_kinks,
     rounding_noise,
     term_magnitudes,
+    with_kinks,
 )
 from gradcheck.oracles.fd_network import FD_KINDS, Base, base_pass, own_options, stencil_losses
 from gradcheck.spec import Array, Location, Params, Spec, SpecError
@@ -176,9 +174,7 @@ def fd_setup(
     """The base pass, error model and steps of :func:`finite_difference` (same arguments)."""
     base = base_pass(spec, params, inputs, targets, checked)
     terms = forward_terms(spec, base)  # once: the kink bands and the term magnitudes share it
-    near = near_kinks(spec, base, terms)
-    ways = kink_ways(spec, base, terms) if any(n is not None and n.any() for n in near) else ()
-    base = dataclasses.replace(base, near=near, ways=ways)
+    base = with_kinks(spec, base, terms)
     noise = rounding_noise(spec, base)
     rel = DEFAULT_REL_STEP if rel_step is None else float(rel_step)
     pieces = []
