@@ -37,6 +37,7 @@ from gradcheck.checking.compare import (
     structure_check,
 )
 from gradcheck.checking.jax_values import JaxValues, jax_oracle_later
+from gradcheck.checking.joint import joint_check
 from gradcheck.checking.tolerances import (
     TOLERANCES,
     group_floor,
@@ -207,7 +208,9 @@ class _Run(NamedTuple):
     def verdict(self, main: list[GroupCheck]) -> NetworkVerdict:
         """The verdict, from :meth:`main`'s checks and those of the other groups."""
         spec, returned, (rtol, atol) = self.spec, self.returned, self.limits
-        checked = list(main)
+        checked, joint = list(main), ""
+        if isinstance(self.oracle, oracles.FDResult) and self.oracle.hull is not None:
+            checked, joint = joint_check(checked, self.oracle.hull)
         narrower = returned.narrower
         for dtype in sorted(set(narrower.values())):  # at that dtype's tolerance, where it has one
             only = {group for group, d in narrower.items() if d == dtype}
@@ -227,7 +230,7 @@ class _Run(NamedTuple):
             loss=self.jax_values.loss,
             tolerance=self.tolerance,
             checked=tuple(checked),
-            notes=tuple(returned.notes),
+            notes=(*returned.notes, *([joint] if joint else [])),
             problem=returned.problem,
             spec=spec,
         )

@@ -15,6 +15,7 @@ from gradcheck.oracles.fd_directional import DirectionalResult, directional_fini
 from gradcheck.oracles.finite_differences import (
     DEFAULT_REL_STEP,
     FDResult,
+    KinkHull,
     finite_difference,
     finite_difference_grads,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "DEFAULT_REL_STEP",
     "DirectionalResult",
     "FDResult",
+    "KinkHull",
     "check_arguments",
     "directional_finite_difference",
     "finite_difference",

@@ -130,7 +130,7 @@ def directional_finite_difference(
 
             assert found is not None
             bounds = bracket(run, found.touched, base.ways)
-            lower, upper, interval_error = (float(x[0]) for x in bounds)
+            lower, upper, interval_error = (float(x[0]) for x in bounds[:3])
         crossed = found is not None and bool(found.crossed.any())
         for key, result in (
             ("directions", v),

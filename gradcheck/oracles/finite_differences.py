@@ -34,7 +34,7 @@ import itertools
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -52,8 +52,10 @@ __all__ = [
     "DEFAULT_REL_STEP",
     "ENUMERATED_UNITS",
     "STENCIL",
+    "Bracket",
     "FDResult",
     "Forced",
+    "KinkHull",
     "bracket",
     "finite_difference",
     "finite_difference_grads",
@@ -95,6 +97,21 @@ class FDResult:
     interval_errors: Params
     loss: float
     scales: Params
+    hull: KinkHull | None = None
+
+
+@dataclass(frozen=True)
+class KinkHull:
+    """Where entries sit at a kink, the values a backprop may give them together: ``base`` (every
+    unit on its first piece) plus, per group of ``changes`` (a sample's units, every
+    combination of their pieces tried), a point of the convex hull of 0 and that group's rows
+    (each the change one combination makes). ``entries``: each column's ``(layer, group, flat
+    index)``. Per-entry brackets are this set's shadow on each entry alone; it exists only
+    where every combination was tried (a sample's units tried one at a time leave none)."""
+
+    entries: tuple[tuple[int, str, int], ...]
+    base: np.ndarray
+    changes: tuple[np.ndarray, ...]
 
 
 def richardson(
@@ -195,6 +212,7 @@ def fd_result(
     found["steps"] = np.concatenate([piece.steps for piece in pieces]) if pieces else np.zeros(0)
     for key in ("lower", "upper", "interval_errors"):
         found[key] = np.full(found["values"].shape, np.nan)
+    hull = None
     if found["at_kink"].any():
         at = found["at_kink"]
         kinked = _restricted(pieces, at)
@@ -205,9 +223,13 @@ def fd_result(
             return values["values"], values["errors"]
 
         bounds = bracket(run, touched, base.ways)
-        found["lower"][at], found["upper"][at], found["interval_errors"][at] = bounds
+        found["lower"][at], found["upper"][at], found["interval_errors"][at] = bounds[:3]
+        if not bounds.alone:
+            entries = tuple((q.layer, q.group, int(f)) for q in kinked for f in q.flat)
+            hull = KinkHull(entries, bounds.base, bounds.changes)
     out = _laid_out(params, pieces, found)
-    return FDResult(**out, loss=base.loss, scales=term_magnitudes(spec, params, base, setup.terms))
+    scales = term_magnitudes(spec, params, base, setup.terms)
+    return FDResult(**out, loss=base.loss, scales=scales, hull=hull)
 
 
 def _laid_out(
@@ -345,11 +367,25 @@ def _patterns(
     return patterns
 
 
+class Bracket(NamedTuple):
+    """:func:`bracket`'s result: ``lower``, ``upper`` and their error bound per entry; ``base``,
+    the values with every unit on its first piece, and ``changes``, per group of patterns (a
+    sample's every combination, or one unit's pieces tried alone: ``alone``) the change each
+    pattern makes, ``(patterns, entries)``."""
+
+    lower: np.ndarray
+    upper: np.ndarray
+    error: np.ndarray
+    base: np.ndarray
+    changes: tuple[np.ndarray, ...]
+    alone: bool
+
+
 def bracket(
     run: Callable[[Forced], tuple[np.ndarray, np.ndarray]],
     touched: list[np.ndarray | None],
     ways: tuple[np.ndarray | None, ...] = (),
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> Bracket:
     """``lower``, ``upper`` and their error bound from ``run(forced) -> (values, errors)``
     over the patterns of :func:`_patterns`: the all-first-piece values plus, per sample, the most
     negative and the most positive change a combination of its units' pieces makes (``E`` is a
@@ -360,16 +396,18 @@ def bracket(
     patterns = _patterns(touched, ways)
     base_values, base_errors = run(patterns[0][1])
     lower, upper, error = base_values.copy(), base_values.copy(), base_errors.copy()
-    per_sample: dict[int, dict[int, list[tuple[np.ndarray, np.ndarray]]]] = {}
+    groups: dict[tuple[int, int], list[tuple[np.ndarray, np.ndarray]]] = {}
     for sample, forced, unit in patterns[1:]:
-        per_sample.setdefault(sample, {}).setdefault(unit, []).append(run(forced))
-    for per_unit in per_sample.values():
-        for runs in per_unit.values():  # one group: every combination, or one unit's pieces
-            change = np.stack([values - base_values for values, _ in runs])
-            lower += np.minimum(change.min(axis=0), 0.0)
-            upper += np.maximum(change.max(axis=0), 0.0)
-            error += np.stack([e for _, e in runs]).max(axis=0) + base_errors
-    return lower, upper, error
+        groups.setdefault((sample, unit), []).append(run(forced))
+    changes = []
+    for runs in groups.values():  # one group: every combination, or one unit's pieces
+        change = np.stack([values - base_values for values, _ in runs])
+        changes.append(change)
+        lower += np.minimum(change.min(axis=0), 0.0)
+        upper += np.maximum(change.max(axis=0), 0.0)
+        error += np.stack([e for _, e in runs]).max(axis=0) + base_errors
+    alone = any(unit >= 0 for _, unit in groups)
+    return Bracket(lower, upper, error, base_values, tuple(changes), alone)
 
 
 @dataclass(frozen=True)

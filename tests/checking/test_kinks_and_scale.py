@@ -446,7 +446,8 @@ POOL_TIES_TOML = _pool_toml(
 
 def _pool_convention(monkeypatch: pytest.MonkeyPatch, convention: str) -> None:
     """Hand's max pooling sends a window's gradient to its ``first`` or ``last`` largest input,
-    ``split`` it evenly among the tied largest, or (a bug) gives ``every`` one of them all of it."""
+    ``split`` it evenly among the tied largest, or (bugs) gives ``every`` one of them all of it
+    or ``drop``s a tied window's gradient."""
     entry = HAND_KINDS["max_pool2d"]
 
     def forward(layer: Any, x: Array, options: Any) -> tuple[Array, Any]:
@@ -462,6 +463,8 @@ def _pool_convention(monkeypatch: pytest.MonkeyPatch, convention: str) -> None:
             weights = tied / tied.sum(axis=-1, keepdims=True)
         elif convention == "every":
             weights = tied.astype(float)
+        elif convention == "drop":
+            weights = np.where(tied.sum(axis=-1, keepdims=True) > 1, 0.0, tied)
         else:
             weights = picked.reshape(tied.shape).astype(float)
         return net, (weights.reshape(win).astype(x.dtype), shape, stride)
@@ -527,6 +530,40 @@ def test_a_tied_window_giving_every_tied_input_its_gradient_is_a_bug(
     assert not verdict.ok
     assert {(e.layer, e.status) for e in verdict.failures} == {(0, "backprop-bug")}
     assert {e.index[1] for e in verdict.failures} == failing
+
+
+# Four inputs tie at 2.5 through 0.5 c0 + c1 + 0.25 c2, each channel 0 at one of them: a
+# backprop that drops the tied window's gradient gives each W[0, c] a value inside its own
+# bracket (0 is one piece's partial in every channel), but no one split of the gradient gives
+# all three together (every tied input's partials sum to 3 or more).
+POOL_DROP_TOML = _pool_toml(
+    "pool-dropped-tie",
+    [3, 1, 4],
+    [0.5, 1.0, 0.25],
+    [1, 4],
+    [1.5],
+    [([1.0, 5.0, 0.0, 1.0, 2.0, 0.0, 2.0, 1.0, 0.0, 0.0, 2.0, 4.0], 0.5), FOUR_WAY_SAMPLES[1]],
+)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_a_dropped_tie_gradient_inside_every_bracket_is_caught_jointly(
+    dtype: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = parse_spec(tomllib.loads(POOL_DROP_TOML.format(dtype=dtype)))
+    for convention in ("first", "last", "split"):  # each one choice: no joint false alarm
+        _pool_convention(monkeypatch, convention)
+        assert verify(hand_grads, spec).ok, convention
+    _pool_convention(monkeypatch, "drop")
+    verdict = verify(hand_grads, spec)
+    assert not verdict.ok
+    assert {(e.layer, e.index[1], e.status) for e in verdict.failures} == {
+        (0, c, "backprop-bug") for c in range(3)
+    }
+    for e in verdict.failures:  # each alone inside its bracket: caught only together
+        assert e.fd_lower is not None and e.fd_upper is not None
+        assert e.fd_lower - 1e-9 <= e.hand <= e.fd_upper + 1e-9
+    assert "no one choice of pieces at the kinks gives them together" in verdict.summary()
 
 
 def test_a_four_way_tie_is_bracketed_over_all_four_pieces() -> None:

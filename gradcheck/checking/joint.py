@@ -1,0 +1,86 @@
+"""Entries at a kink judged together, not only one by one.
+
+Each entry at a kink passes alone when hand lies in its own bracket (``lower - k <= h <= upper
++ k``). A backprop picks one value in each unit's subdifferential, and that one choice fixes
+every entry the unit reaches, so the values are valid only together: ``h = base + sum_g c_g``
+with each ``c_g`` a point of the convex hull of 0 and group ``g``'s changes (a sample's
+combinations of pieces, :class:`~gradcheck.oracles.KinkHull`), every entry within its slack
+``k``. Whether such a point exists is a linear programme (scipy's HiGHS), each entry's row
+scaled by its slack so the solver's tolerance is relative to it. Where none exists, the
+entries at the kink are each ``backprop-bug`` and the verdict says why: a max-pool backward
+that drops a tied window's gradient in a bias-free layer lies in every entry's bracket and is
+caught only so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from gradcheck.checking.statuses import STATUSES
+from gradcheck.checking.verdict import GroupCheck
+from gradcheck.oracles import KinkHull
+
+__all__ = ["joint_check", "jointly_possible"]
+
+_ALONE = STATUSES.index("non-differentiable here")
+_BUG = STATUSES.index("backprop-bug")
+
+
+def jointly_possible(hand: np.ndarray, slack: np.ndarray, hull: KinkHull) -> bool:
+    """Some ``base + sum_g c_g`` (``c_g`` in the hull of 0 and group ``g``'s rows) lies within
+    ``slack`` of ``hand`` in every entry; True too where the solver cannot tell."""
+    from scipy.optimize import linprog  # type: ignore[import-untyped]
+
+    scale = 1.0 / np.maximum(slack, np.finfo(np.float64).tiny)
+    target = (hand - hull.base) * scale
+    if not hull.changes:
+        return bool(np.all(np.abs(target) <= 1.0))
+    moves = np.concatenate(hull.changes).T * scale[:, None]  # (entries, patterns)
+    groups = np.zeros((len(hull.changes), moves.shape[1]))
+    lo = 0
+    for g, change in enumerate(hull.changes):  # sum of a group's weights <= 1
+        groups[g, lo : lo + len(change)] = 1.0
+        lo += len(change)
+    found = linprog(
+        np.zeros(moves.shape[1]),
+        A_ub=np.vstack([moves, -moves, groups]),
+        b_ub=np.concatenate([1.0 + target, 1.0 - target, np.ones(len(groups))]),
+        bounds=(0.0, None),
+        method="highs",
+    )
+    return bool(found.status != 2)  # 2: infeasible; any other outcome gives the benefit
+
+
+def joint_check(checks: list[GroupCheck], hull: KinkHull) -> tuple[list[GroupCheck], str]:
+    """``checks`` with the entries of ``hull`` made ``backprop-bug`` where each passes alone
+    (``non-differentiable here``) but :func:`jointly_possible` finds no choice giving them
+    together, and a note saying so (empty where nothing changed)."""
+    where = {(c.layer, c.group): c for c in checks if c.kind == "entry"}
+    places: list[tuple[GroupCheck, int]] = []
+    for layer, group, flat in hull.entries:
+        c = where.get((layer, group))
+        rows = np.flatnonzero(c.rows == flat) if c is not None else np.zeros(0, dtype=int)
+        if c is None or rows.size != 1 or c.status[rows[0]] != _ALONE:
+            return checks, ""  # an entry left out, or already failed: nothing to add
+        places.append((c, int(rows[0])))
+    hand = np.array([c.columns["hand"][r] for c, r in places])
+    slack = np.array([c.columns["tol_bracket"][r] for c, r in places])
+    if jointly_possible(hand, slack, hull):
+        return checks, ""
+    flip: dict[int, list[int]] = {}
+    for c, r in places:
+        flip.setdefault(id(c), []).append(r)
+    out = []
+    for c in checks:
+        if id(c) in flip:
+            status = c.status.copy()
+            status[flip[id(c)]] = _BUG
+            c = dataclasses.replace(c, status=status)
+        out.append(c)
+    note = (
+        f"the {len(places)} entries at a kink each lie in their own bracket, but no one choice "
+        "of pieces at the kinks gives them together"
+    )
+    return out, note
