@@ -24,6 +24,11 @@ from gradcheck.oracles import KinkHull
 
 __all__ = ["joint_check", "jointly_possible"]
 
+# Each entry's slack, scaled to 1, gets this much more: a backprop's one fixed choice puts hand on
+# a vertex of the hull, on its boundary, where the solver's own tolerance decides (with presolve
+# on, HiGHS called 28 of 2,000 such vertices infeasible, rows scaled by slacks of 1e-8; with it
+# off, none). A dropped or doubled share misses by far more.
+_ROOM = 0.01
 _ALONE = STATUSES.index("non-differentiable here")
 _BUG = STATUSES.index("backprop-bug")
 
@@ -43,12 +48,14 @@ def jointly_possible(hand: np.ndarray, slack: np.ndarray, hull: KinkHull) -> boo
     for g, change in enumerate(hull.changes):  # sum of a group's weights <= 1
         groups[g, lo : lo + len(change)] = 1.0
         lo += len(change)
+    room = 1.0 + _ROOM
     found = linprog(
         np.zeros(moves.shape[1]),
         A_ub=np.vstack([moves, -moves, groups]),
-        b_ub=np.concatenate([1.0 + target, 1.0 - target, np.ones(len(groups))]),
+        b_ub=np.concatenate([room + target, room - target, np.ones(len(groups))]),
         bounds=(0.0, None),
         method="highs",
+        options={"presolve": False},
     )
     return bool(found.status != 2)  # 2: infeasible; any other outcome gives the benefit
 

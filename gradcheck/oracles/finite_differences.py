@@ -107,7 +107,8 @@ class KinkHull:
     combination of their pieces tried), a point of the convex hull of 0 and that group's rows
     (each the change one combination makes). ``entries``: each column's ``(layer, group, flat
     index)``. Per-entry brackets are this set's shadow on each entry alone; it exists only
-    where every combination was tried (a sample's units tried one at a time leave none)."""
+    where every combination was tried (a sample's units tried one at a time leave none) and
+    the samples' terms of ``E`` are apart (no kind whose net takes a whole batch)."""
 
     entries: tuple[tuple[int, str, int], ...]
     base: np.ndarray
@@ -224,7 +225,10 @@ def fd_result(
 
         bounds = bracket(run, touched, base.ways)
         found["lower"][at], found["upper"][at], found["interval_errors"][at] = bounds[:3]
-        if not bounds.alone:
+        # the hull adds one change per sample: not where a kind's net takes a copy's whole
+        # batch (batch statistics couple the samples' choices; dropout's mask, to be safe)
+        coupled = any(FD_KINDS[kind].per_copy for kind in spec.kinds)
+        if not bounds.alone and not coupled:
             entries = tuple((q.layer, q.group, int(f)) for q in kinked for f in q.flat)
             hull = KinkHull(entries, bounds.base, bounds.changes)
     out = _laid_out(params, pieces, found)

@@ -866,3 +866,79 @@ def test_a_float32_bug_that_fd_resolves_is_a_backprop_bug_never_an_fd_artefact(
     assert sum(found.values()) > 200
     assert found["backprop-bug"] >= 0.99 * sum(found.values()), found
     assert found["fd-artefact"] == 0
+
+
+# Two relu units on their kinks in one sample: the inner unit of a residual block and the block's
+# own (0.5 * -0.75 + 0.75 * 1.25 - 0.5625 = 0, then -0.75 - 1.0 + 1.75 = 0 ...), and, apart, a
+# relu unit at 0 below a batch_norm and another at 0 above it, in different samples: the
+# batch's statistics join what the samples' choices give.
+JOINT_KINK_TOMLS = {
+    "residual": _residual_toml(
+        "two-kinks-in-a-block",
+        """[[layers.layers]]
+size = 1
+activation = "relu"
+weights = [[0.5, 0.75]]
+bias = {{ mode = "per_neuron", value = [-0.5625] }}
+[[layers.layers]]
+size = 2
+activation = "identity"
+weights = [[-1.5], [0.25]]
+bias = {{ mode = "per_neuron", value = [-1.0, -1.25] }}
+""",
+    ).replace("input = [0.5, 1.0]", "input = [-0.75, 1.25]"),
+    "batch_norm": """
+name = "kinks-across-a-batch-norm"
+loss = "half_sse"
+dtype = "{dtype}"
+[input]
+size = 2
+[[layers]]
+size = 2
+activation = "relu"
+weights = [[1.0, 0.0], [0.0, 1.0]]
+bias = {{ mode = "per_neuron", value = [0.0, 0.0] }}
+[[layers]]
+kind = "batch_norm"
+gamma = {{ value = 1.0, trainable = false }}
+beta = {{ value = 0.0, trainable = false }}
+[[layers]]
+size = 1
+activation = "relu"
+weights = [[1.0, 0.5]]
+bias = {{ mode = "per_neuron", value = [0.0] }}
+[[layers]]
+size = 1
+activation = "identity"
+weights = [[1.0]]
+bias = {{ mode = "none" }}
+[[samples]]
+input = [0.0, 1.0]
+target = [2.0]
+[[samples]]
+input = [1.0, 1.0]
+target = [2.0]
+[[samples]]
+input = [1.0, 0.5]
+target = [-1.0]
+[[samples]]
+input = [2.0, 1.5]
+target = [0.5]
+""",
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("network", JOINT_KINK_TOMLS)
+@pytest.mark.parametrize("value", [0.0, 0.5, 1.0])
+def test_units_on_kinks_judged_together_verify_under_every_convention(
+    value: float, network: str, dtype: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No false alarm from the joint test: relu'(0) = 1 put hand on a vertex of the hull, which
+    the solver's presolve once called infeasible (the residual block, float64), and across a
+    batch_norm the samples' choices do not add (the hull is not built there)."""
+    _near_zero_convention(monkeypatch, "relu", value)
+    toml = JOINT_KINK_TOMLS[network].format(dtype=dtype, outer="relu")
+    verdict = verify(hand_grads, parse_spec(tomllib.loads(toml)))
+    assert verdict.ok, verdict.summary()
+    assert verdict.counts["non-differentiable here"] > 0
