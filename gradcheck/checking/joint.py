@@ -63,7 +63,8 @@ def jointly_possible(hand: np.ndarray, slack: np.ndarray, hull: KinkHull) -> boo
 def joint_check(checks: list[GroupCheck], hull: KinkHull) -> tuple[list[GroupCheck], str]:
     """``checks`` with the entries of ``hull`` made ``backprop-bug`` where each passes alone
     (``non-differentiable here``) but :func:`jointly_possible` finds no choice giving them
-    together, and a note saying so (empty where nothing changed)."""
+    together (those some choice moves past their slack: the others' values are fixed), and a
+    note saying so (empty where nothing changed)."""
     where = {(c.layer, c.group): c for c in checks if c.kind == "entry"}
     places: list[tuple[GroupCheck, int]] = []
     for layer, group, flat in hull.entries:
@@ -76,9 +77,15 @@ def joint_check(checks: list[GroupCheck], hull: KinkHull) -> tuple[list[GroupChe
     slack = np.array([c.columns["tol_bracket"][r] for c, r in places])
     if jointly_possible(hand, slack, hull):
         return checks, ""
+    # an entry no choice moves past its slack stands apart: its own bracket judged it in full
+    chosen = np.concatenate(hull.changes) if hull.changes else np.zeros((0, len(places)))
+    moved: np.ndarray = np.asarray((np.abs(chosen) > slack).any(axis=0))
+    if not moved.any():  # each alone passed, and no choice moves any: nothing to blame
+        return checks, ""
     flip: dict[int, list[int]] = {}
-    for c, r in places:
-        flip.setdefault(id(c), []).append(r)
+    for (c, r), blamed in zip(places, moved, strict=True):
+        if blamed:
+            flip.setdefault(id(c), []).append(r)
     out = []
     for c in checks:
         if id(c) in flip:
@@ -87,7 +94,7 @@ def joint_check(checks: list[GroupCheck], hull: KinkHull) -> tuple[list[GroupChe
             c = dataclasses.replace(c, status=status)
         out.append(c)
     note = (
-        f"the {len(places)} entries at a kink each lie in their own bracket, but no one choice "
-        "of pieces at the kinks gives them together"
+        f"the {int(moved.sum())} entries at a kink each lie in their own bracket, but no one "
+        "choice of pieces at the kinks gives them together"
     )
     return out, note

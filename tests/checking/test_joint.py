@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradcheck.checking.joint import jointly_possible
+from gradcheck.checking.joint import joint_check, jointly_possible
+from gradcheck.checking.statuses import STATUSES
+from gradcheck.checking.verdict import GroupCheck
 from gradcheck.oracles import KinkHull
 
 
@@ -45,3 +47,23 @@ def test_values_each_in_their_bracket_but_not_together_are_impossible() -> None:
     assert jointly_possible(pieces.mean(axis=0), slack, hull)  # split evenly
     assert jointly_possible(pieces[3], slack, hull)
     assert not jointly_possible(pieces[3] + 3e-6, slack, hull)  # past the slack, and its 1%
+
+
+def test_only_the_entries_some_choice_moves_are_blamed() -> None:
+    """Two tied inputs' partials (1, 0, 2) and (0, 1, 2): hand (0, 0, 2) has each entry in its
+    bracket, but no split gives both 0s; the third entry, 2 at either piece, is fixed by no
+    choice: it keeps its status and the note counts 2."""
+    pieces = np.array([[1.0, 0.0, 2.0], [0.0, 1.0, 2.0]])
+    hull = KinkHull(((0, "W", 0), (0, "W", 1), (0, "W", 2)), pieces[0], (pieces[1:] - pieces[0],))
+    alone = STATUSES.index("non-differentiable here")
+    columns = {"hand": np.array([0.0, 0.0, 2.0]), "tol_bracket": np.full(3, 1e-9)}
+    check = GroupCheck(0, "W", "entry", (3,), np.arange(3), columns, np.full(3, alone))
+    (judged,), note = joint_check([check], hull)
+    assert [STATUSES[k] for k in judged.status] == [
+        "backprop-bug",
+        "backprop-bug",
+        "non-differentiable here",
+    ]
+    assert note.startswith("the 2 entries at a kink each lie in their own bracket")
+    columns["hand"] = np.array([0.5, 0.5, 2.0])  # split evenly: possible, nothing changes
+    assert joint_check([check], hull) == ([check], "")
