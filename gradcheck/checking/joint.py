@@ -7,9 +7,9 @@ with each ``c_g`` a point of the convex hull of 0 and group ``g``'s changes (a s
 combinations of pieces, :class:`~gradcheck.oracles.KinkHull`), every entry within its slack
 ``k``. Whether such a point exists is a linear programme (scipy's HiGHS), each entry's row
 scaled by its slack so the solver's tolerance is relative to it. Where none exists, the
-entries at the kink are each ``backprop-bug`` and the verdict says why: a max-pool backward
-that drops a tied window's gradient in a bias-free layer lies in every entry's bracket and is
-caught only so.
+entries at the kink that some choice moves are each ``backprop-bug`` and the verdict says why:
+a max-pool backward that drops a tied window's gradient in a bias-free layer lies in every
+entry's bracket and is caught only so.
 """
 
 from __future__ import annotations
@@ -35,20 +35,21 @@ _BUG = STATUSES.index("backprop-bug")
 
 def jointly_possible(hand: np.ndarray, slack: np.ndarray, hull: KinkHull) -> bool:
     """Some ``base + sum_g c_g`` (``c_g`` in the hull of 0 and group ``g``'s rows) lies within
-    ``slack`` of ``hand`` in every entry; True too where the solver cannot tell."""
+    ``slack`` (and :data:`_ROOM` of it more) of ``hand`` in every entry; True too where the
+    solver cannot tell."""
     from scipy.optimize import linprog  # type: ignore[import-untyped]
 
     scale = 1.0 / np.maximum(slack, np.finfo(np.float64).tiny)
     target = (hand - hull.base) * scale
+    room = 1.0 + _ROOM
     if not hull.changes:
-        return bool(np.all(np.abs(target) <= 1.0))
+        return bool(np.all(np.abs(target) <= room))
     moves = np.concatenate(hull.changes).T * scale[:, None]  # (entries, patterns)
     groups = np.zeros((len(hull.changes), moves.shape[1]))
     lo = 0
     for g, change in enumerate(hull.changes):  # sum of a group's weights <= 1
         groups[g, lo : lo + len(change)] = 1.0
         lo += len(change)
-    room = 1.0 + _ROOM
     found = linprog(
         np.zeros(moves.shape[1]),
         A_ub=np.vstack([moves, -moves, groups]),
