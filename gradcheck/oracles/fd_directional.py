@@ -28,6 +28,7 @@ from gradcheck.oracles.fd_network import (
     base_pass,
     own_options,
     stencil_losses,
+    unit_stages,
 )
 from gradcheck.oracles.finite_differences import (
     DEFAULT_REL_STEP,
@@ -129,7 +130,9 @@ def directional_finite_difference(
                 return _along(spec, held, i, group, v, h, noise)[1:]  # noqa: B023
 
             assert found is not None
-            bounds = bracket(run, found.touched, base.ways)
+            coupled = any(FD_KINDS[kind].per_copy for kind in spec.kinds)
+            stages = unit_stages(spec, base)
+            bounds = bracket(run, found.touched, base.ways, stages, coupled)
             lower, upper, interval_error = (float(x[0]) for x in bounds[:3])
         crossed = found is not None and bool(found.crossed.any())
         for key, result in (

@@ -50,6 +50,9 @@ class KindKink:
     # net's, moved as the net is
     inner: Callable[[Groups, np.ndarray, Options], tuple[np.ndarray, np.ndarray]] | None = None
     ways: Callable[[np.ndarray, Options, np.ndarray], np.ndarray] | None = None
+    # units in series (a block's inner layers, one after another): ``stages(x, options)``, per
+    # unit, which of them it lies in (units of one stage lie side by side). None: all one stage
+    stages: Callable[[np.ndarray, Options], np.ndarray] | None = None
 
 
 @dataclass(frozen=True)

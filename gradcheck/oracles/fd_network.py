@@ -57,6 +57,7 @@ __all__ = [
     "loss_margins",
     "own_options",
     "stencil_losses",
+    "unit_stages",
 ]
 
 FD_ACTIVATIONS: Registry[Callable[[np.ndarray, float], np.ndarray]] = Registry(
@@ -279,6 +280,18 @@ def own_options(spec: Spec, base: Base, i: int) -> dict[str, Any]:
     held = _own_held(spec, base.forced, i)
     options = dict(spec.options[i])
     return options if held is None else {**options, "held": held}
+
+
+def unit_stages(spec: Spec, base: Base) -> tuple[np.ndarray | None, ...]:
+    """Laid out as ``Base.near``: per layer whose kind's own units lie in series (a residual
+    block's inner layers), each unit's stage within the slot; None elsewhere (one stage)."""
+    slots: list[np.ndarray | None] = [None] * (len(spec.kinds) + 1)
+    for i, name in enumerate(spec.kinds):
+        kink = FD_KINDS[name].kink
+        options = {**dict(spec.options[i]), "groups": base.layers[i]}
+        stages = None if kink is None else kink.stages
+        slots.append(None if stages is None else stages(base.outs[i], options))
+    return tuple(slots)
 
 
 def _own_held(spec: Spec, forced: Forced, i: int) -> np.ndarray | None:

@@ -73,6 +73,13 @@ def _units(x: np.ndarray, options: Options) -> np.ndarray:
     return _with_units(options["groups"], x, options)[1]
 
 
+def _stages(x: np.ndarray, options: Options) -> np.ndarray:
+    """Per inner unit, the inner layer it lies in (a nested block's layers each their own): the
+    block's layers run one after another, the units of one layer side by side."""
+    units = _inner(options["groups"], x, options)[1]
+    return np.repeat(np.arange(len(units)), [u.shape[1] for u in units])
+
+
 def _held(x: np.ndarray, base_x: np.ndarray, options: Options, forced: np.ndarray) -> np.ndarray:
     """The block's net at ``x`` with the inner units ``forced`` holds on a piece."""
     return _net(options["groups"], x, {**options, "held": forced})
@@ -121,7 +128,11 @@ FD_KINDS.add(
         _direction,
         per_copy=True,
         kink=KindKink(
-            _units, lambda x, o: np.sign(_units(x, o)).astype(np.int8), _held, inner=_with_units
+            _units,
+            lambda x, o: np.sign(_units(x, o)).astype(np.int8),
+            _held,
+            inner=_with_units,
+            stages=_stages,
         ),
     ),
 )

@@ -16,8 +16,10 @@ relu unit inside a residual block (a kind's own units,
 (``kinks`` holds both). For an entry at a kink the oracle brackets the valid values: it holds
 each such unit on one piece (an activation's left or right, continued through 0, so ``E`` is
 smooth again) and differences ``E`` for every choice of pieces (per sample, every combination of
-its units up to :data:`ENUMERATED_UNITS`, else one unit at a time, their changes added). ``E``
-sums over samples, so ``lower`` and ``upper`` are the derivative with every unit on its first
+its units up to :data:`ENUMERATED_UNITS`, else every choice of at most one unit per stage: a
+layer's units lie side by side, their changes add, and across layers they multiply; see
+:func:`bracket`). ``E`` sums over samples (a kind whose net takes the whole batch joins them
+into one), so ``lower`` and ``upper`` are the derivative with every unit on its first
 piece plus, per sample, the most negative and most positive change any choice makes: the
 derivatives backprop gives for any slope between the one-sided ones at each unit, whichever
 convention a candidate takes, however many samples sit on kinks. A kinked loss's margins
@@ -45,7 +47,14 @@ from gradcheck.oracles.error_model import (
     term_magnitudes,
     with_kinks,
 )
-from gradcheck.oracles.fd_network import FD_KINDS, Base, base_pass, own_options, stencil_losses
+from gradcheck.oracles.fd_network import (
+    FD_KINDS,
+    Base,
+    base_pass,
+    own_options,
+    stencil_losses,
+    unit_stages,
+)
 from gradcheck.spec import Array, Location, Params, Spec, SpecError
 
 __all__ = [
@@ -67,7 +76,8 @@ DEFAULT_REL_STEP = _EPS64 ** (1.0 / 3.0)  # balances truncation O(h^2) against r
 STENCIL = np.array([1.0, -1.0, 2.0, -2.0])  # multiples of h: D(h) from +-1, D(2h) from +-2
 _CHUNK = 1 << 21  # floats per batched layer activation; bounds FD memory for large layers
 ENUMERATED_UNITS = 8  # units on kinks per sample whose every combination of pieces is tried
-_MAX_PATTERNS = 1024  # beyond this many combinations, every unit is tried alone
+_MAX_PATTERNS = 1024  # beyond this many combinations, units are tried by stage
+_MAX_STAGED = 4096  # beyond this many choices by stage, the bracket is unbounded
 BoolParams = list[dict[str, np.ndarray]]
 Forced = tuple[np.ndarray | None, ...]
 
@@ -107,8 +117,9 @@ class KinkHull:
     combination of their pieces tried), a point of the convex hull of 0 and that group's rows
     (each the change one combination makes). ``entries``: each column's ``(layer, group, flat
     index)``. Per-entry brackets are this set's shadow on each entry alone; it exists only
-    where every combination was tried (a sample's units tried one at a time leave none) and
-    the samples' terms of ``E`` are apart (no kind whose net takes a whole batch)."""
+    where the groups' changes add (every combination of a sample's units tried, or its units,
+    tried one at a time, lie side by side: one group per unit) and the samples' terms of ``E``
+    are apart (no kind whose net takes a whole batch)."""
 
     entries: tuple[tuple[int, str, int], ...]
     base: np.ndarray
@@ -223,12 +234,12 @@ def fd_result(
             values = _differences(spec, held, kinked, noise)[0]
             return values["values"], values["errors"]
 
-        bounds = bracket(run, touched, base.ways)
-        found["lower"][at], found["upper"][at], found["interval_errors"][at] = bounds[:3]
-        # the hull adds one change per sample: not where a kind's net takes a copy's whole
-        # batch (batch statistics couple the samples' choices; dropout's mask, to be safe)
+        # a kind whose net takes a copy's whole batch couples the samples' choices (batch
+        # statistics; dropout's mask, to be safe): its samples' units form one block
         coupled = any(FD_KINDS[kind].per_copy for kind in spec.kinds)
-        if not bounds.alone and not coupled:
+        bounds = bracket(run, touched, base.ways, unit_stages(spec, base), coupled)
+        found["lower"][at], found["upper"][at], found["interval_errors"][at] = bounds[:3]
+        if bounds.hull and not coupled:
             entries = tuple((q.layer, q.group, int(f)) for q in kinked for f in q.flat)
             hull = KinkHull(entries, bounds.base, bounds.changes)
     out = _laid_out(params, pieces, found)
@@ -335,83 +346,198 @@ def _restricted(pieces: list[_Piece], keep: np.ndarray) -> list[_Piece]:
     return kept
 
 
-def _patterns(
-    touched: list[np.ndarray | None], ways: tuple[np.ndarray | None, ...] = ()
-) -> list[tuple[int, Forced, int]]:
-    """Which pieces to hold the touched units on: first every unit on its first piece (sample
-    -1), then per sample each combination of pieces of its units (``ways[i]`` of them at a unit
-    of slot ``i``, two where it is None), or each unit alone on each of its other pieces where a
-    sample has more than :data:`ENUMERATED_UNITS` units, or all samples together would need more
-    than ``_MAX_PATTERNS`` combinations. The last field: the unit tried alone, or -1."""
-    left = tuple(None if t is None else np.where(t, -1, 0).astype(np.int32) for t in touched)
-    units: dict[int, list[tuple[int, tuple[int, ...], int]]] = {}
+class _Unit(NamedTuple):
+    """A unit on its kink: its ``slot``, where it is in ``touched[slot]`` (sample first), how many
+    ``pieces`` meet there and its ``stage`` (units of one stage lie side by side: no path from a
+    parameter to ``E`` passes through two of them)."""
+
+    slot: int
+    at: tuple[int, ...]
+    pieces: int
+    stage: tuple[int, int]
+
+
+class Pattern(NamedTuple):
+    """Pieces to hold the touched units on: ``forced``, the units of ``block`` (a sample, or
+    the whole batch where the samples' terms of ``E`` are coupled; -1: the all-first-piece
+    pattern) ``chosen`` as ``(unit number, piece >= 1)`` pairs, the others on their first piece;
+    ``staged``: the block's combinations are tried at most one unit per stage (too many units to
+    try every combination)."""
+
+    block: int
+    forced: Forced
+    chosen: tuple[tuple[int, int], ...]
+    staged: bool
+
+
+def _units(
+    touched: list[np.ndarray | None],
+    ways: tuple[np.ndarray | None, ...],
+    stages: tuple[np.ndarray | None, ...],
+    coupled: bool,
+) -> dict[int, list[_Unit]]:
+    """The touched units by block: per sample, or all in block 0 where ``coupled``."""
+    blocks: dict[int, list[_Unit]] = {}
     for i, t in enumerate(touched):
         count = ways[i] if i < len(ways) else None
+        sub = stages[i] if i < len(stages) else None
         for s, *at in np.argwhere(t) if t is not None else ():  # a unit: (sample, *its index)
             unit = (int(s), *map(int, at))
             pieces = 2 if count is None else max(2, int(count[unit]))
-            units.setdefault(int(s), []).append((i, unit, pieces))
-    every = sum(math.prod(k for *_, k in found) - 1 for found in units.values())
-    patterns: list[tuple[int, Forced, int]] = [(-1, left, -1)]
-    for s, found in sorted(units.items()):
-        alone = len(found) > ENUMERATED_UNITS or every > _MAX_PATTERNS
+            stage = (i, 0 if sub is None else int(sub[unit[-1]]))
+            blocks.setdefault(0 if coupled else int(s), []).append(_Unit(i, unit, pieces, stage))
+    return blocks
+
+
+def _staged_choices(found: list[_Unit]) -> list[tuple[tuple[int, int], ...]]:
+    """Every choice of at most one ``(unit, piece >= 1)`` per stage, none empty, in stage order."""
+    by_stage: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for n, unit in enumerate(found):
+        by_stage.setdefault(unit.stage, []).extend((n, j) for j in range(1, unit.pieces))
+    options = [[None, *pairs] for _, pairs in sorted(by_stage.items())]
+    return [
+        tuple(pair for pair in chosen if pair is not None)
+        for chosen in itertools.product(*options)
+        if any(pair is not None for pair in chosen)
+    ]
+
+
+def _staged_count(found: list[_Unit]) -> int:
+    per_stage: dict[tuple[int, int], int] = {}
+    for unit in found:
+        per_stage[unit.stage] = per_stage.get(unit.stage, 0) + unit.pieces - 1
+    return math.prod(k + 1 for k in per_stage.values()) - 1
+
+
+def _patterns(
+    touched: list[np.ndarray | None],
+    ways: tuple[np.ndarray | None, ...] = (),
+    stages: tuple[np.ndarray | None, ...] = (),
+    coupled: bool = False,
+) -> tuple[list[Pattern], bool]:
+    """Which pieces to hold the touched units on, and whether every block's choices were tried.
+
+    First every unit on its first piece; then per block (a sample, or the whole batch where
+    ``coupled``) each combination of pieces of its units (``ways[i]`` of them at a unit of slot
+    ``i``, two where it is None), or, where a block has more than :data:`ENUMERATED_UNITS` units
+    or all blocks together would need more than ``_MAX_PATTERNS`` combinations, each choice of
+    at most one unit per stage (``stages[i]``: per unit of slot ``i`` its stage within the
+    slot, None: one). Where those would be more than ``_MAX_STAGED`` too, only one unit at a
+    time, and the second result is False: the units of a block in several stages then combine
+    in ways not tried."""
+    left = tuple(None if t is None else np.where(t, -1, 0).astype(np.int32) for t in touched)
+    blocks = _units(touched, ways, stages, coupled)
+    every = sum(math.prod(u.pieces for u in found) - 1 for found in blocks.values())
+    many = {
+        b for b, found in blocks.items() if len(found) > ENUMERATED_UNITS or every > _MAX_PATTERNS
+    }
+    complete = sum(_staged_count(blocks[b]) for b in many) <= _MAX_STAGED
+    patterns = [Pattern(-1, left, (), False)]
+    for b, found in sorted(blocks.items()):
         choices: list[tuple[tuple[int, int], ...]]
-        if alone:
-            choices = [((n, j),) for n, (*_, k) in enumerate(found) for j in range(1, k)]
-        else:
-            every_piece = itertools.product(*(range(k) for *_, k in found))
+        if b not in many:
+            every_piece = itertools.product(*(range(u.pieces) for u in found))
             choices = [tuple((n, j) for n, j in enumerate(c) if j) for c in every_piece if any(c)]
+        elif complete:
+            choices = _staged_choices(found)
+        else:
+            choices = [((n, j),) for n, u in enumerate(found) for j in range(1, u.pieces)]
         for chosen in choices:
             held = {i: f.copy() for i, f in enumerate(left) if f is not None}
             for n, j in chosen:
-                i, unit, _ = found[n]
-                held[i][unit] = j
+                held[found[n].slot][found[n].at] = j
             forced = tuple(held.get(i) for i in range(len(left)))
-            patterns.append((s, forced, chosen[0][0] if alone else -1))
-    return patterns
+            patterns.append(Pattern(b, forced, chosen, b in many))
+    multi_stage = any(len({u.stage for u in blocks[b]}) > 1 for b in many)
+    return patterns, complete or not multi_stage
 
 
 class Bracket(NamedTuple):
     """:func:`bracket`'s result: ``lower``, ``upper`` and their error bound per entry; ``base``,
-    the values with every unit on its first piece, and ``changes``, per group of patterns (a
-    sample's every combination, or one unit's pieces tried alone: ``alone``) the change each
-    pattern makes, ``(patterns, entries)``."""
+    the values with every unit on its first piece; ``changes``, per group (a block's every
+    combination, or one unit's pieces where a block's units were tried by stage and lie in one
+    stage) the change each of its choices makes, ``(choices, entries)``; ``hull``: the values a
+    backprop may give are exactly ``base`` plus a point of the hull of 0 and each group's rows,
+    summed over the groups (False where units of several stages were combined: the set is then
+    not convex)."""
 
     lower: np.ndarray
     upper: np.ndarray
     error: np.ndarray
     base: np.ndarray
     changes: tuple[np.ndarray, ...]
-    alone: bool
+    hull: bool
 
 
 def bracket(
     run: Callable[[Forced], tuple[np.ndarray, np.ndarray]],
     touched: list[np.ndarray | None],
     ways: tuple[np.ndarray | None, ...] = (),
+    stages: tuple[np.ndarray | None, ...] = (),
+    coupled: bool = False,
 ) -> Bracket:
-    """``lower``, ``upper`` and their error bound from ``run(forced) -> (values, errors)``
-    over the patterns of :func:`_patterns`: the all-first-piece values plus, per sample, the most
-    negative and the most positive change a combination of its units' pieces makes (``E`` is a
-    sum over samples, so each sample's units combine freely with every other sample's). Where a
-    sample's units were tried one at a time, each unit's most negative and most positive change
-    add: to ``lower`` and to ``upper`` (exact for units of one layer, whose pieces each change
-    only what passes through their own unit)."""
-    patterns = _patterns(touched, ways)
-    base_values, base_errors = run(patterns[0][1])
+    """``lower``, ``upper`` and their error bound from ``run(forced) -> (values, errors)`` over
+    the patterns of :func:`_patterns`.
+
+    A backprop's value is multi-affine in its choices at the units (a path from a parameter to
+    ``E`` passes through at most one unit of a stage, each unit's choice a point of the simplex
+    of its pieces): ``V = base + sum_S coef_S prod c``, ``S`` a choice of at most one (unit,
+    piece) per stage, ``coef_S`` the alternating sum of the tried values over the subsets of
+    ``S`` (Moebius inversion). Where every combination of a block was tried, its contribution
+    lies between the least and the greatest change any combination makes; where they were
+    tried by stage, each set of units adds ``min(0, min coef)`` to ``lower`` and ``max(0, max
+    coef)`` to ``upper``. Blocks add (``E`` sums over samples; coupled samples form one block).
+    Where not every choice could be tried, the entries are bracketed by ``-inf`` and ``inf``."""
+    patterns, complete = _patterns(touched, ways, stages, coupled)
+    base_values, base_errors = run(patterns[0].forced)
     lower, upper, error = base_values.copy(), base_values.copy(), base_errors.copy()
-    groups: dict[tuple[int, int], list[tuple[np.ndarray, np.ndarray]]] = {}
-    for sample, forced, unit in patterns[1:]:
-        groups.setdefault((sample, unit), []).append(run(forced))
-    changes = []
-    for runs in groups.values():  # one group: every combination, or one unit's pieces
-        change = np.stack([values - base_values for values, _ in runs])
-        changes.append(change)
-        lower += np.minimum(change.min(axis=0), 0.0)
-        upper += np.maximum(change.max(axis=0), 0.0)
-        error += np.stack([e for _, e in runs]).max(axis=0) + base_errors
-    alone = any(unit >= 0 for _, unit in groups)
-    return Bracket(lower, upper, error, base_values, tuple(changes), alone)
+    blocks: dict[int, dict[tuple[tuple[int, int], ...], tuple[np.ndarray, np.ndarray]]] = {}
+    staged: set[int] = set()
+    for pattern in patterns[1:]:
+        blocks.setdefault(pattern.block, {})[pattern.chosen] = run(pattern.forced)
+        if pattern.staged:
+            staged.add(pattern.block)
+    changes: list[np.ndarray] = []
+    hull = complete
+    for b, tried in blocks.items():
+        if b not in staged:  # every combination: its extremes
+            change = np.stack([values - base_values for values, _ in tried.values()])
+            changes.append(change)
+            lower += np.minimum(change.min(axis=0), 0.0)
+            upper += np.maximum(change.max(axis=0), 0.0)
+            error += np.stack([e for _, e in tried.values()]).max(axis=0) + base_errors
+            continue
+        tried[()] = (base_values, base_errors)
+        by_units: dict[tuple[int, ...], list[tuple[np.ndarray, np.ndarray]]] = {}
+        for chosen in tried:
+            if chosen:
+                units = tuple(n for n, _ in chosen)
+                by_units.setdefault(units, []).append(_coefficient(tried, chosen))
+        for units, found in by_units.items():
+            coef = np.stack([c for c, _ in found])
+            lower += np.minimum(coef.min(axis=0), 0.0)
+            upper += np.maximum(coef.max(axis=0), 0.0)
+            error += np.stack([e for _, e in found]).max(axis=0)
+            hull = hull and len(units) == 1
+            changes.append(coef)
+    if not complete:
+        lower[:], upper[:] = -np.inf, np.inf
+    return Bracket(lower, upper, error, base_values, tuple(changes), hull)
+
+
+def _coefficient(
+    tried: dict[tuple[tuple[int, int], ...], tuple[np.ndarray, np.ndarray]],
+    chosen: tuple[tuple[int, int], ...],
+) -> tuple[np.ndarray, np.ndarray]:
+    """``coef_S = sum_{R in S} (-1)^{|S| - |R|} V(R)`` over the subsets ``R`` of ``chosen``
+    (all of them tried), and the sum of their errors."""
+    value, error = np.zeros_like(tried[()][0]), np.zeros_like(tried[()][1])
+    for r in range(len(chosen) + 1):
+        for subset in itertools.combinations(chosen, r):
+            v, e = tried[subset]
+            value += (-1.0) ** (len(chosen) - r) * v
+            error += e
+    return value, error
 
 
 @dataclass(frozen=True)

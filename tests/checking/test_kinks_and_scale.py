@@ -404,6 +404,81 @@ def test_more_units_on_kinks_than_enumerated_still_fail_outside_the_slopes(
     assert {e.status for e in verdict.failures} == {"backprop-bug"}
 
 
+def _two_kinked_layers(n1: int, n2: int, dtype: str) -> Spec:
+    """x = 1 -> ``n1`` relu units with weights and bias 0 -> ``n2`` relu units with bias 0 (their
+    input is 0) -> identity: every hidden unit sits exactly on its kink, and a path from a layer 1
+    bias to E passes through one unit of each layer, so the derivative there is the product of
+    two choices."""
+    rng = np.random.default_rng(0)
+    w2 = np.round(rng.uniform(-1, 1, (n2, n1)), 2).tolist()
+    w3 = [np.round(rng.uniform(-1, 1, n2), 2).tolist()]
+    text = f"""name = "two-kinked-layers"
+loss = "half_sse"
+dtype = "{dtype}"
+[input]
+size = 1
+[[layers]]
+size = {n1}
+activation = "relu"
+weights = {[[0.0]] * n1}
+bias = {{ mode = "per_neuron", value = {[0.0] * n1} }}
+[[layers]]
+size = {n2}
+activation = "relu"
+weights = {w2}
+bias = {{ mode = "per_neuron", value = {[0.0] * n2} }}
+[[layers]]
+size = 1
+activation = "identity"
+weights = {w3}
+[[samples]]
+input = [1.0]
+target = [1.0]
+"""
+    return parse_spec(tomllib.loads(text))
+
+
+def _per_unit_convention(monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+    """Hand's relu'(0) drawn in [0, 1] once per unit and sample (per array shape and place)."""
+    entry = HAND_ACTIVATIONS["relu"]
+    rng, drawn = np.random.default_rng(seed), dict[tuple[int, ...], Array]()
+
+    def derivative(z: Array, out: Array, slope: float) -> Array:
+        at = drawn.setdefault(z.shape, rng.uniform(0.0, 1.0, z.shape))
+        return np.where(np.abs(z) <= 1e-12, at, np.where(z > 0, 1.0, 0.0)).astype(z.dtype)
+
+    monkeypatch.setitem(
+        HAND_ACTIVATIONS._entries, "relu", dataclasses.replace(entry, derivative=derivative)
+    )
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("value", [0.0, 0.5, 1.0, "per unit"])
+def test_more_units_on_kinks_than_enumerated_in_two_layers_verify_under_every_convention(
+    value: float | str, dtype: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 10 units on kinks in one sample are tried by stage; tried one at a time, their changes
+    # added, the bracket of a layer 1 entry missed every choice that takes both units' right
+    # pieces: relu'(0) = 1/2 or 1 failed as a backprop-bug, "between 0 and 0"
+    if isinstance(value, str):
+        _per_unit_convention(monkeypatch, 3)
+    else:
+        _near_zero_convention(monkeypatch, "relu", value)
+    verdict = verify(hand_grads, _two_kinked_layers(6, 4, dtype))
+    assert verdict.ok, verdict.summary()
+    assert verdict.counts["non-differentiable here"] == 16
+
+
+@pytest.mark.parametrize("value", [2.0, -1.0, 1.2])
+def test_more_units_on_kinks_than_enumerated_in_two_layers_still_fail_outside_the_slopes(
+    value: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _near_zero_convention(monkeypatch, "relu", value)
+    verdict = verify(hand_grads, _two_kinked_layers(6, 4, "float64"))
+    assert not verdict.ok
+    assert {e.status for e in verdict.failures} == {"backprop-bug"}
+
+
 def _pool_toml(
     name: str,
     shape: list[int],
@@ -563,6 +638,22 @@ def test_a_dropped_tie_gradient_inside_every_bracket_is_caught_jointly(
     for e in verdict.failures:  # each alone inside its bracket: caught only together
         assert e.fd_lower is not None and e.fd_upper is not None
         assert e.fd_lower - 1e-9 <= e.hand <= e.fd_upper + 1e-9
+    assert "no one choice of pieces at the kinks gives them together" in verdict.summary()
+
+
+def test_a_dropped_tie_gradient_is_caught_jointly_where_units_are_tried_one_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the tied windows lie in one layer, side by side: each unit's pieces tried alone give the
+    # hull exactly (a sum of each unit's), so the joint check runs there too (it was skipped)
+    monkeypatch.setattr(finite_differences, "ENUMERATED_UNITS", 0)
+    spec = parse_spec(tomllib.loads(POOL_DROP_TOML.format(dtype="float64")))
+    for convention in ("first", "last", "split"):
+        _pool_convention(monkeypatch, convention)
+        assert verify(hand_grads, spec).ok, convention
+    _pool_convention(monkeypatch, "drop")
+    verdict = verify(hand_grads, spec)
+    assert not verdict.ok
     assert "no one choice of pieces at the kinks gives them together" in verdict.summary()
 
 
@@ -728,6 +819,60 @@ def test_a_derivative_beyond_the_slopes_inside_a_residual_block_is_a_bug(
     verdict = verify(hand_grads, spec)
     assert not verdict.ok
     assert {(e.layer, e.status) for e in verdict.failures} == {(0, "backprop-bug")}
+
+
+def _block_in_series(n: int) -> Spec:
+    """A residual block of two relu layers of ``n`` units: the first's weights and bias are 0 (on
+    its kink, its output 0), so the second's pre-activations are its bias, 0: ``2 n`` units on
+    kinks in one slot, the second layer's after the first's on every path."""
+    rng = np.random.default_rng(1)
+    inner = np.round(rng.uniform(-1, 1, (n, n)), 2).tolist()
+    out, x = (np.round(rng.uniform(-1, 1, n), 2).tolist() for _ in range(2))
+    zeros = [0.0] * n
+    text = f"""name = "block-in-series"
+loss = "half_sse"
+[input]
+size = {n}
+[[layers]]
+kind = "residual"
+activation = "identity"
+[[layers.layers]]
+size = {n}
+activation = "relu"
+weights = {[zeros] * n}
+bias = {{ mode = "per_neuron", value = {zeros} }}
+[[layers.layers]]
+size = {n}
+activation = "relu"
+weights = {inner}
+bias = {{ mode = "per_neuron", value = {zeros} }}
+[[layers]]
+size = 1
+activation = "identity"
+weights = [{out}]
+[[samples]]
+input = {x}
+target = [0.3]
+"""
+    return parse_spec(tomllib.loads(text))
+
+
+@pytest.mark.parametrize("mode", ["entries", "projection"])
+@pytest.mark.parametrize("value", [0.5, 1.0, "per unit"])
+def test_units_on_kinks_in_series_inside_a_residual_block_verify_under_every_convention(
+    value: float | str, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the block's units are one slot; tried one at a time their changes were added as if side by
+    # side, and every convention but relu'(0) = 0 failed in both modes
+    if isinstance(value, str):
+        _per_unit_convention(monkeypatch, 5)
+    else:
+        _hand_relu_at_kink(monkeypatch, value)
+    verdict = verify(hand_grads, _block_in_series(5), mode=mode)
+    assert verdict.ok, verdict.summary()
+    assert verdict.counts["non-differentiable here"] >= 4
+    _hand_relu_at_kink(monkeypatch, 2.0)
+    assert not verify(hand_grads, _block_in_series(5), mode=mode).ok
 
 
 def test_on_a_kink_jax_gets_no_pass_outside_the_bracket() -> None:

@@ -448,6 +448,59 @@ def test_the_exact_shape_programs_kept_are_bounded_and_a_cleared_one_compiles_ag
                 np.testing.assert_array_equal(mine[g], a)
 
 
+def _product_run(seen: list[tuple[int, int]]) -> Any:
+    """A synthetic ``run``: one entry whose value is 3 a b - 2 b + 1, ``a`` and ``b`` the pieces
+    (0 or 1) of unit 0 in slot 0 and unit 0 in slot 1: a path through both units."""
+
+    def run(forced: Any) -> tuple[np.ndarray, np.ndarray]:
+        a, b = (int(max(f[0, 0], 0)) for f in forced)
+        seen.append((a, b))
+        return np.array([3.0 * a * b - 2.0 * b + 1.0]), np.array([1e-9])
+
+    return run
+
+
+def test_units_of_two_layers_tried_by_stage_bracket_their_product(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Units in two slots (in series) tried by stage: both pieces of each alone and together,
+    the coefficient of the product by Moebius inversion (2 - 1 - (-1) + 1 = 3), so the bracket
+    holds every vertex (1, 1, -1, 2) and no hull is claimed; tried enumerated, the least and
+    the greatest vertex exactly."""
+    touched = [np.array([[True]]), np.array([[True]])]
+    seen: list[tuple[int, int]] = []
+    exact = finite_differences.bracket(_product_run(seen), touched)
+    assert (exact.lower[0], exact.upper[0]) == (-1.0, 2.0) and exact.hull
+    monkeypatch.setattr(finite_differences, "ENUMERATED_UNITS", 1)
+    seen.clear()
+    staged = finite_differences.bracket(_product_run(seen), touched)
+    assert sorted(seen) == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert staged.lower[0] <= -1.0 and staged.upper[0] >= 2.0
+    assert (staged.lower[0], staged.upper[0]) == (1.0 - 2.0, 1.0 + 3.0)  # base + sum of signs
+    assert not staged.hull
+    # too many choices by stage: each unit alone, and no bound is claimed for their product
+    monkeypatch.setattr(finite_differences, "_MAX_STAGED", 2)
+    alone = finite_differences.bracket(_product_run(seen), touched)
+    assert (alone.lower[0], alone.upper[0]) == (-np.inf, np.inf) and not alone.hull
+
+
+def test_units_side_by_side_tried_one_at_a_time_give_the_hull(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two units of one slot and one sample, tried alone: one group of changes per unit, the
+    hull of their sum exact (their changes add), so the joint check may use it."""
+    monkeypatch.setattr(finite_differences, "ENUMERATED_UNITS", 1)
+
+    def run(forced: Any) -> tuple[np.ndarray, np.ndarray]:
+        a, b = (int(max(p, 0)) for p in forced[0][0])
+        return np.array([2.0 * a - 1.0 * b, 1.0 * a]), np.zeros(2)
+
+    found = finite_differences.bracket(run, [np.array([[True, True]])])
+    assert found.hull and len(found.changes) == 2
+    np.testing.assert_array_equal(found.lower, [-1.0, 0.0])
+    np.testing.assert_array_equal(found.upper, [2.0, 1.0])
+
+
 @pytest.mark.parametrize("enumerated, calls", [(8, 4 * 3), (1, 1 + 3 + 2)])
 def test_a_bracket_spans_every_piece_of_units_where_more_than_two_meet(
     monkeypatch: pytest.MonkeyPatch, enumerated: int, calls: int
