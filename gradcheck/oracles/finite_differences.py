@@ -117,9 +117,9 @@ class KinkHull:
     combination of their pieces tried), a point of the convex hull of 0 and that group's rows
     (each the change one combination makes). ``entries``: each column's ``(layer, group, flat
     index)``. Per-entry brackets are this set's shadow on each entry alone; it exists only
-    where the groups' changes add (every combination of a sample's units tried, or its units,
-    tried one at a time, lie side by side: one group per unit) and the samples' terms of ``E``
-    are apart (no kind whose net takes a whole batch)."""
+    where the groups' changes add: every combination of a block's units tried (a block: a
+    sample, or the whole batch where a kind's net takes it, a ``batch_norm``), or its units,
+    tried one at a time, lie side by side (one group per unit)."""
 
     entries: tuple[tuple[int, str, int], ...]
     base: np.ndarray
@@ -239,7 +239,7 @@ def fd_result(
         coupled = any(FD_KINDS[kind].per_copy for kind in spec.kinds)
         bounds = bracket(run, touched, base.ways, unit_stages(spec, base), coupled)
         found["lower"][at], found["upper"][at], found["interval_errors"][at] = bounds[:3]
-        if bounds.hull and not coupled:
+        if bounds.hull:
             entries = tuple((q.layer, q.group, int(f)) for q in kinked for f in q.flat)
             hull = KinkHull(entries, bounds.base, bounds.changes)
     out = _laid_out(params, pieces, found)
