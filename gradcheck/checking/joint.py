@@ -37,8 +37,6 @@ def jointly_possible(hand: np.ndarray, slack: np.ndarray, hull: KinkHull) -> boo
     """Some ``base + sum_g c_g`` (``c_g`` in the hull of 0 and group ``g``'s rows) lies within
     ``slack`` (and :data:`_ROOM` of it more) of ``hand`` in every entry; True too where the
     solver cannot tell."""
-    from scipy.optimize import linprog  # type: ignore[import-untyped]
-
     scale = 1.0 / np.maximum(slack, np.finfo(np.float64).tiny)
     target = (hand - hull.base) * scale
     room = 1.0 + _ROOM
@@ -50,6 +48,20 @@ def jointly_possible(hand: np.ndarray, slack: np.ndarray, hull: KinkHull) -> boo
     for g, change in enumerate(hull.changes):  # sum of a group's weights <= 1
         groups[g, lo : lo + len(change)] = 1.0
         lo += len(change)
+    status = _solve(moves, target, np.full(len(target), room), groups)
+    if status not in (0, 2):  # rows of 1e7 and of 1 (a slack far below the changes) can fail it
+        rows = np.maximum(np.abs(moves).max(axis=1), np.maximum(np.abs(target), room))
+        status = _solve(moves / rows[:, None], target / rows, room / rows, groups)
+    return status != 2  # 2: infeasible; any other outcome gives the benefit
+
+
+def _solve(moves: np.ndarray, target: np.ndarray, room: np.ndarray, groups: np.ndarray) -> int:
+    """HiGHS's status for ``|moves c - target| <= room``, ``groups c <= 1``, ``c >= 0``:
+    0 a point found, 2 none exists, another an outcome it could not reach. Rows scaled by their
+    magnitude rather than their slack (the retry): an infeasible answer still means beyond the
+    slack (the solver's tolerance only widens it), a feasible one may be within its tolerance."""
+    from scipy.optimize import linprog  # type: ignore[import-untyped]
+
     found = linprog(
         np.zeros(moves.shape[1]),
         A_ub=np.vstack([moves, -moves, groups]),
@@ -58,7 +70,7 @@ def jointly_possible(hand: np.ndarray, slack: np.ndarray, hull: KinkHull) -> boo
         method="highs",
         options={"presolve": False},
     )
-    return bool(found.status != 2)  # 2: infeasible; any other outcome gives the benefit
+    return int(found.status)
 
 
 def joint_check(checks: list[GroupCheck], hull: KinkHull) -> tuple[list[GroupCheck], str]:

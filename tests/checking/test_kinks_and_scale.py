@@ -657,6 +657,36 @@ def test_a_dropped_tie_gradient_is_caught_jointly_where_units_are_tried_one_at_a
     assert "no one choice of pieces at the kinks gives them together" in verdict.summary()
 
 
+# Two samples, each with one window of two inputs tied at 0.5 (0.5 c0 + 0.5 c1): any routing
+# gives dW0 + dW1 the same sum, which every tied input taking the whole gradient doubles. Its
+# slack (2.5e-8) lies so far below the changes (0.25) that HiGHS, rows scaled by it, stopped on
+# a solve error, and the doubt passed the bug.
+TWO_SAMPLE_TIES_TOML = _pool_toml(
+    "two-sample-ties",
+    [2, 2, 2],
+    [0.5, 0.5],
+    [2, 2],
+    [0.7],
+    [
+        ([1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0], 0.0),
+        ([0.25, 0.75, 0.1, 0.0, 0.75, 0.25, 0.2, 0.1], 1.0),
+    ],
+)
+
+
+def test_every_tied_input_given_the_gradient_in_two_samples_is_caught_jointly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    spec = parse_spec(tomllib.loads(TWO_SAMPLE_TIES_TOML.format(dtype="float64")))
+    for convention in ("first", "last", "split"):
+        _pool_convention(monkeypatch, convention)
+        assert verify(hand_grads, spec).ok, convention
+    _pool_convention(monkeypatch, "every")
+    verdict = verify(hand_grads, spec)
+    assert not verdict.ok
+    assert "no one choice of pieces at the kinks gives them together" in verdict.summary()
+
+
 def test_a_four_way_tie_is_bracketed_over_all_four_pieces() -> None:
     """The bracket of W[0, c] is sample 2's smooth part plus sample 1's delta times the least and
     the greatest of the four tied inputs of channel c: every piece counted, none missing."""
