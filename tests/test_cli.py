@@ -150,7 +150,7 @@ def test_a_failing_generated_network_is_saved_and_its_printed_command_reproduces
     (tmp_path / "scaled.py").write_text(SCALED_OUTPUT)
     # seed 1: the output layer's W is trainable in the first two networks only (the bug's)
     args = ["verify", LINEAR, "--examples", "3", "--seed", "1", "--candidate", "scaled.py:grads"]
-    status, out, err = run_cli(args)
+    status, out, err = run_cli([*args, "--no-shrink"])
     assert status == 1 and err == ""
     blocks = _blocks(out)
     assert not any(line.startswith("replay:") for line in blocks[0][1])  # a file is its own
@@ -170,6 +170,34 @@ def test_a_failing_generated_network_is_saved_and_its_printed_command_reproduces
         again = run_cli(shlex.split(command)[1:])
         assert again.status == 1 and again.err == ""
         assert _blocks(again.out) == [(first, lines[:-2])]  # the same verdict, the same entries
+
+
+def test_failing_generated_networks_are_shrunk_to_a_smallest_one_saved_with_its_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: RunCli
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "scaled.py").write_text(SCALED_OUTPUT)
+    args = ["verify", LINEAR, "--examples", "3", "--seed", "1", "--candidate", "scaled.py:grads"]
+    status, out, err = run_cli([*args, "--json"])
+    assert status == 1 and err == ""
+    found = json.loads(out)
+    smallest = found["smallest"]
+    drawn = [n["n_params"] for n in found["networks"][1:] if not n["ok"]]
+    assert smallest["shrunk"] and smallest["index"] is None
+    name = smallest["summary"].split(":")[0]
+    assert smallest["replay_path"] == f"gradcheck-failures/{name}-seed1-shrunk.toml"
+    again = run_cli([*shlex.split(smallest["reproduce"])[1:], "--json"])
+    (replayed,) = json.loads(again.out)["networks"]
+    assert again.status == 1 and replayed["summary"] == smallest["summary"]
+    assert replayed["n_params"] <= min(drawn)
+    text = run_cli(args).out.splitlines()
+    at = next(k for k, line in enumerate(text) if line.startswith("smallest failing network"))
+    assert text[at] == f"smallest failing network (shrunk by Hypothesis): {smallest['network']}"
+    assert text[at + 2 :] == [
+        f"     replay: {smallest['replay_path']} (seed 1, shrunk)",
+        f"     reproduce: {smallest['reproduce']}",
+    ]
+    assert run_cli([*args, "--no-shrink", "--json"]).out.count('"smallest"') == 0
 
 
 def test_verify_json_and_junit_carry_each_generated_networks_seed_index_file_and_command(

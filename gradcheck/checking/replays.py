@@ -41,15 +41,13 @@ class Replay:
 
     path: Path
     seed: int
-    index: int
+    index: int | None  # None: shrunk by Hypothesis, no draw of the sample
     command: str
 
     def lines(self) -> list[str]:
         """``replay: <path> (seed S, case I)`` and ``reproduce: <command>``."""
-        return [
-            f"replay: {self.path} (seed {self.seed}, case {self.index})",
-            f"reproduce: {self.command}",
-        ]
+        where = "shrunk" if self.index is None else f"case {self.index}"
+        return [f"replay: {self.path} (seed {self.seed}, {where})", f"reproduce: {self.command}"]
 
     def to_dict(self) -> dict[str, Any]:
         """``replay_path``, ``seed``, ``index``, ``reproduce``: the ``--json`` fields."""
@@ -61,11 +59,12 @@ class Replay:
         }
 
 
-def replay_name(name: str, seed: int, index: int) -> str:
+def replay_name(name: str, seed: int, index: int | None) -> str:
     """``generated-3-5-seed0-case7.toml``: the network's name (anything but letters, digits,
-    ``.``, ``_`` and ``-`` made ``_``), the seed and the index of the draw."""
+    ``.``, ``_`` and ``-`` made ``_``), the seed and the index of the draw; ``-shrunk`` for a
+    network Hypothesis shrank (``index`` None: no draw of the sample)."""
     safe = re.sub(r"[^\w.-]", "_", name, flags=re.ASCII)
-    return f"{safe}-seed{seed}-case{index}.toml"
+    return f"{safe}-seed{seed}-" + ("shrunk.toml" if index is None else f"case{index}.toml")
 
 
 def check_failures_dir(folder: str | Path, option: str = "--failures-dir") -> Path:
@@ -84,7 +83,7 @@ def save_replay(
     spec: Spec | str,
     folder: str | Path,
     seed: int,
-    index: int,
+    index: int | None,
     options: list[str] | None = None,
     name: str | None = None,
 ) -> Replay:

@@ -94,6 +94,9 @@ def report_command(
     n = summary["failures"]
     where = ", ".join(f"{c['failed']} in {c['check']}" for c in summary["checks"] if c["failed"])
     verdict = "all verified" if summary["ok"] else f"{n} failure{'s' * (n != 1)} ({where})"
+    if n == 0 and summary["unchecked"]:  # as verify: a run that checked nothing does not pass
+        verdict = f"FAIL nothing checked in {' and '.join(summary['unchecked'])}: every "
+        verdict += "network was unsupported (say what the candidate supports: --family, --kinds)"
     click.echo(
         f"{verdict}: wrote {html_path} ({html_path.stat().st_size / 1024:.0f} KiB) and "
         f"{json_path} in {time.perf_counter() - start:.1f} s"

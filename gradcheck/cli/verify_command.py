@@ -55,6 +55,13 @@ from gradcheck.cli import (
     help="Folder for each failing generated network's spec (created only when one fails).",
 )
 @jobs_option
+@click.option(
+    "--shrink/--no-shrink",
+    default=True,
+    show_default=True,
+    help="Where generated networks fail, also search for the smallest failing network "
+    "(Hypothesis draws like the sample and shrinks the first failure), saved beside them.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option(
     "--junit-xml",
@@ -72,6 +79,7 @@ def verify_command(
     mode: str,
     failures_dir: str,
     jobs: int,
+    shrink: bool,
     as_json: bool,
     junit_xml: str | None,
 ) -> int:
@@ -79,7 +87,9 @@ def verify_command(
 
     SPECS are TOML files or folders (default: the built-in networks), plus --examples
     generated networks. Each generated network that fails is saved to FAILURES_DIR as
-    <name>-seed<S>-case<I>.toml, printed with the command that checks it again.
+    <name>-seed<S>-case<I>.toml, printed with the command that checks it again, and the
+    smallest failing network Hypothesis finds as <name>-seed<S>-shrunk.toml (--no-shrink: not
+    searched).
 
     A --family (or --depth, --losses, ...) says what the candidate supports: generated
     networks are drawn from it, and a given network outside it is reported unsupported, not
@@ -93,8 +103,9 @@ def verify_command(
     from gradcheck.checking.replays import check_failures_dir, reproduce_options, save_replay
     from gradcheck.checking.tolerances import TOLERANCES
     from gradcheck.checking.verdict import tally
-    from gradcheck.generate.strategies import sample_networks
+    from gradcheck.generate.strategies import Case, sample_networks
     from gradcheck.hand import hand_grads
+    from gradcheck.search.networks import smallest_failure
     from gradcheck.spec import builtin_networks_dir, load_specs
 
     if junit_xml:
@@ -114,6 +125,18 @@ def verify_command(
         for k, v in enumerate(verdicts[given:])
         if not v.ok and v.spec is not None
     }
+    smallest = None
+    if shrink and replays:
+        specs_of = {k: verdicts[k].spec for k in replays}
+        failing = {k: Case.from_spec(spec) for k, spec in specs_of.items() if spec is not None}
+        drawn = {"family": family} if family else {}
+        found = smallest_failure(fn, list(failing.values()), drawn, rtol=rtol, atol=atol, mode=mode)
+        drawn_at = next((k for k, c in failing.items() if c is found.case), None)
+        if drawn_at is None:
+            shrunk_replay = save_replay(found.case.spec, failures_dir, seed, None, options)
+        else:
+            shrunk_replay = replays[drawn_at]
+        smallest = (found, shrunk_replay)
     if junit_xml:
         write_junit_xml(verdicts, junit_xml, {k: r.lines() for k, r in replays.items()})
     unchecked = _none_checked(verdicts[given:])  # --examples asked for, none of them checked
@@ -124,7 +147,16 @@ def verify_command(
         for k, record in enumerate(networks[given:]):  # generated: where each was drawn
             replay = replays.get(given + k)
             record.update(replay.to_dict() if replay else _unsaved(seed, k))
-        click.echo(json.dumps({"ok": ok, "tolerances": tolerances, "networks": networks}))
+        out = {"ok": ok, "tolerances": tolerances, "networks": networks}
+        if smallest is not None:
+            found, shrunk_replay = smallest
+            out["smallest"] = {
+                "network": found.case.describe(),
+                "summary": found.verdict.summary(),
+                "shrunk": found.shrunk,
+                **shrunk_replay.to_dict(),
+            }
+        click.echo(json.dumps(out))
         return 0 if ok else 1
     for k, v in enumerate(verdicts):
         mark = click.style("ok  ", fg="green") if v.ok else click.style("FAIL", fg="red", bold=True)
@@ -135,6 +167,12 @@ def verify_command(
             click.echo(f"     {line}")
     who = "hand-derived backprop" if candidate is None else candidate
     click.echo(f"{who}: {tally(verdicts)}")
+    if smallest is not None:
+        found, shrunk_replay = smallest
+        how_found = "shrunk by Hypothesis" if found.shrunk else "the search found none smaller"
+        click.echo(f"smallest failing network ({how_found}): {found.case.describe()}")
+        for line in [found.verdict.summary(limit=1), *shrunk_replay.lines()]:
+            click.echo(f"     {line}")
     if _none_checked(verdicts):
         click.echo("FAIL nothing was checked: every network is unsupported")
     elif unchecked:

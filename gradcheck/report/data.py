@@ -94,6 +94,7 @@ class Summary(TypedDict):
     ok: bool
     failures: int
     checks: list[CheckCount]
+    unchecked: list[str]  # the checks whose every network was unsupported: nothing checked
 
 
 class GoldenNetwork(TypedDict):
@@ -196,7 +197,9 @@ def summary_counts(
     training: Sequence[Record],
 ) -> Summary:
     """Tally the verdicts already in the records. A golden discrepancy is a finding about the
-    document, not a failure of the code: it is counted and marked, but fails nothing."""
+    document, not a failure of the code: it is counted and marked, but fails nothing. A check
+    whose every network was unsupported checked nothing: it fails nothing, and the report is not
+    ok (``unchecked``), as ``gradcheck verify`` exits 1 there."""
     golden_count = _count(
         "golden values",
         "golden",
@@ -225,7 +228,19 @@ def summary_counts(
         ),
     ]
     failures = sum(c["failed"] for c in checks)
-    return Summary(ok=failures == 0, failures=failures, checks=checks)
+    # as ``gradcheck verify``: generated networks asked for and none checked, or nothing checked
+    # at all, is not a pass (given networks all unsupported beside checked generated ones is)
+    by = {c["section"]: c for c in checks}
+    none = {
+        k: bool(c["total"]) and c["counts"].get("unsupported") == c["total"] for k, c in by.items()
+    }
+    drawn, given = by["properties"], by["gradients"]
+    unchecked = [drawn["check"]] if none["properties"] else []
+    if none["gradients"] and (none["properties"] or not drawn["total"]):
+        unchecked.insert(0, given["check"])
+    return Summary(
+        ok=failures == 0 and not unchecked, failures=failures, checks=checks, unchecked=unchecked
+    )
 
 
 def report_subject(specs: Sequence[str], candidate: str | None, summary: Summary) -> Subject:

@@ -21,8 +21,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import jax
-from hypothesis import HealthCheck, Phase, find, settings
-from hypothesis.errors import NoSuchExample
 
 from gradcheck.checking.candidates import CANDIDATE_FAILURES
 from gradcheck.checking.parallel import verify_drawn
@@ -31,7 +29,7 @@ from gradcheck.checking.tolerances import tolerance_for
 from gradcheck.checking.training_agreement import judge_training
 from gradcheck.checking.verdict import NetworkVerdict
 from gradcheck.checking.verification import verify, within
-from gradcheck.generate.strategies import Case, networks, sample_networks
+from gradcheck.generate.strategies import Case, sample_networks
 from gradcheck.golden.judging import Quantity, check_spec, judge, parse_quantity
 from gradcheck.hand import hand_grads
 from gradcheck.layers import GRADIENT_DESCENT, OUTPUT_FIRST
@@ -45,6 +43,7 @@ from gradcheck.report.data import (
     summary_counts,
 )
 from gradcheck.report.grouping import cause_groups
+from gradcheck.search.networks import smallest_failure
 from gradcheck.spec import Array, GradientFn, Params, Spec, builtin_networks_dir, load_specs
 from gradcheck.spec.family import Family
 from gradcheck.training.runner import TrainResult, train
@@ -245,33 +244,14 @@ def _param_count_bucket(n_params: int) -> str:
 def _counterexample(
     candidate: GradientFn, failing: Sequence[Case], drawn: dict[str, Any]
 ) -> dict[str, Any]:
-    """Hypothesis's shrunk failing network for ``candidate`` (drawn as the sample was); the
-    smallest sampled failure when a search of 200 examples finds none or when it has fewer
-    parameters than the shrunk one."""
-
-    shrunk = True
-    try:
-        case = find(
-            networks(**drawn),
-            lambda c: not _verify(candidate, *c).ok,
-            settings=settings(
-                max_examples=200,
-                database=None,
-                deadline=None,
-                phases=(Phase.generate, Phase.shrink),  # no explain phase: a verify per step
-                suppress_health_check=list(HealthCheck),
-            ),
-        )
-    except NoSuchExample:
-        case, shrunk = min(failing, key=lambda c: c.spec.n_params), False
-    smallest = min(failing, key=lambda c: c.spec.n_params, default=case)
-    if smallest.spec.n_params < case.spec.n_params:  # a shrink is a local minimum: a frozen
-        case, shrunk = smallest, False  # group drawn in the sample may leave fewer parameters
+    """Hypothesis's shrunk failing network for ``candidate`` (drawn as the sample was), or the
+    smallest sampled failure (:func:`~gradcheck.search.networks.smallest_failure`)."""
+    found = smallest_failure(candidate, failing, drawn)
     return {
-        "network": case.describe(),
-        "summary": _verify(candidate, *case).summary(),
-        "shrunk": shrunk,
-        "replay": case.replay(),
+        "network": found.case.describe(),
+        "summary": found.verdict.summary(),
+        "shrunk": found.shrunk,
+        "replay": found.case.replay(),
     }
 
 

@@ -67,6 +67,21 @@ def test_summary_counts_each_verdict_and_fails_only_on_code_not_documents() -> N
     assert (data["summary"]["ok"], data["summary"]["failures"]) == (False, 3)
 
 
+def test_a_report_whose_generated_networks_were_all_unsupported_is_not_ok() -> None:
+    # verify exits 1 when no generated network was checked; the report said "all verified"
+    properties = {"networks": [{"ok": True, "unsupported": "conv2d"}] * 3}
+    summary = report_data.summary_counts([], [], properties, [])
+    assert summary["unchecked"] == ["generated networks"]
+    assert (summary["ok"], summary["failures"]) == (False, 0)
+    some = {"networks": [*properties["networks"], {"ok": True}]}
+    assert report_data.summary_counts([], [], some, [])["ok"]
+    given = [{"ok": True, "unsupported": "conv2d"}]
+    assert report_data.summary_counts([], given, some, [])["ok"]  # generated ones checked
+    assert report_data.summary_counts([], given, {"networks": []}, [])["unchecked"] == [
+        "gradient checks"
+    ]
+
+
 def test_summary_is_ok_with_document_discrepancies_alone() -> None:
     summary = sample_report(golden_verdicts=("discrepancy", "match-truncated"))["summary"]
     assert (summary["ok"], summary["failures"]) == (True, 0)
@@ -129,7 +144,7 @@ def _summary(failing: tuple[str, ...]) -> report_data.Summary:
         )
         for section in report_data.SECTIONS
     ]
-    return report_data.Summary(ok=not failing, failures=len(failing), checks=checks)
+    return report_data.Summary(ok=not failing, failures=len(failing), checks=checks, unchecked=[])
 
 
 @pytest.mark.parametrize(
