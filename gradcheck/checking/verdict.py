@@ -249,6 +249,18 @@ class NetworkVerdict:
         return count
 
     @cached_property
+    def unjudged(self) -> int:
+        """Entries at a kink the finite differences could not bracket (``-inf`` to ``inf``:
+        their units on kinks lie in more layers, more of them, than are tried): passed
+        unjudged."""
+        count = 0
+        for c in self.checked:
+            lower = c.columns.get("fd_lower")
+            if lower is not None:
+                count += int(np.sum(np.isneginf(lower) & ~np.isin(c.status, FAILING_CODES)))
+        return count
+
+    @cached_property
     def atol_floors(self) -> tuple[float, float] | None:
         """The smallest and largest absolute floor of the compared groups at this verdict's
         ``atol`` (``atol`` times a group's largest ``|JAX|``, plus ``tiny``); None where nothing
@@ -300,6 +312,11 @@ class NetworkVerdict:
             ok = self.counts["ok"]
             parts = [f"hand = JAX = FD on {ok}" if apart else "hand = JAX = FD"] if ok else []
             parts += apart
+            if self.unjudged:
+                parts.append(
+                    f"{self.unjudged} of them not judged: units on kinks in more layers than "
+                    "their choices of pieces can be tried (verify it with fewer units on kinks)"
+                )
             if self.unseeing:
                 parts.append(
                     f"{self.unseeing} of them past what the network's rounding bound lets "
@@ -339,6 +356,7 @@ class NetworkVerdict:
             "atol_floor": None if self.atol_floors is None else list(self.atol_floors),
             "counts": dict(self.counts),
             "unseeing": self.unseeing,
+            "unjudged": self.unjudged,
             "summary": self.summary(),
             "notes": list(self.notes),
             "problem": self.problem,

@@ -78,6 +78,7 @@ _CHUNK = 1 << 21  # floats per batched layer activation; bounds FD memory for la
 ENUMERATED_UNITS = 8  # units on kinks per sample whose every combination of pieces is tried
 _MAX_PATTERNS = 1024  # beyond this many combinations, units are tried by stage
 _MAX_STAGED = 4096  # beyond this many choices by stage, the bracket is unbounded
+_MAX_VERTEX_WORK = 1 << 20  # vertices enumerated times coefficients, for a block's exact range
 BoolParams = list[dict[str, np.ndarray]]
 Forced = tuple[np.ndarray | None, ...]
 
@@ -414,8 +415,9 @@ def _patterns(
     ways: tuple[np.ndarray | None, ...] = (),
     stages: tuple[np.ndarray | None, ...] = (),
     coupled: bool = False,
-) -> tuple[list[Pattern], bool]:
-    """Which pieces to hold the touched units on, and whether every block's choices were tried.
+) -> tuple[list[Pattern], bool, dict[int, list[_Unit]]]:
+    """Which pieces to hold the touched units on, whether every block's choices were tried, and
+    the units of each block.
 
     First every unit on its first piece; then per block (a sample, or the whole batch where
     ``coupled``) each combination of pieces of its units (``ways[i]`` of them at a unit of slot
@@ -449,7 +451,7 @@ def _patterns(
             forced = tuple(held.get(i) for i in range(len(left)))
             patterns.append(Pattern(b, forced, chosen, b in many))
     multi_stage = any(len({u.stage for u in blocks[b]}) > 1 for b in many)
-    return patterns, complete or not multi_stage
+    return patterns, complete or not multi_stage, blocks
 
 
 class Bracket(NamedTuple):
@@ -488,7 +490,7 @@ def bracket(
     tried by stage, each set of units adds ``min(0, min coef)`` to ``lower`` and ``max(0, max
     coef)`` to ``upper``. Blocks add (``E`` sums over samples; coupled samples form one block).
     Where not every choice could be tried, the entries are bracketed by ``-inf`` and ``inf``."""
-    patterns, complete = _patterns(touched, ways, stages, coupled)
+    patterns, complete, units_of = _patterns(touched, ways, stages, coupled)
     base_values, base_errors = run(patterns[0].forced)
     lower, upper, error = base_values.copy(), base_values.copy(), base_errors.copy()
     blocks: dict[int, dict[tuple[tuple[int, int], ...], tuple[np.ndarray, np.ndarray]]] = {}
@@ -508,21 +510,70 @@ def bracket(
             error += np.stack([e for _, e in tried.values()]).max(axis=0) + base_errors
             continue
         tried[()] = (base_values, base_errors)
+        coefs = {chosen: _coefficient(tried, chosen) for chosen in tried if chosen}
         by_units: dict[tuple[int, ...], list[tuple[np.ndarray, np.ndarray]]] = {}
-        for chosen in tried:
-            if chosen:
-                units = tuple(n for n, _ in chosen)
-                by_units.setdefault(units, []).append(_coefficient(tried, chosen))
+        for chosen, pair in coefs.items():
+            by_units.setdefault(tuple(n for n, _ in chosen), []).append(pair)
+        exact = _vertex_range(units_of[b], coefs)
         for units, found in by_units.items():
             coef = np.stack([c for c, _ in found])
-            lower += np.minimum(coef.min(axis=0), 0.0)
-            upper += np.maximum(coef.max(axis=0), 0.0)
+            if exact is None:  # each product's share bounded by its sign alone
+                lower += np.minimum(coef.min(axis=0), 0.0)
+                upper += np.maximum(coef.max(axis=0), 0.0)
             error += np.stack([e for _, e in found]).max(axis=0)
             hull = hull and len(units) == 1
             changes.append(coef)
+        if exact is not None:
+            lower += exact[0]
+            upper += exact[1]
     if not complete:
         lower[:], upper[:] = -np.inf, np.inf
     return Bracket(lower, upper, error, base_values, tuple(changes), hull)
+
+
+def _vertex_range(
+    found: list[_Unit],
+    coefs: dict[tuple[tuple[int, int], ...], tuple[np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The least and the greatest of ``sum_S coef_S prod c`` over every choice of pieces (each
+    unit wholly on one: a multi-affine function takes its extremes at vertices), per entry; None
+    where that is more work than :data:`_MAX_VERTEX_WORK`. Every unit outside the stage with the
+    most units is enumerated; given them, each unit of that stage picks its own extreme piece."""
+    stages: dict[tuple[int, int], list[int]] = {}
+    for n, unit in enumerate(found):
+        stages.setdefault(unit.stage, []).append(n)
+    free = set(sorted(stages.values(), key=len)[-1])
+    others = [n for n in range(len(found)) if n not in free]
+    count = math.prod(found[n].pieces for n in others)
+    if count * len(coefs) > _MAX_VERTEX_WORK:
+        return None
+    grid = np.array(
+        list(itertools.product(*(range(found[n].pieces) for n in others))), dtype=np.int64
+    ).reshape(count, len(others))
+    column = {n: c for c, n in enumerate(others)}
+    shape = (count, *next(iter(coefs.values()))[0].shape)
+    fixed = np.zeros(shape)  # per choice of the other units: their own terms
+    terms: dict[int, dict[int, np.ndarray]] = {}  # free unit -> piece -> its term per choice
+    for chosen, (value, _) in coefs.items():
+        holds = np.ones(count, dtype=bool)
+        own = None
+        for n, j in chosen:
+            if n in column:
+                holds &= grid[:, column[n]] == j
+            else:
+                own = (n, j)
+        part = np.where(holds[:, None], value[None, :], 0.0)
+        if own is None:
+            fixed += part
+        else:
+            pieces = terms.setdefault(own[0], {})
+            pieces[own[1]] = pieces.get(own[1], 0.0) + part
+    least, most = fixed.copy(), fixed.copy()
+    for pieces in terms.values():  # piece 0 adds nothing
+        stacked = np.stack(list(pieces.values()))
+        least += np.minimum(stacked.min(axis=0), 0.0)
+        most += np.maximum(stacked.max(axis=0), 0.0)
+    return least.min(axis=0), most.max(axis=0)
 
 
 def _coefficient(

@@ -479,6 +479,73 @@ def test_more_units_on_kinks_than_enumerated_in_two_layers_still_fail_outside_th
     assert {e.status for e in verdict.failures} == {"backprop-bug"}
 
 
+# 1 -> 1 relu (W, b = 0) -> 4 relu (W = 1) -> 5 relu -> 1 identity, one sample: all 10 hidden
+# units on their kinks, in three layers. dE/db1 = c sum_{w,v} K[w, v] e_w d_v with c, d, e in
+# [0, 1] (each unit's choice), K = -W4[w] W3[w, v]: its valid values span [-24, 27]; each
+# product's share bounded by its sign alone gave [-43, 39], and relu'(0) = 2 (-32) passed.
+CHAIN_W3 = [[2.0, -1.0, 1.0, -3.0], [4.0, -4.0, -2.0, 1.0], [-4.0, 0.0, -3.0, 4.0]]
+CHAIN_W3 += [[-2.0, 3.0, -2.0, 3.0], [-4.0, -4.0, -2.0, 0.0]]
+CHAIN_W4 = [-3.0, 1.0, 0.0, -4.0, -1.0]
+THREE_LAYER_CHAIN_TOML = f"""name = "three-layer-chain"
+loss = "half_sse"
+[input]
+size = 1
+[[layers]]
+size = 1
+activation = "relu"
+weights = [[0.0]]
+bias = {{ mode = "per_neuron", value = [0.0] }}
+[[layers]]
+size = 4
+activation = "relu"
+weights = [[1.0], [1.0], [1.0], [1.0]]
+bias = {{ mode = "none" }}
+[[layers]]
+size = 5
+activation = "relu"
+weights = {CHAIN_W3}
+bias = {{ mode = "none" }}
+[[layers]]
+size = 1
+activation = "identity"
+weights = [{CHAIN_W4}]
+bias = {{ mode = "none" }}
+[[samples]]
+input = [1.0]
+target = [1.0]
+"""
+
+
+def test_a_bracket_tried_by_stage_is_the_exact_range_of_the_valid_values(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    k = -np.array(CHAIN_W4)[:, None] * np.array(CHAIN_W3)  # (out - t) = -1
+    layer_2 = np.array(list(itertools.product([0.0, 1.0], repeat=4))) @ k.T  # per e: sum over d
+    least = min(0.0, float(np.minimum(layer_2, 0.0).sum(axis=1).min()))  # e_w picks its sign
+    most = max(0.0, float(np.maximum(layer_2, 0.0).sum(axis=1).max()))
+    assert (least, most) == (-24.0, 27.0)
+    spec = parse_spec(tomllib.loads(THREE_LAYER_CHAIN_TOML))
+    for value, ok in ((0.0, True), (0.5, True), (1.0, True), (2.0, False)):
+        _near_zero_convention(monkeypatch, "relu", value)
+        verdict = verify(hand_grads, spec)
+        (b,) = [e for e in verdict.entries if (e.layer, e.group) == (0, "b")]
+        assert (b.fd_lower, b.fd_upper) == pytest.approx((least, most), abs=1e-6)
+        assert verdict.ok == ok, verdict.summary()
+
+
+def test_entries_at_kinks_beyond_the_choices_tried_are_said_to_be_unjudged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # past the cap on choices tried by stage the bracket is -inf to inf: the entries pass, and
+    # the verdict says they were not judged (it said only "non-differentiable here")
+    monkeypatch.setattr(finite_differences, "_MAX_STAGED", 10)
+    _near_zero_convention(monkeypatch, "relu", 2.0)
+    verdict = verify(hand_grads, _two_kinked_layers(6, 4, "float64"))
+    assert verdict.ok and verdict.unjudged == verdict.counts["non-differentiable here"] == 16
+    assert "16 of them not judged" in verdict.summary()
+    assert verdict.to_dict()["unjudged"] == 16
+
+
 def _pool_toml(
     name: str,
     shape: list[int],

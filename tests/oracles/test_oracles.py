@@ -464,9 +464,9 @@ def test_units_of_two_layers_tried_by_stage_bracket_their_product(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Units in two slots (in series) tried by stage: both pieces of each alone and together,
-    the coefficient of the product by Moebius inversion (2 - 1 - (-1) + 1 = 3), so the bracket
-    holds every vertex (1, 1, -1, 2) and no hull is claimed; tried enumerated, the least and
-    the greatest vertex exactly."""
+    the coefficient of the product by Moebius inversion (2 - 1 - (-1) + 1 = 3), the bracket
+    the least and the greatest vertex (1, 1, -1, 2) as where every combination is tried, and no
+    hull claimed."""
     touched = [np.array([[True]]), np.array([[True]])]
     seen: list[tuple[int, int]] = []
     exact = finite_differences.bracket(_product_run(seen), touched)
@@ -475,8 +475,7 @@ def test_units_of_two_layers_tried_by_stage_bracket_their_product(
     seen.clear()
     staged = finite_differences.bracket(_product_run(seen), touched)
     assert sorted(seen) == [(0, 0), (0, 1), (1, 0), (1, 1)]
-    assert staged.lower[0] <= -1.0 and staged.upper[0] >= 2.0
-    assert (staged.lower[0], staged.upper[0]) == (1.0 - 2.0, 1.0 + 3.0)  # base + sum of signs
+    assert (staged.lower[0], staged.upper[0]) == (-1.0, 2.0)  # each product's sign: (-1, 4)
     assert not staged.hull
     # too many choices by stage: each unit alone, and no bound is claimed for their product
     monkeypatch.setattr(finite_differences, "_MAX_STAGED", 2)
