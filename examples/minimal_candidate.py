@@ -1,4 +1,4 @@
-"""A minimal candidate: backprop by hand in NumPy for every network gradcheck can describe.
+"""A minimal candidate: backprop by hand in NumPy for dense networks and residual blocks.
 
 It meets the contract ``gradcheck contract`` prints: dense layers of any depth and residual
 blocks of dense layers (``act(x + F(x))``, the block's groups named ``"j.W"``, ``"j.b"``), every
@@ -6,7 +6,7 @@ activation (softmax under any loss), every loss, a shared, per-neuron or no bias
 weight decay. Other kinds raise NotImplementedError, which ``verify`` reports as unsupported.
 Check it with::
 
-    gradcheck verify --examples 20 --candidate examples/minimal_candidate.py:grads
+    gradcheck verify --kinds dense,residual --candidate examples/minimal_candidate.py:grads
 """
 
 from __future__ import annotations

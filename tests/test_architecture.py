@@ -25,12 +25,12 @@ RANKS = {
     "checking": 4,
     "golden": 4,
     "training": 4,
-    "report": 5,
     "search": 5,  # drawn cases (generate) checked (checking), shrunk on failure
-    "cli": 6,
-    "pytest_plugin": 6,
-    "__main__": 7,
-    "__init__": 7,  # the public surface re-exports from everywhere
+    "report": 6,
+    "cli": 7,
+    "pytest_plugin": 7,
+    "__main__": 8,
+    "__init__": 8,  # the public surface re-exports from everywhere
 }
 MODULES = sorted(p for p in PACKAGE.rglob("*.py"))
 

@@ -30,10 +30,27 @@ from gradcheck.errors import GradcheckError
 from gradcheck.hand import hand_grads
 from gradcheck.spec import GradientFn
 
-__all__ = ["SLICE", "Draw", "Pending", "jax_settings", "processes", "start_worker", "verify_drawn"]
+__all__ = [
+    "MAX_SLICE",
+    "SLICE",
+    "Draw",
+    "Pending",
+    "jax_settings",
+    "processes",
+    "start_worker",
+    "verify_drawn",
+]
 
-SLICE = 32  # cases a process draws and verifies at a time: small enough to share the work out
+SLICE = 32  # the fewest cases a process draws and verifies at a time
+MAX_SLICE = 256  # the most: larger slices batch more networks per JAX call and pass fewer messages
+SLICES_PER_PROCESS = 8  # enough that the processes finish together
 Draw = Callable[..., Sequence[Sequence[Any]]]  # draw(n, first=i): cases i to i + n - 1
+
+
+def slice_size(n: int, jobs: int) -> int:
+    """Cases per slice for ``n`` cases over ``jobs`` processes: about
+    :data:`SLICES_PER_PROCESS` slices each, between :data:`SLICE` and :data:`MAX_SLICE` cases."""
+    return max(SLICE, min(MAX_SLICE, n // (jobs * SLICES_PER_PROCESS)))
 
 
 def processes(jobs: int, n: int) -> int:
@@ -101,8 +118,9 @@ def verify_drawn(
     pool = ProcessPoolExecutor(
         jobs, context, initializer=_start, initargs=(reference, jax_settings())
     )
+    size = slice_size(n, jobs)
     futures = [
-        pool.submit(_slice, draw, lo, min(SLICE, n - lo), options) for lo in range(0, n, SLICE)
+        pool.submit(_slice, draw, lo, min(size, n - lo), options) for lo in range(0, n, size)
     ]
     return Pending(lambda: [], pool, futures)
 

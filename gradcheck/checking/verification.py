@@ -268,7 +268,7 @@ def _run(
         return unsupported(spec, raised_note(candidate, exc))
     except catch as exc:
         raised = raised_note(candidate, exc) + kinds_hint(spec.kinds)
-    returned = _structure(p, hand, spec.dtype, raised)
+    returned = _structure(p, hand, spec.dtype, raised, spec.frozen_params)
     n_params = sum(int(np.size(a)) for g in p for a in g.values())
     projection = mode == "projection" or (mode == "auto" and n_params > PROJECTION_THRESHOLD)
     oracle: oracles.FDResult | oracles.DirectionalResult
@@ -330,9 +330,16 @@ def unsupported(spec: Spec, reason: str) -> NetworkVerdict:
     )
 
 
-def _structure(params: Params, hand: Any, dtype: np.dtype[Any], raised: str) -> Returned:
+def _structure(
+    params: Params,
+    hand: Any,
+    dtype: np.dtype[Any],
+    raised: str,
+    frozen: Callable[[], Params] = list,
+) -> Returned:
     """Judge what the candidate returned (see :class:`Returned`), or that it ``raised`` (the
-    note naming the exception); values are not looked at."""
+    note naming the exception); values are not looked at. ``frozen()``: the network's frozen
+    groups, to tell a returned frozen group from a name that is no group of the layer."""
     every = {(i, g) for i, layer in enumerate(params) for g in layer}
     if raised or not isinstance(hand, list | tuple) or len(hand) != len(params):
         got = f"{len(hand)} items" if isinstance(hand, list | tuple) else type(hand).__name__
@@ -350,7 +357,13 @@ def _structure(params: Params, hand: Any, dtype: np.dtype[Any], raised: str) -> 
             if g not in got:
                 problem = "missing"
             elif g not in want:
-                problem = "returned for a group that is not trainable here"
+                held = frozen()
+                if i < len(held) and g in held[i]:
+                    problem = "returned for a frozen group (not trainable here)"
+                else:
+                    groups = sorted({*want, *(held[i] if i < len(held) else ())})
+                    problem = f"returned, but the layer has no group {g!r} (its groups: "
+                    problem += f"{', '.join(groups) or 'none'})"
             else:
                 a = np.asarray(got[g])
                 if a.dtype.kind in "fiu" and a.shape == np.shape(want[g]):

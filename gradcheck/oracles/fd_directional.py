@@ -10,6 +10,7 @@ once with ``h / 64`` and, on a kink, bracketed like a per-entry difference. Impo
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,7 @@ from gradcheck.oracles.finite_differences import (
     DEFAULT_REL_STEP,
     STENCIL,
     Forced,
+    Held,
     bracket,
     richardson,
 )
@@ -125,9 +127,11 @@ def directional_finite_difference(
         lower = upper = interval_error = np.nan
         if at_kink:
 
-            def run(forced: Forced) -> tuple[np.ndarray, np.ndarray]:
+            def run(forced: Forced) -> Held:
                 held = base_pass(spec, params, inputs, targets, checked=True, forced=forced)
-                return _along(spec, held, i, group, v, h, noise)[1:]  # noqa: B023
+                held = dataclasses.replace(held, near=base.near, ways=base.ways)  # tracked too
+                moved, value, error = _along(spec, held, i, group, v, h, noise)  # noqa: B023
+                return value, error, moved.touched
 
             assert found is not None
             coupled = any(FD_KINDS[kind].per_copy for kind in spec.kinds)

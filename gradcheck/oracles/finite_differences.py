@@ -32,10 +32,10 @@ shared helper.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -64,6 +64,7 @@ __all__ = [
     "Bracket",
     "FDResult",
     "Forced",
+    "Held",
     "KinkHull",
     "bracket",
     "finite_difference",
@@ -83,7 +84,7 @@ BoolParams = list[dict[str, np.ndarray]]
 Forced = tuple[np.ndarray | None, ...]
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class FDResult:
     """Per-entry finite differences, every field shaped like ``params`` (float64 / bool).
 
@@ -111,7 +112,7 @@ class FDResult:
     hull: KinkHull | None = None
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class KinkHull:
     """Where entries sit at a kink, the values a backprop may give them together: ``base`` (every
     unit on its first piece) plus, per group of ``changes`` (a sample's units, every
@@ -177,7 +178,7 @@ def finite_difference(
     return fd_result(setup, found, touched)
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class FDSetup:
     """What :func:`finite_difference` knows before its stencils run: the arguments, the float64
     ``base`` pass (its units near kinks marked), the forward ``terms``, the rounding ``noise`` of
@@ -230,10 +231,11 @@ def fd_result(
         at = found["at_kink"]
         kinked = _restricted(pieces, at)
 
-        def run(forced: Forced) -> tuple[np.ndarray, np.ndarray]:
+        def run(forced: Forced) -> Held:
             held = base_pass(spec, params, inputs, targets, checked=True, forced=forced)
-            values = _differences(spec, held, kinked, noise)[0]
-            return values["values"], values["errors"]
+            held = dataclasses.replace(held, near=base.near, ways=base.ways)  # tracked too
+            values, moved = _differences(spec, held, kinked, noise)
+            return values["values"], values["errors"], moved
 
         # a kind whose net takes a copy's whole batch couples the samples' choices (batch
         # statistics; dropout's mask, to be safe): its samples' units form one block
@@ -471,15 +473,47 @@ class Bracket(NamedTuple):
     hull: bool
 
 
+Touched = list[np.ndarray | None]
+# what a held run gives: its values and errors, and the units on kinks its stencils moved (None:
+# not tracked)
+Held = tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, Touched | None]
+_WIDENINGS = 4  # times the units on kinks may grow under held pieces before none is bracketed
+
+
 def bracket(
-    run: Callable[[Forced], tuple[np.ndarray, np.ndarray]],
-    touched: list[np.ndarray | None],
+    run: Callable[[Forced], Held],
+    touched: Touched,
     ways: tuple[np.ndarray | None, ...] = (),
     stages: tuple[np.ndarray | None, ...] = (),
     coupled: bool = False,
 ) -> Bracket:
-    """``lower``, ``upper`` and their error bound from ``run(forced) -> (values, errors)`` over
-    the patterns of :func:`_patterns`.
+    """:func:`_bracket_over` the units ``touched``, and again over more where runs with units
+    held on pieces move units on kinks the unheld stencils left alone (a batch_norm after a
+    layer whose units all shift alike: held on different pieces per sample they shift apart);
+    unbounded where they still grow after :data:`_WIDENINGS` rounds."""
+    for _ in range(_WIDENINGS):
+        found, seen = _bracket_over(run, touched, ways, stages, coupled)
+        grown = [_union(a, b) for a, b in zip(touched, seen or touched, strict=True)]
+        if all(_same(a, b) for a, b in zip(grown, touched, strict=True)):
+            return found
+        touched = grown
+    lower, upper = np.full_like(found.lower, -np.inf), np.full_like(found.upper, np.inf)
+    return found._replace(lower=lower, upper=upper, hull=False)
+
+
+def _same(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    return (a is None and b is None) or (a is not None and b is not None and bool((a == b).all()))
+
+
+def _bracket_over(
+    run: Callable[[Forced], Held],
+    touched: Touched,
+    ways: tuple[np.ndarray | None, ...],
+    stages: tuple[np.ndarray | None, ...],
+    coupled: bool,
+) -> tuple[Bracket, Touched | None]:
+    """``lower``, ``upper`` and their error bound from ``run(forced) -> (values, errors[,
+    touched])`` over the patterns of :func:`_patterns`, and the units the runs moved.
 
     A backprop's value is multi-affine in its choices at the units (a path from a parameter to
     ``E`` passes through at most one unit of a stage, each unit's choice a point of the simplex
@@ -491,12 +525,24 @@ def bracket(
     coef)`` to ``upper``. Blocks add (``E`` sums over samples; coupled samples form one block).
     Where not every choice could be tried, the entries are bracketed by ``-inf`` and ``inf``."""
     patterns, complete, units_of = _patterns(touched, ways, stages, coupled)
-    base_values, base_errors = run(patterns[0].forced)
+    seen: Touched | None = None
+
+    def tried_at(forced: Forced) -> tuple[np.ndarray, np.ndarray]:
+        nonlocal seen
+        found = run(forced)
+        moved = found[2] if len(found) == 3 else None
+        if moved is not None:
+            seen = (
+                moved if seen is None else [_union(a, b) for a, b in zip(seen, moved, strict=True)]
+            )
+        return found[0], found[1]
+
+    base_values, base_errors = tried_at(patterns[0].forced)
     lower, upper, error = base_values.copy(), base_values.copy(), base_errors.copy()
     blocks: dict[int, dict[tuple[tuple[int, int], ...], tuple[np.ndarray, np.ndarray]]] = {}
     staged: set[int] = set()
     for pattern in patterns[1:]:
-        blocks.setdefault(pattern.block, {})[pattern.chosen] = run(pattern.forced)
+        blocks.setdefault(pattern.block, {})[pattern.chosen] = tried_at(pattern.forced)
         if pattern.staged:
             staged.add(pattern.block)
     changes: list[np.ndarray] = []
@@ -528,7 +574,7 @@ def bracket(
             upper += exact[1]
     if not complete:
         lower[:], upper[:] = -np.inf, np.inf
-    return Bracket(lower, upper, error, base_values, tuple(changes), hull)
+    return Bracket(lower, upper, error, base_values, tuple(changes), hull), seen
 
 
 def _vertex_range(
@@ -591,7 +637,7 @@ def _coefficient(
     return value, error
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class _Piece:
     """Entries ``flat`` of ``params[layer][group]`` and their steps ``h``."""
 

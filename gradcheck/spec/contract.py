@@ -328,9 +328,11 @@ def contract_text() -> str:
             "as (n_in, n_out) returns `nabla_w.T`."
         ),
         _paragraph(
-            "A complete candidate for every network gradcheck generates, backprop by hand in a "
-            f"page of NumPy, is `{data['minimal_candidate'].partition(':')[0]}`:"
+            "A complete candidate for the dense networks and residual blocks gradcheck "
+            "generates, backprop by hand in a page of NumPy, is "
+            f"`{data['minimal_candidate'].partition(':')[0]}` (other kinds raise "
+            "`NotImplementedError`, reported unsupported; `--kinds` says what it handles):"
         ),
-        f"    gradcheck verify --examples 20 --candidate {data['minimal_candidate']}",
+        f"    gradcheck verify --kinds dense,residual --candidate {data['minimal_candidate']}",
     ]
     return "\n\n".join(blocks) + "\n"

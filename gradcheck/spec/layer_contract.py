@@ -301,10 +301,11 @@ def check_knobs(kind: str, fixed: Mapping[str, Any]) -> None:
 
 
 def _table() -> str:
-    rows = [("kind", "forward / backward", "options dict keys", "knobs")]
+    rows = [("kind", "forward / backward", "its options dict holds", "--option knobs")]
     for name in LAYER_CONTRACTS:
         c = LAYER_CONTRACTS[name]
-        keys = ", ".join((*c.option_keys, *c.extras, *c.fixed_keys)) if c.options_arg else "-"
+        fixed = (f"{k}={v!r}" for k, v in c.fixed_keys.items())  # always so: not a knob
+        keys = ", ".join((*c.option_keys, *c.extras, *fixed)) if c.options_arg else "-"
         rows.append((name, c.forward, keys, ", ".join(c.knobs)))
         rows.append(("", c.backward, "", ""))
     return "\n".join(f"{k:<11} {f:<62} {o:<33} {n}".rstrip() for k, f, o, n in rows)

@@ -154,7 +154,7 @@ def test_a_gradient_for_a_frozen_group_still_fails_where_nothing_is_trainable() 
     assert verdict.summary() == (
         'frozen-1-1: FAILED 1 of 1 group; layer 1 W: [structure] (why: "candidate: layer 1 ..." in '
         "the summary); "
-        f"candidate: layer 1 W: returned for a group that is not trainable here {tol64()}"
+        f"candidate: layer 1 W: returned for a frozen group (not trainable here) {tol64()}"
     )
 
 

@@ -546,6 +546,54 @@ def test_entries_at_kinks_beyond_the_choices_tried_are_said_to_be_unjudged(
     assert verdict.to_dict()["unjudged"] == 16
 
 
+# Unit 0 of layer 1 sits on its kink in both samples (W, b = 0); its bias moves both alike, so
+# the batch_norm after it cancels the step and nothing below moves. Held on different pieces per
+# sample the two shift apart, and the layer 3 units (on their kinks too: their inputs' weights
+# meet a zero feature) move: the bracket must take them in.
+BN_CHAIN_TOML = """name = "bn-chain"
+loss = "half_sse"
+[input]
+size = 1
+[[layers]]
+size = 2
+activation = "relu"
+weights = [[0.0], [1.0]]
+bias = { mode = "per_neuron", value = [0.0, 0.0] }
+[[layers]]
+kind = "batch_norm"
+[[layers]]
+size = 2
+activation = "relu"
+weights = [[1.5, 0.0], [-0.75, 0.0]]
+bias = { mode = "none" }
+[[layers]]
+size = 1
+activation = "identity"
+weights = [[1.25, -0.5]]
+bias = { mode = "none" }
+[[samples]]
+input = [1.0]
+target = [0.5]
+[[samples]]
+input = [2.0]
+target = [-1.0]
+"""
+
+
+def test_a_bracket_takes_in_the_units_on_kinks_that_its_held_runs_move() -> None:
+    # differenced alone (projection's per-entry pass differences a few entries so), the bias's
+    # bracket took in layer 1's units only: half as wide as differenced with every entry, whose
+    # weight steps move layer 3's units too, and per-sample conventions fell outside it
+    spec = parse_spec(tomllib.loads(BN_CHAIN_TOML))
+    arguments = (spec, spec.initial_params(), spec.inputs(), spec.targets())
+    every = oracles.finite_difference(*arguments)
+    alone = oracles.finite_difference(*arguments, only=[(0, "b", (0,))])
+    width = every.upper[0]["b"][0] - every.lower[0]["b"][0]
+    assert width > 1000.0
+    assert alone.lower[0]["b"][0] == pytest.approx(every.lower[0]["b"][0], rel=1e-9)
+    assert alone.upper[0]["b"][0] == pytest.approx(every.upper[0]["b"][0], rel=1e-9)
+
+
 def _pool_toml(
     name: str,
     shape: list[int],

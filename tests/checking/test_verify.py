@@ -180,7 +180,7 @@ def test_a_misshapen_result_is_a_structure_failure(linear_seed: Spec) -> None:
     }
     assert verdict.notes == (
         "candidate: layer 2 W: shape (2, 1) dtype float64, expected (1, 2)",
-        "candidate: layer 2 b: returned for a group that is not trainable here",
+        "candidate: layer 2 b: returned, but the layer has no group 'b' (its groups: W)",
     )
 
 
