@@ -46,6 +46,13 @@ def test_processes_are_one_per_cpu_at_most_one_per_slice() -> None:
     assert parallel.processes(0, 10**6) == (os.cpu_count() or 1)
 
 
+def test_slices_grow_with_the_cases_to_about_eight_per_process_within_their_bounds() -> None:
+    assert parallel.slice_size(100, 2) == parallel.SLICE
+    assert parallel.slice_size(2_000, 2) == 2_000 // 16
+    assert parallel.slice_size(10_000, 2) == parallel.MAX_SLICE
+    assert parallel.slice_size(10**6, 64) == parallel.MAX_SLICE
+
+
 def test_a_candidate_without_a_reference_runs_in_this_process(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
