@@ -143,13 +143,19 @@ def _blocks(out: str) -> list[tuple[str, list[str]]]:
     return blocks
 
 
+def _scaled_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """``verify`` arguments for the scaled-output candidate, written to ``tmp_path`` (now the
+    working folder) on 3 networks of seed 1: the output layer's W is trainable in the first two
+    only (the bug's)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "scaled.py").write_text(SCALED_OUTPUT)
+    return ["verify", LINEAR, "--examples", "3", "--seed", "1", "--candidate", "scaled.py:grads"]
+
+
 def test_a_failing_generated_network_is_saved_and_its_printed_command_reproduces_the_failure(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: RunCli
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "scaled.py").write_text(SCALED_OUTPUT)
-    # seed 1: the output layer's W is trainable in the first two networks only (the bug's)
-    args = ["verify", LINEAR, "--examples", "3", "--seed", "1", "--candidate", "scaled.py:grads"]
+    args = _scaled_in(tmp_path, monkeypatch)
     status, out, err = run_cli([*args, "--no-shrink"])
     assert status == 1 and err == ""
     blocks = _blocks(out)
@@ -175,9 +181,7 @@ def test_a_failing_generated_network_is_saved_and_its_printed_command_reproduces
 def test_failing_generated_networks_are_shrunk_to_a_smallest_one_saved_with_its_command(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: RunCli
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "scaled.py").write_text(SCALED_OUTPUT)
-    args = ["verify", LINEAR, "--examples", "3", "--seed", "1", "--candidate", "scaled.py:grads"]
+    args = _scaled_in(tmp_path, monkeypatch)
     status, out, err = run_cli([*args, "--json"])
     assert status == 1 and err == ""
     found = json.loads(out)

@@ -452,6 +452,14 @@ def _per_unit_convention(monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
     )
 
 
+def _relu_convention(monkeypatch: pytest.MonkeyPatch, value: float | str, seed: int) -> None:
+    """relu'(0) = ``value``, or drawn per unit and sample (``"per unit"``, from ``seed``)."""
+    if isinstance(value, str):
+        _per_unit_convention(monkeypatch, seed)
+    else:
+        _near_zero_convention(monkeypatch, "relu", value)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("value", [0.0, 0.5, 1.0, "per unit"])
 def test_more_units_on_kinks_than_enumerated_in_two_layers_verify_under_every_convention(
@@ -460,10 +468,7 @@ def test_more_units_on_kinks_than_enumerated_in_two_layers_verify_under_every_co
     # 10 units on kinks in one sample are tried by stage; tried one at a time, their changes
     # added, the bracket of a layer 1 entry missed every choice that takes both units' right
     # pieces: relu'(0) = 1/2 or 1 failed as a backprop-bug, "between 0 and 0"
-    if isinstance(value, str):
-        _per_unit_convention(monkeypatch, 3)
-    else:
-        _near_zero_convention(monkeypatch, "relu", value)
+    _relu_convention(monkeypatch, value, 3)
     verdict = verify(hand_grads, _two_kinked_layers(6, 4, dtype))
     assert verdict.ok, verdict.summary()
     assert verdict.counts["non-differentiable here"] == 16
@@ -762,11 +767,17 @@ def test_a_dropped_tie_gradient_is_caught_jointly_where_units_are_tried_one_at_a
     # the tied windows lie in one layer, side by side: each unit's pieces tried alone give the
     # hull exactly (a sum of each unit's), so the joint check runs there too (it was skipped)
     monkeypatch.setattr(finite_differences, "ENUMERATED_UNITS", 0)
-    spec = parse_spec(tomllib.loads(POOL_DROP_TOML.format(dtype="float64")))
+    _caught_only_jointly(monkeypatch, POOL_DROP_TOML, "drop")
+
+
+def _caught_only_jointly(monkeypatch: pytest.MonkeyPatch, toml: str, bug: str) -> None:
+    """On the float64 ``toml``, the first, last and split max-pool conventions verify and the
+    ``bug`` fails, said to be caught by the joint test."""
+    spec = parse_spec(tomllib.loads(toml.format(dtype="float64")))
     for convention in ("first", "last", "split"):
         _pool_convention(monkeypatch, convention)
         assert verify(hand_grads, spec).ok, convention
-    _pool_convention(monkeypatch, "drop")
+    _pool_convention(monkeypatch, bug)
     verdict = verify(hand_grads, spec)
     assert not verdict.ok
     assert "no one choice of pieces at the kinks gives them together" in verdict.summary()
@@ -792,14 +803,7 @@ TWO_SAMPLE_TIES_TOML = _pool_toml(
 def test_every_tied_input_given_the_gradient_in_two_samples_is_caught_jointly(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    spec = parse_spec(tomllib.loads(TWO_SAMPLE_TIES_TOML.format(dtype="float64")))
-    for convention in ("first", "last", "split"):
-        _pool_convention(monkeypatch, convention)
-        assert verify(hand_grads, spec).ok, convention
-    _pool_convention(monkeypatch, "every")
-    verdict = verify(hand_grads, spec)
-    assert not verdict.ok
-    assert "no one choice of pieces at the kinks gives them together" in verdict.summary()
+    _caught_only_jointly(monkeypatch, TWO_SAMPLE_TIES_TOML, "every")
 
 
 def test_a_four_way_tie_is_bracketed_over_all_four_pieces() -> None:
@@ -1009,10 +1013,7 @@ def test_units_on_kinks_in_series_inside_a_residual_block_verify_under_every_con
 ) -> None:
     # the block's units are one slot; tried one at a time their changes were added as if side by
     # side, and every convention but relu'(0) = 0 failed in both modes
-    if isinstance(value, str):
-        _per_unit_convention(monkeypatch, 5)
-    else:
-        _hand_relu_at_kink(monkeypatch, value)
+    _relu_convention(monkeypatch, value, 5)
     verdict = verify(hand_grads, _block_in_series(5), mode=mode)
     assert verdict.ok, verdict.summary()
     assert verdict.counts["non-differentiable here"] >= 4
