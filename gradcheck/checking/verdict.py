@@ -329,7 +329,9 @@ class NetworkVerdict:
         shown = [e.describe() for e in islice(self._iter_entries(True), limit)]
         if failed + broken > len(shown) > 0:
             shown.append(f"and {failed + broken - len(shown)} more")
-        details = "".join(f"; {x}" for x in [*shown, *self.notes])
+        n = self.unjudged
+        unjudged = [f"{n} entr{'y' if n == 1 else 'ies'} at kinks not judged"] if n else []
+        details = "".join(f"; {x}" for x in [*shown, *self.notes, *unjudged])
         return f"{self.name}: FAILED {' and '.join(counted)}{details} {tol}"
 
     def failure_lines(self, limit: int = ENTRIES_SHOWN, more: str | None = None) -> list[str]:

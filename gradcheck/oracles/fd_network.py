@@ -344,12 +344,12 @@ def _carried(
 def _carried_with_units(
     spec: Spec, i: int, layer: dict[str, np.ndarray], out: np.ndarray, base: Base
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """:func:`_carried`, and for a kind whose own units lie inside it (unheld), their values
-    per copy from the same run."""
+    """:func:`_carried`, and for a kind whose own units lie inside it, their values per copy
+    from the same run (held on pieces where ``base`` holds them)."""
     kink = FD_KINDS[spec.kinds[i]].kink
-    if kink is None or kink.inner is None or base.forced:
+    if kink is None or kink.inner is None:
         return _carried(spec, i, layer, out, base), None
-    options = dict(spec.options[i])
+    options = own_options(spec, base, i)  # its units held where ``base`` holds them
     pairs = [kink.inner(layer, copy, options) for copy in out]
     return np.stack([n for n, _ in pairs]), np.stack([u for _, u in pairs])
 
@@ -448,8 +448,7 @@ def stencil_losses(spec: Spec, base: Base, starts: list[tuple[int, np.ndarray]])
         new = len(net) - len(out)
         crossed = np.concatenate([crossed, np.zeros(new, dtype=bool)])
         at_kink = np.concatenate([at_kink, np.zeros(new, dtype=bool)])
-        if FD_KINDS[spec.kinds[i]].kink is not None and not base.forced:
-            # (a held pass, the bracket's, is run for its losses alone)
+        if FD_KINDS[spec.kinds[i]].kink is not None:  # a held pass tracks them too
             slot = kind_slot(spec, i)
             copies = (out, values if len(out) else None)
             changed, units = _own_units(spec, i, base, copies, len(net) - len(out), moved)
