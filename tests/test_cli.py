@@ -15,6 +15,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from helpers import (
     DOUBLED_CANDIDATE,
@@ -419,3 +420,35 @@ def test_a_dense_only_candidate_fails_other_kinds_with_a_hint_and_passes_with_ki
     verdicts = json.loads(out)["networks"]
     generated = [v for v in verdicts if v["name"].startswith("generated")]
     assert status == 0 and len(generated) == 6 and all(v["ok"] for v in generated)
+
+
+def test_a_family_from_flags_carries_the_arguments_that_make_it_again(tmp_path: Path) -> None:
+    # the report printed '--family command-line family' for a family made of --kinds and
+    # --depth, a command that failed with 'no such file'
+    from click.testing import CliRunner
+
+    from gradcheck.cli import family_options
+
+    made: list[Any] = []
+
+    @click.command()
+    @family_options
+    def probe(family: Any) -> None:
+        made.append(family)
+
+    fam = tmp_path / "fam.toml"
+    fam.write_text('name = "mine"\nkinds = ["dense"]\n')
+    runs = {
+        ("--kinds", "dense", "--depth", "1-2"): ("--depth", "1-2", "--kinds", "dense"),
+        ("--family", str(fam), "--losses", "mse"): ("--family", str(fam), "--losses", "mse"),
+        (
+            "--depth",
+            "3",
+        ): ("--depth", "3"),
+    }
+    for args, again in runs.items():
+        assert CliRunner().invoke(probe, list(args)).exit_code == 0
+        assert made[-1].arguments == again
+        assert CliRunner().invoke(probe, list(again)).exit_code == 0  # it parses
+        assert made[-1] == made[-2]  # the same family
+    assert CliRunner().invoke(probe, []).exit_code == 0 and made[-1] is None

@@ -11,6 +11,7 @@ module make sure they all are. Anything that imports JAX is imported inside a co
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import sys
@@ -199,7 +200,15 @@ def family_options(command: Command) -> Command:
     def with_family(*args: Any, **kwargs: Any) -> Any:
         path = kwargs.pop("family")
         given = {field: kwargs.pop(field) for _, field, _ in _FAMILY_FLAGS}
-        kwargs["family"] = _family(path, {k: v for k, v in given.items() if v is not None})
+        bounds = {k: v for k, v in given.items() if v is not None}
+        family = _family(path, bounds)
+        if family is not None:  # how to make it again, for a printed command
+            again = [*(["--family", path] if path else [])]
+            for flag, field, _ in _FAMILY_FLAGS:
+                if field in bounds:
+                    again += [flag, _flag_value(bounds[field])]
+            family = dataclasses.replace(family, arguments=tuple(again))
+        kwargs["family"] = family
         return command(*args, **kwargs)
 
     decorated: Any = with_family
@@ -213,6 +222,16 @@ def family_options(command: Command) -> Command:
         "networks are drawn from it; given networks outside it are unsupported, not checked.",
     )(decorated)
     return decorated  # type: ignore[no-any-return]
+
+
+def _flag_value(value: Any) -> str:
+    """A family flag's value as typed: ``2`` or ``1-3`` for a range, ``a,b`` for names."""
+    if isinstance(value, int):
+        return str(value)
+    if all(isinstance(v, int) for v in value):
+        low, high = value
+        return str(low) if low == high else f"{low}-{high}"
+    return ",".join(value)
 
 
 def _family(path: str | None, bounds: dict[str, Any]) -> Any:

@@ -77,7 +77,7 @@ def report_command(
     make_out_dir(out)  # a bad --out fails now, not after the checks
     command = ["gradcheck", "report", *specs, "--out", out, "--examples", str(examples)]
     command += ["--seed", str(seed), *(["--candidate", candidate] if candidate else [])]
-    command += ["--family", family.path] if family else []
+    command += list(family.arguments) if family else []
     data = collect(
         examples,
         seed,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 import numpy as np
 
@@ -98,15 +98,17 @@ class Summary(TypedDict):
 
 
 class GoldenNetwork(TypedDict):
-    """A seed network's golden table: its diagram, golden.py's records (``to_dict()``:
-    network, quantity, where, documented, computed, verdict, cause) and its discrepancies
-    grouped by root cause (:func:`~gradcheck.report.grouping.cause_groups` of the records)."""
+    """A documented network's golden table (the user's, or a seed's): its diagram, golden.py's
+    records (``to_dict()``: network, quantity, where, documented, computed, verdict, cause)
+    and its discrepancies grouped by root cause (:func:`~gradcheck.report.grouping.cause_groups`
+    of the records)."""
 
     network: str
     source: str
     sketch: NetworkSketch
     records: list[Record]
     causes: list[CauseGroup]
+    yours: NotRequired[bool]  # a network the user named, its own document's values: first
 
 
 class Subject(TypedDict):
@@ -243,11 +245,14 @@ def summary_counts(
     )
 
 
-def report_subject(specs: Sequence[str], candidate: str | None, summary: Summary) -> Subject:
+def report_subject(
+    specs: Sequence[str], candidate: str | None, summary: Summary, own_documents: bool = False
+) -> Subject:
     """What the report is about and the order that follows. The user's work (spec files, or a
     candidate) comes first: its gradient checks, then the generated networks; the seed
     documents' golden cases and training check gradcheck itself, so they come after, collapsed
-    unless they hold a failure. With neither, the report is about gradcheck itself, in
+    unless they hold a failure (the golden cases stay open where they hold the user's own
+    documents' values: ``own_documents``). With neither, the report is about gradcheck itself, in
     :data:`SECTIONS` order, nothing collapsed."""
     user_work = bool(specs) or candidate is not None
     if not user_work:
@@ -260,7 +265,9 @@ def report_subject(specs: Sequence[str], candidate: str | None, summary: Summary
         candidate=candidate,
         user_work=True,
         order=[s for s in SECTIONS if s not in SEED_SECTIONS] + list(SEED_SECTIONS),
-        collapsed=[s for s in SEED_SECTIONS if s not in failed],
+        collapsed=[
+            s for s in SEED_SECTIONS if s not in failed and not (s == "golden" and own_documents)
+        ],
     )
 
 

@@ -72,8 +72,9 @@ def collect(
     generated networks checked with ``candidate`` (loaded from ``candidate_ref``; default
     gradcheck's hand-derived backprop), drawn from ``family`` if given (a given network outside
     it is unsupported, not checked) and verified in ``jobs`` processes (0: one per CPU;
-    :func:`~gradcheck.checking.parallel.verify_drawn`), the seed documents judged and trained,
-    and the public tutorials of ``networks/documents/`` judged."""
+    :func:`~gradcheck.checking.parallel.verify_drawn`), the user's networks that carry a
+    document's values judged first, the seed documents judged and trained, and the public
+    tutorials of ``networks/documents/`` judged."""
 
     drawn = {"family": family} if family else {"dtypes": _REPORT_DTYPES}
     draw = functools.partial(sample_networks, seed=seed, **drawn)
@@ -83,7 +84,8 @@ def collect(
     try:
         builtin = load_specs([builtin_networks_dir()])
         documented = [s for s in builtin if s.documented]
-        golden = [_golden_network(s) for s in (*documented, *_public_documents())]
+        own = [GoldenNetwork(**_golden_network(s), yours=True) for s in specs if s.documented]
+        golden = own + [_golden_network(s) for s in (*documented, *_public_documents())]
         check = functools.partial(_verify, candidate)
         gradients = [within(family, check, s).to_dict() for s in (specs or builtin)]
     except BaseException:
@@ -98,7 +100,7 @@ def collect(
     summary = summary_counts(golden, gradients, properties, training)
     return ReportData(
         schema=SCHEMA,
-        subject=report_subject([s.path for s in specs], candidate_ref, summary),
+        subject=report_subject([s.path for s in specs], candidate_ref, summary, bool(own)),
         summary=summary,
         golden=golden,
         gradients=gradients,
@@ -159,6 +161,7 @@ def _generated_record(
                 "n_params": case.spec.n_params,
                 "ok": verdict.ok,
                 "unsupported": verdict.unsupported or None,  # why the candidate did not check it
+                "nothing_to_check": verdict.nothing_to_check,  # every group frozen: counted apart
                 "summary": verdict.summary(),
                 "rel_error_jax": rel_jax,
                 "rel_error_fd": rel_fd,

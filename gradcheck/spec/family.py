@@ -156,6 +156,9 @@ class Family:
     dtypes: tuple[str, ...]
     batch: tuple[int, int]
     weight_decay: tuple[float, float] | None = None  # None: any lambda
+    # the command-line arguments that make it again (``--family FILE``, ``--kinds dense``, ...),
+    # where a command built it; empty for a family loaded in Python
+    arguments: tuple[str, ...] = ()
 
     def networks_arguments(self) -> dict[str, Any]:
         """The keyword arguments of :func:`gradcheck.networks` that draw this family."""

@@ -542,6 +542,8 @@ def test_report_command_writes_a_page_chromium_shows_with_nothing_loaded_from_ou
     assert [len(g["records"]) for g in data["golden"]] == [len(s.documented) for s in documented]
     assert [v["name"] for v in data["gradients"]] == [s.name for s in builtin_specs()]
     assert len(data["properties"]["networks"]) == 6 and data["properties"]["seed"] == 3
+    # a network with every group frozen is counted apart, as verify counts it (it was verified)
+    assert all(isinstance(n["nothing_to_check"], bool) for n in data["properties"]["networks"])
     assert data["environment"]["command"] == f"gradcheck report --out {out} --examples 6 --seed 3"
     trained = {t["network"]: t for t in data["training"]}
     assert trained["sigmoid-2-2-2"]["jax"]["steps"] == 10000  # the document's 10000 updates
@@ -723,3 +725,22 @@ def test_report_names_a_bad_spec_in_one_line_before_running_a_check(
     assert (status, stdout) == (2, "")
     assert_one_error_line(err, fragment.format(path=path))
     assert not out.exists()  # nothing was written: the spec failed before the report began
+
+
+def test_a_users_documented_network_is_judged_first_in_the_golden_cases(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    # a spec of the user's with [[documented]] values was verified, but its document's numbers
+    # were not recomputed: the golden section held the seed documents only (a new-user trial)
+    mine = tmp_path / "mine.toml"
+    seed = seed_spec("sigmoid-2-2-2")
+    mine.write_text(Path(seed.path).read_text().replace(f'name = "{seed.name}"', 'name = "mine"'))
+    out = tmp_path / "out"
+    status, _, _ = run_cli(["report", str(mine), "--examples", "0", "--out", str(out)])
+    data = json.loads((out / "report.json").read_text())
+    first = data["golden"][0]
+    assert status == 0 and (first["network"], first.get("yours")) == ("mine", True)
+    assert len(first["records"]) == len(seed.documented)
+    assert [g["network"] for g in data["golden"][1:]].count("mine") == 0
+    assert "golden" not in data["subject"]["collapsed"]  # about the user's work: open
+    assert "your networks' documents and the seed" in unescape((out / "index.html").read_text())
