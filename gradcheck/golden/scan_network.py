@@ -4,9 +4,9 @@ What counts as plain: named values (``w1 = 0.15``, ``w_5 : 0.4``, ``i1 = 0.05``,
 code such as ``w1, w2 = (0.15, 0.20)``), lists (``inputs = [2, 3]``, ``output = [1]``), a
 learning rate in words or as ``η``/``learning_rate``, and symbolic arithmetic followed by the
 same arithmetic on numbers (``net_h1 = w_1 * i_1 + b_1 * 1`` then ``0.15 * 0.05 + 0.35 * 1``),
-which names each number. Targets are ``o1 = ...`` stated beside an input, ``target``/``actual
-output`` values or an output list. The layout is two layers, fully connected, weights numbered
-row by row (``h1 = i1 w1 + i2 w2``), the hidden size what the weight count leaves; sigmoid
+which names each number. Targets are ``o1 = ...`` stated beside an input, ``t1 = ...``
+(``t_1``), ``target``/``actual output`` values or an output list. The layout is two layers,
+fully connected, weights numbered row by row (``h1 = i1 w1 + i2 w2``), the hidden size what the weight count leaves; sigmoid
 units where the document shows the logistic function, else linear; half squared error; one
 shared bias per layer, as stated, never trained. :func:`infer_network` returns spec data or
 raises one line asking for ``--spec``.
@@ -24,7 +24,7 @@ from gradcheck.golden.scan import plain_math
 __all__ = ["infer_network"]
 
 _NUM = r"-?\d*\.?\d+"
-_NAMED = re.compile(rf"(?<![A-Za-z∂])([wbio])_?\(?(\d+)\)?\s*[:=]\s*({_NUM})(?![\d.]*[*/+^])")
+_NAMED = re.compile(rf"(?<![A-Za-z∂])([wbiot])_?\(?(\d+)\)?\s*[:=]\s*({_NUM})(?![\d.]*[*/+^])")
 _TUPLE = re.compile(rf"((?:[wi]_?\d+\s*,\s*)+[wi]_?\d+)\s*=\s*\(?\s*((?:{_NUM}\s*,\s*)+{_NUM})")
 _LIST = re.compile(rf"\b(inputs?|outputs?|targets?)\s*=\s*\[\s*((?:{_NUM}\s*,?\s*)+)\]", re.I)
 _RATE = re.compile(
@@ -118,7 +118,8 @@ def infer_network(lines: list[DocLine], name: str) -> dict[str, Any]:
             named.setdefault("rate" if key in ("η", "eta") else key, value)
     weights = _series(named, "w")
     inputs = _series(named, "i") or lists.get("input", [])
-    targets = _series(named, "o") or lists.get("target") or lists.get("stated target", [])
+    targets = _series(named, "o") or _series(named, "t")
+    targets = targets or lists.get("target") or lists.get("stated target", [])
     n_in, n_out = len(inputs), len(targets)
     hidden = len(weights) // (n_in + n_out) if n_in and n_out else 0
     if not hidden or hidden * (n_in + n_out) != len(weights):

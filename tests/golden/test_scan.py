@@ -358,6 +358,18 @@ def test_symbolic_arithmetic_followed_by_numbers_names_them(sigmoid_seed: Spec) 
     assert {layer.activation for layer in spec.model.layers} == {"sigmoid"}
 
 
+def test_targets_named_t1_are_read_as_the_targets() -> None:
+    # a new user's tutorial stated "t_1 = 1.0, t_2 = 0.0": read as no target, it asked for --spec
+    text = (
+        "inputs: $i_1 = 0.3$, $i_2 = 0.8$; targets: $t_1 = 1.0$, $t_2 = 0.0$\n"
+        "$w_1 = 0.2$, $w_2 = -0.1$, $w_3 = 0.4$, $w_4 = 0.3$, $b_1 = 0.1$\n"
+        "$w_5 = 0.6$, $w_6 = -0.5$, $w_7 = 0.25$, $w_8 = 0.7$, $b_2 = 0.2$\n"
+    )
+    spec = parse_spec(infer_network(read_text(text, "markdown"), "t.md"), "t")
+    assert spec.sizes == (2, 2, 2)
+    assert [s.target for s in spec.model.samples] == [[1.0, 0.0]]
+
+
 def test_a_document_without_a_plain_network_asks_for_the_spec() -> None:
     with pytest.raises(GradcheckError, match="pass --spec"):
         infer_network(read_text("Nothing here but 0.25.\n", "text"), "vague.txt")
