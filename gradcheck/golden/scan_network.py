@@ -6,10 +6,10 @@ learning rate in words or as ``η``/``learning_rate``, and symbolic arithmetic f
 same arithmetic on numbers (``net_h1 = w_1 * i_1 + b_1 * 1`` then ``0.15 * 0.05 + 0.35 * 1``),
 which names each number. Targets are ``o1 = ...`` stated beside an input, ``t1 = ...``
 (``t_1``), ``target``/``actual output`` values or an output list. The layout is two layers,
-fully connected, weights numbered row by row (``h1 = i1 w1 + i2 w2``), the hidden size what the weight count leaves; sigmoid
-units where the document shows the logistic function, else linear; half squared error; one
-shared bias per layer, as stated, never trained. :func:`infer_network` returns spec data or
-raises one line asking for ``--spec``.
+fully connected, weights numbered row by row (``h1 = i1 w1 + i2 w2``), the hidden size what
+the weight count leaves; sigmoid units where the document shows the logistic function, else
+linear; half squared error; one shared bias per layer, as stated, never trained.
+:func:`infer_network` returns spec data or raises one line asking for ``--spec``.
 """
 
 from __future__ import annotations
