@@ -120,6 +120,16 @@ class Optimizer(Table):
     name: Literal["sgd"] = "sgd"
     learning_rate: FiniteFloat | None = Field(default=None, gt=0)
 
+    @field_validator("name", mode="before")
+    @classmethod
+    def _only_sgd(cls, v: Any) -> Any:
+        if isinstance(v, str) and v != "sgd":  # the CLI's other updates are a run's choice
+            raise ValueError(
+                "must be 'sgd': a spec holds the document's plain gradient descent; train "
+                "with momentum or adam by `gradcheck train SPEC --optimizer NAME`"
+            )
+        return v
+
 
 class Sample(Table):
     """One training sample: an input vector and its target vector."""

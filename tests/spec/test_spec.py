@@ -349,7 +349,9 @@ BAD_INPUTS = [
         "every-problem-listed",
         ("learning_rate = 0.5", "learning_rate = -1.0\nname = 'adam'"),
         (W0, "weights = [[0.15, 0.20], [nan, 0.30]]"),
-        "optimizer.name: must be 'sgd' (got 'adam'); optimizer.learning_rate: must be > 0 "
+        "optimizer.name: must be 'sgd': a spec holds the document's plain gradient descent; "
+        "train with momentum or adam by `gradcheck train SPEC --optimizer NAME` (got 'adam'); "
+        "optimizer.learning_rate: must be > 0 "
         "(got -1.0); layers[0].weights[1][0]: must be a finite number, not NaN or inf (got nan)",
     ),
 ]
