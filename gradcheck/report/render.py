@@ -188,11 +188,13 @@ def _write_error(out: Path, exc: OSError) -> ReportError:
 
 def _save_replays(data: ReportData, out: Path) -> ReportData:
     """Each generated network that carries its ``replay`` (it failed) saved as
-    ``out/failures/<name>-seed<S>-case<I>.toml``; its record gains ``replay_path`` and
-    ``reproduce``, the command that checks it again. Saved specs of an earlier report there that
+    ``out/failures/<name>-seed<S>-case<I>.toml``, and the shrunk counterexample as
+    ``<name>-seed<S>-shrunk.toml``; each record gains ``replay_path`` and ``reproduce``, the
+    command that checks it again. Saved specs of an earlier report there that
     this one does not have are removed, so the folder holds this report's failures only."""
     properties, folder = data["properties"], out / FAILURES
     earlier = set(folder.glob("*-seed*-case*.toml")) if folder.is_dir() else set()
+    earlier |= set(folder.glob("*-seed*-shrunk.toml")) if folder.is_dir() else set()
     options = [str(o) for o in properties.get("reproduce_options", ["--examples", "0"])]
     rows = []
     for row in properties.get("networks", []):
@@ -203,10 +205,16 @@ def _save_replays(data: ReportData, out: Path) -> ReportData:
             earlier.discard(saved.path)
             row = {**row, "replay_path": str(saved.path), "reproduce": saved.command}
         rows.append(row)
+    shrunk = properties.get("counterexample")
+    if shrunk and shrunk.get("shrunk"):  # the sample's smallest failure is saved above already
+        name = str(shrunk["summary"]).partition(":")[0]
+        saved = save_replay(shrunk["replay"], folder, properties["seed"], None, options, name)
+        earlier.discard(saved.path)
+        shrunk = {**shrunk, "replay_path": str(saved.path), "reproduce": saved.command}
     for stale in earlier:
         stale.unlink(missing_ok=True)
     result = data.copy()
-    result["properties"] = {**properties, "networks": rows}
+    result["properties"] = {**properties, "networks": rows, "counterexample": shrunk}
     return result
 
 

@@ -652,6 +652,12 @@ def test_report_on_a_users_spec_and_buggy_candidate_puts_their_failures_first(
     )
     example = data["properties"]["counterexample"]
     assert "backprop-bug" in example["summary"]  # shrunk, or a sampled one that is smaller
+    if example["shrunk"]:  # saved beside the failing draws, its command in the record
+        assert example["replay_path"].endswith("-seed0-shrunk.toml")
+        assert Path(example["replay_path"]).read_text() == example["replay"]
+        assert example["reproduce"] == (
+            f"gradcheck verify {example['replay_path']} --examples 0 --candidate {ref}"
+        )
     replayed = parse_spec(tomllib.loads(example["replay"]))
     assert replayed.n_params <= min(n["n_params"] for n in failed)
     assert any("b" in layer for layer in replayed.initial_params())  # the bug needs a bias
@@ -744,3 +750,28 @@ def test_a_users_documented_network_is_judged_first_in_the_golden_cases(
     assert [g["network"] for g in data["golden"][1:]].count("mine") == 0
     assert "golden" not in data["subject"]["collapsed"]  # about the user's work: open
     assert "your networks' documents and the seed" in unescape((out / "index.html").read_text())
+
+
+def test_a_shrunk_counterexample_is_saved_beside_the_failing_draws(tmp_path: Path) -> None:
+    # verify saved its shrunk network; the report showed the TOML on the page only
+    data = sample_report(generated=(True, False))
+    replay = Path(seed_spec("sigmoid-2-2-2").path).read_text()
+    data["properties"]["counterexample"] = {
+        "network": "2-2-2 sigmoid/sigmoid half_sse float64 batch 1",
+        "summary": "sigmoid-2-2-2: FAILED 1 of 8 entries",
+        "shrunk": True,
+        "replay": replay,
+    }
+    stale = tmp_path / "out" / "failures" / "old-seed0-shrunk.toml"  # an earlier report's
+    stale.parent.mkdir(parents=True)
+    stale.write_text("stale")
+    report.write_report(data, tmp_path / "out")
+    written = json.loads((tmp_path / "out" / "report.json").read_text())["properties"]
+    example = written["counterexample"]
+    seed = written["seed"]
+    path = tmp_path / "out" / "failures" / f"sigmoid-2-2-2-seed{seed}-shrunk.toml"
+    assert example["replay_path"] == str(path) and path.read_text() == replay
+    assert example["reproduce"].startswith(f"gradcheck verify {path} --examples 0")
+    assert not stale.exists()
+    html = (tmp_path / "out" / "index.html").read_text()
+    assert f"<code>{example['reproduce']}</code>" in unescape(html)
