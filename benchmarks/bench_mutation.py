@@ -79,7 +79,7 @@ def main() -> int:
     )
     print(f"  killed          {killed}")
     print(f"  survived        {survived}")
-    print(f"  equivalent      {equivalent}")
+    print(f"  equivalent      {equivalent} ({report.not_reached} on lines no network ran)")
     print(f"  mutation score  {100 * score:.1f}% ({killed} of {checked - equivalent})")
     print(f"  target          >= {100 * TARGET:.0f}%: {'met' if score >= TARGET else 'MISSED'}")
     print(f"  time            {seconds:.1f} s on {report.jobs} jobs ({checked / seconds:.1f}/s)")

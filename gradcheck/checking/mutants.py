@@ -38,7 +38,7 @@ from typing import Any
 
 from gradcheck.errors import GradcheckError
 
-__all__ = ["OPERATORS", "PRAGMA", "Mutant", "mutants"]
+__all__ = ["OPERATORS", "PRAGMA", "Mutant", "mutants", "statement_ran"]
 
 OPERATORS = (
     "arithmetic",
@@ -459,3 +459,24 @@ def _axis_nodes(tree: ast.AST) -> set[int]:
 def _short(text: str, width: int = 40) -> str:
     line = " ".join(text.split())
     return line if len(line) <= width else line[: width - 3] + "..."
+
+
+def statement_ran(source: str, line: int, ran: set[int]) -> bool:
+    """Whether the innermost statement holding ``line`` of ``source`` ran (some line of it is in
+    ``ran``); True too for a statement outside every function (it runs when the module loads,
+    where no call was traced) and for a line no statement holds."""
+    tree = ast.parse(source)
+    best: tuple[int, ast.stmt] | None = None
+    inside_function = False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.body:
+            first, last = node.body[0].lineno, node.end_lineno or node.lineno
+            inside_function = inside_function or first <= line <= last
+        if isinstance(node, ast.stmt) and node.lineno <= line <= (node.end_lineno or line):
+            span = (node.end_lineno or node.lineno) - node.lineno
+            if best is None or span < best[0]:
+                best = (span, node)
+    if best is None or not inside_function:
+        return True
+    node = best[1]
+    return any(k in ran for k in range(node.lineno, (node.end_lineno or node.lineno) + 1))

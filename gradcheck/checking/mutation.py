@@ -24,11 +24,13 @@ here; how a mutant is imported, so that the candidate calls the mutated code, is
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import multiprocessing
 import os
 import random
 import signal
+import sys
 import threading
 import time
 import warnings
@@ -52,7 +54,7 @@ from gradcheck.checking.mutant_imports import (
     not_reimported,
     targets,
 )
-from gradcheck.checking.mutants import OPERATORS, Mutant, mutants
+from gradcheck.checking.mutants import OPERATORS, Mutant, mutants, statement_ran
 from gradcheck.checking.parallel import jax_settings, start_worker
 from gradcheck.checking.verification import UNSUPPORTED, verify
 from gradcheck.spec import Array, GradcheckError, GradientFn, Params, Spec
@@ -69,12 +71,15 @@ Network = tuple[Spec, Params, Array, Array]
 
 @dataclass(frozen=True)
 class MutantResult:
-    """What verification made of one mutant, why (``reason``), and how long it took."""
+    """What verification made of one mutant, why (``reason``), and how long it took;
+    ``reached``: the statement it changes ran while the original computed its gradients on
+    the networks (False: a path none of them takes, so it is equivalent on them by necessity)."""
 
     mutant: Mutant
     status: Status
     reason: str
     seconds: float
+    reached: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -82,6 +87,7 @@ class MutantResult:
             "status": self.status,
             "reason": self.reason,
             "seconds": self.seconds,
+            "reached": self.reached,
         }
 
 
@@ -108,6 +114,11 @@ class MutationReport:
         return self.count("killed") / judged if judged else None
 
     @property
+    def not_reached(self) -> int:
+        """Equivalent mutants whose changed statement never ran on these networks."""
+        return sum(r.status == "equivalent" and not r.reached for r in self.results)
+
+    @property
     def ok(self) -> bool:
         """No mutant survived: every one that changed a gradient was caught."""
         return self.count("survived") == 0
@@ -117,6 +128,8 @@ class MutationReport:
         checked = len(self.results)
         of = f" (a sample of {self.found})" if checked < self.found else ""
         counts = ", ".join(f"{self.count(s)} {s}" for s in ("killed", "survived", "equivalent"))
+        if unreached := self.not_reached:
+            counts += f" ({unreached} of them on lines no network ran)"
         judged = checked - self.count("equivalent")
         score = "n/a" if self.score is None else f"{100 * self.score:.1f}%"
         return (
@@ -134,6 +147,7 @@ class MutationReport:
             "mutants": self.found,
             "checked": len(self.results),
             **{s: self.count(s) for s in ("killed", "survived", "equivalent")},
+            "not_reached": self.not_reached,
             "score": self.score,
             "jobs": self.jobs,
             "timeout": self.timeout,
@@ -200,7 +214,10 @@ def mutation_score(
         settings=jax_settings(),
     )
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(chosen)))
-    results = _run(job, chosen, jobs, progress)
+    ran = _lines_run(original, networks, chosen_targets)
+    results = [
+        _with_reach(r, job.targets[r.mutant.module], ran) for r in _run(job, chosen, jobs, progress)
+    ]
     return MutationReport(
         candidate=reference,
         modules=tuple(t.shown for t in chosen_targets),
@@ -211,6 +228,52 @@ def mutation_score(
         timeout=job.timeout,
         seconds=time.perf_counter() - start,
     )
+
+
+# -- which lines the original ran ----------------------------------------------------------------
+def _lines_run(
+    original: GradientFn, networks: Sequence[Network], chosen: Sequence[Target]
+) -> dict[str, set[int]]:
+    """Per module to mutate (by name), the lines that ran while ``original`` computed its
+    gradients on each of ``networks`` (a line tracer, for those modules' frames only)."""
+    names = {os.path.realpath(t.path): t.name for t in chosen}
+    ran: dict[str, set[int]] = {t.name: set() for t in chosen}
+    of_file: dict[str, str | None] = {}
+
+    def trace(frame: FrameType, event: str, arg: Any) -> Any:
+        file = frame.f_code.co_filename
+        if file not in of_file:
+            of_file[file] = names.get(os.path.realpath(file))
+        name = of_file[file]
+        if name is None:
+            return None  # not a module to mutate: its lines are not traced
+        lines = ran[name]
+        lines.add(frame.f_lineno)
+
+        def line(frame: FrameType, event: str, arg: Any) -> Any:
+            lines.add(frame.f_lineno)
+            return line
+
+        return line
+
+    previous = sys.gettrace()
+    sys.settrace(trace)
+    try:
+        for network in networks:
+            _outcome(original, network)
+    finally:
+        sys.settrace(previous)
+    return ran
+
+
+def _with_reach(result: MutantResult, target: Target, ran: dict[str, set[int]]) -> MutantResult:
+    """``result`` marked unreached where its statement never ran (:func:`statement_ran`)."""
+    if statement_ran(target.source, result.mutant.line, ran.get(target.name, set())):
+        return result
+    reason = result.reason
+    if result.status == "equivalent":
+        reason = "its statement never ran on these networks: a path none of them takes"
+    return dataclasses.replace(result, reached=False, reason=reason)
 
 
 # -- what the candidate does: its baseline, and one call's outcome -----------------------------

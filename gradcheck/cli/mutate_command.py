@@ -165,7 +165,7 @@ def _show(result: MutantResult) -> None:
     click.echo(f"{mark} {m.path}:{m.line} {m.operator}: {m.description}")
     for line in m.changed_lines():
         click.echo(f"     {line}")
-    if result.status == "survived":
+    if result.status == "survived" or not result.reached:
         click.echo(f"     {result.reason}")
 
 

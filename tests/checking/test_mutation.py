@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from helpers import RunCli, assert_one_error_line, seed_path
 
-from gradcheck.checking.mutants import OPERATORS, mutants
+from gradcheck.checking.mutants import OPERATORS, mutants, statement_ran
 from gradcheck.checking.mutation import MutationReport, mutation_score
 from gradcheck.spec import GradcheckError, Spec
 
@@ -127,6 +127,16 @@ def test_annotations_f_strings_and_lines_marked_no_mutate_are_left_alone() -> No
     assert all(m.description in ("1 -> 2", "1 -> -1") for m in found)
 
 
+def test_a_statement_ran_where_any_of_its_lines_ran_or_it_lies_outside_functions() -> None:
+    source = (
+        "X = 1.0\n\n\ndef f(a):\n    if a:\n        return (a +\n                X)\n    return 0\n"
+    )
+    assert statement_ran(source, 1, set())  # module level: runs on import, never traced
+    assert not statement_ran(source, 7, {4, 5, 8})  # the return's two lines never ran
+    assert statement_ran(source, 7, {6})  # one line of the statement ran: it ran
+    assert statement_ran(source, 5, {5, 8}) and not statement_ran(source, 8, {5, 6})
+
+
 def test_an_unknown_operator_is_refused() -> None:
     with pytest.raises(GradcheckError, match="unknown mutation operators"):
         mutants("x = 1\n", "m.py", "m", ["arithmetic", "nonsense"])
@@ -140,6 +150,13 @@ def test_dead_code_and_a_times_one_are_equivalent_and_a_missed_term_survives(
     report = mutation_score(tiny, _networks(linear), jobs=1)
     assert all(s == "equivalent" for s in _at(report, TINY_LINES["dead"]).values())
     assert _at(report, TINY_LINES["factor"])["* -> /"] == "equivalent"
+    # dead code never ran, and is said so; the factor ran, an identity (both were "equivalent")
+    reach = {r.mutant.line: r.reached for r in report.results}
+    assert (reach[TINY_LINES["dead"]], reach[TINY_LINES["factor"]]) == (False, True)
+    dead = [r for r in report.results if r.mutant.line == TINY_LINES["dead"]]
+    assert report.not_reached == len(dead) and report.to_dict()["not_reached"] == len(dead)
+    assert all(r.reason.startswith("its statement never ran") for r in dead)
+    assert f"({len(dead)} of them on lines no network ran)" in report.summary()
     term = _at(report, TINY_LINES["tiny term"])
     survivors = {description for description, status in term.items() if status == "survived"}
     assert survivors == {  # each changes the 1e-13 w1 term, which no tolerance sees
