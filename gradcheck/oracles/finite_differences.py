@@ -79,7 +79,10 @@ _CHUNK = 1 << 21  # floats per batched layer activation; bounds FD memory for la
 ENUMERATED_UNITS = 8  # units on kinks per sample whose every combination of pieces is tried
 _MAX_PATTERNS = 1024  # beyond this many combinations, units are tried by stage
 _MAX_STAGED = 4096  # beyond this many choices by stage, the bracket is unbounded
-_MAX_VERTEX_WORK = 1 << 20  # vertices enumerated times coefficients, for a block's exact range
+# a block's exact range: at most this many vertices enumerated times coefficients, and floats
+# held (vertices x entries x the free stage's pieces); beyond, its entries are not judged
+_MAX_VERTEX_WORK = 1 << 23
+_MAX_VERTEX_FLOATS = 1 << 24
 BoolParams = list[dict[str, np.ndarray]]
 Forced = tuple[np.ndarray | None, ...]
 
@@ -563,13 +566,12 @@ def _bracket_over(
         exact = _vertex_range(units_of[b], coefs)
         for units, found in by_units.items():
             coef = np.stack([c for c, _ in found])
-            if exact is None:  # each product's share bounded by its sign alone
-                lower += np.minimum(coef.min(axis=0), 0.0)
-                upper += np.maximum(coef.max(axis=0), 0.0)
             error += np.stack([e for _, e in found]).max(axis=0)
             hull = hull and len(units) == 1
             changes.append(coef)
-        if exact is not None:
+        if exact is None:  # too many vertices: each product bounded by its sign alone would
+            complete = hull = False  # pass values no choice gives (x2 past the true range)
+        else:
             lower += exact[0]
             upper += exact[1]
     if not complete:
@@ -583,15 +585,18 @@ def _vertex_range(
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """The least and the greatest of ``sum_S coef_S prod c`` over every choice of pieces (each
     unit wholly on one: a multi-affine function takes its extremes at vertices), per entry; None
-    where that is more work than :data:`_MAX_VERTEX_WORK`. Every unit outside the stage with the
-    most units is enumerated; given them, each unit of that stage picks its own extreme piece."""
+    where that is more than :data:`_MAX_VERTEX_WORK` or :data:`_MAX_VERTEX_FLOATS`. Every unit
+    outside the stage with the most units is enumerated; given them, each unit of that stage
+    picks its own extreme piece."""
     stages: dict[tuple[int, int], list[int]] = {}
     for n, unit in enumerate(found):
         stages.setdefault(unit.stage, []).append(n)
     free = set(sorted(stages.values(), key=len)[-1])
     others = [n for n in range(len(found)) if n not in free]
     count = math.prod(found[n].pieces for n in others)
-    if count * len(coefs) > _MAX_VERTEX_WORK:
+    entries = next(iter(coefs.values()))[0].size
+    held = count * entries * (1 + sum(found[n].pieces - 1 for n in free))
+    if count * len(coefs) > _MAX_VERTEX_WORK or held > _MAX_VERTEX_FLOATS:
         return None
     grid = np.array(
         list(itertools.product(*(range(found[n].pieces) for n in others))), dtype=np.int64

@@ -538,6 +538,17 @@ def test_a_bracket_tried_by_stage_is_the_exact_range_of_the_valid_values(
         assert verdict.ok == ok, verdict.summary()
 
 
+def test_a_range_too_large_to_enumerate_leaves_its_entries_unjudged_not_loosely_bracketed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # past the enumeration's bound each product's share was bounded by its sign alone, about
+    # twice the true range with no remark: relu'(0) = 2 passed silently in a 1-12-13 chain
+    monkeypatch.setattr(finite_differences, "_MAX_VERTEX_WORK", 1)
+    _near_zero_convention(monkeypatch, "relu", 2.0)
+    verdict = verify(hand_grads, parse_spec(tomllib.loads(THREE_LAYER_CHAIN_TOML)))
+    assert verdict.ok and verdict.unjudged == verdict.counts["non-differentiable here"] == 2
+
+
 def test_entries_at_kinks_beyond_the_choices_tried_are_said_to_be_unjudged(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
