@@ -524,9 +524,10 @@ def _bracket_over(
     piece) per stage, ``coef_S`` the alternating sum of the tried values over the subsets of
     ``S`` (Moebius inversion). Where every combination of a block was tried, its contribution
     lies between the least and the greatest change any combination makes; where they were
-    tried by stage, each set of units adds ``min(0, min coef)`` to ``lower`` and ``max(0, max
-    coef)`` to ``upper``. Blocks add (``E`` sums over samples; coupled samples form one block).
-    Where not every choice could be tried, the entries are bracketed by ``-inf`` and ``inf``."""
+    tried by stage, between the least and the greatest of ``V - base`` over every choice of
+    pieces (:func:`_vertex_range`). Blocks add (``E`` sums over samples; coupled samples form
+    one block). Where not every choice could be tried, or that range is too large to enumerate,
+    the entries are bracketed by ``-inf`` and ``inf``."""
     patterns, complete, units_of = _patterns(touched, ways, stages, coupled)
     seen: Touched | None = None
 
