@@ -187,6 +187,18 @@ def _write_error(out: Path, exc: OSError) -> ReportError:
 
 
 def _save_replays(data: ReportData, out: Path) -> ReportData:
+    """:func:`_saved_replays`, leaving no empty ``failures/`` behind where it was interrupted."""
+    folder = out / FAILURES
+    existed = folder.is_dir()
+    try:
+        return _saved_replays(data, out)
+    except BaseException:
+        if not existed and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+        raise
+
+
+def _saved_replays(data: ReportData, out: Path) -> ReportData:
     """Each generated network that carries its ``replay`` (it failed) saved as
     ``out/failures/<name>-seed<S>-case<I>.toml``, and the shrunk counterexample as
     ``<name>-seed<S>-shrunk.toml``; each record gains ``replay_path`` and ``reproduce``, the
