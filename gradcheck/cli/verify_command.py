@@ -150,12 +150,7 @@ def verify_command(
         out = {"ok": ok, "tolerances": tolerances, "networks": networks}
         if smallest is not None:
             found, shrunk_replay = smallest
-            out["smallest"] = {
-                "network": found.case.describe(),
-                "summary": found.verdict.summary(),
-                "shrunk": found.shrunk,
-                **shrunk_replay.to_dict(),
-            }
+            out["smallest"] = {**found.to_dict(), **shrunk_replay.to_dict()}
         click.echo(json.dumps(out))
         return 0 if ok else 1
     for k, v in enumerate(verdicts):

@@ -10,7 +10,6 @@ once with ``h / 64`` and, on a kink, bracketed like a per-entry difference. Impo
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,14 +28,14 @@ from gradcheck.oracles.fd_network import (
     base_pass,
     own_options,
     stencil_losses,
-    unit_stages,
 )
 from gradcheck.oracles.finite_differences import (
     DEFAULT_REL_STEP,
     STENCIL,
     Forced,
     Held,
-    bracket,
+    held_pass,
+    kink_bracket,
     richardson,
 )
 from gradcheck.spec import Array, Params, Spec
@@ -128,15 +127,12 @@ def directional_finite_difference(
         if at_kink:
 
             def run(forced: Forced) -> Held:
-                held = base_pass(spec, params, inputs, targets, checked=True, forced=forced)
-                held = dataclasses.replace(held, near=base.near, ways=base.ways)  # tracked too
+                held = held_pass(spec, (params, inputs, targets), base, forced)
                 moved, value, error = _along(spec, held, i, group, v, h, noise)  # noqa: B023
                 return value, error, moved.touched
 
             assert found is not None
-            coupled = any(FD_KINDS[kind].per_copy for kind in spec.kinds)
-            stages = unit_stages(spec, base)
-            bounds = bracket(run, found.touched, base.ways, stages, coupled)
+            bounds = kink_bracket(spec, base, run, found.touched)
             lower, upper, interval_error = (float(x[0]) for x in bounds[:3])
         crossed = found is not None and bool(found.crossed.any())
         for key, result in (

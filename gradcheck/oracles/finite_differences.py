@@ -69,6 +69,8 @@ __all__ = [
     "bracket",
     "finite_difference",
     "finite_difference_grads",
+    "held_pass",
+    "kink_bracket",
     "richardson",
 ]
 
@@ -225,7 +227,7 @@ def fd_result(
     ``at_kink`` (pieces in order) and the units on kinks they ``touched``: entries at a kink
     bracketed, every field laid out like ``params``."""
     spec, base, pieces, noise = setup.spec, setup.base, setup.pieces, setup.noise
-    params, inputs, targets = setup.arguments
+    params = setup.arguments[0]
     found["steps"] = np.concatenate([piece.steps for piece in pieces]) if pieces else np.zeros(0)
     for key in ("lower", "upper", "interval_errors"):
         found[key] = np.full(found["values"].shape, np.nan)
@@ -235,15 +237,11 @@ def fd_result(
         kinked = _restricted(pieces, at)
 
         def run(forced: Forced) -> Held:
-            held = base_pass(spec, params, inputs, targets, checked=True, forced=forced)
-            held = dataclasses.replace(held, near=base.near, ways=base.ways)  # tracked too
+            held = held_pass(spec, setup.arguments, base, forced)
             values, moved = _differences(spec, held, kinked, noise)
             return values["values"], values["errors"], moved
 
-        # a kind whose net takes a copy's whole batch couples the samples' choices (batch
-        # statistics; dropout's mask, to be safe): its samples' units form one block
-        coupled = any(FD_KINDS[kind].per_copy for kind in spec.kinds)
-        bounds = bracket(run, touched, base.ways, unit_stages(spec, base), coupled)
+        bounds = kink_bracket(spec, base, run, touched)
         found["lower"][at], found["upper"][at], found["interval_errors"][at] = bounds[:3]
         if bounds.hull:
             entries = tuple((q.layer, q.group, int(f)) for q in kinked for f in q.flat)
@@ -251,6 +249,26 @@ def fd_result(
     out = _laid_out(params, pieces, found)
     scales = term_magnitudes(spec, params, base, setup.terms)
     return FDResult(**out, loss=base.loss, scales=scales, hull=hull)
+
+
+def held_pass(
+    spec: Spec, arguments: tuple[Params, Array, Array], base: Base, forced: Forced
+) -> Base:
+    """The float64 pass with the units ``forced`` holds on a piece, its units near kinks and
+    their pieces those of the unheld ``base`` (so its stencils report the units they move)."""
+    params, inputs, targets = arguments
+    held = base_pass(spec, params, inputs, targets, checked=True, forced=forced)
+    return dataclasses.replace(held, near=base.near, ways=base.ways)
+
+
+def kink_bracket(
+    spec: Spec, base: Base, run: Callable[[Forced], Held], touched: Touched
+) -> Bracket:
+    """:func:`bracket` over the units ``touched``, with their pieces and stages from ``base``;
+    a kind whose net takes a copy's whole batch couples the samples' choices (batch
+    statistics; dropout's mask, to be safe), so its samples' units form one block."""
+    coupled = any(FD_KINDS[kind].per_copy for kind in spec.kinds)
+    return bracket(run, touched, base.ways, unit_stages(spec, base), coupled)
 
 
 def _laid_out(

@@ -250,12 +250,7 @@ def _counterexample(
     """Hypothesis's shrunk failing network for ``candidate`` (drawn as the sample was), or the
     smallest sampled failure (:func:`~gradcheck.search.networks.smallest_failure`)."""
     found = smallest_failure(candidate, failing, drawn)
-    return {
-        "network": found.case.describe(),
-        "summary": found.verdict.summary(),
-        "shrunk": found.shrunk,
-        "replay": found.case.replay(),
-    }
+    return {**found.to_dict(), "replay": found.case.replay()}
 
 
 def _training_record(spec: Spec) -> dict[str, Any]:

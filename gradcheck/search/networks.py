@@ -35,6 +35,14 @@ class Smallest(NamedTuple):
     verdict: NetworkVerdict
     shrunk: bool
 
+    def to_dict(self) -> dict[str, Any]:
+        """``network`` (one line), ``summary`` (its verdict), ``shrunk``: the JSON fields."""
+        return {
+            "network": self.case.describe(),
+            "summary": self.verdict.summary(),
+            "shrunk": self.shrunk,
+        }
+
 
 def smallest_failure(
     candidate: GradientFn,
