@@ -38,7 +38,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from gradcheck.checking.statuses import FAILING_CODES
+from gradcheck.checking.statuses import FAILS
 from gradcheck.checking.tolerances import (
     EVIDENCE_RATIO,
     evidence_resolution,
@@ -203,7 +203,7 @@ def _classify_columns(
     blind = np.zeros(status.shape)
     suspects = _sign_suspects(col, kink, precision)
     if suspects.any():  # rare: classify the flipped sign where the tolerances might let it by
-        blind = (suspects & ~np.isin(run(-col["jax"])[0], FAILING_CODES)).astype(np.float64)
+        blind = (suspects & ~FAILS[run(-col["jax"])[0]]).astype(np.float64)
     return status, {**col, "blind": blind}
 
 

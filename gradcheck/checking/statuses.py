@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-__all__ = ["FAILING", "FAILING_CODES", "STATUSES", "STATUS_MEANINGS", "WARNED", "Status"]
+import numpy as np
+
+__all__ = ["FAILING", "FAILS", "STATUSES", "STATUS_MEANINGS", "WARNED", "Status"]
 
 Status = Literal[
     "ok",
@@ -39,4 +41,5 @@ FAILING: frozenset[str] = frozenset(
     {"backprop-bug", "structure", "dtype-mismatch", "oracle-disagreement", "unresolved"}
 )
 WARNED = ("fd-artefact", "precision-limited", "non-differentiable here")
-FAILING_CODES = [code for code, name in enumerate(STATUSES) if name in FAILING]
+# indexed by status code: whether that status fails (``FAILS[codes]`` marks the failing entries)
+FAILS = np.array([name in FAILING for name in STATUSES])

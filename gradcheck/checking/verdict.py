@@ -11,7 +11,7 @@ compute nothing beyond counts and relative errors.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from itertools import islice
 from typing import Any, Literal
@@ -20,7 +20,7 @@ import numpy as np
 
 from gradcheck.checking.statuses import (
     FAILING,
-    FAILING_CODES,
+    FAILS,
     STATUS_MEANINGS,
     STATUSES,
     WARNED,
@@ -161,35 +161,10 @@ class GroupCheck:
     columns: dict[str, np.ndarray]  # hand jax fd fd_error_estimate step tol_jax tol_fd max_grad
     status: np.ndarray  # codes: indices into STATUSES
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        """Pickled with its columns as one array, not a dozen small ones (a worker process
-        sends thousands back): about 18% fewer bytes and less time per verdict."""
-        names = tuple(self.columns)
-        arrays = [self.columns[name] for name in names]
-        alike = all(a.dtype == np.float64 and a.shape == self.rows.shape for a in arrays)
-        if not alike or self.rows.ndim != 1:
-            return (GroupCheck, (*self._head(), self.rows, self.columns, self.status))
-        packed = np.stack(arrays) if arrays else np.zeros((0, self.rows.size))
-        return (_unpacked_check, (self._head(), self.rows, names, packed, self.status))
-
-    def _head(self) -> tuple[int, str, Literal["entry", "direction"], tuple[int, ...]]:
-        return self.layer, self.group, self.kind, self.shape
-
     def index(self, row: int) -> tuple[int, ...]:
         if self.kind == "direction" or not self.shape:
             return ()
         return tuple(int(k) for k in np.unravel_index(int(self.rows[row]), self.shape))
-
-
-def _unpacked_check(
-    head: tuple[int, str, Literal["entry", "direction"], tuple[int, ...]],
-    rows: np.ndarray,
-    names: tuple[str, ...],
-    packed: np.ndarray,
-    status: np.ndarray,
-) -> GroupCheck:
-    """A :class:`GroupCheck` from its pickled form (:meth:`GroupCheck.__reduce__`)."""
-    return GroupCheck(*head, rows, dict(zip(names, packed, strict=True)), status)
 
 
 @dataclass(frozen=True)
@@ -216,6 +191,16 @@ class NetworkVerdict:
     problem: str = ""  # with the candidate's whole result, e.g. "candidate raised ... at f.py:3"
     unsupported: str = ""  # why the network was not checked: the candidate or family said so
     spec: Spec | None = field(default=None, repr=False, compare=False)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled with every group's rows, statuses and columns packed into one array each, not
+        a dozen small ones per group (a worker process sends thousands of verdicts back: about
+        half the time, both ways); cached properties are computed again on the other side."""
+        others = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "checked"}
+        packed = _packed_checks(self.checked)
+        if packed is None:
+            return (_verdict, (others, self.checked))
+        return (_unpacked_verdict, (others, *packed))
 
     @cached_property
     def counts(self) -> dict[str, int]:
@@ -245,7 +230,7 @@ class NetworkVerdict:
         for c in self.checked:
             blind = c.columns.get("blind")
             if blind is not None:
-                count += int(np.sum((blind > 0) & ~np.isin(c.status, FAILING_CODES)))
+                count += int(np.sum((blind > 0) & ~FAILS[c.status]))
         return count
 
     @cached_property
@@ -257,7 +242,7 @@ class NetworkVerdict:
         for c in self.checked:
             lower = c.columns.get("fd_lower")
             if lower is not None:
-                count += int(np.sum(np.isneginf(lower) & ~np.isin(c.status, FAILING_CODES)))
+                count += int(np.sum(np.isneginf(lower) & ~FAILS[c.status]))
         return count
 
     @cached_property
@@ -283,7 +268,7 @@ class NetworkVerdict:
 
     def _iter_entries(self, failing_only: bool) -> Iterator[Entry]:
         for c in self.checked:
-            rows = np.flatnonzero(np.isin(c.status, FAILING_CODES)) if failing_only else None
+            rows = np.flatnonzero(FAILS[c.status]) if failing_only else None
             for r in range(c.status.size) if rows is None else rows:
                 yield _entry(self.spec, c, int(r))
 
@@ -365,6 +350,52 @@ class NetworkVerdict:
             "unsupported": self.unsupported or None,
             "entries": [e.to_dict() for e in self.entries],
         }
+
+
+Head = tuple[int, str, Literal["entry", "direction"], tuple[int, ...], int]  # and its row count
+Packed = tuple[tuple[Head, ...], tuple[str, ...], np.ndarray, np.ndarray, np.ndarray]
+
+
+def _packed_checks(checks: tuple[GroupCheck, ...]) -> Packed | None:
+    """``(heads, names, rows, status, columns)``: the groups' rows and statuses end to end, their
+    columns one ``(names, rows)`` array; None where the groups' columns differ in names, dtype or
+    length (each group is pickled by itself then)."""
+    names = tuple(checks[0].columns) if checks else ()
+    for c in checks:
+        if tuple(c.columns) != names or c.rows.ndim != 1 or c.status.shape != c.rows.shape:
+            return None
+        if any(a.dtype != np.float64 or a.shape != c.rows.shape for a in c.columns.values()):
+            return None
+    if not checks or not names:
+        return None
+    heads = tuple((c.layer, c.group, c.kind, c.shape, c.rows.size) for c in checks)
+    rows = np.concatenate([c.rows for c in checks])
+    status = np.concatenate([c.status for c in checks])
+    columns = np.concatenate([np.stack([c.columns[n] for n in names]) for c in checks], axis=1)
+    return heads, names, rows, status, columns
+
+
+def _unpacked_verdict(
+    others: dict[str, Any],
+    heads: tuple[Head, ...],
+    names: tuple[str, ...],
+    rows: np.ndarray,
+    status: np.ndarray,
+    columns: np.ndarray,
+) -> NetworkVerdict:
+    """A :class:`NetworkVerdict` from its packed pickled form (:meth:`NetworkVerdict.__reduce__`):
+    each group's arrays are views into the packed ones."""
+    checks, lo = [], 0
+    for layer, group, kind, shape, size in heads:
+        part = slice(lo, lo + size)
+        lo += size
+        own = dict(zip(names, columns[:, part], strict=True))
+        checks.append(GroupCheck(layer, group, kind, shape, rows[part], own, status[part]))
+    return _verdict(others, tuple(checks))
+
+
+def _verdict(others: dict[str, Any], checked: tuple[GroupCheck, ...]) -> NetworkVerdict:
+    return NetworkVerdict(**others, checked=checked)
 
 
 def tally(verdicts: Iterable[NetworkVerdict]) -> str:

@@ -4,6 +4,7 @@ failures, and relative errors against an exact zero."""
 from __future__ import annotations
 
 import json
+import pickle
 
 import numpy as np
 import pytest
@@ -76,3 +77,34 @@ def test_a_structure_failure_points_to_the_summary_note_that_says_why(linear_see
     assert "; candidate: layer 2 W: shape (2, 1) dtype float64, expected (1, 2)" in (
         verdict.summary()
     )
+
+
+def _same_checks(a: NetworkVerdict, b: NetworkVerdict) -> None:
+    assert len(a.checked) == len(b.checked)
+    for x, y in zip(a.checked, b.checked, strict=True):
+        assert (x.layer, x.group, x.kind, x.shape) == (y.layer, y.group, y.kind, y.shape)
+        assert np.array_equal(x.rows, y.rows) and np.array_equal(x.status, y.status)
+        assert list(x.columns) == list(y.columns)
+        for name, column in x.columns.items():
+            assert np.array_equal(column, y.columns[name], equal_nan=True), name
+
+
+def test_a_verdict_pickles_whole_with_its_groups_packed_or_each_by_itself(
+    linear_seed: Spec,
+) -> None:
+    def transposed(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
+        grads = hand_grads(spec, params, inputs, targets)
+        return [grads[0], {"W": grads[1]["W"].T}]
+
+    packed = sigmoid_seed_verdict(scale_w7=1.5)  # every group with the same columns
+    mixed = verify(transposed, linear_seed)  # a structure group has columns of its own
+    assert len({tuple(c.columns) for c in mixed.checked}) == 2
+    for verdict in (packed, mixed):
+        again = pickle.loads(pickle.dumps(verdict))
+        _same_checks(verdict, again)
+        assert again.to_dict() == verdict.to_dict() and again.spec is not None
+        owners = [c.columns["hand"].base for c in again.checked]
+        if verdict is packed:  # views into one array
+            assert owners[0] is not None and all(o is owners[0] for o in owners)
+        else:
+            assert all(o is None for o in owners)
