@@ -13,6 +13,7 @@ compilation cache from the parent.
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 import signal
@@ -110,7 +111,9 @@ def verify_drawn(
     started now: this process may do other work meanwhile, and ``.result()`` collects the
     verdicts. A worker loads the candidate from ``reference`` (``module:function`` or
     ``path/to/file.py:function``; None: gradcheck's hand-derived backprop); a candidate that is
-    neither runs in this process, when ``.result()`` is called."""
+    neither runs in this process, when ``.result()`` is called. A worker sends the verdicts of
+    the networks that verified back without their spec (``spec=None``; ``draw(1, first=k)``
+    redraws case ``k``): pickling a spec cost more than the rest of its verdict, both ways."""
     jobs = processes(jobs, n)
     if jobs == 1 or (reference is None and candidate is not hand_grads):
         return Pending(lambda: verify_many(candidate, draw(n, first=0), **options))
@@ -164,5 +167,7 @@ def _start(reference: str | None, settings: dict[str, Any]) -> None:
 
 
 def _slice(draw: Draw, first: int, n: int, options: dict[str, Any]) -> list[NetworkVerdict]:
-    """Cases ``first`` to ``first + n - 1``, drawn and verified in a worker."""
-    return verify_many(_WORKER[0], draw(n, first=first), **options)
+    """Cases ``first`` to ``first + n - 1``, drawn and verified in a worker; those that
+    verified sent back without their spec (:func:`verify_drawn`)."""
+    verdicts = verify_many(_WORKER[0], draw(n, first=first), **options)
+    return [v if not v.ok else dataclasses.replace(v, spec=None) for v in verdicts]

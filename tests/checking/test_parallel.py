@@ -36,6 +36,9 @@ def test_verdicts_from_two_processes_are_those_one_process_gives(
     ).result()
     assert [v.to_dict() for v in shared] == [v.to_dict() for v in alone]
     assert any(v.ok for v in alone) and not all(v.ok for v in alone), "both verdicts met"
+    # a failing network comes back with its spec (saved as a replay), a verified one without
+    assert [v.spec is not None for v in shared] == [not v.ok for v in shared]
+    assert all(v.spec.name == a.name for v, a in zip(shared, alone, strict=True) if v.spec)
 
 
 def test_processes_are_one_per_cpu_at_most_one_per_slice() -> None:
