@@ -115,10 +115,15 @@ def verify_command(
     fn = hand_grads if candidate is None else load_candidate(candidate)
     given_specs = load_specs(list(specs) or [builtin_networks_dir()])
     how = {"rtol": rtol, "atol": atol, "mode": mode, "catch": CANDIDATE_FAILURES}
-    verdicts = verify_specs(fn, given_specs, family, **how)  # JAX batched per shape bucket
-    given = len(verdicts)
     draw = functools.partial(sample_networks, seed=seed, family=family)
-    verdicts += verify_drawn(fn, draw, examples, jobs=jobs, reference=candidate, **how).result()
+    pending = verify_drawn(fn, draw, examples, jobs=jobs, reference=candidate, **how)
+    try:  # the given networks verified here while the worker processes start
+        verdicts = verify_specs(fn, given_specs, family, **how)  # JAX batched per shape bucket
+    except BaseException:
+        pending.cancel()
+        raise
+    given = len(verdicts)
+    verdicts += pending.result()
     options = reproduce_options(candidate, rtol=rtol, atol=atol, mode=mode)
     replays = {  # verdict position -> its saved spec, for the failing generated networks
         given + k: save_replay(v.spec, failures_dir, seed, k, options)
