@@ -33,9 +33,11 @@ def decode(
     a shrinking word moves the value toward ``anchor`` (default: the middle of the range).
     """
     a = (lo + hi) / 2.0 if anchor is None else anchor
-    span = np.where(_UPPER[words], hi - a, a - lo)
+    up, down = hi - a, a - lo
+    # a range centred on its anchor (weights in [-s, s]) has one span: no lookup of the side
+    span = up if up == down else np.where(_UPPER[words], up, down)
     values = a + span * _FRACTION[words]
-    return np.minimum(np.maximum(values, lo), hi).astype(dtype)
+    return np.minimum(np.maximum(values, lo), hi).astype(dtype, copy=False)
 
 
 def _zigzag() -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
