@@ -178,7 +178,8 @@ class SpecModel(Table):
     input: InputLayer
     layers: list[Layer] = Field(min_length=1)
     samples: list[Sample] = Field(min_length=1)
-    documented: list[Documented] = Field(default=[])
+    # a factory: a list default is deep-copied on every validation; the schema still shows []
+    documented: list[Documented] = Field(default_factory=list, json_schema_extra={"default": []})
 
 
 # -- checks across fields --------------------------------------------------------------------
