@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import numpy as np
 from pydantic import Discriminator, Field, Tag, field_validator
 
-from gradcheck.layers import ACTIVATIONS, KINDS, LOSSES, Shape, kind_of
+from gradcheck.layers import ACTIVATIONS, KINDS, LOSSES, LossInfo, Shape, kind_of
 from gradcheck.layers.conv import Conv2dLayer
 from gradcheck.layers.dense import DenseLayer
 from gradcheck.layers.dropout import DropoutLayer
@@ -218,6 +218,8 @@ def batch_norm_inputs(m: SpecModel) -> Iterator[tuple[str, Shape]]:
 def batch_norm_problems(m: SpecModel, batch: int) -> list[str]:
     """A ``batch_norm`` fed one value per feature (a batch of 1, or of 1x1 images) normalises it
     to 0: its output is ``beta`` whatever its input, and every gradient below it is 0."""
+    if batch != 1:  # ``batch * values per feature`` (positive counts) is 1 only in a batch of 1
+        return []
     return [
         f"{where}: batch_norm over a batch of {batch} sees one value per feature; it normalises "
         "that value to 0, so its output is beta whatever its input and every gradient below it "
@@ -280,9 +282,8 @@ def cross_check(m: SpecModel) -> list[str]:
                 f"samples[{s}].target: loss {m.loss} needs a one-hot target, one 1 (the true "
                 f"class) and 0 elsewhere, e.g. [0.0, 1.0, 0.0] (got {sample.target!r})"
             )
-        outside = np.flatnonzero(LOSSES[m.loss].outside(np.asarray(sample.target, float)))
-        if outside.size:
-            j = int(outside[0])
+        j = _first_outside(LOSSES[m.loss], sample.target)
+        if j is not None:
             problems.append(
                 f"samples[{s}].target[{j}]: loss {m.loss} needs targets "
                 f"{LOSSES[m.loss].target_range()} (got {sample.target[j]!r})"
@@ -310,6 +311,15 @@ def cross_check(m: SpecModel) -> list[str]:
             if abs(v) > limit
         )
     return problems
+
+
+def _first_outside(loss: LossInfo, target: list[float]) -> int | None:
+    """The index of the first entry of ``target`` outside the loss's range (None where every
+    entry is inside, or the loss takes any target)."""
+    if loss.targets is None:
+        return None
+    outside = np.flatnonzero(loss.outside(np.asarray(target, float)))
+    return int(outside[0]) if outside.size else None
 
 
 def _one_hot(target: list[float]) -> bool:
