@@ -17,6 +17,7 @@ The seed rotates the cycles, so another seed pairs them differently.
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any
 
 from gradcheck.generate.bounds import TARGET_KINDS, Bounds, hidden_activations, served_losses
@@ -71,8 +72,9 @@ def _norms(b: Bounds) -> tuple[str, ...]:
     return tuple(k for k in NORM_KINDS if k in b.kinds)
 
 
+@lru_cache(maxsize=64)
 def plan_length(b: Bounds) -> int:
-    """How many first cases the plan narrows."""
+    """How many first cases the plan narrows (kept per bounds: every case of a sample asks)."""
     cycles = [len(_loss_plan(b)), len(b.dtypes), len(b.bias_modes), len(_decays(b))]
     cycles += [len(_images(b)) + _blocks(b), len(_norms(b))]
     if b.depth[1] >= 2 and not b.target_kinks:

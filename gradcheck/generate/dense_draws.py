@@ -85,8 +85,7 @@ def mapped(r: RawLayer, allowed: tuple[str, ...], acts: tuple[str, ...]) -> RawL
 def as_hidden(r: RawLayer, b: Bounds, acts: tuple[str, ...]) -> RawLayer:
     """A drawn layer below the output: width within ``widths``, a hidden activation."""
     size = min(max(r.size, b.widths[0]), b.widths[1])
-    hidden = hidden_activations(b)
-    return replace(mapped(r, hidden, acts), size=size)
+    return _sized(mapped(r, hidden_activations(b), acts), size)
 
 
 def as_output(r: RawLayer, b: Bounds, loss: str, acts: tuple[str, ...]) -> RawLayer:
@@ -100,7 +99,12 @@ def as_output(r: RawLayer, b: Bounds, loss: str, acts: tuple[str, ...]) -> RawLa
         r = mapped(r, b.output_activations, acts)
     two = ACTIVATIONS[r.activation].output_only or LOSSES[loss].one_hot  # svm: a class to beat
     low = max(b.n_outputs[0], 2 if two else 1)
-    return replace(r, size=min(max(r.size, low), b.n_outputs[1]))
+    return _sized(r, min(max(r.size, low), b.n_outputs[1]))
+
+
+def _sized(r: RawLayer, size: int) -> RawLayer:
+    """``r`` with ``size`` units (``r`` itself where it has them: most draws fit)."""
+    return r if r.size == size else replace(r, size=size)
 
 
 def layer_table(r: RawLayer, n_in: int, scale: float, dtype: str, kinked: bool) -> dict[str, Any]:

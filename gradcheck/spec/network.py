@@ -266,7 +266,8 @@ class Spec:
         return f"layer {layer + 1} {group}[{idx}]" if idx else f"layer {layer + 1} {group}"
 
     def is_trainable(self, layer: int, group: str) -> bool:
-        return group in self.initial_params()[layer]
+        """Layer ``layer`` has group ``group`` and it is trainable (not frozen)."""
+        return self._all_params[layer].get(group, (None, False))[1]
 
     def __repr__(self) -> str:
         return f"Spec({self.name!r}, sizes={self.sizes}, path={self.path!r})"
