@@ -31,8 +31,8 @@ from pydantic import ValidationError
 from gradcheck.errors import SpecError
 from gradcheck.layers import ACTIVATIONS as _DECLARED_ACTIVATIONS
 from gradcheck.layers import LOSSES as _DECLARED_LOSSES
-from gradcheck.layers import decayed_groups, kind_of
-from gradcheck.spec.schema import Documented, SpecModel, cross_check, layer_shapes
+from gradcheck.layers import Shape, decayed_groups, kind_of
+from gradcheck.spec.schema import Documented, SpecModel, checked_shapes, layer_shapes
 from gradcheck.spec.specfile import (
     dump_toml,
     read_toml,
@@ -77,9 +77,11 @@ class Spec:
     model: SpecModel
     path: str
 
-    def __init__(self, model: SpecModel, path: str) -> None:
+    def __init__(self, model: SpecModel, path: str, shapes: Sequence[Shape] | None = None) -> None:
         object.__setattr__(self, "model", model)
         object.__setattr__(self, "path", path)
+        if shapes is not None:  # inferred by the checks that validated the model
+            self.__dict__["shapes"] = tuple(shapes)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"Spec is immutable; cannot set {name!r}")
@@ -283,10 +285,10 @@ def parse_spec(data: dict[str, Any], path: str = "<spec>") -> Spec:
         model = SpecModel.model_validate(data)
     except ValidationError as exc:
         raise SpecError(f"{path}: " + "; ".join(validation_problems(exc, data))) from None
-    problems = cross_check(model)
+    problems, shapes = checked_shapes(model)
     if problems:
         raise SpecError(f"{path}: " + "; ".join(problems))
-    return Spec(model, path)
+    return Spec(model, path, shapes)
 
 
 def spec_json_schema() -> dict[str, Any]:

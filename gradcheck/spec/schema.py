@@ -37,6 +37,7 @@ __all__ = [
     "SpecModel",
     "batch_norm_inputs",
     "batch_norm_problems",
+    "checked_shapes",
     "cross_check",
     "layer_shapes",
 ]
@@ -247,13 +248,20 @@ def _activation(layer: Any) -> str:
 def cross_check(m: SpecModel) -> list[str]:
     """Problems that need more than one field: shapes, output-only activations, the loss's
     output activation, names, samples, size, the float32 range."""
+    return checked_shapes(m)[0]
+
+
+def checked_shapes(m: SpecModel) -> tuple[list[str], list[Shape]]:
+    """:func:`cross_check`'s problems and the shapes it inferred on the way (one sample's at the
+    input and after each layer, as :func:`layer_shapes`; every layer's where there are no
+    problems), so that a valid spec need not infer them again."""
     problems = _input_problems(m)
     if problems:
-        return problems
+        return problems, []
     shapes, found = layer_shapes(m)
     problems.extend(found)
     if found:
-        return problems
+        return problems, shapes
     sizes = [math.prod(s) for s in shapes]
     if len(shapes[-1]) != 1:
         problems.append(
@@ -310,7 +318,7 @@ def cross_check(m: SpecModel) -> list[str]:
             for path, v in _numbers(m)
             if abs(v) > limit
         )
-    return problems
+    return problems, shapes
 
 
 def _first_outside(loss: LossInfo, target: list[float]) -> int | None:
