@@ -25,6 +25,7 @@ from gradcheck.layers import conv, dense, dropout, norms, pooling, residual, rnn
 from gradcheck.layers.activations import ACTIVATIONS, ActivationInfo, activation_info
 from gradcheck.layers.losses import LOSSES, WEIGHT_DECAY, LossInfo, loss_info
 from gradcheck.layers.registry import Registry, UnknownName
+from gradcheck.layers.tables import Numbers
 from gradcheck.layers.update_rules import GRADIENT_DESCENT, OUTPUT_FIRST, UPDATE_RULES
 
 __all__ = [
@@ -74,7 +75,7 @@ class LayerKind:
     param_names: Callable[[Any, int], Iterator[tuple[str, tuple[int, str, tuple[int, ...]]]]]
     unit_names: Callable[[Any], list[str]]
     named: Callable[[Any, str], Iterator[tuple[str, str]]]
-    numbers: Callable[[Any, str], Iterator[tuple[str, float]]]
+    numbers: Callable[[Any, str], Numbers]  # its real numbers and their paths, lists as runs
     options: Callable[[Any], dict[str, Any]]
     activated: bool
     # the parameter groups that count as weights for ``weight_decay`` (never biases): the one

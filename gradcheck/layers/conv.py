@@ -10,7 +10,6 @@ sides implement it in :mod:`gradcheck.hand.conv`, :mod:`gradcheck.oracles.fd_kin
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any, Literal
 
 import numpy as np
@@ -22,6 +21,7 @@ from gradcheck.layers.tables import (
     Bias,
     FiniteFloat,
     Init,
+    Numbers,
     Table,
     bias_values,
     init_slope_bias_numbers,
@@ -169,10 +169,9 @@ def options(layer: Conv2dLayer) -> dict[str, Any]:
     return {"stride": layer.stride, "padding": layer.padding}
 
 
-def numbers(layer: Conv2dLayer, at: str) -> Iterator[tuple[str, float]]:
-    """Every real number in the table with its field path (for the float32 range check)."""
+def numbers(layer: Conv2dLayer, at: str) -> Numbers:
+    """Every real number in the table with its field path, a kernel row as one run."""
     for f, maps in enumerate(layer.weights or []):
         for c, rows in enumerate(maps):
-            for u, row in enumerate(rows):
-                yield from ((f"{at}.weights[{f}][{c}][{u}][{v}]", x) for v, x in enumerate(row))
+            yield from ((f"{at}.weights[{f}][{c}][{u}]", row) for u, row in enumerate(rows))
     yield from init_slope_bias_numbers(layer, at)

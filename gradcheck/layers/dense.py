@@ -23,6 +23,7 @@ from gradcheck.layers.tables import (
     Bias,
     FiniteFloat,
     Init,
+    Numbers,
     Table,
     bias_values,
     init_slope_bias_numbers,
@@ -177,8 +178,7 @@ def named(layer: DenseLayer, at: str) -> Iterator[tuple[str, str]]:
     yield from ((f"{at}.bias.names[{j}]", n) for j, n in enumerate(layer.bias.names or []))
 
 
-def numbers(layer: DenseLayer, at: str) -> Iterator[tuple[str, float]]:
-    """Every real number in the table with its field path (for the float32 range check)."""
-    for r, row in enumerate(layer.weights or []):
-        yield from ((f"{at}.weights[{r}][{c}]", v) for c, v in enumerate(row))
+def numbers(layer: DenseLayer, at: str) -> Numbers:
+    """Every real number in the table with its field path, a weight row as one run."""
+    yield from ((f"{at}.weights[{r}]", row) for r, row in enumerate(layer.weights or []))
     yield from init_slope_bias_numbers(layer, at)

@@ -12,13 +12,12 @@ entry (a layer_norm's over an image in C order). Neither decays under ``weight_d
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field
 
-from gradcheck.layers.tables import FiniteFloat, Table
+from gradcheck.layers.tables import FiniteFloat, Numbers, Table
 
 __all__ = ["BatchNormLayer", "LayerNormLayer", "NormGroup", "group_shape"]
 
@@ -118,12 +117,10 @@ def options(layer: NormLayer) -> dict[str, Any]:
     return {"eps": layer.eps}
 
 
-def numbers(layer: NormLayer, at: str) -> Iterator[tuple[str, float]]:
-    """Every real number in the table with its field path (for the float32 range check)."""
+def numbers(layer: NormLayer, at: str) -> Numbers:
+    """Every real number in the table with its field path, a list of values as one run."""
     yield f"{at}.eps", layer.eps
     for name in ("gamma", "beta"):
         value = getattr(layer, name).value
-        if isinstance(value, list):
-            yield from ((f"{at}.{name}.value[{j}]", v) for j, v in enumerate(value))
-        elif value is not None:
+        if value is not None:
             yield f"{at}.{name}.value", value

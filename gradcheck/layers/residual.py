@@ -22,7 +22,7 @@ import numpy as np
 from pydantic import Field
 
 from gradcheck.layers.activations import ACTIVATIONS
-from gradcheck.layers.tables import ActivationName, FiniteFloat, Table
+from gradcheck.layers.tables import ActivationName, FiniteFloat, Numbers, Table
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -169,7 +169,7 @@ def named(layer: ResidualLayer, at: str, kind_of: KindOf) -> Iterator[tuple[str,
         yield from kind_of(inner).named(inner, f"{at}.layers[{j}]")
 
 
-def numbers(layer: ResidualLayer, at: str, kind_of: KindOf) -> Iterator[tuple[str, float]]:
+def numbers(layer: ResidualLayer, at: str, kind_of: KindOf) -> Numbers:
     for j, inner in enumerate(layer.layers):
         yield from kind_of(inner).numbers(inner, f"{at}.layers[{j}]")
     if layer.slope is not None:

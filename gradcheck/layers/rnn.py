@@ -13,13 +13,20 @@ implement it in :mod:`gradcheck.hand.rnn`, :mod:`gradcheck.oracles.fd_rnn`,
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field
 
-from gradcheck.layers.tables import Bias, FiniteFloat, Init, Table, bias_values, init_weights
+from gradcheck.layers.tables import (
+    Bias,
+    FiniteFloat,
+    Init,
+    Numbers,
+    Table,
+    bias_values,
+    init_weights,
+)
 
 __all__ = ["RnnLayer", "groups", "numbers", "options", "problems", "shape_after"]
 
@@ -143,15 +150,12 @@ def options(layer: RnnLayer) -> dict[str, Any]:
     return {"all_states": layer.states == "all"}
 
 
-def numbers(layer: RnnLayer, at: str) -> Iterator[tuple[str, float]]:
-    """Every real number in the table with its field path (for the float32 range check)."""
+def numbers(layer: RnnLayer, at: str) -> Numbers:
+    """Every real number in the table with its field path, a weight row as one run."""
     for field in ("input_weights", "recurrent_weights"):
         for r, row in enumerate(getattr(layer, field) or []):
-            yield from ((f"{at}.{field}[{r}][{c}]", v) for c, v in enumerate(row))
+            yield f"{at}.{field}[{r}]", row
     if layer.init is not None:
         yield f"{at}.init.scale", layer.init.scale
-    value = layer.bias.value
-    if isinstance(value, list):
-        yield from ((f"{at}.bias.value[{j}]", v) for j, v in enumerate(value))
-    elif value is not None:
-        yield f"{at}.bias.value", value
+    if layer.bias.value is not None:
+        yield f"{at}.bias.value", layer.bias.value

@@ -21,6 +21,7 @@ __all__ = [
     "Bias",
     "FiniteFloat",
     "Init",
+    "Numbers",
     "Table",
     "bias_values",
     "init_slope_bias_numbers",
@@ -28,6 +29,10 @@ __all__ = [
 ]
 
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+Numbers = Iterator[tuple[str, float | list[float]]]
+"""A table's real numbers with their field paths (for the float32 range check): a number as
+``(path, value)``, a list of them (a weight row, a bias's values) as one ``(path, values)`` run
+whose ``j``-th number is at ``path[j]``."""
 
 if TYPE_CHECKING:
     ActivationName = str
@@ -95,15 +100,12 @@ def bias_values(bias: Bias, n: int, dtype: np.dtype[Any]) -> NDArray[Any] | None
     return np.array(bias.value, dtype=dtype)
 
 
-def init_slope_bias_numbers(layer: Any, at: str) -> Iterator[tuple[str, float]]:
+def init_slope_bias_numbers(layer: Any, at: str) -> Numbers:
     """The real numbers of a weighted table besides its weights (its init scale, leaky_relu
-    slope and bias values), each with its field path (for the float32 range check)."""
+    slope and bias values) as :data:`Numbers`."""
     if layer.init is not None:
         yield f"{at}.init.scale", layer.init.scale
     if layer.slope is not None:
         yield f"{at}.slope", layer.slope
-    value = layer.bias.value
-    if isinstance(value, list):
-        yield from ((f"{at}.bias.value[{j}]", v) for j, v in enumerate(value))
-    elif value is not None:
-        yield f"{at}.bias.value", value
+    if layer.bias.value is not None:
+        yield f"{at}.bias.value", layer.bias.value

@@ -23,7 +23,7 @@ from gradcheck.layers.norms import BatchNormLayer, LayerNormLayer
 from gradcheck.layers.pooling import FlattenLayer, PoolLayer
 from gradcheck.layers.residual import ResidualLayer
 from gradcheck.layers.rnn import RnnLayer
-from gradcheck.layers.tables import Bias, FiniteFloat, Init, Table
+from gradcheck.layers.tables import Bias, FiniteFloat, Init, Numbers, Table
 
 __all__ = [
     "MAX_PARAMS",
@@ -315,8 +315,7 @@ def checked_shapes(m: SpecModel) -> tuple[list[str], list[Shape]]:
         limit = float(np.finfo(np.float32).max)
         problems.extend(
             f"{path}: outside the float32 range of +-{limit:.4g} (got {v!r})"
-            for path, v in _numbers(m)
-            if abs(v) > limit
+            for path, v in _beyond(_numbers(m), limit)
         )
     return problems, shapes
 
@@ -352,13 +351,24 @@ def _duplicate_names(m: SpecModel) -> list[str]:
     return problems
 
 
-def _numbers(m: SpecModel) -> Iterator[tuple[str, float]]:
-    """Every real number in the spec with its field path."""
+def _numbers(m: SpecModel) -> Numbers:
+    """Every real number in the spec with its field path, a list of them as one run."""
     if m.optimizer.learning_rate is not None:
         yield "optimizer.learning_rate", m.optimizer.learning_rate
     yield "weight_decay", m.weight_decay
     for i, layer in enumerate(m.layers):
         yield from kind_of(layer).numbers(layer, f"layers[{i}]")
     for s, sample in enumerate(m.samples):
-        yield from ((f"samples[{s}].input[{j}]", v) for j, v in enumerate(sample.input))
-        yield from ((f"samples[{s}].target[{j}]", v) for j, v in enumerate(sample.target))
+        yield f"samples[{s}].input", sample.input
+        yield f"samples[{s}].target", sample.target
+
+
+def _beyond(numbers: Numbers, limit: float) -> Iterator[tuple[str, float]]:
+    """Each of ``numbers`` whose magnitude exceeds ``limit``, with its own path (a run's
+    ``j``-th at ``path[j]``; a run is read number by number only where one does)."""
+    for path, v in numbers:
+        if not isinstance(v, list):
+            if abs(v) > limit:
+                yield path, v
+        elif v and max(map(abs, v)) > limit:
+            yield from ((f"{path}[{j}]", x) for j, x in enumerate(v) if abs(x) > limit)
