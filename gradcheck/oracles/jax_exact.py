@@ -22,7 +22,15 @@ import numpy as np
 from gradcheck.oracles.jax_network import JAX_ACTIVATIONS, JAX_KINDS, JAX_LOSSES
 from gradcheck.spec import Array, Params, Spec
 
-__all__ = ["QUICK_COMPILE", "Structure", "exact_loss_and_grads_later", "structure_of", "x64"]
+__all__ = [
+    "QUICK_COMPILE",
+    "Structure",
+    "counted",
+    "exact_loss_and_grads_later",
+    "keep_program",
+    "structure_of",
+    "x64",
+]
 
 Structure = tuple[
     tuple[str, ...],
@@ -61,34 +69,51 @@ def _loss(params: Any, frozen: Any, x: Any, t: Any, decay: Any, structure: Struc
     return JAX_LOSSES[loss](net, out, t, 1.0, every, float(net.size)) + 0.5 * decay * squares
 
 
-_LOSS_AND_GRAD: Any = jax.jit(jax.value_and_grad(_loss), static_argnums=5)
+# Compiled programs kept, by every JAX oracle together: each holds mapped code, and a long run
+# over drawn networks (a new shape each) exhausted the process's memory maps ("LLVM ERROR:
+# Unable to allocate section memory") after about a thousand, image networks at their exact
+# shapes and dense ones in buckets of mixed widths alike. Past this many, every cache starts
+# again.
+_KEEP_PROGRAMS = 256
+_PROGRAMS: set[tuple[Any, ...]] = set()
+_JITTED: list[Any] = []  # the jitted functions whose compiled programs count
+
+
+def counted(jitted: Any) -> Any:
+    """``jitted``, its compiled programs counted against :data:`_KEEP_PROGRAMS` (through
+    :func:`keep_program`)."""
+    _JITTED.append(jitted)
+    return jitted
+
+
+def keep_program(key: tuple[Any, ...]) -> None:
+    """Count the program ``key`` (a jitted function's name and what it is compiled for); a new
+    one past :data:`_KEEP_PROGRAMS` clears every counted function's cache first."""
+    if key not in _PROGRAMS and len(_PROGRAMS) >= _KEEP_PROGRAMS:
+        for jitted in _JITTED:
+            jitted.clear_cache()
+        _PROGRAMS.clear()
+    _PROGRAMS.add(key)
+
+
+_LOSS_AND_GRAD: Any = counted(jax.jit(jax.value_and_grad(_loss), static_argnums=5))
 # Small networks skip XLA's backend optimisation and its CPU fusion emitters (loops emitted the
 # older way): a compile of the small image networks that generation and shrinking draw, each a
 # new program, goes from 0.6-0.8 s to about 0.1 s (0.3 s without the emitters' flag) and their
 # run stays well under a millisecond; larger ones keep both (their run is what counts).
 QUICK_COMPILE = {"xla_backend_optimization_level": 0, "xla_cpu_use_fusion_emitters": False}
-_QUICK_LOSS_AND_GRAD: Any = jax.jit(
-    jax.value_and_grad(_loss), static_argnums=5, compiler_options=QUICK_COMPILE
+_QUICK_LOSS_AND_GRAD: Any = counted(
+    jax.jit(jax.value_and_grad(_loss), static_argnums=5, compiler_options=QUICK_COMPILE)
 )
 _QUICK_WORK = 20_000  # multiply-adds of one forward pass over the whole batch
 
 
-# Compiled programs kept: each holds mapped code, and a long run over drawn image networks (a
-# new shape each) exhausted the process's memory maps ("LLVM ERROR: Unable to allocate section
-# memory") after about a thousand. Past this many programs both caches start again.
-_KEEP_PROGRAMS = 256
-_PROGRAMS: set[tuple[Any, ...]] = set()
-
-
 def _compiled_for(spec: Spec, key: tuple[Any, ...], batch: int) -> Any:
     """The jitted ``value_and_grad`` for ``spec`` (``key``: its program's structure and shapes),
-    an unoptimised backend for small networks; the caches cleared past ``_KEEP_PROGRAMS``."""
-    if key not in _PROGRAMS and len(_PROGRAMS) >= _KEEP_PROGRAMS:
-        _LOSS_AND_GRAD.clear_cache()
-        _QUICK_LOSS_AND_GRAD.clear_cache()
-        _PROGRAMS.clear()
-    _PROGRAMS.add(key)
-    return _QUICK_LOSS_AND_GRAD if spec.multiply_adds * batch <= _QUICK_WORK else _LOSS_AND_GRAD
+    an unoptimised backend for small networks; counted (:func:`keep_program`)."""
+    quick = spec.multiply_adds * batch <= _QUICK_WORK
+    keep_program(("exact", quick, *key))
+    return _QUICK_LOSS_AND_GRAD if quick else _LOSS_AND_GRAD
 
 
 def exact_loss_and_grads_later(

@@ -1,16 +1,16 @@
 """The JAX oracle: ``jax.value_and_grad`` of an independent jax.numpy forward pass.
 
-A network of dense layers only has its widths padded up to powers of two (zero weights, masked
-outputs and samples) and its depth up to a multiple of four (pass-through layers in front), and
-activations/losses are runtime switches, so one compiled function, cached by jit at module
-level, serves every network of a shape bucket; the parameters go in as one vector and loss and
-gradients come back as one. The weight decay ``lambda`` goes in as the last entry of ``slopes``
-(a run-time number: no retrace per value) and ``E`` adds ``lambda/2 sum W^2`` over every layer's
-``W``, frozen ones included (padded entries are 0). Any other network (convolutions, pooling) is
-compiled at its exact shapes (:mod:`gradcheck.oracles.jax_exact`). It runs with x64 switched on
-locally (``jax.enable_x64``), never globally, and imports neither :mod:`gradcheck.hand` nor the
-finite-difference oracle. The network itself (activations, losses, kinds) is
-:mod:`gradcheck.oracles.jax_network`'s.
+A network of dense layers only has its widths padded up to powers of two (a small network's all
+to its widest's; zero weights, masked outputs and samples) and its depth up to a multiple of
+four (pass-through layers in front), and activations/losses are runtime switches, so one
+compiled function, cached by jit at module level, serves every network of a shape bucket; the
+parameters go in as one vector and loss and gradients come back as one. The weight decay
+``lambda`` goes in as the last entry of ``slopes`` (a run-time number: no retrace per value) and
+``E`` adds ``lambda/2 sum W^2`` over every layer's ``W``, frozen ones included (padded entries
+are 0). Any other network (convolutions, pooling) is compiled at its exact shapes
+(:mod:`gradcheck.oracles.jax_exact`). It runs with x64 switched on locally (``jax.enable_x64``),
+never globally, and imports neither :mod:`gradcheck.hand` nor the finite-difference oracle. The
+network itself (activations, losses, kinds) is :mod:`gradcheck.oracles.jax_network`'s.
 """
 
 from __future__ import annotations
@@ -25,7 +25,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from gradcheck.layers import KINDS, UnknownName
-from gradcheck.oracles.jax_exact import QUICK_COMPILE, exact_loss_and_grads_later, x64
+from gradcheck.oracles.jax_exact import (
+    QUICK_COMPILE,
+    counted,
+    exact_loss_and_grads_later,
+    keep_program,
+    x64,
+)
 from gradcheck.oracles.jax_network import JAX_ACTIVATIONS, JAX_KINDS, JAX_LOSSES, dense_net
 from gradcheck.spec import ACTIVATIONS, LOSSES, Array, Params, Spec, check_arguments
 
@@ -94,7 +100,9 @@ def _loss_and_flat_grad(
 # One network per call (verify under @given, shrinking, the fixture): a bucket meets few
 # networks, so its compile is most of its cost; compiled as the exact-shape programs of small
 # networks are (30 fresh 1-4-layer networks: 16.1 s -> 7.7 s, their runs about 10% slower).
-_LOSS_AND_GRAD = jax.jit(_loss_and_flat_grad, static_argnums=5, compiler_options=QUICK_COMPILE)
+_LOSS_AND_GRAD = counted(
+    jax.jit(_loss_and_flat_grad, static_argnums=5, compiler_options=QUICK_COMPILE)
+)
 
 
 def _many_loss_and_flat_grads(
@@ -112,8 +120,8 @@ def _many_loss_and_flat_grads(
 # Compiled quickly too: a depth-4 bucket's program compiles in 0.75 s instead of 3.3 s and runs
 # 64 networks in 6 ms instead of 1.7 ms, so the quick one is ahead below some 38,000 networks per
 # bucket (gradcheck verify --examples 10000 on small dense networks, cold: 60 s -> 47 s)
-_LOSS_AND_GRAD_MANY = jax.jit(
-    _many_loss_and_flat_grads, static_argnums=5, compiler_options=QUICK_COMPILE
+_LOSS_AND_GRAD_MANY = counted(
+    jax.jit(_many_loss_and_flat_grads, static_argnums=5, compiler_options=QUICK_COMPILE)
 )
 # Networks per vmapped call, always (the last chunk padded): one program per bucket, and a
 # network's values do not depend on how many share its call (XLA rounds a batched program of
@@ -122,11 +130,23 @@ _MANY_CHUNK = 64
 # Layers per program: a shallower network is led by pass-through layers (W = I, identity), which
 # hand its input on unchanged, to the bit (x * 1 + 0 * others), so depths share a program.
 _DEPTH_STEP = 4
+# Up to this width a network's layers are padded alike, to its widest layer's width.
+_SHARED_WIDTH = 32
 
 
 def _padded_width(n: int, smallest: int) -> int:
     """Round a width or batch up to a power of two, at least ``smallest``."""
     return max(smallest, 1 << max(n - 1, 0).bit_length())
+
+
+def _bucket_widths(sizes: tuple[int, ...]) -> tuple[int, ...]:
+    """Each width of ``sizes`` padded: all to the widest's :func:`_padded_width` up to
+    :data:`_SHARED_WIDTH` (a bucket per widest width, not per mix of widths: drawn networks of
+    widths 2 to 10 compiled a program for most of their mixes of 8 and 16), else each its own."""
+    widest = _padded_width(max(sizes), 8)
+    if widest <= _SHARED_WIDTH:
+        return (widest,) * len(sizes)
+    return tuple(_padded_width(n, 8) for n in sizes)
 
 
 def _padded_depth(depth: int) -> int:
@@ -152,7 +172,7 @@ def _layout(
     (shared) sit in ``[E, theta...]``, and that vector with the pass-through ``W = I`` in place
     and zeros elsewhere (copied per network)."""
     passes = -(-(len(sizes) - 1) // step) * step - (len(sizes) - 1)
-    real = tuple(_padded_width(n, 8) for n in sizes)
+    real = _bucket_widths(sizes)
     padded = (real[0],) * passes + real
     template = np.zeros(1 + sum(m * (n + 1) + 1 for n, m in pairwise(padded)))
     offset = 1  # theta[0] lines the gradients up with the loss in the returned array
@@ -246,7 +266,9 @@ def jax_loss_and_grads_later(
         return exact_loss_and_grads_later(spec, params, inputs, targets, run)
     run = _run_dtype(spec, dtype)
     arguments, padded, places = _packed_arguments(spec, params, inputs, targets, run)
-    _BUCKETS.add((padded, arguments[1].shape, run.name))
+    bucket = (padded, arguments[1].shape, run.name)
+    _BUCKETS.add(bucket)
+    keep_program(("padded", *bucket))
     with x64():
         pending = _LOSS_AND_GRAD(*arguments, padded)
     return lambda: _unpacked(spec, params, np.asarray(pending), places, run)
@@ -269,13 +291,14 @@ def jax_loss_and_grads_many(
         _BUCKETS.add(key)
         buckets.setdefault(key, []).append(k)
     flats: list[np.ndarray] = [np.zeros(0)] * len(cases)
-    for members in buckets.values():
+    for key, members in buckets.items():
         padded = packed[members[0]][1]
         for lo in range(0, len(members), _MANY_CHUNK):
             chunk = members[lo : lo + _MANY_CHUNK]
             rows = [packed[k][0] for k in chunk]
             rows += [rows[0]] * (_MANY_CHUNK - len(chunk))
             stacked = tuple(np.stack(column) for column in zip(*rows, strict=True))
+            keep_program(("padded, many", *key))
             with x64():
                 out = np.asarray(_LOSS_AND_GRAD_MANY(*stacked, padded))
             for row, k in enumerate(chunk):

@@ -27,6 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gradcheck.oracles.jax_exact import counted, keep_program
 from gradcheck.oracles.jax_layers import JAX_LAYERS
 from gradcheck.spec.layer_contract import LAYER_CONTRACTS
 
@@ -111,6 +112,7 @@ def _selector(kind: str, case: Case, bucket: Case) -> tuple[Any, ...]:
     return tuple(slice(0, n) for n in real)
 
 
+@counted
 @functools.partial(jax.jit, static_argnames=("kind", "static"))
 def _pullback(
     kind: str,
@@ -153,6 +155,7 @@ def reference_vjp(
     where = _selector(kind, case, bucket)
     dout = np.zeros(shapes["out"], dtype)
     dout[where] = arrays["dout"]
+    keep_program(("layer", kind, static, tuple(shapes.items()), repeat.shape, dtype))
     with jax.enable_x64(True):
         out, grads = _pullback(kind, static, primals, extras, traced, repeat, dout)
     cut = {}

@@ -232,9 +232,8 @@ def test_padding_to_a_shape_bucket_gives_the_unpadded_gradients(
     specs = [NETWORKS[n] for n in ("tanh-softmax cross-entropy", "sigmoid-tanh shared biases")]
     specs.append(NETWORKS["relu-identity mse"])  # mse: the mean must not count padded entries
     padded = [oracles.jax_loss_and_grads(*case(s)) for s in specs]
-    monkeypatch.setattr(
-        jax_oracle, "_padded_width", lambda n, smallest: n
-    )  # exact shapes, no padding
+    monkeypatch.setattr(jax_oracle, "_padded_width", lambda n, smallest: n)  # exact shapes,
+    monkeypatch.setattr(jax_oracle, "_SHARED_WIDTH", 0)  # each layer its own: no padding
     exact = [oracles.jax_loss_and_grads(*case(s)) for s in specs]
     for (loss_p, grads_p), (loss_e, grads_e) in zip(padded, exact, strict=True):
         assert loss_p == pytest.approx(loss_e, rel=1e-15)
@@ -251,6 +250,19 @@ def test_networks_of_one_shape_bucket_share_one_trace() -> None:
     specs = [
         network(s, acts[k % 2][: len(s) - 1], batch=1 + k % 4, seed=k) for k, s in enumerate(shapes)
     ]
+    oracles.jax_grads(*case(specs[0]))
+    before = oracles.jax_cache_info()
+    for spec in specs[1:]:
+        oracles.jax_grads(*case(spec))
+    assert oracles.jax_cache_info() == before
+
+
+def test_networks_of_mixed_widths_share_a_bucket_per_widest_width() -> None:
+    # widths 2 to 10 in any mix: every layer is padded to the widest one's width (16 here), so
+    # the mixes share a program (each layer padded alone compiled most mixes of 8 and 16, and a
+    # long run over such networks ran out of memory maps)
+    shapes = [(9, 3, 2), (2, 10, 3), (3, 2, 10), (10, 10, 2), (5, 9, 9)]
+    specs = [network(s, ("tanh", "identity"), batch=2, seed=k) for k, s in enumerate(shapes)]
     oracles.jax_grads(*case(specs[0]))
     before = oracles.jax_cache_info()
     for spec in specs[1:]:
@@ -428,21 +440,28 @@ def test_elu_below_0_counts_the_terms_of_1_plus_out() -> None:
     assert float(fd.scales[0]["b"][0]) == pytest.approx(upstream * (1.0 + abs(np.expm1(-30.0))))
 
 
-def test_the_exact_shape_programs_kept_are_bounded_and_a_cleared_one_compiles_again(
+def test_the_compiled_programs_kept_are_bounded_and_a_cleared_one_compiles_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # a long run over drawn image networks compiled a program per shape until the process ran
-    # out of memory maps; past the bound both caches start again, and the values stay the same
+    # out of memory maps; past the bound every cache starts again, and the values stay the same
     from gradcheck.layers import KINDS
     from gradcheck.oracles import jax_exact
 
     cases = [c for c in sample_networks(12, 3, kinds=tuple(KINDS)) if not c.spec.is_dense][:3]
+    widths = [(3, 2), (12, 2), (40, 2)]  # dense ones in three buckets count too (8, 16, 64 wide)
+    dense = [network(s, ("tanh",), batch=2, seed=1) for s in widths]
+    cases += [(d, d.initial_params(), d.inputs(), d.targets()) for d in dense]
     first = [oracles.jax_loss_and_grads(*c)[1] for c in cases]
     monkeypatch.setattr(jax_exact, "_KEEP_PROGRAMS", 2)
     monkeypatch.setattr(jax_exact, "_PROGRAMS", set())
+    held = (jax_exact._LOSS_AND_GRAD, jax_exact._QUICK_LOSS_AND_GRAD, jax_oracle._LOSS_AND_GRAD)
+    for jitted in held:  # from here on, every program compiled counts
+        jitted.clear_cache()
     for case, grads in zip(cases * 2, first * 2, strict=True):
         again = oracles.jax_loss_and_grads(*case)[1]
         assert len(jax_exact._PROGRAMS) <= 2
+        assert sum(jitted._cache_size() for jitted in held) <= 2, "programs compiled and kept"
         for mine, theirs in zip(again, grads, strict=True):
             for g, a in theirs.items():
                 np.testing.assert_array_equal(mine[g], a)
