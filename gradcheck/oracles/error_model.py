@@ -107,9 +107,10 @@ def _squares_size(norm: Callable[[np.ndarray], float]) -> Callable[..., float]:
 
 
 def _cross_entropy_terms(net: np.ndarray, o: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """``dE/dnet = (softmax(net) * sum_k t_k - t) / B`` on the magnitudes of its terms."""
-    p = np.abs(FD_ACTIVATIONS["softmax"](net, 0.0))
-    return np.asarray((p * t.sum(axis=-1, keepdims=True) + t) / t.shape[0])
+    """``dE/dnet = (softmax(net) * sum_k t_k - t) / B`` on the magnitudes of its terms, ``o``
+    the softmax output's (its value, or the terms its rounding carries from ``net``: a ``net``
+    that cancels rounds ``softmax(net)`` with the size of its terms)."""
+    return np.asarray((np.abs(o) * t.sum(axis=-1, keepdims=True) + t) / t.shape[0])
 
 
 ERROR_LOSSES.add(
@@ -136,8 +137,9 @@ ERROR_LOSSES.add(
 
 
 def _binary_terms(net: np.ndarray, o: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """``dE/dnet = (sigmoid(net) - t) / B`` on the magnitudes of its terms."""
-    return np.asarray((np.abs(FD_ACTIVATIONS["sigmoid"](net, 0.0)) + t) / t.shape[0])
+    """``dE/dnet = (sigmoid(net) - t) / B`` on the magnitudes of its terms, ``o`` the sigmoid
+    output's (as for :func:`_cross_entropy_terms`)."""
+    return np.asarray((np.abs(o) + t) / t.shape[0])
 
 
 # E sums softplus(net) - t net: terms of size about (1 + |net|) (1 + |t|) each.

@@ -1298,3 +1298,23 @@ def test_units_on_kinks_across_a_batch_norm_are_judged_together_as_one_block(
         _per_unit_convention(monkeypatch, seed)
         verdict = verify(hand_grads, spec)
         assert verdict.ok, verdict.summary()
+
+
+def test_a_float32_output_whose_net_cancels_verifies_with_gradchecks_own_backprop() -> None:
+    # A new-user trial's network: an output pre-activation of 0.1 summed from terms near 200,
+    # which hand's float32 rounds 10x further from float64 than JAX's did (hand within its
+    # tolerance, yet called a backprop-bug: binary cross-entropy's delta counted no terms)
+    case = sample_networks(
+        1,
+        3,
+        first=10,
+        kinds=("dense",),
+        weight_scale=(1.0, 5.0),
+        input_range=(-10.0, 10.0),
+        dtypes=("float32",),
+        depth=(2, 5),
+        widths=(2, 10),
+    )[0]
+    assert case.spec.loss == "binary_cross_entropy", "the trial's network is drawn"
+    verdict = verify(hand_grads, *case)
+    assert verdict.ok, verdict.summary()

@@ -385,6 +385,29 @@ def test_scales_exceed_the_gradient_where_its_terms_cancel() -> None:
     np.testing.assert_allclose(result.scales[0]["W"], 2e4 + 2 * abs(w), rtol=1e-12)
 
 
+@pytest.mark.parametrize(
+    ("loss", "activation"),
+    [("binary_cross_entropy", "sigmoid"), ("softmax_cross_entropy", "softmax")],
+)
+def test_an_output_whose_net_cancels_carries_its_terms_into_the_delta(
+    loss: str, activation: str
+) -> None:
+    # net_0 = 100 - 99.9 = 0.1, summed from terms of 200: the output rounds with its slope
+    # (1/8 to 1/4, as the model probes it) times 200, so dE/dnet = out - t does too, and a W
+    # entry's terms are that times |x| = 100 (these two losses counted the output's value
+    # alone: a trial's float32 network, its own backprop's rounding 10x JAX's, failed as a
+    # backprop-bug)
+    layer = {
+        "size": 2,
+        "activation": activation,
+        "weights": [[1.0, -0.999], [0.5, -0.5]],
+        "bias": {"mode": "none"},
+    }
+    spec = make_spec([layer], [[100.0, 100.0]], [[1.0, 0.0]], name="cancel", loss=loss)
+    fd = oracles.finite_difference(*case(spec))
+    assert float(fd.scales[0]["W"][0, 0]) >= 0.1 * 200.0 * 100.0  # 1.5e2 when counted alone
+
+
 def exact_cancel() -> Spec:
     """Issue 10's network: unit 0's pre-activation is 0 in decimal arithmetic and rounds to
     +4e-16 in float64 (and to 0.0 in XLA)."""
