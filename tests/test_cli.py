@@ -310,6 +310,33 @@ def test_bad_input_is_one_line_naming_the_thing_and_status_2(
     assert_one_error_line(err, fragment.format(**names))
 
 
+NO_DENSE = "no network can be generated: kinds=('conv2d', 'flatten'): generated networks end in"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["verify"],
+        ["mutate", "--candidate", "gradcheck.hand.backprop:hand_grads"],
+        ["report", "--out", "{tmp}/report"],
+    ],
+    ids=["verify", "mutate", "report"],
+)
+def test_a_family_no_network_can_be_drawn_from_is_one_line_and_status_2(
+    command: list[str], tmp_path: Path, run_cli: RunCli
+) -> None:
+    # a candidate of conv layers alone (a trial's family): the generated networks end in dense
+    # layers, so --examples cannot be met (it was a traceback from Hypothesis, status 1)
+    argv = [a.format(tmp=tmp_path) for a in command] + ["--kinds", "conv2d,flatten"]
+    status, out, err = run_cli([*argv, "--examples", "3"])
+    assert status == 2 and out == ""
+    assert_one_error_line(err, NO_DENSE)
+    assert not (tmp_path / "report" / "index.html").exists()
+    if command[0] != "report":  # --examples 0: the given networks only, nothing drawn
+        status, out, err = run_cli([*argv, "--examples", "0"])
+        assert "Traceback" not in err and status in (1, 2), err
+
+
 # -- help, exit statuses, Ctrl-C and shell completion ------------------------------------------
 def test_every_option_has_help_and_every_command_names_its_exit_statuses() -> None:
     import click

@@ -114,6 +114,8 @@ def verify_drawn(
     neither runs in this process, when ``.result()`` is called. A worker sends the verdicts of
     the networks that verified back without their spec (``spec=None``; ``draw(1, first=k)``
     redraws case ``k``): pickling a spec cost more than the rest of its verdict, both ways."""
+    if n == 0:  # nothing drawn: not even the draw's arguments are looked at
+        return Pending(list)
     jobs = processes(jobs, n)
     if jobs == 1 or (reference is None and candidate is not hand_grads):
         return Pending(lambda: verify_many(candidate, draw(n, first=0), **options))

@@ -224,6 +224,24 @@ def family_options(command: Command) -> Command:
     return decorated  # type: ignore[no-any-return]
 
 
+def check_drawable(family: Any, examples: int) -> None:
+    """Fail now, as bad input, where ``--examples`` asks for networks ``family`` cannot generate
+    (a family of ``conv2d`` alone, say: generated networks end in dense layers)."""
+    if not examples:
+        return
+    from hypothesis.errors import InvalidArgument
+
+    from gradcheck.generate.strategies import sample_networks
+
+    try:
+        sample_networks(0, family=family)
+    except InvalidArgument as exc:
+        raise GradcheckError(
+            f"--examples {examples}: no network can be generated: {exc} (pass --examples 0 "
+            "to check the given networks only)"
+        ) from None
+
+
 def _flag_value(value: Any) -> str:
     """A family flag's value as typed: ``2`` or ``1-3`` for a range, ``a,b`` for names."""
     if isinstance(value, int):

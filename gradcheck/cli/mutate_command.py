@@ -18,6 +18,7 @@ from gradcheck.cli import (
     _enable_x64,
     _Names,
     app,
+    check_drawable,
     exit_statuses,
     family_options,
     generated_options,
@@ -106,6 +107,7 @@ def mutate_command(
     from gradcheck.generate.strategies import sample_networks
     from gradcheck.spec import builtin_networks_dir, load_specs
 
+    check_drawable(family, examples)
     _enable_x64()
     given = load_specs(list(specs) or [builtin_networks_dir()])
     # As verify does: a given network outside the family is not checked (nor used here).
@@ -113,7 +115,7 @@ def mutate_command(
     outside = {name: why for name, why in outside.items() if why}
     networks = [(s, s.initial_params(), s.inputs(), s.targets()) for s in given]
     networks = [n for n in networks if n[0].name not in outside]
-    networks += sample_networks(examples, seed, family=family)
+    networks += sample_networks(examples, seed, family=family) if examples else []
     progress = _Progress() if sys.stderr.isatty() and not as_json else None
     report = mutation_score(
         candidate,

@@ -13,6 +13,7 @@ import click
 from gradcheck.cli import (
     _enable_x64,
     app,
+    check_drawable,
     exit_statuses,
     family_options,
     generated_options,
@@ -75,6 +76,7 @@ def report_command(
     _enable_x64()
     fn = hand_grads if candidate is None else load_candidate(candidate)
     make_out_dir(out)  # a bad --out fails now, not after the checks
+    check_drawable(family, examples)
     command = ["gradcheck", "report", *specs, "--out", out, "--examples", str(examples)]
     command += ["--seed", str(seed), *(["--candidate", candidate] if candidate else [])]
     command += list(family.arguments) if family else []

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 from gradcheck.cli import (
     _enable_x64,
     app,
+    check_drawable,
     exit_statuses,
     family_options,
     generated_options,
@@ -111,6 +112,7 @@ def verify_command(
     if junit_xml:
         prepare_junit_path(junit_xml)  # a bad path fails now, not after every check ran
     check_failures_dir(failures_dir)  # likewise; created only when a generated network fails
+    check_drawable(family, examples)
     _enable_x64()
     fn = hand_grads if candidate is None else load_candidate(candidate)
     given_specs = load_specs(list(specs) or [builtin_networks_dir()])

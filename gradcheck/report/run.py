@@ -91,7 +91,7 @@ def collect(
     except BaseException:
         pending.cancel()
         raise
-    cases = sample_networks(examples, seed, **drawn)  # as the workers drew them
+    cases = sample_networks(examples, seed, **drawn) if examples else []  # as workers drew
     properties = _generated_record(candidate, cases, pending.result(), seed, drawn)
     properties["reproduce_options"] = reproduce_options(candidate_ref)  # after a saved replay
     training = [_training_record(s) for s in documented]
