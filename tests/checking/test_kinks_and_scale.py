@@ -1300,21 +1300,71 @@ def test_units_on_kinks_across_a_batch_norm_are_judged_together_as_one_block(
         assert verdict.ok, verdict.summary()
 
 
+CANCELLING_OUTPUT_TOML = """
+name = "float32-cancelling-output"
+dtype = "float32"
+loss = "binary_cross_entropy"
+[optimizer]
+learning_rate = 0.1
+[input]
+size = 7
+[[layers]]
+size = 8
+activation = "relu"
+weights = [
+  [1.93319941, -1.5130384, -3.52482939, 2.78539491, -0.783733189, -2.53753877, -0.0659555793],
+  [0.0811336711, 2.34806108, -1.24089873, 3.12787819, -1.98304486, -4.32154942, -2.33967185],
+  [-3.07233334, -1.41731524, 3.73302436, 2.02352643, -2.61852384, 0.803894579, 0.401582479],
+  [-4.50190592, -1.91825664, 3.18566394, -4.61163712, -2.94056821, 1.38394201, -0.020866476],
+  [-2.76911283, 3.09913111, 4.58886814, 1.17950261, -0.0194072817, -4.36620092, -0.49641785],
+  [0.069167912, 1.74597907, -4.70123196, 0.371230334, 2.59379673, 3.74630356, 4.23471069],
+  [2.46246529, -1.24016917, 4.2460928, 2.66004634, -3.80791306, -3.77260065, 0.420552582],
+  [1.01606786, -4.48541689, -2.08241606, 2.72921419, 1.74072587, -3.07160378, 4.55063581],
+]
+[layers.bias]
+mode = "shared"
+value = 1.66178107
+trainable = true
+[[layers]]
+size = 6
+activation = "sigmoid"
+weights = [
+  [-3.57677674, 1.8676796, -1.99661541, 0.731078565, -3.78967309, -2.78020263, 1.25115132,
+  2.51485205],
+  [4.42908144, -2.27386236, -1.65589356, 3.88245058, 1.03781056, -0.609213591, 2.76321435,
+  1.14812899],
+  [3.47634435, -2.05381584, 3.78074145, -1.54995608, 4.03435707, 0.47206372, 0.700872362,
+  -2.42678595],
+  [-2.16807079, -2.81420183, -2.81974673, -4.48731375, 4.37363005, -4.31906891, -1.61576569,
+  1.3341819],
+  [-1.30524921, 3.10934591, -4.24304485, -1.48648107, -4.43770123, -3.63047504, -3.67366719,
+  1.7970525],
+  [2.7512486, -4.1362319, -0.0827363133, -2.46603823, 4.30271149, -3.63251805, 0.732245982,
+  1.96953452],
+]
+[layers.bias]
+mode = "per_neuron"
+value = [2.50522113, -4.00884438, -3.94449377, 0.630099297, -0.757613599, -3.15331864]
+trainable = false
+[[samples]]
+input = [
+  -0.225952148, -3.43417358, -5.59838867, -3.68862915, 4.12570572, -7.80490112, 8.18198204
+]
+target = [0.843073845, 0.727958024, 0.0144958496, 0.187973022, 0.313415527, 0.0613861084]
+[[samples]]
+input = [1.49632251, 9.52400303, -1.57107544, 0.8230896, 4.39048433, -4.65072632, 7.08001947]
+target = [0.0835876465, 0.53242594, 0.722449422, 0.280212402, 0.185928345, 0.761619925]
+[[samples]]
+input = [4.04138327, -8.68341064, 8.17017078, 7.59144878, 9.02081394, 1.6797998, -8.8928833]
+target = [0.270553589, 0.956373811, 0.20375061, 0.900128186, 0.375305176, 0.954145968]
+"""
+
+
 def test_a_float32_output_whose_net_cancels_verifies_with_gradchecks_own_backprop() -> None:
-    # A new-user trial's network: an output pre-activation of 0.1 summed from terms near 200,
-    # which hand's float32 rounds 10x further from float64 than JAX's did (hand within its
-    # tolerance, yet called a backprop-bug: binary cross-entropy's delta counted no terms)
-    case = sample_networks(
-        1,
-        3,
-        first=10,
-        kinds=("dense",),
-        weight_scale=(1.0, 5.0),
-        input_range=(-10.0, 10.0),
-        dtypes=("float32",),
-        depth=(2, 5),
-        widths=(2, 10),
-    )[0]
-    assert case.spec.loss == "binary_cross_entropy", "the trial's network is drawn"
-    verdict = verify(hand_grads, *case)
+    # A new-user trial's network (drawn with weights up to 5 and inputs up to 10): an output
+    # pre-activation of 0.1 summed from terms near 200, which hand's float32 rounds 10x further
+    # from float64 than JAX's did (hand within its tolerance, yet called a backprop-bug: binary
+    # cross-entropy's delta counted no terms)
+    spec = parse_spec(tomllib.loads(CANCELLING_OUTPUT_TOML))
+    verdict = verify(hand_grads, spec)
     assert verdict.ok, verdict.summary()
