@@ -5,7 +5,9 @@ now and then, so a default run of ten networks could miss it. :func:`planned_bou
 bounds of case ``index`` so that the first cases of ``sample_networks`` take, in turn: softmax
 under each squared loss, cross-entropy with soft and with one-hot targets, each other loss that
 forces an output activation (binary cross-entropy: sigmoid), each of these with a batch of two
-or more (where a reduction over samples shows), each hidden activation (with at least one
+or more (where a reduction over samples shows), then each again with a batch of one (where the
+bounds allow both: code that squeezes or counts its targets' rows goes wrong there), each hidden
+activation (with at least one
 hidden layer), each dtype and each bias mode, no weight decay and the largest one allowed, and
 (where the bounds allow image kinds or rnn) an image stem with each of them and a sequence stem
 (an rnn), then (where they allow ``residual``) a residual block between dense layers, (where they
@@ -49,6 +51,12 @@ def _loss_plan(b: Bounds) -> list[dict[str, Any]]:
     return steps
 
 
+def _rounds(b: Bounds) -> int:
+    """Rounds of the loss plan: batches of two or more, then (where the bounds allow both) a
+    batch of one."""
+    return 2 if b.batch_size[0] == 1 < b.batch_size[1] else 1
+
+
 def _decays(b: Bounds) -> list[tuple[float, float]]:
     """The weight decay's two ends (one where the range is a single value)."""
     lo, hi = b.weight_decay
@@ -75,7 +83,7 @@ def _norms(b: Bounds) -> tuple[str, ...]:
 @lru_cache(maxsize=64)
 def plan_length(b: Bounds) -> int:
     """How many first cases the plan narrows (kept per bounds: every case of a sample asks)."""
-    cycles = [len(_loss_plan(b)), len(b.dtypes), len(b.bias_modes), len(_decays(b))]
+    cycles = [_rounds(b) * len(_loss_plan(b)), len(b.dtypes), len(b.bias_modes), len(_decays(b))]
     cycles += [len(_images(b)) + _blocks(b), len(_norms(b))]
     if b.depth[1] >= 2 and not b.target_kinks:
         cycles.append(len(hidden_activations(b)))
@@ -87,8 +95,11 @@ def planned_bounds(b: Bounds, seed: int, index: int) -> Bounds:
     if index >= plan_length(b):
         return b
     losses = _loss_plan(b)
-    changes: dict[str, Any] = dict(losses[index]) if index < len(losses) else {}
-    if changes and b.batch_size[1] >= 2:  # a reduction's 1/B is invisible in a batch of one
+    planned = index < _rounds(b) * len(losses)
+    changes: dict[str, Any] = dict(losses[index % len(losses)]) if planned else {}
+    if planned and index >= len(losses):  # the second round: a batch of one
+        changes["batch_size"] = (1, 1)
+    elif changes and b.batch_size[1] >= 2:  # a reduction's 1/B is invisible in a batch of one
         changes["batch_size"] = (max(2, b.batch_size[0]), b.batch_size[1])
     forced = "losses" in changes and LOSSES[changes["losses"][0]].output_activation is not None
     if b.target_kinks and forced:  # the kinked first layer is not the output
@@ -120,6 +131,11 @@ def planned_bounds(b: Bounds, seed: int, index: int) -> Bounds:
         changes.update(images=(True,), kinds=("dense", "flatten", images[index], *kept))
     if _blocks(b) and index == len(images):  # a residual block between dense layers
         changes.update(residual=(True,), images=(False,), sequences=(False,))
+    if changes.get("batch_size") == (1, 1):  # batch_norm over one sample is refused
+        if norms[index : index + 1] == ("batch_norm",):  # this case is batch_norm's
+            changes["batch_size"] = (2, b.batch_size[1])
+        else:
+            changes["kinds"] = tuple(k for k in changes.get("kinds", b.kinds) if k != "batch_norm")
     changes["dtypes"] = (b.dtypes[(index + seed) % len(b.dtypes)],)
     changes["bias_modes"] = (b.bias_modes[(index + seed) % len(b.bias_modes)],)
     decays = _decays(b)

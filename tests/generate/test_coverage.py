@@ -1,7 +1,7 @@
 """The default set of generated networks reaches every path: ``gradcheck verify``'s default
 ``--examples`` networks hold every layer kind, activation, loss, dtype and bias mode, softmax
 under every loss that allows it, soft and one-hot cross-entropy targets, frozen weights and
-biases, batches of two or more, and networks with and without a weight decay."""
+biases, batches of two or more and of one, and networks with and without a weight decay."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ def _paths(cases: list[Case]) -> set[tuple[str, Any]]:
         if spec.activations[-1] == "softmax":
             hit.add(("softmax under", spec.loss))
         hit.add(("weight decay", "some" if spec.weight_decay > 0 else "none"))
+        hit.add(("batch", "one" if case.inputs.shape[0] == 1 else "two or more"))
         if spec.loss == "softmax_cross_entropy":
             t = case.targets
             one_hot = bool(np.all((t == 0) | (t == 1)) and np.all(t.sum(axis=1) == 1))
@@ -57,6 +58,7 @@ EVERY_PATH = (
     }
     | {("cross-entropy targets", k) for k in ("one-hot", "soft")}
     | {("weight decay", k) for k in ("none", "some")}
+    | {("batch", k) for k in ("one", "two or more")}
 )
 
 
@@ -65,6 +67,21 @@ def test_the_default_examples_reach_every_path(seed: int) -> None:
     cases = sample_networks(_default_examples(), seed)
     assert EVERY_PATH - _paths(cases) == set()
     assert sum(c.inputs.shape[0] >= 2 for c in cases) > len(cases) / 2  # batches, mostly
+
+
+@pytest.mark.parametrize("kinds", [None, ("dense",)])
+def test_the_plan_takes_every_loss_with_a_batch_of_two_or_more_then_of_one(
+    kinds: tuple[str, ...] | None,
+) -> None:
+    # a trial's binary cross-entropy that counted np.squeeze(t)'s rows went wrong in a batch of
+    # one only, and 30 networks held none with that loss
+    cases = sample_networks(30, 0, **({"kinds": kinds} if kinds else {}))
+    batches = [c.inputs.shape[0] for c in cases]
+    first = batches.index(1)  # the first round: two or more each
+    assert first >= len(LOSSES) and min(batches[:first]) >= 2
+    assert {c.spec.loss for c in cases[:first]} == set(LOSSES)
+    second = [c.spec.loss for c, b in zip(cases[first:], batches[first:], strict=True) if b == 1]
+    assert set(second[:first]) == set(LOSSES)
 
 
 def test_the_default_examples_hold_stems_of_the_right_shapes() -> None:

@@ -667,7 +667,9 @@ def test_report_on_a_users_spec_and_buggy_candidate_puts_their_failures_first(
     assert f"<code>gradcheck verify replay.toml --examples 0 --candidate {ref}</code>" in html
     # every failing generated network saved beside the page, its command in report.json and
     # on the page; the command checks that network again and fails the same way
-    saved = sorted((out / "failures").iterdir())
+    shrunk = [p for p in (out / "failures").iterdir() if p.name.endswith("-shrunk.toml")]
+    assert bool(shrunk) == example["shrunk"]  # the smaller network found is saved there too
+    saved = sorted(set((out / "failures").iterdir()) - set(shrunk))
     assert [Path(n["replay_path"]) for n in failed] == [
         out / "failures" / f"{n['name']}-seed0-case{n['index']}.toml" for n in failed
     ]
