@@ -81,8 +81,12 @@ def load_candidate(reference: str) -> GradientFn:
                 f"--candidate {reference!r}: cannot import {target}: {type(exc).__name__}: {exc}"
             ) from None
     fn = getattr(module, name, None)
-    if not callable(fn):
+    if not hasattr(module, name):
         raise CandidateError(f"--candidate {reference!r}: {target} has no function {name!r}")
+    if not callable(fn):
+        raise CandidateError(
+            f"--candidate {reference!r}: {target}.{name} is a {type(fn).__name__}, not a function"
+        )
     return fn  # type: ignore[no-any-return]
 
 

@@ -347,6 +347,7 @@ def _structure(
         return Returned(problem, every, {}, [problem])
     bad: set[Group] = set()
     narrower: dict[Group, str] = {}
+    integral: dict[str, list[str]] = {}  # integer dtype -> the groups returned in it
     notes: list[str] = []
     for i, (want, got) in enumerate(zip(params, hand, strict=True)):
         if not isinstance(got, Mapping):
@@ -369,6 +370,8 @@ def _structure(
                 if a.dtype.kind in "fiu" and a.shape == np.shape(want[g]):
                     if a.dtype.kind == "f" and np.finfo(a.dtype).eps > np.finfo(dtype).eps:
                         narrower[i, g] = a.dtype.name
+                    elif a.dtype.kind in "iu":  # judged as numbers, said to be integers
+                        integral.setdefault(a.dtype.name, []).append(f"layer {i + 1} {g}")
                     continue
                 problem = f"shape {a.shape} dtype {a.dtype}, expected {np.shape(want[g])}"
             bad.add((i, g))
@@ -376,6 +379,11 @@ def _structure(
     for name in sorted(set(narrower.values())):
         where = ", ".join(f"layer {i + 1} {g}" for (i, g), d in narrower.items() if d == name)
         notes.append(f"candidate returned {name} for a {dtype.name} network: {where}")
+    for name, groups in sorted(integral.items()):
+        notes.append(
+            f"candidate returned integers ({name}) for a {dtype.name} network: "
+            f"{', '.join(groups)} (a gradient rounded or cast to int?)"
+        )
     return Returned("", bad, narrower, notes)
 
 

@@ -38,11 +38,13 @@ class Case(NamedTuple):
         return spec_to_toml(self.spec)
 
     def describe(self) -> str:
-        """One line: ``2-3-1 sigmoid/identity half_sse float64 batch 2``."""
+        """One line: ``2-3-1 sigmoid/identity half_sse float64 batch 2``, then ``weight decay
+        0.01`` where it has one."""
         s = self.spec
         sizes = "-".join(str(n) for n in s.sizes)
         acts = "/".join(s.activations)
-        return f"{sizes} {acts} {s.loss} {s.model.dtype} batch {self.inputs.shape[0]}"
+        decay = f" weight decay {s.weight_decay:.3g}" if s.weight_decay else ""
+        return f"{sizes} {acts} {s.loss} {s.model.dtype} batch {self.inputs.shape[0]}{decay}"
 
     def __repr__(self) -> str:
         return f"Case.from_toml('''\n{self.replay()}''')"

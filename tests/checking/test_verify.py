@@ -184,6 +184,21 @@ def test_a_misshapen_result_is_a_structure_failure(linear_seed: Spec) -> None:
     )
 
 
+def test_integer_gradients_are_judged_as_numbers_and_said_to_be_integers(
+    sigmoid_seed: Spec,
+) -> None:
+    # a trial's candidate cast its gradients to int: values wrong, the cause unsaid
+    def truncated(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
+        grads = hand_grads(spec, params, inputs, targets)
+        return [{g: a.astype(np.int64) for g, a in layer.items()} for layer in grads]
+
+    verdict = verify(truncated, sigmoid_seed)
+    assert not verdict.ok and verdict.counts["backprop-bug"] > 0
+    note = "candidate returned integers (int64) for a float64 network: layer 1 W, layer 2 W"
+    assert any(n.startswith(note) for n in verdict.notes)
+    assert note in verdict.summary()
+
+
 def test_candidate_exceptions_propagate_unless_caught(linear_seed: Spec) -> None:
     def broken(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
         raise IndexError("no such unit")
@@ -224,6 +239,7 @@ def test_load_candidate_imports_modules_and_files(tmp_path: Path) -> None:
         ("gradcheck.hand.backprop:", "expected module:function"),
         ("no_such_module_x:f", "cannot import no_such_module_x"),
         ("gradcheck.hand.backprop:nothing", "gradcheck.hand.backprop has no function 'nothing'"),
+        ("gradcheck.hand.backprop:__all__", r"gradcheck.hand.backprop.__all__ is a list, not a f"),
         ("missing/file.py:f", "no such file missing/file.py"),
     ],
 )

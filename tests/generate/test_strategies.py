@@ -332,6 +332,8 @@ def test_describe_names_shape_activations_loss_dtype_and_batch() -> None:
     )[0].spec
     case = Case.from_spec(spec)
     assert case.describe() == "2-3-1 tanh/tanh mse float64 batch 2"
+    decayed = sample_networks(1, seed=0, weight_decay=0.05, kinds=DENSE)[0]  # a shrunk one's
+    assert decayed.describe().endswith(" weight decay 0.05")  # cause, as a trial wanted it
 
 
 def test_softmax_is_drawn_for_the_output_layer_only() -> None:
