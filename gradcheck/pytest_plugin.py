@@ -7,8 +7,7 @@ failing layer and entry) when it disagrees::
     def test_my_backprop(gradcheck):
         gradcheck.verify(my_grads)                      # the built-in networks
         gradcheck.verify(my_grads, "nets/mine.toml")    # a spec file, folder or Spec
-        gradcheck.verify_generated(my_grads, depth=2)   # networks from
-        gradcheck.generate.strategies
+        gradcheck.verify_generated(my_grads, depth=2)   # networks gradcheck draws
         gradcheck.verify_layer("conv2d", conv_forward, conv_backward)  # a course-style layer
 
 Each checked network is recorded as a property of the test (``gradcheck[<network>]``: its
@@ -20,9 +19,11 @@ set how many generated networks ``verify_generated`` checks and which; ``--gradc
 (or the marker's ``family=``) the network family (what the code supports) both calls default to:
 networks are drawn from it, and a given network outside it is unsupported (a warning), not
 failed. Each generated network that fails is saved as a spec file,
-``<name>-seed<S>-case<I>.toml``, in a folder named for the test under pytest's temporary folder
-(or under ``--gradcheck-failures-dir DIR``), and the failure message names the file and the
-``gradcheck verify`` command that reproduces the failure.
+``<name>-seed<S>-case<I>.toml``, in a folder named for the test under ``gradcheck-failures/`` in
+pytest's rootdir, as the command saves its own (or under ``--gradcheck-failures-dir DIR``): it
+outlives pytest's temporary folders, of which only the last three runs are kept, and a CI job
+can keep it as an artifact. The failure message names the file and the ``gradcheck verify``
+command that reproduces the failure.
 """
 
 from __future__ import annotations
@@ -69,8 +70,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--gradcheck-failures-dir",
         default=None,
         metavar="DIR",
-        help="save failing generated networks under DIR/<test name>/ (default: pytest's "
-        "temporary folder, basetemp/gradcheck-failures/<test name>/)",
+        help="save failing generated networks under DIR/<test name>/ (default: "
+        "gradcheck-failures/<test name>/ in pytest's rootdir)",
     )
 
 
@@ -215,7 +216,6 @@ class GradcheckFixture:
 def gradcheck(
     request: pytest.FixtureRequest,
     record_property: Callable[[str, object], None],
-    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[GradcheckFixture]:
     """Verify gradient functions in a test; JAX x64 is on for the test's duration."""
     import jax
@@ -231,7 +231,7 @@ def gradcheck(
         atol=settings.get("atol"),
         record=record_property,
         family=settings.get("family", _family_option(request)),
-        failures_dir=lambda: _failures_dir(request, tmp_path_factory),
+        failures_dir=lambda: _failures_dir(request),
     )
     with jax.enable_x64(True):
         yield fixture
@@ -259,15 +259,15 @@ def _family_option(request: pytest.FixtureRequest) -> str | None:
     return None if given is None else str(request.config.invocation_params.dir / given)
 
 
-def _failures_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``<--gradcheck-failures-dir or basetemp/gradcheck-failures>/<test name>``: asked for only
+def _failures_dir(request: pytest.FixtureRequest) -> Path:
+    """``<--gradcheck-failures-dir or rootdir/gradcheck-failures>/<test name>``: asked for only
     when a generated network failed, so a passing run creates nothing."""
+    from gradcheck.checking.replays import check_failures_dir
+
     given = request.config.getoption("--gradcheck-failures-dir")
     if given:
-        from gradcheck.checking.replays import check_failures_dir
-
         where = request.config.invocation_params.dir / given
-        base = check_failures_dir(where, "--gradcheck-failures-dir")
     else:
-        base = tmp_path_factory.getbasetemp() / "gradcheck-failures"
+        where = request.config.rootpath / "gradcheck-failures"
+    base = check_failures_dir(where, "--gradcheck-failures-dir")
     return base / re.sub(r"[^\w.-]", "_", request.node.name, flags=re.ASCII)[:64]

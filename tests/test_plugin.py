@@ -205,8 +205,8 @@ def test_verify_generated_failures_name_the_saved_file_and_the_command_that_repr
     text = result.stdout.str().split("short test summary info")[0]
     saved = _saved(text)
     assert saved, text
-    base = Path(saved[0][0]).parent  # under pytest's temporary folder (basetemp)
-    assert base.parts[-2:] == ("gradcheck-failures", "test_generated")
+    base = Path(saved[0][0]).parent  # in pytest's rootdir: it outlives the temporary folders
+    assert base == pytester.path / "gradcheck-failures" / "test_generated"
     assert sorted(base.iterdir()) == sorted(Path(path) for path, _ in saved)
     for path, command in saved:
         assert re.fullmatch(rf"{base}/generated-[\d-]+-seed1-case\d\.toml", path)
