@@ -43,6 +43,16 @@ networks instead of one per depth and dtype): warm-up on 2,000 networks 9.1 -> 5
 222-287), check_grads warm 64-68 /s (7.8x -> 7.9x). The one-network JAX call costs more warm
 (383-464 -> 500-515 us, the depth-4 program for every depth) and much less cold: the first 100
 fresh networks of a process verified in 4.3 s -> 1.4 s.
+
+Measured 2026-11-27 (a third session), same machine at load 1-2, cff13f6 -> dffec68 interleaved:
+drawing faster (validation cheaper, same draws), verdicts pickled with their groups packed and
+without the spec of a network that verified, worker processes started before the given networks
+are verified. ``gradcheck verify --examples 10000 --depth 1-4 --widths 1-8 --kinds dense --jobs
+2`` (warm compile cache, two runs each): 14.4-15.5 s -> 11.7-12.2 s wall, the command's own CPU
+5.0-5.2 s -> 2.5-2.7 s, its workers' 19.8-21.7 s -> 18.8-19.7 s. This script at --examples 4000
+--given 1000: end to end 582 -> 597 /s, generation 1702 -> 2025 /s, verify_many 896 -> 890 /s;
+check_grads warm 63 and 45 /s in the two runs (the machine's noise: its code did not change),
+@given 222-250 -> 232-340 /s over three interleaved runs of bench_verify's loop.
 """
 
 from __future__ import annotations
