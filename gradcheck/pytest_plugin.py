@@ -28,6 +28,7 @@ command that reproduces the failure.
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from collections.abc import Callable, Iterator
@@ -216,6 +217,7 @@ class GradcheckFixture:
 def gradcheck(
     request: pytest.FixtureRequest,
     record_property: Callable[[str, object], None],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[GradcheckFixture]:
     """Verify gradient functions in a test; JAX x64 is on for the test's duration."""
     import jax
@@ -231,7 +233,7 @@ def gradcheck(
         atol=settings.get("atol"),
         record=record_property,
         family=settings.get("family", _family_option(request)),
-        failures_dir=lambda: _failures_dir(request),
+        failures_dir=lambda: _failures_dir(request, tmp_path_factory),
     )
     with jax.enable_x64(True):
         yield fixture
@@ -259,15 +261,25 @@ def _family_option(request: pytest.FixtureRequest) -> str | None:
     return None if given is None else str(request.config.invocation_params.dir / given)
 
 
-def _failures_dir(request: pytest.FixtureRequest) -> Path:
+def _failures_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``<--gradcheck-failures-dir or rootdir/gradcheck-failures>/<test name>``: asked for only
-    when a generated network failed, so a passing run creates nothing."""
+    when a generated network failed, so a passing run creates nothing. Where the default folder
+    cannot be written (a file in its place, a read-only checkout), pytest's temporary folder
+    serves, so the failure is still the verdict's."""
     from gradcheck.checking.replays import check_failures_dir
 
     given = request.config.getoption("--gradcheck-failures-dir")
     if given:
         where = request.config.invocation_params.dir / given
+        base = check_failures_dir(where, "--gradcheck-failures-dir")
     else:
-        where = request.config.rootpath / "gradcheck-failures"
-    base = check_failures_dir(where, "--gradcheck-failures-dir")
+        base = request.config.rootpath / "gradcheck-failures"
+        if not _writable(base):
+            base = tmp_path_factory.getbasetemp() / "gradcheck-failures"
     return base / re.sub(r"[^\w.-]", "_", request.node.name, flags=re.ASCII)[:64]
+
+
+def _writable(folder: Path) -> bool:
+    """``folder`` can be made or written to: its nearest existing path is a writable folder."""
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    return existing.is_dir() and os.access(existing, os.W_OK)

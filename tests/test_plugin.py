@@ -217,6 +217,22 @@ def test_verify_generated_failures_name_the_saved_file_and_the_command_that_repr
         assert f"{network}: FAILED" in text
 
 
+def test_a_default_failures_folder_that_cannot_be_written_gives_way_to_pytests_own(
+    pytester: pytest.Pytester,
+) -> None:
+    # a file where the folder would be: the failure must still be the verdict's (it was a
+    # GradcheckError naming --gradcheck-failures-dir, an option nobody passed)
+    (pytester.path / "gradcheck-failures").write_text("not a folder")
+    pytester.makepyfile(test_mine=SCALED_GENERATED)
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    text = result.stdout.str().split("short test summary info")[0]
+    saved = _saved(text)
+    assert saved and "backprop-bug" in text and "GradcheckError" not in text
+    assert all(Path(path).parts[-3] == "gradcheck-failures" for path, _ in saved)
+    assert all(not Path(path).is_relative_to(pytester.path) for path, _ in saved)
+
+
 def test_the_failures_dir_option_saves_failing_networks_there(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_mine=SCALED_GENERATED)
     result = pytester.runpytest("--gradcheck-failures-dir", "saved")

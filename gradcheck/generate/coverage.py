@@ -131,11 +131,9 @@ def planned_bounds(b: Bounds, seed: int, index: int) -> Bounds:
         changes.update(images=(True,), kinds=("dense", "flatten", images[index], *kept))
     if _blocks(b) and index == len(images):  # a residual block between dense layers
         changes.update(residual=(True,), images=(False,), sequences=(False,))
-    if changes.get("batch_size") == (1, 1):  # batch_norm over one sample is refused
-        if norms[index : index + 1] == ("batch_norm",):  # this case is batch_norm's
-            changes["batch_size"] = (2, b.batch_size[1])
-        else:
-            changes["kinds"] = tuple(k for k in changes.get("kinds", b.kinds) if k != "batch_norm")
+    if changes.get("batch_size") == (1, 1):  # batch_norm over one sample is refused (the norm
+        # plan's batch_norm case is case 0, in the first round)
+        changes["kinds"] = tuple(k for k in changes.get("kinds", b.kinds) if k != "batch_norm")
     changes["dtypes"] = (b.dtypes[(index + seed) % len(b.dtypes)],)
     changes["bias_modes"] = (b.bias_modes[(index + seed) % len(b.bias_modes)],)
     decays = _decays(b)
