@@ -75,8 +75,8 @@ def report_command(
     user_specs = load_specs(list(specs)) if specs else []  # a bad spec fails now, naming it
     _enable_x64()
     fn = hand_grads if candidate is None else load_candidate(candidate)
+    check_drawable(family, examples)  # before the folder is made: a refused run leaves none
     make_out_dir(out)  # a bad --out fails now, not after the checks
-    check_drawable(family, examples)
     command = ["gradcheck", "report", *specs, "--out", out, "--examples", str(examples)]
     command += ["--seed", str(seed), *(["--candidate", candidate] if candidate else [])]
     command += list(family.arguments) if family else []
