@@ -7,12 +7,12 @@ under each squared loss, cross-entropy with soft and with one-hot targets, each 
 forces an output activation (binary cross-entropy: sigmoid), each of these with a batch of two
 or more (where a reduction over samples shows), then each again with a batch of one (where the
 bounds allow both: code that squeezes or counts its targets' rows goes wrong there), each hidden
-activation (with at least one
-hidden layer), each dtype and each bias mode, no weight decay and the largest one allowed, and
-(where the bounds allow image kinds or rnn) an image stem with each of them and a sequence stem
-(an rnn), then (where they allow ``residual``) a residual block between dense layers, (where they
-allow norm kinds) each norm after every hidden layer and conv stage, all within the bounds given
-(a choice they exclude is left out of the plan). Later cases are drawn from the bounds unchanged.
+activation (with at least one hidden layer), each dtype and each bias mode, no weight decay and
+the largest one allowed, and (where the bounds allow image kinds or rnn) an image stem with each
+of them and a sequence stem (an rnn), then (where they allow ``residual``) a residual block
+between dense layers, (where they allow norm kinds) each norm after every hidden layer and conv
+stage, all within the bounds given (a choice they exclude is left out of the plan). Later cases
+are drawn from the bounds unchanged.
 The seed rotates the cycles, so another seed pairs them differently.
 """
 
@@ -131,8 +131,8 @@ def planned_bounds(b: Bounds, seed: int, index: int) -> Bounds:
         changes.update(images=(True,), kinds=("dense", "flatten", images[index], *kept))
     if _blocks(b) and index == len(images):  # a residual block between dense layers
         changes.update(residual=(True,), images=(False,), sequences=(False,))
-    if changes.get("batch_size") == (1, 1):  # batch_norm over one sample is refused (the norm
-        # plan's batch_norm case is case 0, in the first round)
+    if changes.get("batch_size") == (1, 1):  # no batch_norm over one sample (it is refused);
+        # the norm plan's batch_norm case is case 0, in the first round
         changes["kinds"] = tuple(k for k in changes.get("kinds", b.kinds) if k != "batch_norm")
     changes["dtypes"] = (b.dtypes[(index + seed) % len(b.dtypes)],)
     changes["bias_modes"] = (b.bias_modes[(index + seed) % len(b.bias_modes)],)
