@@ -29,7 +29,16 @@ from gradcheck.golden.update_rules import NotApplicable
 from gradcheck.hand import hand_grads
 from gradcheck.spec import Spec, SpecError
 
-__all__ = ["KIND_ORDER", "Candidate", "candidates", "hint", "lone_units", "normalise", "reach"]
+__all__ = [
+    "KIND_ORDER",
+    "Candidate",
+    "candidates",
+    "hint",
+    "lone_units",
+    "normalise",
+    "reach",
+    "unnamed",
+]
 
 
 @dataclass(frozen=True)
@@ -117,6 +126,25 @@ def _subject(spec: Spec, kind: str, unit: str, other: str) -> str:
     return unit or other
 
 
+def unnamed(spec: Spec) -> list[str]:
+    """The parts of ``spec`` with an entry or a unit that has no display name: ``input``,
+    ``layers[i]`` (its units), ``layers[i].W``, ``layers[i].b``."""
+    units = [layer for layer, _ in spec.unit_names.values()]
+    params = [(layer, group) for layer, group, _ in spec.param_names.values()]
+    missing = [
+        "input" if i == 0 else f"layers[{i - 1}]"
+        for i, n in enumerate(spec.sizes)
+        if units.count(i) < n
+    ]
+    for i, (own, frozen) in enumerate(
+        zip(spec.initial_params(), spec.frozen_params(), strict=True)
+    ):
+        for group, a in sorted({**own, **frozen}.items()):
+            if params.count((i, group)) < max(a.size, 1):
+                missing.append(f"layers[{i}].{group}")
+    return missing
+
+
 def _suffixes(spec: Spec, kind: str, step: int) -> list[tuple[str, int]]:
     n = len(spec.model.samples)
     at = f"@{step}" if step else ""
@@ -135,15 +163,17 @@ def _givens(spec: Spec, baseline: Trajectory) -> list[Candidate]:
     several = len(spec.model.samples) > 1
     names = {at: n for n, at in spec.unit_names.items()}
     last = len(spec.sizes) - 1
-    for s, sample in enumerate(spec.model.samples):
+    for s, sample in enumerate(spec.model.samples):  # a unit the spec leaves unnamed has none
         suffix = f"#{s}" if several else ""
         for j, x in enumerate(sample.input):
-            u = names[(0, j)]
-            out.append(Candidate(f"out:{u}{suffix}", "out", u, 0, s, float(x), given=True, unit=u))
+            if (u := names.get((0, j))) is not None:
+                given = Candidate(f"out:{u}{suffix}", "out", u, 0, s, float(x), given=True, unit=u)
+                out.append(given)
         for j, t in enumerate(sample.target):
-            u = names[(last, j)]
-            text = f"target:{u}{suffix}"
-            out.append(Candidate(text, "target", f"target:{u}", 0, s, float(t), given=True, unit=u))
+            if (u := names.get((last, j))) is not None:
+                text = f"target:{u}{suffix}"
+                given = Candidate(text, "target", f"target:{u}", 0, s, float(t), given=True, unit=u)
+                out.append(given)
     if spec.model.optimizer.learning_rate is not None:
         lr = float(spec.model.optimizer.learning_rate)
         out.append(
@@ -153,7 +183,16 @@ def _givens(spec: Spec, baseline: Trajectory) -> list[Candidate]:
 
 
 def candidates(spec: Spec, steps: tuple[int, ...] = (0, 1, 2, 3)) -> list[Candidate]:
-    """Every candidate of ``spec`` at ``steps`` (module docstring); true gradient descent first."""
+    """Every candidate of ``spec`` at ``steps`` (module docstring); true gradient descent first.
+    A document names what it prints, so every unit and parameter of ``spec`` must have a name:
+    one :class:`SpecError` says which have none."""
+    missing = unnamed(spec)
+    if missing:
+        raise SpecError(
+            f"{spec.path}: a document is read by names, and the spec leaves these unnamed: "
+            f"{', '.join(missing)} (add names = [...] to the input and each layer, "
+            "weight_names = [[...]] and the bias's names = [...])"
+        )
     baseline = Trajectory(spec, hand_grads)
     runs: dict[str, Trajectory] = {"": baseline}
     if spec.model.optimizer.learning_rate is not None:

@@ -116,7 +116,10 @@ def _markdown(text: str, prefix: str = "", first: int = 1) -> list[DocLine]:
         elif token.type == "inline":
             for j, line in enumerate(token.content.splitlines()):
                 n = start + j
-                found[n] = DocLine(n + first, f"{prefix}line {n + 1}", strip_inline_markdown(line))
+                text = strip_inline_markdown(line)
+                if n in found:  # a table's row: its cells, one inline token each, in order
+                    text = f"{found[n].text} | {text}"
+                found[n] = DocLine(n + first, f"{prefix}line {n + 1}", text)
         elif token.type == "html_block":
             for n in range(token.map[0], token.map[1]):
                 line = _HTML_TAG.sub(" ", source[n]) if n < len(source) else ""

@@ -252,10 +252,13 @@ def _pick(
             result.listed.append(Listed(n, "ambiguous", tuple(c.text for c in readings)))
             return None
         (c,) = readings
-        named = [
+        label = normalise(labels[0])
+        named = [  # a copy: the label names another quantity more plainly than the matched one
             x
             for x in m.named(labels[:1], least=3)[0]
-            if (x.kind, x.step, x.rule) == (c.kind, c.step, c.rule) and not _alias(x, c)
+            if (x.kind, x.step, x.rule) == (c.kind, c.step, c.rule)
+            and not _alias(x, c)
+            and m.rank(x, label) > m.rank(c, label)
         ]
         if n.expression is None and not c.given and len(named) == 1:
             return Proposal(n, named[0].text, "copy")

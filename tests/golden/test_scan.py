@@ -26,7 +26,7 @@ from gradcheck.golden.scanning import (
     summary,
     write_atomically,
 )
-from gradcheck.spec import GradcheckError, Spec, parse_spec
+from gradcheck.spec import GradcheckError, Spec, SpecError, parse_spec
 
 MARKDOWN = """# Our own walk through the sigmoid network
 
@@ -492,3 +492,76 @@ def _judged(spec: Spec, result: ScanResult) -> list[str]:
     data = spec.model.model_dump(exclude_none=True)
     data["documented"] = [p.entry() for p in result.proposals]
     return [r.verdict for r in check_spec(parse_spec(data, spec.path))]
+
+
+BATCH_SPEC = """
+name = "tanh-3-2-1-batch"
+loss = "mse"
+[optimizer]
+learning_rate = 0.1
+[input]
+size = 3
+names = ["x1", "x2", "x3"]
+[[layers]]
+size = 2
+activation = "tanh"
+names = ["h1", "h2"]
+weights = [[0.2, -0.4, 0.1], [0.5, 0.3, -0.2]]
+weight_names = [["w11", "w12", "w13"], ["w21", "w22", "w23"]]
+bias = { mode = "per_neuron", value = [0.05, -0.1], names = ["b1", "b2"] }
+[[layers]]
+size = 1
+activation = "identity"
+names = ["y"]
+weights = [[0.7, -0.6]]
+weight_names = [["v1", "v2"]]
+bias = { mode = "per_neuron", value = [0.1], names = ["c"] }
+[[samples]]
+input = [1.0, -0.5, 0.25]
+target = [0.6]
+[[samples]]
+input = [0.2, 0.4, -1.0]
+target = [-0.3]
+"""
+
+# A table with a column per sample; sample 2's out_h2 has two digits swapped (0.30950692)
+BATCH_TABLE = """
+| quantity | sample 1 | sample 2 |
+|---|---|---|
+| $net_{h1}$ | 0.475 | −0.17 |
+| $out_{h1}$ | 0.44223036 | −0.16838105 |
+| $out_{h2}$ | 0.19737532 | 0.30590692 |
+"""
+
+
+def test_a_table_row_is_read_cell_by_cell_each_value_for_its_own_sample() -> None:
+    # a trial's batch tutorial: only a row's last cell was read (the others silently dropped,
+    # a planted slip among them), and once read, a row label naming both samples made each
+    # value a "copy" of the other sample's quantity
+    spec = parse_spec(tomllib.loads(BATCH_SPEC))
+    result = scan(spec, BATCH_TABLE, "markdown")
+    assert len(result.found) == 6 and not result.listed
+    assert sorted((p.quantity, p.number.printed) for p in result.proposals) == [
+        ("net:h1#0", "0.475"),
+        ("net:h1#1", "-0.17"),
+        ("out:h1#0", "0.44223036"),
+        ("out:h1#1", "-0.16838105"),
+        ("out:h2#0", "0.19737532"),
+        ("out:h2#1", "0.30590692"),
+    ]
+    assert {p.how for p in result.proposals} == {"value", "near"}
+
+
+def test_a_spec_with_unnamed_units_or_parameters_is_one_error_naming_them() -> None:
+    # the scanner reads quantities by name: a spec without them crashed (KeyError, then
+    # StopIteration deeper in) where it should say what to add
+    bare = re.sub(r"(?m)^(names|weight_names) = .*\n", "", BATCH_SPEC)
+    bare = re.sub(r", names = \[[^]]*\]", "", bare)
+    spec = parse_spec(tomllib.loads(bare), "bare.toml")
+    with pytest.raises(
+        SpecError,
+        match=r"bare.toml: a document is read by names, and the spec "
+        r"leaves these unnamed: input, layers\[0\], layers\[1\], layers\[0\].W, "
+        r"layers\[0\].b, layers\[1\].W, layers\[1\].b \(add names",
+    ):
+        scan(spec, BATCH_TABLE, "markdown")
