@@ -5,7 +5,8 @@ Without ``--spec`` the network is read from the document when it states it plain
 (:func:`gradcheck.golden.scan_network.infer_network`); the proposals go to ``--out``, by default
 ``<spec stem>.scanned.toml`` beside the spec (``<document stem>.scanned.toml`` beside the
 document without one). It returns 0 once every proposal is judged, discrepancies included:
-finding a document's errors is the point.
+finding a document's errors is the point; a document with nothing to judge is bad input, and
+one whose numbers mostly match nothing is said to be (the spec may not be its network).
 """
 
 from __future__ import annotations
@@ -40,12 +41,23 @@ def scan_command(document: str, spec_path: str | None, out: str | None, as_json:
     if not target.parent.is_dir():
         raise GradcheckError(f"{target}: its folder {target.parent} does not exist")
     result = scan_document(spec, lines)
+    if not result.proposals:  # as golden on a spec without [[documented]] values; nothing written
+        raise GradcheckError(
+            f"{document}: nothing to judge: {summary(result)} (no number proposed as a quantity "
+            f"of {spec.name})"
+        )
     write_atomically(target, scanned_toml(spec, result, document))
-    records = check_spec(load_spec(target)) if result.proposals else []
+    unmatched = result.count("unmatched")
+    if unmatched > len(result.found) / 2:  # on stderr: --json stays one JSON document
+        click.echo(
+            f"note: {unmatched} of {len(result.found)} numbers match no quantity of {spec.name}:"
+            " is it the document's network (its weights, inputs, loss)?",
+            err=True,
+        )
+    records = check_spec(load_spec(target))
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in records], indent=2))
         return 0
-    if records:
-        print_golden_table(records)
+    print_golden_table(records)
     click.echo(f"{document}: {summary(result)}; written to {target}")
     return 0

@@ -411,6 +411,9 @@ def test_scan_without_a_spec_reads_the_network(tmp_path: Path, run_cli: RunCli) 
         ("vague.txt", "Only 0.25 here.", ["--no-spec"], ["vague.txt", "pass --spec"]),
         ("walk.md", "x = 0.5", ["extra.toml"], ["extra.toml", "--spec"]),
         ("walk.md", "x = 0.5", ["--out-dir"], ["is a directory"]),
+        # nothing to judge (a trial's empty document exited 0, "0 numbers found")
+        ("empty.md", "", [], ["empty.md: nothing to judge: 0 numbers found"]),
+        ("prose.md", "No numbers here.", [], ["prose.md: nothing to judge: 0 numbers found"]),
     ],
 )
 def test_bad_scan_input_is_one_line_and_status_2(
@@ -430,6 +433,31 @@ def test_bad_scan_input_is_one_line_and_status_2(
     result = run_cli(["golden", *extra, "--scan", str(doc), *spec_args, *out])
     assert result.status == 2
     assert_one_error_line(result.err, *fragments)
+
+
+def test_a_document_whose_numbers_mostly_match_nothing_is_said_to_be(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    # the seed walkthrough scanned against another network: a trial saw 55 of 96 numbers
+    # unmatched and a few odd matches, with nothing to say the spec was the wrong one
+    doc = tmp_path / "walk.md"
+    doc.write_text(MARKDOWN)
+    args = ["golden", "--scan", str(doc), "--spec", str(seed_path("linear-2-2-1"))]
+    result = run_cli([*args, "--out", str(tmp_path / "x.toml")])
+    assert result.status == 0, result.err
+    assert re.search(r"note: \d+ of \d+ numbers match no quantity of linear-2-2-1", result.err)
+    right = run_cli(
+        [
+            "golden",
+            "--scan",
+            str(doc),
+            "--spec",
+            str(seed_path("sigmoid-2-2-2")),
+            "--out",
+            str(tmp_path / "y.toml"),
+        ]
+    )
+    assert "note:" not in right.err
 
 
 def test_spec_and_out_need_scan(run_cli: RunCli) -> None:
