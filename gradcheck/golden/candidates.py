@@ -29,16 +29,7 @@ from gradcheck.golden.update_rules import NotApplicable
 from gradcheck.hand import hand_grads
 from gradcheck.spec import Spec, SpecError
 
-__all__ = [
-    "KIND_ORDER",
-    "Candidate",
-    "candidates",
-    "hint",
-    "lone_units",
-    "normalise",
-    "reach",
-    "unnamed",
-]
+__all__ = ["KIND_ORDER", "Candidate", "candidates", "hint", "lone_units", "normalise", "reach"]
 
 
 @dataclass(frozen=True)
@@ -126,7 +117,7 @@ def _subject(spec: Spec, kind: str, unit: str, other: str) -> str:
     return unit or other
 
 
-def unnamed(spec: Spec) -> list[str]:
+def _unnamed(spec: Spec) -> list[str]:
     """The parts of ``spec`` with an entry or a unit that has no display name: ``input``,
     ``layers[i]`` (its units), ``layers[i].W``, ``layers[i].b``."""
     units = [layer for layer, _ in spec.unit_names.values()]
@@ -163,17 +154,15 @@ def _givens(spec: Spec, baseline: Trajectory) -> list[Candidate]:
     several = len(spec.model.samples) > 1
     names = {at: n for n, at in spec.unit_names.items()}
     last = len(spec.sizes) - 1
-    for s, sample in enumerate(spec.model.samples):  # a unit the spec leaves unnamed has none
+    for s, sample in enumerate(spec.model.samples):
         suffix = f"#{s}" if several else ""
         for j, x in enumerate(sample.input):
-            if (u := names.get((0, j))) is not None:
-                given = Candidate(f"out:{u}{suffix}", "out", u, 0, s, float(x), given=True, unit=u)
-                out.append(given)
+            u = names[(0, j)]
+            out.append(Candidate(f"out:{u}{suffix}", "out", u, 0, s, float(x), given=True, unit=u))
         for j, t in enumerate(sample.target):
-            if (u := names.get((last, j))) is not None:
-                text = f"target:{u}{suffix}"
-                given = Candidate(text, "target", f"target:{u}", 0, s, float(t), given=True, unit=u)
-                out.append(given)
+            u = names[(last, j)]
+            text = f"target:{u}{suffix}"
+            out.append(Candidate(text, "target", f"target:{u}", 0, s, float(t), given=True, unit=u))
     if spec.model.optimizer.learning_rate is not None:
         lr = float(spec.model.optimizer.learning_rate)
         out.append(
@@ -186,7 +175,7 @@ def candidates(spec: Spec, steps: tuple[int, ...] = (0, 1, 2, 3)) -> list[Candid
     """Every candidate of ``spec`` at ``steps`` (module docstring); true gradient descent first.
     A document names what it prints, so every unit and parameter of ``spec`` must have a name:
     one :class:`SpecError` says which have none."""
-    missing = unnamed(spec)
+    missing = _unnamed(spec)
     if missing:
         raise SpecError(
             f"{spec.path}: a document is read by names, and the spec leaves these unnamed: "
