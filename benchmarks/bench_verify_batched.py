@@ -15,6 +15,9 @@ under ``@given``, generation included, >= 300 networks/s.
   more it compiled again and ran at the first pass's rate (1/s, not 35/s), which made the ratio
   look 30x better than it is; so the default is 100, and both passes' rates are printed.
 * ``@given``: ``bench_verify.hypothesis_loop`` with one ``verify`` per example, median of runs.
+* stages: this process's CPU time per network of each stage of ``verify_many`` (drawing,
+  argument checks, the batched JAX oracle, finite differences, candidate and verdicts), and the
+  rate their sum allows per core: a ceiling for any batching or process layout around them.
 
     python benchmarks/bench_verify_batched.py [--examples 10000] [--repeats 3] [--every-kind 60]
         [--cli]
@@ -66,14 +69,15 @@ import time
 from typing import Any
 
 import jax
+import numpy as np
 from bench_verify import check_grads_seconds, hypothesis_loop
 
-from gradcheck.checking.batched import verify_many
+from gradcheck.checking.batched import fd_results_many, jax_values_many, verify_many
 from gradcheck.checking.candidates import CANDIDATE_FAILURES
-from gradcheck.checking.verification import verify
+from gradcheck.checking.verification import verify, verify_batch
 from gradcheck.generate.strategies import Case, sample_networks
 from gradcheck.hand import hand_grads
-from gradcheck.oracles import jax_cache_info
+from gradcheck.oracles import check_arguments, jax_cache_info
 
 # The targets are stated for small MLPs, dense layers only: a network of the other kinds (the
 # default draws every kind) compiles a JAX program at its own exact shapes, so it is timed apart
@@ -102,6 +106,31 @@ def every_kind(n: int, seed: int) -> tuple[float, int, int]:
     verdicts = verify_many(hand_grads, cases, catch=CANDIDATE_FAILURES)
     rate = n / (time.perf_counter() - began)
     return rate, sum(c.spec.is_dense for c in cases), sum(not v.ok for v in verdicts)
+
+
+def stage_costs(n: int, seed: int) -> dict[str, float]:
+    """CPU microseconds per network of each stage of ``verify_many`` on ``n`` small networks
+    (after the warm-up): drawing, argument checks, the batched JAX oracle, the batched finite
+    differences, and the candidate with the comparison and verdicts. Their sum bounds the rate
+    one core can reach whatever the batching around them."""
+    clock = time.process_time
+    began = clock()
+    cases = sample_networks(n, seed, **SMALL)
+    batch = [(s, p, np.asarray(x), np.asarray(t)) for s, p, x, t in cases]
+    drawn = clock()
+    for arguments in batch:
+        check_arguments(*arguments)
+    checked = clock()
+    values = jax_values_many(batch)
+    jaxed = clock()
+    fds = fd_results_many(batch, {})
+    differenced = clock()
+    verify_batch(hand_grads, batch, values, fds, catch=CANDIDATE_FAILURES)
+    done = clock()
+    marks = [began, drawn, checked, jaxed, differenced, done]
+    names = ["drawing", "argument checks", "JAX oracle", "finite differences", "candidate+verdict"]
+    spans = zip(names, marks, marks[1:], strict=False)  # five spans between six marks
+    return {k: 1e6 * (b - a) / n for k, a, b in spans}
 
 
 def cli_seconds(n: int) -> float:
@@ -161,6 +190,9 @@ def main() -> int:
         given.append(args.given / hypothesis_loop(args.given, 2 + r, check))
 
     kinds_rate, dense_only, kinds_failed = every_kind(args.every_kind, 50)
+    costs = [stage_costs(min(args.examples, 2048), 40 + r) for r in range(args.repeats)]
+    stages = {k: statistics.median(c[k] for c in costs) for k in costs[0]}
+    per_network = sum(stages.values())
 
     median = statistics.median
     print(f"load average at start: {load:.1f} on {os.cpu_count()} cores (a shared machine)")
@@ -174,6 +206,15 @@ def main() -> int:
     print(f"  generation alone:  {spread(drawing)} networks/s")
     print(f"  verify_many alone: {spread(verify_only)} networks/s")
     print(f"  {traces} JAX traces after warm-up; {failed} failed verdicts")
+    print(
+        "  CPU per network by stage (medians): "
+        + ", ".join(f"{k} {v:.0f} us" for k, v in stages.items())
+    )
+    print(
+        f"  sum {per_network:.0f} us: at most {1e6 / per_network:.0f} networks/s per core, "
+        f"{(os.cpu_count() or 1) * 1e6 / per_network:.0f} on this machine's {os.cpu_count()} "
+        "cores, before any process start, compile or message"
+    )
     print(
         f"check_grads warm on {len(sample)} of them: {baseline:.1f} /s ({rejected} rejected; "
         f"first pass, compiling: {1.0 / first:.1f} /s)"
