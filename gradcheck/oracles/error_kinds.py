@@ -10,9 +10,14 @@ hand-derived side, over the finite-difference oracle's float64 values.
 
 A group's terms are products of ``delta`` and the layer's input. Where the model carries the size
 of ``delta``'s values apart from its terms (option ``delta_values``, ``D``; the input's values are
-option ``x``), a product is taken to first order, each factor's terms times the other's values,
-the larger of the two: ``m_W = max(|delta|.T @ |x|, D.T @ A)`` (:func:`_bilinear`; ``|grad|``
-where nothing cancels, as before); without, ``|delta|.T @ A``.
+option ``x``; the network dtype's ``eps``, option ``eps``), a product is taken to first order,
+each factor's terms times the other's values, the larger of the two, plus the second order, the
+two rounding errors multiplied: ``m_W = max(|delta|.T @ |x|, D.T @ A) + eps |delta|.T @ A``
+(:func:`_bilinear`; ``|grad|`` where nothing cancels, as before). The second order is all that is
+left where both values cancel to nothing (a batch_norm over equal inputs: ``x_hat`` and the
+output after it are exactly 0 in one order of summation and rounding noise in another, and
+their product, about ``eps^2`` of their terms, was JAX's gradient); without ``D``,
+``|delta|.T @ A``.
 """
 
 from __future__ import annotations
@@ -45,12 +50,14 @@ def _bilinear(
     a: np.ndarray,
     options: Mapping[str, Any],
 ) -> np.ndarray:
-    """``product(|delta|, A)``, or to first order where ``D`` is carried: the larger of
-    ``product(|delta|, |x|)`` and ``product(D, A)``."""
+    """``product(|delta|, A)``, or where ``D`` is carried the larger of ``product(|delta|, |x|)``
+    and ``product(D, A)``, plus ``eps product(|delta|, A)``."""
     value = options.get("delta_values")
+    terms = product(delta, a)
     if value is None:
-        return np.asarray(product(delta, a))
-    return np.asarray(np.maximum(product(delta, np.abs(options["x"])), product(value, a)))
+        return np.asarray(terms)
+    first = np.maximum(product(delta, np.abs(options["x"])), product(value, a))
+    return np.asarray(first + options["eps"] * terms)
 
 
 def _dense(
@@ -178,7 +185,8 @@ def _rnn(
     """Backprop through time on magnitudes (:func:`_through_time`) over the states' bound
     (:func:`_states`); to first order where ``D`` is carried: ``m_Wxh = sum_t |da_t|.T |x_t|`` or
     da(D)_t.T A_t`` (the larger of the two), ``m_Whh`` the same over the states before,
-    bounded from ``|x|`` and from ``A``."""
+    bounded from ``|x|`` and from ``A``, plus ``eps`` times the product of
+    the two term sizes (:func:`_bilinear`)."""
     s = _states(a, layer)
     da = _through_time(delta, s, layer["Whh"], options["all_states"])
     value = options.get("delta_values")
@@ -189,10 +197,13 @@ def _rnn(
         x = np.abs(options["x"])
         da_values = _through_time(value, s, layer["Whh"], options["all_states"])
         pairs = [(da, x, _before(_states(x, layer))), (da_values, a, _before(s))]
+    second = 0.0 if value is None else options["eps"]  # the two rounding errors multiplied
     if "Wxh" in wanted:
-        grads["Wxh"] = np.maximum.reduce([np.einsum("ntu,nti->ui", d, i) for d, i, _ in pairs])
+        first = np.maximum.reduce([np.einsum("ntu,nti->ui", d, i) for d, i, _ in pairs])
+        grads["Wxh"] = first + second * np.einsum("ntu,nti->ui", da, a)
     if "Whh" in wanted:
-        grads["Whh"] = np.maximum.reduce([np.einsum("ntu,ntv->uv", d, h) for d, _, h in pairs])
+        first = np.maximum.reduce([np.einsum("ntu,ntv->uv", d, h) for d, _, h in pairs])
+        grads["Whh"] = first + second * np.einsum("ntu,ntv->uv", da, _before(s))
     if "b" in wanted:
         grads["b"] = _bias(da.sum(axis=(0, 1)), layer["b"])
     return da @ layer["Wxh"], grads

@@ -10,12 +10,14 @@ directions take the float64 input ``x`` (the statistics of its values, not of ma
   order: a product's terms are the larger of each factor's terms times the other's value, with
   ``D`` the size of ``delta``'s values (the option ``delta_values`` that
   :func:`~gradcheck.oracles.error_model.term_magnitudes` carries apart). So ``P = max(|delta|
-  |x_hat|, D r)`` for ``delta x_hat``, ``m_gamma = sum P`` and ``m_beta = sum |delta|`` over the
-  entries sharing one, and ``|gamma| / std (|delta| + mean |delta| + max(|x_hat| mean P, r
-  mean(D |x_hat|)))`` passed down. Multiplying the two term sizes instead (``r mean(|delta| r)``,
-  then ``r mean(|delta| |x_hat|)``) compounded each norm's ``r`` into every norm below it: below
-  three batch_norms in float32 the bound reached 10^4 times the gradient. Without
-  ``delta_values`` the pass is the one over values (``D`` itself): ``r = |x_hat|``.
+  |x_hat|, D r) + eps |delta| r`` for ``delta x_hat`` (the last the second order, as
+  :mod:`gradcheck.oracles.error_kinds` takes it), ``m_gamma = sum P`` and ``m_beta = sum
+  |delta|`` over the entries sharing one, and ``|gamma| / std (|delta| + mean |delta| +
+  max(|x_hat| mean P, r mean(D |x_hat|)))`` passed down. Multiplying the two term sizes
+  instead (``r mean(|delta| r)``, then ``r mean(|delta| |x_hat|)``) compounded each norm's
+  ``r`` into every norm below it: below three batch_norms in float32 the bound reached 10^4
+  times the gradient. Without ``delta_values`` the pass is the one over values (``D``
+  itself): ``r = |x_hat|``.
 """
 
 from __future__ import annotations
@@ -81,6 +83,8 @@ def _backward(kind: str) -> Callable[..., tuple[np.ndarray, Groups]]:
         if value is None:  # the pass over values: delta is D, and x_hat's size is its value
             value, r = delta, x_hat
         product = np.maximum(delta * x_hat, value * r)  # the terms of delta x_hat
+        if "delta_values" in options:  # + the second order (error_kinds._bilinear)
+            product = product + options["eps"] * delta * r
         grads: Groups = {}
         if "gamma" in wanted:
             grads["gamma"] = product.sum(axis=shared).reshape(layer["gamma"].shape)

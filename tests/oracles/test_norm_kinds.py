@@ -14,8 +14,12 @@ import pytest
 from helpers import assert_three_sides_agree
 from hypothesis import given, settings
 
+from gradcheck.checking.verification import verify
 from gradcheck.generate.norms import NORM_KINDS
 from gradcheck.generate.strategies import Case, networks, sample_networks
+from gradcheck.hand import hand_grads
+from gradcheck.oracles import jax_grads
+from gradcheck.spec import parse_spec
 
 KINDS = ("dense", *NORM_KINDS)
 
@@ -32,3 +36,30 @@ def test_hand_jax_and_finite_differences_agree_on_each_norm(dtype: str) -> None:
 @given(networks(kinds=KINDS, depth=(2, 3), dtypes=("float64", "float32")))
 def test_hand_jax_and_finite_differences_agree_on_drawn_networks_with_norms(case: Case) -> None:
     assert_three_sides_agree(case)
+
+
+def test_a_batch_norm_over_equal_inputs_passes_on_rounding_noise_alone() -> None:
+    """Every sample and position equal: ``x - mean`` is exactly 0 in NumPy's sums and rounding
+    noise in XLA's, so are the output and ``x_hat`` after it, and JAX's gradient is their
+    product, about eps^2 of their terms (3e-40 here, hand and FD exactly 0): the error model's
+    second order allows it (a trial's shrunk network; it failed as an oracle disagreement)."""
+    data = {
+        "name": "equal-inputs-batch-norm",
+        "loss": "half_sse",
+        "optimizer": {"learning_rate": 0.1},
+        "input": {"shape": [1, 3, 3]},
+        "layers": [
+            {"kind": "conv2d", "channels": 1, "kernel": 1, "activation": "identity",
+             "weights": [[[[-3.204345703125e-05]]]], "bias": {"mode": "none"}},
+            {"kind": "batch_norm"},
+            {"kind": "flatten"},
+            {"kind": "dense", "size": 1, "activation": "identity",
+             "weights": [[0.0] * 8 + [-3.204345703125e-05]], "bias": {"mode": "none"}},
+        ],
+        "samples": [{"input": [1.0] * 9, "target": [0.0]}] * 2,
+    }  # fmt: skip
+    spec = parse_spec(data, "equal-inputs.toml")
+    grads = jax_grads(spec, spec.initial_params(), spec.inputs(), spec.targets())
+    assert 0 < abs(grads[3]["W"][0, 0]) < 1e-35  # the noise this is about is there
+    verdict = verify(hand_grads, spec)
+    assert verdict.ok, verdict.summary()
