@@ -7,6 +7,14 @@ Hypothesis's ``find`` draws from the same distribution as the sample (the strate
 then shrinks it (fewer layers, narrower, a smaller batch, simpler numbers). A shrink is a local
 minimum, and a rare failure may not turn up in the search: the smallest failing draw of the
 sample (by parameters) stands in then, marked not shrunk.
+
+A network counts as failing for the search only where the failure is the candidate's: it raised
+or returned a broken result, or an entry is a :data:`CANDIDATE_FAILING` status. An
+``oracle-disagreement`` (hand agrees with finite differences, JAX with neither) says nothing
+about the candidate, and a shrink that drifted onto one (a trial's dropout bug shrank to a
+batch_norm network with no dropout at all, on an oracle's rounding) would hand the user a
+network that is not their bug. The search is derandomized: the same command shrinks to the same
+network.
 """
 
 from __future__ import annotations
@@ -18,14 +26,16 @@ from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis.errors import NoSuchExample
 
 from gradcheck.checking.candidates import CANDIDATE_FAILURES
+from gradcheck.checking.statuses import FAILING
 from gradcheck.checking.verdict import NetworkVerdict
 from gradcheck.checking.verification import verify
 from gradcheck.generate.strategies import Case, networks
 from gradcheck.spec import GradientFn
 
-__all__ = ["SEARCHED", "Smallest", "smallest_failure"]
+__all__ = ["CANDIDATE_FAILING", "SEARCHED", "Smallest", "smallest_failure"]
 
 SEARCHED = 200  # networks Hypothesis draws looking for a failure before it shrinks one
+CANDIDATE_FAILING = FAILING - {"oracle-disagreement"}  # the failing statuses a candidate can cause
 
 
 class Smallest(NamedTuple):
@@ -57,11 +67,13 @@ def smallest_failure(
     the search finds none."""
 
     def fails(case: Case) -> bool:
-        return not verify(candidate, *case, catch=CANDIDATE_FAILURES, **options).ok
+        verdict = verify(candidate, *case, catch=CANDIDATE_FAILURES, **options)
+        return bool(verdict.problem) or any(verdict.counts[s] for s in CANDIDATE_FAILING)
 
     search = settings(
         max_examples=examples,
         database=None,
+        derandomize=True,
         deadline=None,
         phases=(Phase.generate, Phase.shrink),  # no explain phase: a verify per step
         suppress_health_check=list(HealthCheck),
