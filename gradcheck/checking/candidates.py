@@ -14,7 +14,9 @@ import importlib
 import importlib.util
 import inspect
 import os
+import site
 import sys
+import sysconfig
 import traceback
 from pathlib import Path
 
@@ -92,10 +94,11 @@ def load_candidate(reference: str) -> GradientFn:
 
 def candidate_reference(fn: object) -> str | None:
     """The ``--candidate`` that loads ``fn`` when run from the working folder: ``module:name``
-    where that module imports from there (or from where it was found, outside the working
-    folder: an installed package), else ``path/to/file.py:name`` (relative to the working folder
-    where under it); None for what has no name to load it by (a lambda, a nested function, a
-    ``functools.partial``, a method or a callable object)."""
+    where that module imports from there, or where it is a package's module or installed (found
+    outside the working folder), else ``path/to/file.py:name`` (relative to the working folder
+    where under it, absolute where not: a module imported from a folder a test put on
+    ``sys.path`` does not import in a new process); None for what has no name to load it by (a
+    lambda, a nested function, a ``functools.partial``, a method or a callable object)."""
     if not inspect.isfunction(fn) or fn.__qualname__ != fn.__name__ or fn.__name__ == "<lambda>":
         return None
     module = sys.modules.get(fn.__module__)
@@ -104,12 +107,22 @@ def candidate_reference(fn: object) -> str | None:
         return None
     file, cwd = Path(source).resolve(), Path.cwd().resolve()
     parts = fn.__module__.split(".")
-    if not file.is_relative_to(cwd) or file in (
-        cwd.joinpath(*parts).with_suffix(".py"),
-        cwd.joinpath(*parts, "__init__.py"),
-    ):
+    if not file.is_relative_to(cwd):
+        if len(parts) > 1 or _installed(file):
+            return f"{fn.__module__}:{fn.__name__}"
+        return f"{file}:{fn.__name__}"
+    if file in (cwd.joinpath(*parts).with_suffix(".py"), cwd.joinpath(*parts, "__init__.py")):
         return f"{fn.__module__}:{fn.__name__}"
     return f"{file.relative_to(cwd)}:{fn.__name__}"
+
+
+def _installed(file: Path) -> bool:
+    """Whether ``file`` lies where a new interpreter imports from: the standard library or a
+    site-packages folder."""
+    paths = sysconfig.get_paths()
+    folders = [paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths]
+    folders += [*site.getsitepackages(), site.getusersitepackages()]
+    return any(file.is_relative_to(Path(f).resolve()) for f in folders)
 
 
 def raised_note(candidate: object, exc: BaseException) -> str:

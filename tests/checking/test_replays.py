@@ -5,7 +5,9 @@ command repeats the run's options; a candidate function is named as ``--candidat
 from __future__ import annotations
 
 import functools
+import importlib
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -131,3 +133,26 @@ def test_a_candidate_is_named_as_candidate_loads_it(
         changed((0, "W"), (0, 0), 2.0),
     ]
     assert [candidate_reference(fn) for fn in unnamed] == [None] * 4
+
+
+def test_a_module_imported_from_a_folder_put_on_the_path_is_named_by_its_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A test that puts its candidate's folder on ``sys.path`` and imports it by bare name: a
+    new process (the printed replay command) has no such path, so the file is named."""
+    folder, work = tmp_path / "elsewhere", tmp_path / "work"
+    folder.mkdir()
+    work.mkdir()
+    (folder / "net_grads_elsewhere.py").write_text(
+        "from gradcheck.hand import hand_grads\n\n"
+        "def grads(spec, params, inputs, targets):\n"
+        "    return hand_grads(spec, params, inputs, targets)\n"
+    )
+    monkeypatch.syspath_prepend(str(folder))
+    monkeypatch.chdir(work)
+    module = importlib.import_module("net_grads_elsewhere")
+    reference = candidate_reference(module.grads)
+    assert reference == f"{(folder / 'net_grads_elsewhere.py').resolve()}:grads"
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p != str(folder)])  # a new process
+    monkeypatch.delitem(sys.modules, "net_grads_elsewhere")
+    assert load_candidate(reference).__name__ == "grads"
