@@ -67,6 +67,11 @@ class Bounds:
     images: tuple[bool, ...] = (False, True)  # with image kinds: whether a network has a stem
     residual: tuple[bool, ...] = (False, True)  # with residual: whether it has a block
     sequences: tuple[bool, ...] = (False, True)  # with rnn: whether a network has an rnn stem
+    # whether a kind that is often first gets a trainable layer below it, so that its input
+    # gradient reaches parameters: an image stem a conv stage under its other stage (where conv2d
+    # is allowed), a residual block a dense layer (where the network has one to spare)
+    layer_below: tuple[bool, ...] = (False, True)
+    above_conv: tuple[str, ...] = ()  # the kinds of that conv's other stage (): any image kind
     # with norm kinds: whether a hidden dense layer or a conv stage is followed by a norm
     norm_choices: tuple[bool, ...] = (False, True)
 

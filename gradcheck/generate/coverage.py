@@ -1,18 +1,19 @@
 """The first networks of a seeded sample cover every path: a plan that narrows each one's bounds.
 
-Random draws reach a rare path (softmax under a squared loss, a soft cross-entropy target) only
-now and then, so a default run of ten networks could miss it. :func:`planned_bounds` narrows the
-bounds of case ``index`` so that the first cases of ``sample_networks`` take, in turn: softmax
-under each squared loss, cross-entropy with soft and with one-hot targets, each other loss that
-forces an output activation (binary cross-entropy: sigmoid), each of these with a batch of two
-or more (where a reduction over samples shows), then each again with a batch of one (where the
-bounds allow both: code that squeezes or counts its targets' rows goes wrong there), each hidden
-activation (with at least one hidden layer), each dtype and each bias mode, no weight decay and
-the largest one allowed, and (where the bounds allow image kinds or rnn) an image stem with each
-of them and a sequence stem (an rnn), then (where they allow ``residual``) a residual block
-between dense layers, (where they allow norm kinds) each norm after every hidden layer and conv
-stage, all within the bounds given (a choice they exclude is left out of the plan). Later cases
-are drawn from the bounds unchanged.
+Random draws reach a rare path (softmax under a squared loss, a soft cross-entropy target) only now
+and then, so a default run of ten networks could miss it. :func:`planned_bounds` narrows the bounds
+of case ``index`` so that the first cases of ``sample_networks`` take, in turn: softmax under each
+squared loss, cross-entropy with soft and with one-hot targets, each other loss that forces an
+output activation (binary cross-entropy: sigmoid), each of these with a batch of two or more (where
+a reduction over samples shows), then each again with a batch of one (where the bounds allow both:
+code that squeezes or counts its targets' rows goes wrong there), each hidden activation (with at
+least one hidden layer), each dtype and each bias mode, no weight decay and the largest one
+allowed, and (where the bounds allow image kinds or rnn) an image stem with each of them (above a
+conv stage where conv2d is allowed, so that its input gradient reaches the conv's parameters; a
+conv above another) and a sequence stem (an rnn), then (where they allow ``residual``) a residual
+block above a dense layer, (where they allow norm kinds) each norm after every hidden layer and
+conv stage, all within the bounds given (a choice they exclude is left out of the plan). Later
+cases are drawn from the bounds unchanged.
 The seed rotates the cycles, so another seed pairs them differently.
 """
 
@@ -128,9 +129,14 @@ def planned_bounds(b: Bounds, seed: int, index: int) -> Bounds:
         stem = tuple(k for k in ("dense", "flatten") if k in b.kinds)
         changes.update(sequences=(True,), kinds=(*stem, images[index], *kept))
     elif index < len(images):  # a stem of this kind, then flatten and the dense layers
-        changes.update(images=(True,), kinds=("dense", "flatten", images[index], *kept))
-    if _blocks(b) and index == len(images):  # a residual block between dense layers
-        changes.update(residual=(True,), images=(False,), sequences=(False,))
+        below = ("conv2d",) if "conv2d" in b.kinds else ()
+        stages: tuple[str, ...] = tuple(dict.fromkeys((images[index], *below)))
+        changes.update(images=(True,), kinds=("dense", "flatten", *stages, *kept))
+        if "conv2d" in b.kinds:  # above a conv stage: its input gradient reaches parameters
+            changes.update(layer_below=(True,), above_conv=(images[index],))
+    if _blocks(b) and index == len(images):  # a residual block above a dense layer
+        changes.update(residual=(True,), images=(False,), sequences=(False,), layer_below=(True,))
+        changes["depth"] = (max(2, b.depth[0]), b.depth[1])
     if changes.get("batch_size") == (1, 1):  # no batch_norm over one sample (it is refused);
         # the norm plan's batch_norm case is case 0, in the first round
         changes["kinds"] = tuple(k for k in changes.get("kinds", b.kinds) if k != "batch_norm")

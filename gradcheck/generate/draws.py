@@ -82,10 +82,16 @@ def build_case(src: Source, b: Bounds, origin: str) -> Case:
         hidden = hidden_activations(b) or ("identity",)
         shape = image_shape(src)
         after_conv = _norm_draw(b, MAX_FLAT_VALUES)
-        stem = (
-            shape,
-            src.many(1, 2, StageDraw(images, hidden, b.bias_modes, LEAKY_SLOPES, after_conv)),
-        )
+        if "conv2d" in images and src.choice(b.layer_below):
+            conv = StageDraw(("conv2d",), hidden, b.bias_modes, LEAKY_SLOPES, after_conv)
+            above = b.above_conv or images
+            other = StageDraw(above, hidden, b.bias_modes, LEAKY_SLOPES, after_conv)
+            stages = [conv(src), other(src)]  # the other stage's input gradient reaches the conv
+        else:
+            stages = src.many(
+                1, 2, StageDraw(images, hidden, b.bias_modes, LEAKY_SLOPES, after_conv)
+            )
+        stem = (shape, stages)
     rnn = None
     if has_rnn:
         rnn = RnnDraw(b.bias_modes, b.frozen, "flatten" in b.kinds)(src)

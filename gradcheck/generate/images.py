@@ -3,7 +3,8 @@
 norm, :mod:`~gradcheck.generate.norms`), then ``flatten`` before the dense layers.
 
 Every choice shrinks toward the simplest (one channel, the smallest image, one stage, the first
-allowed kind, kernel 1, stride 1, no padding, no bias) and a stage can be deleted whole. Weights
+allowed kind, kernel 1, stride 1, no padding, no bias, a square pooling window; a wider one tells
+a pool's rows from its columns) and a stage can be deleted whole. Weights
 come from words drawn at their largest (``MAX_CHANNELS^2 MAX_KERNEL^2``) and the last ones used,
 as for dense layers. A stage whose window would not fit the image below it is narrowed to fit.
 """
@@ -56,6 +57,7 @@ class RawStage:
     bias_mode: str
     words: NDArray[np.uint16]
     norm: RawNorm | None = None  # a norm layer after a conv stage
+    wide: int = 0  # a pooling window this much wider than high (its rows and columns apart)
 
 
 @dataclass(frozen=True)
@@ -80,8 +82,9 @@ class StageDraw:
         takes = ACTIVATIONS[activation].takes_slope
         slope = self.slopes[int(words[-1]) % len(self.slopes)] if takes else None
         norm = self.norms(src) if self.norms is not None and kind == "conv2d" else None
+        wide = src.integer(0, 1) if kind in ("max_pool2d", "avg_pool2d") else 0
         return RawStage(
-            kind, channels, kernel, stride, padding, activation, slope, mode, words, norm
+            kind, channels, kernel, stride, padding, activation, slope, mode, words, norm, wide
         )
 
 
@@ -126,7 +129,8 @@ def image_tables(
             table = {"kind": "dropout", "rate": rate, "seed": int(r.words[0])}
         else:
             k = min(r.kernel + 1, shape[1], shape[2])  # a 1x1 window pools nothing: from 2
-            table = {"kind": r.kind, "kernel": k, "stride": r.stride}
+            kw = min(k + r.wide, shape[2])  # a wider window: rows and columns told apart
+            table = {"kind": r.kind, "kernel": k if kw == k else [k, kw], "stride": r.stride}
         declared = KINDS[r.kind]
         model = declared.table.model_validate(table)
         shape = declared.shape_after(model, shape)

@@ -30,12 +30,14 @@ def block_width(b: Bounds) -> int:
 @dataclass(frozen=True)
 class RawBlock:
     """A block's choices: ``position`` (reduced to an allowed one when the widths are known),
-    the activation after the add and its slope, the inner layers."""
+    the activation after the add and its slope, the inner layers, and whether it goes above a
+    dense layer where one fits (``Bounds.layer_below``)."""
 
     position: int
     activation: str
     slope: float | None
     inner: list[RawLayer]
+    above_dense: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,8 @@ class BlockDraw:
         inner = src.many(1, 2, LayerDraw(self.b, self.activations, self.b.widths, n, n))
         takes = ACTIVATIONS[activation].takes_slope
         slope = LEAKY_SLOPES[position % len(LEAKY_SLOPES)] if takes else None
-        return RawBlock(position, activation, slope, inner)
+        above_dense = src.choice(self.b.layer_below)
+        return RawBlock(position, activation, slope, inner, above_dense)
 
 
 def _block_table(r: RawBlock, n: int, scale: float, dtype: str) -> dict[str, Any]:
@@ -74,10 +77,13 @@ def block_table(
 ) -> tuple[int, dict[str, Any]] | None:
     """``(p, table)``: the block goes before dense layer ``p`` (``sizes[p]`` its input width),
     one of those at most :func:`block_width` wide (after the first where that one is a targeted
-    kink, so it stays exactly 0); None where there is none."""
+    kink, so it stays exactly 0; after one where the block is drawn above a dense layer and one
+    fits); None where there is none."""
     room = [p for p in range(int(kinked), len(sizes) - 1) if sizes[p] <= block_width(b)]
     if not room:
         return None
+    if r.above_dense and any(p > 0 for p in room):  # its input gradient reaches a dense layer
+        room = [p for p in room if p > 0]
     p = room[r.position % len(room)]
     return p, _block_table(r, sizes[p], scale, dtype)
 

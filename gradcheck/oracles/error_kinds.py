@@ -3,7 +3,8 @@
 ``backward(|delta|, A_in, |groups|, options, wanted) -> (|dE/dx| terms, m per group)``: the
 magnitude of the terms each gradient entry sums (dense: ``m_W = |delta|.T @ A``, ``m_b = sum
 |delta|``, ``|delta| @ |W|`` passed down; conv2d the same sums over windows; max pooling passes
-``|delta|`` to the largest inputs of each window (every one of a tie), average pooling
+``|delta|`` to the inputs of each window largest by value, the input's ``x`` (every one of a
+tie; their magnitudes ``A`` rank otherwise where values are negative or normalised), average pooling
 ``|delta| / (kh kw)`` to each input; dropout ``|delta| / (1 - rate)`` to its kept inputs;
 flatten reshapes; rnn backpropagates through time, :func:`_rnn`). Registered apart from the
 hand-derived side, over the finite-difference oracle's float64 values.
@@ -119,7 +120,7 @@ def _max_pool(
     wanted: frozenset[str],
 ) -> tuple[np.ndarray, Groups]:
     sh, sw = options["stride"]
-    view = windows(a, options["kernel"], (sh, sw))
+    view = windows(np.asarray(options["x"]), options["kernel"], (sh, sw))  # by value, not size
     largest = view == view.max(axis=(-2, -1), keepdims=True)
     return _window_sum(np.where(largest, delta[..., None, None], 0.0), a.shape, (sh, sw)), {}
 

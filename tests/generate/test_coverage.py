@@ -1,5 +1,6 @@
 """The default set of generated networks reaches every path: ``gradcheck verify``'s default
-``--examples`` networks hold every layer kind, activation, loss, dtype and bias mode, softmax
+``--examples`` networks hold every layer kind (each but rnn with a trainable layer below it, so
+that its input gradient is checked), activation, loss, dtype and bias mode, softmax
 under every loss that allows it, soft and one-hot cross-entropy targets, frozen weights and
 biases, batches of two or more and of one, and networks with and without a weight decay."""
 
@@ -35,6 +36,8 @@ def _paths(cases: list[Case]) -> set[tuple[str, Any]]:
             hit.add(("softmax under", spec.loss))
         hit.add(("weight decay", "some" if spec.weight_decay > 0 else "none"))
         hit.add(("batch", "one" if case.inputs.shape[0] == 1 else "two or more"))
+        below = [bool(layer) for layer in case.params]  # trainable groups per layer
+        hit |= {("input gradient", k) for i, k in enumerate(spec.kinds) if any(below[:i])}
         if spec.loss == "softmax_cross_entropy":
             t = case.targets
             one_hot = bool(np.all((t == 0) | (t == 1)) and np.all(t.sum(axis=1) == 1))
@@ -59,6 +62,9 @@ EVERY_PATH = (
     | {("cross-entropy targets", k) for k in ("one-hot", "soft")}
     | {("weight decay", k) for k in ("none", "some")}
     | {("batch", k) for k in ("one", "two or more")}
+    # each kind's input gradient reaching a trainable layer below it (a pool or dropout right
+    # above the input is never asked for it): all but rnn, which is always a sequence stem
+    | {("input gradient", k) for k in KINDS if k != "rnn"}
 )
 
 
@@ -123,3 +129,19 @@ def test_the_plan_takes_both_ends_of_a_weight_decay_range_and_stays_inside_it() 
     assert {0.05, 0.2} <= set(decays[:4])  # the plan's first cases take both ends
     fixed = sample_networks(6, 0, weight_decay=0.0)
     assert {c.spec.weight_decay for c in fixed} == {0.0}
+
+
+def test_drawn_stems_put_their_other_stages_above_a_conv_and_pool_over_wide_windows() -> None:
+    """A stage right above the input is never asked for its input gradient; a square window
+    never tells a pool's rows from its columns (a trial's swapped unravel passed 100 networks)."""
+    cases = sample_networks(200, 3)
+    stems = [c.spec for c in cases if "conv2d" in c.spec.kinds]
+    above = {s.kinds[s.kinds.index("conv2d") + 1] for s in stems}
+    assert {"max_pool2d", "avg_pool2d", "dropout"} <= above
+    windows = [
+        tuple(dict(c.spec.options[i])["kernel"])
+        for c in cases
+        for i, kind in enumerate(c.spec.kinds)
+        if kind.endswith("pool2d")
+    ]
+    assert any(h < w for h, w in windows) and any(h == w for h, w in windows)
