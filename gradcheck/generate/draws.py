@@ -35,6 +35,7 @@ from gradcheck.generate.images import (
     IMAGE_KINDS,
     MAX_FLAT_VALUES,
     MAX_IMAGE_VALUES,
+    MAX_STAGES,
     StageDraw,
     image_shape,
     image_tables,
@@ -89,7 +90,7 @@ def build_case(src: Source, b: Bounds, origin: str) -> Case:
             stages = [conv(src), other(src)]  # the other stage's input gradient reaches the conv
         else:
             stages = src.many(
-                1, 2, StageDraw(images, hidden, b.bias_modes, LEAKY_SLOPES, after_conv)
+                1, MAX_STAGES, StageDraw(images, hidden, b.bias_modes, LEAKY_SLOPES, after_conv)
             )
         stem = (shape, stages)
     rnn = None

@@ -27,6 +27,7 @@ __all__ = [
     "IMAGE_KINDS",
     "MAX_FLAT_VALUES",
     "MAX_IMAGE_VALUES",
+    "MAX_STAGES",
     "RawStage",
     "StageDraw",
     "image_shape",
@@ -38,7 +39,9 @@ IMAGE_KINDS = ("conv2d", "max_pool2d", "avg_pool2d", "dropout")  # stages; flatt
 DROPOUT_RATES = (0.25, 0.5, 0.75)
 MAX_CHANNELS, MIN_SIDE, MAX_SIDE, MAX_KERNEL = 3, 3, 6, 3
 MAX_IMAGE_VALUES = 2 * MAX_SIDE * MAX_SIDE  # the largest input drawn: 2 channels of 6x6
-MAX_FLAT_VALUES = MAX_CHANNELS * (MAX_SIDE + 2) ** 2  # the most a stem gives (1x1 conv, pad 1)
+MAX_STAGES = 2
+# the most a stem gives: each stage a 1x1 conv padded by 1 (two such: 6x6 -> 8x8 -> 10x10)
+MAX_FLAT_VALUES = MAX_CHANNELS * (MAX_SIDE + 2 * MAX_STAGES) ** 2
 _WORDS = MAX_CHANNELS * MAX_CHANNELS * MAX_KERNEL * MAX_KERNEL + MAX_CHANNELS + 1
 Decode = Callable[[NDArray[np.uint16], float, float, str], NDArray[Any]]
 

@@ -145,3 +145,10 @@ def test_drawn_stems_put_their_other_stages_above_a_conv_and_pool_over_wide_wind
         if kind.endswith("pool2d")
     ]
     assert any(h < w for h, w in windows) and any(h == w for h, w in windows)
+
+
+def test_two_padded_conv_stages_fit_the_words_drawn_for_what_follows_them() -> None:
+    """Two 1x1 conv stages padded by 1 grow a 6x6 image to 10x10: a norm after them and the
+    first dense layer draw their words for that many values (a draw raised on 8x9 once)."""
+    cases = sample_networks(400, 4)
+    assert sum(c.spec.kinds[:2] == ("conv2d", "conv2d") for c in cases) > 10
