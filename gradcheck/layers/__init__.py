@@ -86,6 +86,9 @@ class LayerKind:
     multiply_adds: Callable[[Any, Shape], int] | None = None
     # where they depend on the table (a residual block's inner layers'): the table -> its groups
     decayed_of: Callable[[Any], frozenset[str]] | None = None
+    # its groups' keys in ``params`` with their shapes, and the keys of ``spec.options``, for
+    # people (the candidate contract prints it)
+    parameters: str = ""
 
 
 def _dense_problems(table: Any, at: str, shape: Shape) -> list[str]:
@@ -109,6 +112,7 @@ def _no_parameters(
     problems: Any,
     shape_after: Any,
     options: Callable[[Any], dict[str, Any]],
+    parameters: str,
 ) -> LayerKind:
     """A kind without parameters, names or an activation."""
     return LayerKind(
@@ -127,9 +131,11 @@ def _no_parameters(
         options,
         activated=False,
         decayed=frozenset(),
+        parameters=parameters,
     )
 
 
+_POOL_PARAMETERS = "no groups; options `kernel` and `stride`, each a (rows, columns) pair of ints"
 KINDS: dict[str, LayerKind] = {
     "dense": LayerKind(
         "dense",
@@ -147,6 +153,7 @@ KINDS: dict[str, LayerKind] = {
         lambda t: {},
         activated=True,
         decayed=dense.DECAYED,
+        parameters="groups `W` (n_out, n_in) and `b` (n_out,) or 0-d; no options",
     ),
     "conv2d": LayerKind(
         "conv2d",
@@ -165,6 +172,8 @@ KINDS: dict[str, LayerKind] = {
         activated=True,
         decayed=conv.DECAYED,
         multiply_adds=conv.multiply_adds,
+        parameters="groups `W` (F, C, kh, kw) and `b` (F,) or 0-d; options `stride` and "
+        "`padding`, ints",
     ),
     **{
         name: _no_parameters(
@@ -175,6 +184,7 @@ KINDS: dict[str, LayerKind] = {
             pooling.pool_problems,
             pooling.pool_shape_after,
             pooling.pool_options,
+            _POOL_PARAMETERS,
         )
         for name, forward in (
             ("max_pool2d", pooling.MAX_FORWARD),
@@ -189,6 +199,7 @@ KINDS: dict[str, LayerKind] = {
         dropout.problems,
         dropout.shape_after,
         dropout.options,
+        "no groups; options `rate` (a float) and `seed` (an int), which make the mask",
     ),
     "flatten": _no_parameters(
         "flatten",
@@ -198,6 +209,7 @@ KINDS: dict[str, LayerKind] = {
         pooling.flatten_problems,
         pooling.flatten_shape_after,
         lambda t: {},
+        "no groups; no options",
     ),
     "residual": LayerKind(
         "residual",
@@ -216,6 +228,8 @@ KINDS: dict[str, LayerKind] = {
         activated=True,
         decayed=frozenset(),
         decayed_of=lambda t: residual.decayed(t, kind_of),
+        parameters="its inner layers' groups as `j.G` (`0.W`, `1.b`); option `layers`, per inner "
+        "layer (kind, its options as sorted (key, value) pairs, activation, slope)",
     ),
     "rnn": LayerKind(
         "rnn",
@@ -234,6 +248,8 @@ KINDS: dict[str, LayerKind] = {
         activated=False,
         decayed=rnn.DECAYED,
         multiply_adds=lambda t, s: rnn.n_params(t, s) * s[0],  # its weights once per time step
+        parameters="groups `Wxh` (H, n_in), `Whh` (H, H) and `b` (H,) or 0-d; option "
+        "`all_states`, a bool (every state, or the last)",
     ),
     **{
         name: LayerKind(
@@ -252,10 +268,23 @@ KINDS: dict[str, LayerKind] = {
             norms.options,
             activated=False,
             decayed=norms.DECAYED,
+            parameters=parameters,
         )
-        for name, table, forward in (
-            ("batch_norm", norms.BatchNormLayer, norms.BATCH_FORWARD),
-            ("layer_norm", norms.LayerNormLayer, norms.LAYER_FORWARD),
+        for name, table, forward, parameters in (
+            (
+                "batch_norm",
+                norms.BatchNormLayer,
+                norms.BATCH_FORWARD,
+                "groups `gamma` and `beta`, (D,) or (C,), one per feature or channel; option "
+                "`eps`, a float",
+            ),
+            (
+                "layer_norm",
+                norms.LayerNormLayer,
+                norms.LAYER_FORWARD,
+                "groups `gamma` and `beta`, shaped like one sample: (D,) or (C, H, W); option "
+                "`eps`, a float",
+            ),
         )
     },
 }

@@ -45,7 +45,7 @@ SPEC_ATTRIBUTES: tuple[tuple[str, str], ...] = (
     ("learning_rate", "the SGD step (a gradient does not need it)"),
     ("frozen_params()", "the frozen groups, per layer, shaped like `params`"),
     ("initial_params()", "the trainable groups' initial values, structured as `params` is"),
-    ("is_trainable(layer, group)", "whether `params[layer]` holds `group` ('W' or 'b')"),
+    ("is_trainable(layer, group)", "whether `params[layer]` holds `group` (e.g. 'W', 'b', 'gamma')"),
     ("inputs()", "the spec's samples' inputs, (B, *shapes[0]): not always the `inputs` argument"),
     ("targets()", "the spec's samples' targets, (B, n_out): not always the `targets` argument"),
     ("param_names", "display name ('w5', 'b1') -> (layer index into `params`, group, index)"),
@@ -251,6 +251,13 @@ def contract_text() -> str:
             "l = 1..L (`spec.kinds[l-1]`):"
         ),
         "\n".join(_bullet(f"{name}: {kind.forward}.") for name, kind in KINDS.items()),
+        _paragraph(
+            "**Groups and options by kind**: the keys of `params[i]` (and of "
+            "`spec.frozen_params()[i]`) with their shapes, and the keys of "
+            "`dict(spec.options[i])`, which hold a layer's settings as the forward pass reads "
+            "them (a pooling `kernel` of 2 in the spec is `(2, 2)` there):"
+        ),
+        "\n".join(_bullet(f"{name}: {kind.parameters}.") for name, kind in KINDS.items()),
         _paragraph(
             "**Losses** (`spec.loss`), of o = out_L and t = `targets`; E is one number for the "
             "whole batch:"

@@ -269,3 +269,19 @@ def test_the_adapting_example_runs_as_written_on_a_course_function() -> None:
     assert {case[0].loss for case in cases} == {"half_sse", "mse"}
     assert {m for case in cases for m in case[0].bias_modes} == {"none", "shared", "per_neuron"}
     _all_verify(namespace["grads"], cases)
+
+
+def test_each_kind_names_its_groups_and_options_as_specs_hold_them() -> None:
+    """The contract's line per kind names every key a drawn layer of that kind has in
+    ``params``, ``spec.frozen_params()`` and ``spec.options`` (a trial had to print them)."""
+    seen: dict[str, set[str]] = {kind: set() for kind in KINDS}
+    for case in sample_networks(200, 4):
+        spec = case.spec
+        for i, kind in enumerate(spec.kinds):
+            groups = {*case.params[i], *spec.frozen_params()[i]}
+            seen[kind] |= {"j.G" if "." in g else g for g in groups}
+            seen[kind] |= set(dict(spec.options[i]))
+    assert all(seen[kind] for kind in ("dense", "conv2d", "rnn", "batch_norm", "max_pool2d"))
+    for kind, keys in seen.items():
+        for key in keys:
+            assert f"`{key}`" in KINDS[kind].parameters, (kind, key)
