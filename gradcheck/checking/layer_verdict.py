@@ -79,7 +79,8 @@ class LayerCheck:
     the worst, or for the FD check the one the JAX check named where FD disagrees there too) or
     direction (``<dw, v>``), ``got`` the user's value there, ``expected`` the oracle's,
     ``allowed`` the largest difference the tolerance allows; ``tallies`` count, per array, the
-    entries (or directions) outside it; ``note`` says why ``where`` differs from the JAX check's."""
+    entries (or directions) outside it; ``note`` says why ``where`` differs from the JAX check's,
+    or that the backward returned a narrower dtype than the layer's."""
 
     check: str
     ok: bool

@@ -45,7 +45,7 @@ SPEC_ATTRIBUTES: tuple[tuple[str, str], ...] = (
     ("learning_rate", "the SGD step (a gradient does not need it)"),
     ("frozen_params()", "the frozen groups, per layer, shaped like `params`"),
     ("initial_params()", "the trainable groups' initial values, structured as `params` is"),
-    ("is_trainable(layer, group)", "whether `params[layer]` holds `group` (e.g. 'W', 'b', 'gamma')"),
+    ("is_trainable(layer, group)", "whether `params[layer]` holds `group` ('W', 'gamma', ...)"),
     ("inputs()", "the spec's samples' inputs, (B, *shapes[0]): not always the `inputs` argument"),
     ("targets()", "the spec's samples' targets, (B, n_out): not always the `targets` argument"),
     ("param_names", "display name ('w5', 'b1') -> (layer index into `params`, group, index)"),

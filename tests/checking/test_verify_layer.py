@@ -198,3 +198,18 @@ def test_a_passing_fd_check_says_it_agrees_along_one_direction_through_every_gra
         "dbeta"
     )
     assert verdict.result.checks[0].describe().endswith(" entries of out differ")
+
+
+def test_a_backward_in_a_narrower_dtype_is_named_so() -> None:
+    """A float32 gradient of a float64 layer misses by float32's rounding: the failing check
+    says which dtype it came in (``verify`` calls that a dtype-mismatch)."""
+    forward, backward = CORRECT["dense"]
+
+    def narrow(dout: np.ndarray, cache: Any) -> tuple[np.ndarray, ...]:
+        return tuple(np.asarray(g, np.float32) for g in backward(dout, cache))
+
+    verdict = verify_layer("dense", forward, narrow, examples=10)
+    assert not verdict.ok and verdict.diagnosis == BACKWARD_WRONG
+    assert "(your d" in verdict.failure_lines()[
+        1
+    ] and "is float32, the layer float64)" in "\n".join(verdict.failure_lines())
