@@ -179,7 +179,8 @@ class LayerVerdict:
         """One line: PASS or FAIL, the kind, the diagnosis, where."""
         head = f"{self.kind} ({self.forward} / {self.backward}, {self.dtype})"
         if self.ok:
-            return f"PASS {head}: {self.examples} cases, {', '.join(CHECKS)} agree"
+            cases = f"{self.examples} case{'s' if self.examples != 1 else ''}"
+            return f"PASS {head}: {cases}, {', '.join(CHECKS)} agree"
         assert self.result is not None and self.case is not None
         failed = [c for c in self.result.checks if not c.ok]
         where = self.result.problem or f"{failed[0].check} at {failed[0].where}"

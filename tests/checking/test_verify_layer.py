@@ -212,3 +212,8 @@ def test_a_backward_in_a_narrower_dtype_is_named_so() -> None:
     assert not verdict.ok and verdict.diagnosis == BACKWARD_WRONG
     text = "\n".join(verdict.failure_lines())
     assert "is float32, the layer float64)" in text and "FAIL d" in text
+
+
+def test_a_pass_over_one_case_says_one_case() -> None:
+    verdict = verify_layer("dense", *CORRECT["dense"], examples=1)
+    assert verdict.ok and ": 1 case, forward vs reference" in verdict.summary()
