@@ -31,6 +31,7 @@ from gradcheck.checking.layer_verdict import CHECKS, LayerCaseResult, LayerCheck
 from gradcheck.checking.tolerances import (
     fd_tolerance,
     group_floor,
+    is_narrower,
     jax_tolerance,
     precision_allowance,
 )
@@ -145,10 +146,10 @@ def _merged(check: str, parts: list[LayerCheck]) -> LayerCheck:
     )
 
 
-def _narrower(check: LayerCheck, got: np.ndarray, dtype: str) -> LayerCheck:
+def _noted_narrower(check: LayerCheck, got: np.ndarray, dtype: str) -> LayerCheck:
     """A failing check noting that the backward returned a float dtype narrower than the layer's
     (a float32 gradient of a float64 layer misses by float32's rounding, not a formula)."""
-    if got.dtype.kind != "f" or got.dtype.itemsize >= np.dtype(dtype).itemsize:
+    if not is_narrower(got.dtype, dtype):
         return check
     name = check.where.split("[")[0]
     return replace(check, note=f"your {name} is {got.dtype}, the layer {dtype}")
@@ -204,7 +205,7 @@ def check_layer_case(
         j = np.asarray(ref[n], np.float64)
         allowed = jax_tolerance(j, tolerance, group_floor(j), precision[n], magnitude=magnitude[n])
         part = _worst(CHECKS[1], gradient_name(n), grads[n], j, allowed)
-        vjp_parts.append(part if part.ok else _narrower(part, grads[n], dtype))
+        vjp_parts.append(part if part.ok else _noted_narrower(part, grads[n], dtype))
     vjp_check = _merged(CHECKS[1], vjp_parts)
     if not explain and not (forward_check.ok and vjp_check.ok):
         return LayerCaseResult((forward_check, vjp_check), "", "failed")

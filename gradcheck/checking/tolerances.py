@@ -33,6 +33,8 @@ error bound). :mod:`gradcheck.checking.compare` classifies every entry with thes
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from gradcheck.checking.verdict import Tolerance
@@ -48,6 +50,7 @@ __all__ = [
     "fd_tolerance",
     "group_floor",
     "group_magnitude",
+    "is_narrower",
     "jax_tolerance",
     "precision_allowance",
     "subgradient_slack",
@@ -86,6 +89,12 @@ def tolerance_for(dtype: str, rtol: float | None = None, atol: float | None = No
         float(info.eps),
         float(info.tiny),
     )
+
+
+def is_narrower(got: np.dtype[Any], dtype: np.dtype[Any] | str) -> bool:
+    """Whether ``got`` is a float dtype with a larger epsilon than ``dtype``'s (float32 for a
+    float64 network): a result rounded in it misses by that dtype's rounding, not a formula."""
+    return got.kind == "f" and bool(np.finfo(got).eps > np.finfo(np.dtype(dtype)).eps)
 
 
 def group_floor(jax: Array) -> float:

@@ -41,6 +41,7 @@ from gradcheck.checking.joint import joint_check
 from gradcheck.checking.tolerances import (
     TOLERANCES,
     group_floor,
+    is_narrower,
     jax_tolerance,
     precision_allowance,
     tolerance_for,
@@ -368,7 +369,7 @@ def _structure(
             else:
                 a = np.asarray(got[g])
                 if a.dtype.kind in "fiu" and a.shape == np.shape(want[g]):
-                    if a.dtype.kind == "f" and np.finfo(a.dtype).eps > np.finfo(dtype).eps:
+                    if is_narrower(a.dtype, dtype):
                         narrower[i, g] = a.dtype.name
                     elif a.dtype.kind in "iu":  # judged as numbers, said to be integers
                         integral.setdefault(a.dtype.name, []).append(f"layer {i + 1} {g}")

@@ -83,15 +83,15 @@ def build_case(src: Source, b: Bounds, origin: str) -> Case:
         hidden = hidden_activations(b) or ("identity",)
         shape = image_shape(src)
         after_conv = _norm_draw(b, MAX_FLAT_VALUES)
+
+        def stage(kinds: tuple[str, ...]) -> StageDraw:
+            return StageDraw(kinds, hidden, b.bias_modes, LEAKY_SLOPES, after_conv)
+
         if "conv2d" in images and src.choice(b.layer_below):
-            conv = StageDraw(("conv2d",), hidden, b.bias_modes, LEAKY_SLOPES, after_conv)
-            above = b.above_conv or images
-            other = StageDraw(above, hidden, b.bias_modes, LEAKY_SLOPES, after_conv)
-            stages = [conv(src), other(src)]  # the other stage's input gradient reaches the conv
+            # the other stage's input gradient reaches the conv's parameters
+            stages = [stage(("conv2d",))(src), stage(b.above_conv or images)(src)]
         else:
-            stages = src.many(
-                1, MAX_STAGES, StageDraw(images, hidden, b.bias_modes, LEAKY_SLOPES, after_conv)
-            )
+            stages = src.many(1, MAX_STAGES, stage(images))
         stem = (shape, stages)
     rnn = None
     if has_rnn:
