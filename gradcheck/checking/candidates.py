@@ -116,6 +116,19 @@ def candidate_reference(fn: object) -> str | None:
     return f"{file.relative_to(cwd)}:{fn.__name__}"
 
 
+def _users(filename: str) -> bool:
+    """Whether a traceback's file is the user's: a real file outside the standard library,
+    site-packages and gradcheck itself."""
+    file = Path(filename)
+    if not file.is_file():  # "<string>", "<frozen ...>"
+        return False
+    file = file.resolve()
+    return not _installed(file) and not file.is_relative_to(_GRADCHECK)
+
+
+_GRADCHECK = Path(__file__).resolve().parents[1]  # the gradcheck package
+
+
 def _installed(file: Path) -> bool:
     """Whether ``file`` lies where a new interpreter imports from: the standard library or a
     site-packages folder."""
@@ -126,14 +139,18 @@ def _installed(file: Path) -> bool:
 
 
 def raised_note(candidate: object, exc: BaseException) -> str:
-    """``candidate raised ValueError: <message> at my_backprop.py:12``: the exception's type,
-    its message on one line and where it was raised in the candidate's own file (the innermost
-    traceback frame there; a frame in a library it called is not where the user's mistake is).
-    Without such a frame (a builtin candidate), the innermost frame below the caller's."""
+    """``candidate raised ValueError: <message> at my_layers.py:12``: the exception's type,
+    its message on one line and where it was raised in the user's own code: the innermost
+    traceback frame in a file of theirs (the candidate's, or a module of theirs it called, such
+    as course-style layers behind an adapter), not in the standard library, an installed
+    package or gradcheck (a frame in a library is not where the user's mistake is). Without
+    such a frame, the innermost one in the candidate's file, then the innermost below the
+    caller's."""
     message = " ".join(str(exc).split())
     frames = traceback.extract_tb(exc.__traceback__)[1:]  # [0]: the caller's own call
     own = _source_file(candidate)
-    mine = [f for f in frames if f.filename == own] or frames
+    users = [f for f in frames if f.filename == own or _users(f.filename)]
+    mine = users or [f for f in frames if f.filename == own] or frames
     at = f" at {Path(mine[-1].filename).name}:{mine[-1].lineno}" if mine else ""
     return f"candidate raised {type(exc).__name__}{': ' if message else ''}{message}{at}"
 

@@ -244,7 +244,8 @@ def contract_text() -> str:
             "**Return** dE/dparams: a list of L dicts with the keys and shapes of `params` "
             "(nothing for a frozen group), in the same dtype. A missing or extra group or a "
             "wrong shape fails the network; a narrower dtype (float32 for a float64 network) is "
-            "`dtype-mismatch`; an exception fails the network with the candidate's `file:line`."
+            "`dtype-mismatch`; an exception fails the network with the `file:line` in your "
+            "code where it was raised."
         ),
         _paragraph(
             "**Forward pass**, one row per sample, from out_0 = `inputs` through layers "

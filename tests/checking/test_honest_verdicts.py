@@ -329,3 +329,23 @@ def test_an_entry_the_evidence_rule_would_catch_flipped_is_not_counted_blind() -
         return [{k: -a for k, a in g.items()} for g in hand_grads(spec, params, inputs, targets)]
 
     assert not verify(flipped, *case).ok
+
+
+def test_a_raise_in_the_users_own_module_behind_the_candidate_is_named_there(
+    tmp_path: Path, linear_seed: Spec
+) -> None:
+    """Course-style layers behind an adapter: the mistake is in the layers' file, not at the
+    adapter's call (a trial's IndexError was placed on the adapter's line)."""
+    (tmp_path / "my_layers_raising.py").write_text(
+        "def backward(dout):\n    return dout[5]\n"  # line 2: the index past the end
+    )
+    (tmp_path / "adapter.py").write_text(
+        "import my_layers_raising\n\n"
+        "def grads(spec, params, inputs, targets):\n"
+        "    return my_layers_raising.backward(inputs)\n"
+    )
+    verdict = verify(
+        load_candidate(f"{tmp_path / 'adapter.py'}:grads"), linear_seed, catch=(Exception,)
+    )
+    assert verdict.problem.startswith("candidate raised IndexError: ")
+    assert verdict.problem.endswith(" at my_layers_raising.py:2")
