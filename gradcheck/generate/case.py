@@ -39,12 +39,16 @@ class Case(NamedTuple):
 
     def describe(self) -> str:
         """One line: ``2-3-1 sigmoid/identity half_sse float64 batch 2``, then ``weight decay
-        0.01`` where it has one."""
+        0.01`` where it has one; a network with other kinds than dense names them first
+        (``conv2d/batch_norm/flatten/dense 9-9-9-9-1 ...``: its sizes alone read as a dense
+        stack)."""
         s = self.spec
+        kinds = "" if s.is_dense else "/".join(s.kinds) + " "
         sizes = "-".join(str(n) for n in s.sizes)
         acts = "/".join(s.activations)
         decay = f" weight decay {s.weight_decay:.3g}" if s.weight_decay else ""
-        return f"{sizes} {acts} {s.loss} {s.model.dtype} batch {self.inputs.shape[0]}{decay}"
+        batch = self.inputs.shape[0]
+        return f"{kinds}{sizes} {acts} {s.loss} {s.model.dtype} batch {batch}{decay}"
 
     def __repr__(self) -> str:
         return f"Case.from_toml('''\n{self.replay()}''')"

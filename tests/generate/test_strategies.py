@@ -334,6 +334,8 @@ def test_describe_names_shape_activations_loss_dtype_and_batch() -> None:
     assert case.describe() == "2-3-1 tanh/tanh mse float64 batch 2"
     decayed = sample_networks(1, seed=0, weight_decay=0.05, kinds=DENSE)[0]  # a shrunk one's
     assert decayed.describe().endswith(" weight decay 0.05")  # cause, as a trial wanted it
+    image = next(c for c in sample_networks(10, 0) if c.spec.kinds[0] == "conv2d")
+    assert image.describe().startswith("/".join(image.spec.kinds) + " ")  # not read as dense
 
 
 def test_softmax_is_drawn_for_the_output_layer_only() -> None:
