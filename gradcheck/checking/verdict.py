@@ -327,7 +327,35 @@ class NetworkVerdict:
             return []
         lines = [e.describe() for e in self.failures[:limit]]
         left = len(self.failures) - len(lines)
-        return lines + ([f"... {left} more{more}"] if more is not None and left > 0 else [])
+        lines += [f"... {left} more{more}"] if more is not None and left > 0 else []
+        return lines + ([self.enters] if self.enters else [])
+
+    @cached_property
+    def enters(self) -> str:
+        """Where the failures say a backprop error enters, or "": every checked layer up to some
+        layer ``k`` fails and every one above agrees. A wrong input gradient above ``k`` (or
+        ``k``'s activation derivative) fails every layer below it; a layer's own formula fails
+        that layer alone, so where ``k`` is the only checked layer below, it is named too."""
+        failing = {e.layer for e in self.failures}
+        layers = sorted({c.layer for c in self.checked if c.status.size})
+        if not failing or self.problem:
+            return ""
+        top = max(failing)
+        below, above = [x for x in layers if x <= top], [x for x in layers if x > top]
+        if not above or set(below) != failing:
+            return ""
+        first = min(above)  # 0-based: layers top + 2 .. first + 1, 1-based, pass gradients down
+        through = f"layer {first + 1}'s" if first == top + 1 else f"layers {top + 2}-{first + 1}'"
+        look = f"{through} input gradient, layer {top + 1}'s activation derivative"
+        if len(failing) == 1:
+            return (
+                f"where it enters: only layer {top + 1} fails, every layer above agrees: look at "
+                f"{look} and layer {top + 1}'s own gradient"
+            )
+        return (
+            f"where it enters: every layer up to {top + 1} fails, every one above agrees: look "
+            f"at {look}"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

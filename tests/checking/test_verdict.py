@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from helpers import changed, seed_spec
 from gradcheck.checking.verdict import NetworkVerdict
 from gradcheck.checking.verification import verify
 from gradcheck.hand import hand_grads
-from gradcheck.spec import Array, Params, Spec
+from gradcheck.spec import Array, GradientFn, Params, Spec, load_spec
 
 
 def sigmoid_seed_verdict(scale_w7: float = 1.0) -> NetworkVerdict:
@@ -108,3 +109,38 @@ def test_a_verdict_pickles_whole_with_its_groups_packed_or_each_by_itself(
             assert owners[0] is not None and all(o is owners[0] for o in owners)
         else:
             assert all(o is None for o in owners)
+
+
+def _scaled_below(top: int, factor: float = 2.0) -> GradientFn:
+    """hand_grads with every layer below ``top`` (0-based) scaled: as a wrong input gradient of
+    layer ``top`` would leave them."""
+
+    def candidate(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
+        grads = hand_grads(spec, params, inputs, targets)
+        return [
+            {k: factor * a for k, a in g.items()} if i < top else g for i, g in enumerate(grads)
+        ]
+
+    return candidate
+
+
+def test_failures_below_a_layer_that_agrees_say_where_the_error_enters() -> None:
+    spec = load_spec(
+        Path(__file__).resolve().parents[2] / "networks" / "mlp_batchnorm_dropout.toml"
+    )
+    verdict = verify(_scaled_below(1), spec)  # the batch_norm's input gradient, say
+    assert verdict.enters == (
+        "where it enters: only layer 1 fails, every layer above agrees: look at layer 2's input "
+        "gradient, layer 1's activation derivative and layer 1's own gradient"
+    )
+    assert verdict.failure_lines()[-1] == verdict.enters
+    deeper = verify(_scaled_below(3), spec)  # below the last dense layer: layers 1 and 2 fail
+    assert deeper.enters.startswith("where it enters: every layer up to 2 fails")
+    assert "look at layers 3-4' input gradient" in deeper.enters  # the dropout between passes it
+
+
+def test_a_failure_of_one_layer_above_agreeing_ones_names_no_entry_point() -> None:
+    spec = seed_spec("sigmoid-2-2-2")
+    verdict = verify(changed((1, "W"), (1, 0), 1.5), spec)  # the output layer's own formula
+    assert not verdict.ok and verdict.enters == ""
+    assert verify(hand_grads, spec).enters == ""
