@@ -11,14 +11,14 @@ hand-derived side, over the finite-difference oracle's float64 values.
 
 A group's terms are products of ``delta`` and the layer's input. Where the model carries the size
 of ``delta``'s values apart from its terms (option ``delta_values``, ``D``; the input's values are
-option ``x``; the network dtype's ``eps``, option ``eps``), a product is taken to first order,
-each factor's terms times the other's values, the larger of the two, plus the second order, the
-two rounding errors multiplied: ``m_W = max(|delta|.T @ |x|, D.T @ A) + eps |delta|.T @ A``
-(:func:`_bilinear`; ``|grad|`` where nothing cancels, as before). The second order is all that is
-left where both values cancel to nothing (a batch_norm over equal inputs: ``x_hat`` and the
-output after it are exactly 0 in one order of summation and rounding noise in another, and
-their product, about ``eps^2`` of their terms, was JAX's gradient); without ``D``,
-``|delta|.T @ A``.
+option ``x``; the network dtype's ``eps``, option ``rounding``: not ``eps``, a norm's own), a
+product is taken to first order, each factor's terms times the other's values, the larger of the
+two, plus the second order, the two rounding errors multiplied: ``m_W = max(|delta|.T @ |x|, D.T @
+A) + eps |delta|.T @ A`` (:func:`_bilinear`; ``|grad|`` where nothing cancels, as before). The
+second order is all that is left where both values cancel to nothing (a batch_norm over equal
+inputs: ``x_hat`` and the output after it are exactly 0 in one order of summation and rounding
+noise in another, and their product, about ``eps^2`` of their terms, was JAX's gradient); without
+``D``, ``|delta|.T @ A``.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def _bilinear(
     if value is None:
         return np.asarray(terms)
     first = np.maximum(product(delta, np.abs(options["x"])), product(value, a))
-    return np.asarray(first + options["eps"] * terms)
+    return np.asarray(first + options["rounding"] * terms)
 
 
 def _dense(
@@ -198,7 +198,7 @@ def _rnn(
         x = np.abs(options["x"])
         da_values = _through_time(value, s, layer["Whh"], options["all_states"])
         pairs = [(da, x, _before(_states(x, layer))), (da_values, a, _before(s))]
-    second = 0.0 if value is None else options["eps"]  # the two rounding errors multiplied
+    second = 0.0 if value is None else options["rounding"]  # the two rounding errors multiplied
     if "Wxh" in wanted:
         first = np.maximum.reduce([np.einsum("ntu,nti->ui", d, i) for d, i, _ in pairs])
         grads["Wxh"] = first + second * np.einsum("ntu,nti->ui", da, a)

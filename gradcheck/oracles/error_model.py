@@ -361,7 +361,7 @@ def _delta_rule(
         options = {**dict(spec.options[i]), "x": base.outs[i]}  # the input's values
         if values is not None:
             options["delta_values"] = values[i]
-            options["eps"] = float(np.finfo(spec.dtype).eps)
+            options["rounding"] = float(np.finfo(spec.dtype).eps)
         kind = ERROR_KINDS[spec.kinds[i]]
         below, magnitudes[i] = kind(delta, outs[i], layer, options, wanted[i])
         for group in spec.decayed[i] & wanted[i] if spec.weight_decay else ():

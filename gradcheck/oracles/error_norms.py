@@ -84,7 +84,7 @@ def _backward(kind: str) -> Callable[..., tuple[np.ndarray, Groups]]:
             value, r = delta, x_hat
         product = np.maximum(delta * x_hat, value * r)  # the terms of delta x_hat
         if "delta_values" in options:  # + the second order (error_kinds._bilinear)
-            product = product + options["eps"] * delta * r
+            product = product + options["rounding"] * delta * r
         grads: Groups = {}
         if "gamma" in wanted:
             grads["gamma"] = product.sum(axis=shared).reshape(layer["gamma"].shape)

@@ -93,11 +93,11 @@ def _inner_backward(
     forward: tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]],
     wanted: frozenset[str],
     delta_values: list[np.ndarray] | None,
-    eps: float = 0.0,
+    rounding: float = 0.0,
 ) -> tuple[np.ndarray, Groups, list[np.ndarray]]:
     """What comes back through the block from ``delta``, the inner groups' magnitudes and the
     delta each inner layer got (``delta_values``: the values' own, carried to each inner kind
-    with the network dtype's ``eps``)."""
+    with the network dtype's epsilon ``rounding``)."""
     outs, values, _ = forward
     grads: Groups = {}
     deltas: list[np.ndarray] = [delta] * len(inner)
@@ -109,7 +109,7 @@ def _inner_backward(
         deltas[j] = _steepest(act, slope, g)
         options = {**dict(inner_options), "x": values[j]}  # a norm's terms need its input's values
         if delta_values is not None:
-            options["delta_values"], options["eps"] = delta_values[j], eps
+            options["delta_values"], options["rounding"] = delta_values[j], rounding
         g, found = ERROR_KINDS[kind](
             deltas[j], outs[j], inner_groups(layer, j), options, inner_wanted
         )
@@ -131,8 +131,8 @@ def _residual(
         forward = _inner_forward(layer, inner, np.abs(x), x)
         inner_values = _inner_backward(value, layer, inner, forward, frozenset(), None)[2]
     forward = _inner_forward(layer, inner, a, x)
-    eps = float(options.get("eps", 0.0))
-    g, grads, _ = _inner_backward(delta, layer, inner, forward, wanted, inner_values, eps)
+    rounding = float(options.get("rounding", 0.0))
+    g, grads, _ = _inner_backward(delta, layer, inner, forward, wanted, inner_values, rounding)
     return np.asarray(delta + g), grads
 
 

@@ -19,7 +19,7 @@ from gradcheck.generate.norms import NORM_KINDS
 from gradcheck.generate.strategies import Case, networks, sample_networks
 from gradcheck.hand import hand_grads
 from gradcheck.oracles import jax_grads
-from gradcheck.spec import parse_spec
+from gradcheck.spec import Array, Params, Spec, parse_spec
 
 KINDS = ("dense", *NORM_KINDS)
 
@@ -63,3 +63,21 @@ def test_a_batch_norm_over_equal_inputs_passes_on_rounding_noise_alone() -> None
     assert 0 < abs(grads[3]["W"][0, 0]) < 1e-35  # the noise this is about is there
     verdict = verify(hand_grads, spec)
     assert verdict.ok, verdict.summary()
+
+
+def test_the_second_order_term_leaves_each_norms_own_eps_alone() -> None:
+    """The network dtype's epsilon rides in the error model's options under its own key: under
+    ``eps`` it replaced a layer_norm's 1e-5, ``1 / std`` grew where the variance is small, and
+    the allowance with it (9e-9 -> 1.1e-4 of the largest gradient: a reviewer's 3e-6 slip in a
+    weight below a layer_norm passed)."""
+    kinds = ("dense", "residual", "layer_norm")
+    case = sample_networks(1, 2, kinds=kinds)[0]
+    assert "layer_norm" in case.spec.kinds and case.spec.model.dtype == "float64"
+
+    def slipped(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
+        grads = hand_grads(spec, params, inputs, targets)
+        grads[0]["W"].flat[3] *= 1 + 3e-6
+        return grads
+
+    assert verify(hand_grads, *case).ok
+    assert not verify(slipped, *case).ok
