@@ -35,6 +35,7 @@ from gradcheck.spec import GradientFn
 __all__ = ["CANDIDATE_FAILING", "SEARCHED", "Smallest", "smallest_failure"]
 
 SEARCHED = 200  # networks Hypothesis draws looking for a failure before it shrinks one
+_TRIED = 20  # the sample's smallest failing draws verified again to find the candidate's
 CANDIDATE_FAILING = FAILING - {"oracle-disagreement"}  # the failing statuses a candidate can cause
 
 
@@ -78,7 +79,10 @@ def smallest_failure(
         phases=(Phase.generate, Phase.shrink),  # no explain phase: a verify per step
         suppress_health_check=list(HealthCheck),
     )
-    smallest = min(failing, key=lambda c: c.spec.n_params, default=None)
+    # the smallest failing draw that is the candidate's failure (of the smallest few, each one
+    # verified again), a disagreement of an oracle only where none of them is
+    ordered = sorted(failing, key=lambda c: c.spec.n_params)
+    smallest = next((c for c in ordered[:_TRIED] if fails(c)), ordered[0] if ordered else None)
     try:
         case, shrunk = find(networks(**drawn), fails, settings=search), True
     except NoSuchExample:

@@ -63,3 +63,28 @@ def test_the_same_search_draws_and_shrinks_the_same_networks(tmp_path: Any) -> N
         found.append(smallest_failure(candidate, [], DRAWN, examples=20))
     assert all(f.shrunk and not f.verdict.ok for f in found)
     assert len(seen[0]) > 5 and seen[0] == seen[1]
+
+
+def test_a_sample_draw_failing_on_an_oracle_alone_does_not_stand_in(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The sample's smaller draw fails only because JAX is off there; the candidate's own
+    failure is on a larger one: the larger one is what is shown (a reviewer's case)."""
+    real = oracles.jax_loss_and_grads_later
+
+    def off_on_small(spec: Spec, *args: Any, **kwargs: Any) -> Callable[[], tuple[float, Params]]:
+        return (_wrong_jax(real) if spec.n_params < 6 else real)(spec, *args, **kwargs)
+
+    monkeypatch.setattr(oracles, "jax_loss_and_grads_later", off_on_small)
+
+    def candidate(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
+        grads = hand_grads(spec, params, inputs, targets)
+        if spec.n_params >= 6 and "W" in grads[0]:
+            grads[0]["W"] = 1.5 * grads[0]["W"]
+        return grads
+
+    pool = sample_networks(30, 3, **DRAWN)
+    small = next(c for c in pool if c.spec.n_params < 6 and "W" in c.params[0])
+    large = next(c for c in pool if c.spec.n_params >= 6 and "W" in c.params[0])
+    found = smallest_failure(candidate, [small, large], DRAWN, examples=10)
+    assert found.verdict.counts["backprop-bug"] and not found.verdict.counts["oracle-disagreement"]
