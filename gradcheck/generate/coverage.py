@@ -136,7 +136,8 @@ def planned_bounds(b: Bounds, seed: int, index: int) -> Bounds:
             changes.update(layer_below=(True,), above_conv=(images[index],))
     if _blocks(b) and index == len(images):  # a residual block above a dense layer
         changes.update(residual=(True,), images=(False,), sequences=(False,), layer_below=(True,))
-        changes["depth"] = (max(2, b.depth[0]), b.depth[1])
+        if b.depth[1] >= 2:  # a dense layer below the block, where the bounds allow one
+            changes["depth"] = (max(2, b.depth[0]), b.depth[1])
     if changes.get("batch_size") == (1, 1):  # no batch_norm over one sample (it is refused);
         # the norm plan's batch_norm case is case 0, in the first round
         changes["kinds"] = tuple(k for k in changes.get("kinds", b.kinds) if k != "batch_norm")

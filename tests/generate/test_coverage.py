@@ -152,3 +152,11 @@ def test_two_padded_conv_stages_fit_the_words_drawn_for_what_follows_them() -> N
     first dense layer draw their words for that many values (a draw raised on 8x9 once)."""
     cases = sample_networks(400, 4)
     assert sum(c.spec.kinds[:2] == ("conv2d", "conv2d") for c in cases) > 10
+
+
+@pytest.mark.parametrize("kinds", [("residual", "dense"), None])
+def test_the_plan_keeps_a_depth_of_one(kinds: tuple[str, ...] | None) -> None:
+    """The residual case asks for a dense layer below its block only where the depth allows
+    two (it asked for depth (2, 1), and the draw raised)."""
+    cases = sample_networks(12, 0, depth=(1, 1), **({"kinds": kinds} if kinds else {}))
+    assert all(c.spec.kinds.count("dense") == 1 for c in cases)
