@@ -335,10 +335,15 @@ class NetworkVerdict:
         """Where the failures say a backprop error enters, or "": every checked layer up to some
         layer ``k`` fails and every one above agrees. A wrong input gradient above ``k`` (or
         ``k``'s activation derivative) fails every layer below it; a layer's own formula fails
-        that layer alone, so where ``k`` is the only checked layer below, it is named too."""
+        that layer alone, so where ``k`` is the only checked layer below, it is named too, as is
+        the backward of a residual block or rnn at ``k`` (its inner steps feed both). Only
+        backprop bugs count: a missing group, a narrower dtype or JAX off says nothing of it."""
+        wrong = ("backprop-bug", "unresolved")  # not a missing group, a dtype or JAX off
+        if self.problem or any(e.status not in wrong for e in self.failures):
+            return ""
         failing = {e.layer for e in self.failures}
         layers = sorted({c.layer for c in self.checked if c.status.size})
-        if not failing or self.problem:
+        if not failing:
             return ""
         top = max(failing)
         below, above = [x for x in layers if x <= top], [x for x in layers if x > top]
@@ -347,6 +352,9 @@ class NetworkVerdict:
         first = min(above)  # 0-based: layers top + 2 .. first + 1, 1-based, pass gradients down
         through = f"layer {first + 1}'s" if first == top + 1 else f"layers {top + 2}-{first + 1}'"
         look = f"{through} input gradient, layer {top + 1}'s activation derivative"
+        kind = self.spec.kinds[top] if self.spec is not None else "dense"
+        if kind in ("residual", "rnn"):  # its own backward passes through its inner steps
+            look += f", layer {top + 1}'s own backward ({kind})"
         if len(failing) == 1:
             return (
                 f"where it enters: only layer {top + 1} fails, every layer above agrees: look at "

@@ -144,3 +144,23 @@ def test_a_failure_of_one_layer_above_agreeing_ones_names_no_entry_point() -> No
     verdict = verify(changed((1, "W"), (1, 0), 1.5), spec)  # the output layer's own formula
     assert not verdict.ok and verdict.enters == ""
     assert verify(hand_grads, spec).enters == ""
+
+
+def test_a_missing_group_or_a_narrower_dtype_names_no_entry_point() -> None:
+    spec = load_spec(
+        Path(__file__).resolve().parents[2] / "networks" / "mlp_batchnorm_dropout.toml"
+    )
+
+    def narrow(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
+        grads = hand_grads(spec, params, inputs, targets)
+        grads[0] = {k: a.astype(np.float32) for k, a in grads[0].items()}
+        return grads
+
+    def missing(spec: Spec, params: Params, inputs: Array, targets: Array) -> Params:
+        grads = hand_grads(spec, params, inputs, targets)
+        del grads[0]["b"]
+        return grads
+
+    for candidate in (narrow, missing):
+        verdict = verify(candidate, spec)
+        assert not verdict.ok and verdict.enters == ""
