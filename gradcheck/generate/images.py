@@ -3,10 +3,10 @@
 norm, :mod:`~gradcheck.generate.norms`), then ``flatten`` before the dense layers.
 
 Every choice shrinks toward the simplest (one channel, the smallest image, one stage, the first
-allowed kind, kernel 1, stride 1, no padding, no bias, a square pooling window; a wider one tells
-a pool's rows from its columns) and a stage can be deleted whole. Weights
-come from words drawn at their largest (``MAX_CHANNELS^2 MAX_KERNEL^2``) and the last ones used,
-as for dense layers. A stage whose window would not fit the image below it is narrowed to fit.
+allowed kind, kernel 1, stride 1, no padding, no bias, a square pooling window; a wider one tells a
+pool's rows from its columns) and a stage can be deleted whole. Weights come from words drawn at
+their largest (``MAX_CHANNELS^2 MAX_KERNEL^2``) and the last ones used, as for dense layers. A
+stage whose window would not fit the image below it is narrowed to fit.
 """
 
 from __future__ import annotations
