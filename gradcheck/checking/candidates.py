@@ -129,13 +129,19 @@ def _users(filename: str) -> bool:
 _GRADCHECK = Path(__file__).resolve().parents[1]  # the gradcheck package
 
 
-def _installed(file: Path) -> bool:
-    """Whether ``file`` lies where a new interpreter imports from: the standard library or a
-    site-packages folder."""
+@functools.cache
+def _installed_folders() -> tuple[Path, ...]:
+    """The standard library's and the site-packages folders, resolved once per process."""
     paths = sysconfig.get_paths()
     folders = [paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths]
     folders += [*site.getsitepackages(), site.getusersitepackages()]
-    return any(file.is_relative_to(Path(f).resolve()) for f in folders)
+    return tuple(Path(f).resolve() for f in folders)
+
+
+def _installed(file: Path) -> bool:
+    """Whether ``file`` lies where a new interpreter imports from: the standard library or a
+    site-packages folder."""
+    return any(file.is_relative_to(f) for f in _installed_folders())
 
 
 def raised_note(candidate: object, exc: BaseException) -> str:
