@@ -146,12 +146,12 @@ def _merged(check: str, parts: list[LayerCheck]) -> LayerCheck:
     )
 
 
-def _noted_narrower(check: LayerCheck, got: np.ndarray, dtype: str) -> LayerCheck:
-    """A failing check noting that the backward returned a float dtype narrower than the layer's
-    (a float32 gradient of a float64 layer misses by float32's rounding, not a formula)."""
+def _noted_narrower(check: LayerCheck, name: str, got: np.ndarray, dtype: str) -> LayerCheck:
+    """A failing check of gradient ``name`` noting that the backward returned a float dtype
+    narrower than the layer's (a float32 gradient of a float64 layer misses by float32's
+    rounding, not a formula)."""
     if not is_narrower(got.dtype, dtype):
         return check
-    name = check.where.split("[")[0]
     return replace(check, note=f"your {name} is {got.dtype}, the layer {dtype}")
 
 
@@ -204,8 +204,9 @@ def check_layer_case(
     for n in names:
         j = np.asarray(ref[n], np.float64)
         allowed = jax_tolerance(j, tolerance, group_floor(j), precision[n], magnitude=magnitude[n])
-        part = _worst(CHECKS[1], gradient_name(n), grads[n], j, allowed)
-        vjp_parts.append(part if part.ok else _noted_narrower(part, grads[n], dtype))
+        name = gradient_name(n)
+        part = _worst(CHECKS[1], name, grads[n], j, allowed)
+        vjp_parts.append(part if part.ok else _noted_narrower(part, name, grads[n], dtype))
     vjp_check = _merged(CHECKS[1], vjp_parts)
     if not explain and not (forward_check.ok and vjp_check.ok):
         return LayerCaseResult((forward_check, vjp_check), "", "failed")
